@@ -1,0 +1,72 @@
+# charrnn: `make` builds the CLI and the library, `make test` runs every test.
+# `make test SANITIZE=1` builds everything with AddressSanitizer + UBSan first.
+
+CC      ?= cc
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -g
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
+WFLAGS  := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter
+OMPFLAGS := -fopenmp
+BLAS_LIBS ?= -lopenblas
+LDLIBS  += $(BLAS_LIBS) -lm
+
+ifeq ($(SANITIZE),1)
+  BUILD   := build/sanitize
+  CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+else
+  BUILD   := build/release
+endif
+
+LIB_SRC  := $(wildcard src/*.c)
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+CLI_SRC  := $(wildcard cli/*.c)
+CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+LIB      := $(BUILD)/libcharrnn.a
+BIN      := $(BUILD)/charrnn
+TESTBIN  := $(BUILD)/run_tests
+CORPUS   := $(BUILD)/default_corpus.txt
+
+.PHONY: all test clean
+all: charrnn
+
+# ./charrnn always points at the last build (release or sanitized).
+charrnn: $(BIN)
+	ln -sf $(BIN) charrnn
+
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/charrnn.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+
+$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+
+# The built-in default corpus: the project's own C sources, embedded with .incbin.
+$(CORPUS): $(LIB_SRC) $(wildcard src/*.h) $(CLI_SRC) include/charrnn.h
+	@mkdir -p $(dir $@)
+	cat include/charrnn.h $(sort $(wildcard src/*.h)) $(sort $(LIB_SRC)) $(sort $(CLI_SRC)) > $@
+$(BUILD)/cli/default_corpus.o: cli/default_corpus.c $(CORPUS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -DCORPUS_FILE='"$(CORPUS)"' -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(wildcard src/*.h) include/charrnn.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(TESTBIN): $(TEST_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: charrnn $(TESTBIN)
+	CHARRNN_BIN=./charrnn OMP_NUM_THREADS=1 ./$(TESTBIN)
+
+clean:
+	rm -rf build charrnn

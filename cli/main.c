@@ -1,0 +1,603 @@
+/* main.c: the `charrnn` command line: train, sample, eval, info. A thin layer on
+ * libcharrnn: it parses options (char-rnn's names, with dashes), prints progress
+ * to stderr and text to stdout, writes checkpoints and the train.jsonl log. */
+#include "charrnn.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const char charrnn_default_corpus[];
+extern const char charrnn_default_corpus_end[];
+
+static const char *prog = "charrnn";
+
+static void die(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: error: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(code);
+}
+
+static void die_err(const charrnn_error *e) { die(1, "%s", e->msg); }
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- option parsing ---------------------------------------------------------------- */
+
+typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64 } opt_type;
+typedef struct optdef {
+    const char *name;     /* without dashes, words joined by '-' */
+    opt_type type;
+    void *dst;
+    const char *choices;  /* O_CHOICE: "a|b|c"; the index is stored as int */
+    const char *help;
+} optdef;
+
+static int edit_distance(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 40 || m > 40) return 99;
+    int d[41][41];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = c < del ? (c < ins ? c : ins) : (del < ins ? del : ins);
+        }
+    return d[n][m];
+}
+
+static void set_option(const optdef *o, const char *val, const char *cmd) {
+    char *end = NULL;
+    errno = 0;
+    switch (o->type) {
+    case O_INT: case O_LONG: {
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || errno)
+            die(2, "--%s expects a whole number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
+        if (o->type == O_INT) {
+            if (v < -2147483647L || v > 2147483647L) die(2, "--%s %s is out of range", o->name, val);
+            *(int *)o->dst = (int)v;
+        } else {
+            *(long *)o->dst = v;
+        }
+        break;
+    }
+    case O_U64: {
+        if (val[0] == '-') die(2, "--%s expects a non-negative whole number, got '%s'", o->name, val);
+        unsigned long long v = strtoull(val, &end, 10);
+        if (end == val || *end || errno) die(2, "--%s expects a non-negative whole number, got '%s'", o->name, val);
+        *(uint64_t *)o->dst = v;
+        break;
+    }
+    case O_DOUBLE: {
+        double v = strtod(val, &end);
+        if (end == val || *end || !isfinite(v))
+            die(2, "--%s expects a number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
+        *(double *)o->dst = v;
+        break;
+    }
+    case O_STR:
+        *(const char **)o->dst = val;
+        break;
+    case O_CHOICE: {
+        const char *p = o->choices;
+        for (int i = 0; *p; i++) {
+            size_t n = strcspn(p, "|");
+            if (strlen(val) == n && !strncmp(p, val, n)) { *(int *)o->dst = i; return; }
+            p += n + (p[n] == '|');
+        }
+        die(2, "--%s must be one of %s, got '%s'", o->name, o->choices, val);
+    }
+    }
+}
+
+static void print_help(const char *cmd, const char *usage, const optdef *opts) {
+    printf("usage: charrnn %s\n\noptions:\n", usage);
+    for (const optdef *o = opts; o->name; o++) {
+        char left[64];
+        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR ? "S" : "N";
+        snprintf(left, sizeof left, "--%s %s", o->name, arg);
+        printf("  %-34s %s\n", left, o->help);
+    }
+    printf("  %-34s %s\n", "--help", "show this help");
+    (void)cmd;
+}
+
+/* Parses argv into opts; non-option words go to pos (at most maxpos). Accepts
+ * --name value, --name=value, and char-rnn's -name_with_underscores value. */
+static int parse_args(int argc, char **argv, const char *cmd, const char *usage, const optdef *opts,
+                      const char **pos, int maxpos) {
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == 0) {
+            if (npos >= maxpos) die(2, "unexpected argument '%s' (usage: charrnn %s)", a, usage);
+            pos[npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            for (i++; i < argc; i++) {
+                if (npos >= maxpos) die(2, "unexpected argument '%s' (usage: charrnn %s)", argv[i], usage);
+                pos[npos++] = argv[i];
+            }
+            break;
+        }
+        char name[64];
+        const char *p = a + (a[1] == '-' ? 2 : 1);
+        const char *eq = strchr(p, '=');
+        size_t n = eq ? (size_t)(eq - p) : strlen(p);
+        if (n >= sizeof name) n = sizeof name - 1;
+        memcpy(name, p, n);
+        name[n] = 0;
+        for (char *c = name; *c; c++) if (*c == '_') *c = '-';
+        if (!strcmp(name, "help") || !strcmp(name, "h")) { print_help(cmd, usage, opts); exit(0); }
+        const optdef *o = NULL;
+        for (const optdef *q = opts; q->name; q++) if (!strcmp(q->name, name)) o = q;
+        if (!o) {
+            const optdef *best = NULL;
+            int bd = 99;
+            for (const optdef *q = opts; q->name; q++) {
+                int d = edit_distance(name, q->name);
+                if (d < bd) { bd = d; best = q; }
+            }
+            if (best && bd <= 3)
+                die(2, "unknown option '%s' for 'charrnn %s'; did you mean --%s?", a, cmd, best->name);
+            die(2, "unknown option '%s' for 'charrnn %s'; see 'charrnn %s --help'", a, cmd, cmd);
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (!val) {
+            if (i + 1 >= argc) die(2, "option --%s needs a value (see 'charrnn %s --help')", o->name, cmd);
+            val = argv[++i];
+        }
+        set_option(o, val, cmd);
+    }
+    return npos;
+}
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len) {
+    struct stat st;
+    if (stat(path, &st) != 0) die(1, "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) die(1, "'%s' is a directory; give a text file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) die(1, "cannot open '%s': %s", path, strerror(errno));
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) die(1, "out of memory reading '%s'", path);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) die(1, "out of memory reading '%s'", path);
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) die(1, "cannot read '%s': %s", path, strerror(errno));
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void put_char(uint32_t c, charrnn_unit unit, FILE *out) {
+    if (unit == CHARRNN_UNIT_BYTE) { fputc((int)c, out); return; }
+    char u[4];
+    int n = charrnn_utf8_encode(c, u);
+    fwrite(u, 1, (size_t)n, out);
+}
+
+static void describe_chars(const uint32_t *cs, int n, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len + 16 < cap; i++) {
+        char u[5] = {0};
+        if (cs[i] >= 0x20 && cs[i] != 0x7f) {
+            int k = charrnn_utf8_encode(cs[i], u);
+            u[k] = 0;
+            len += (size_t)snprintf(out + len, cap - len, "%s'%s' (U+%04X)", i ? ", " : "", u, cs[i]);
+        } else {
+            len += (size_t)snprintf(out + len, cap - len, "%sU+%04X", i ? ", " : "", cs[i]);
+        }
+    }
+}
+
+static int mkdir_p(const char *dir) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(tmp, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* ---- train -------------------------------------------------------------------------- */
+
+static int cmd_train(int argc, char **argv) {
+    charrnn_model_config mc;
+    charrnn_train_options o;
+    charrnn_model_config_default(&mc);
+    charrnn_train_options_default(&o);
+    int cell = mc.cell, unit = o.unit, optim = o.optim, clip_mode = o.clip_mode;
+    double dropout = 0;
+    int threads = 0, print_every = 10;
+    const char *cv = "cv", *resume = NULL, *init_from = NULL;
+    const optdef opts[] = {
+        {"model", O_CHOICE, &cell, "lstm|gru|rnn", "cell type (default lstm)"},
+        {"num-layers", O_INT, &mc.num_layers, 0, "layers (default 2)"},
+        {"rnn-size", O_INT, &mc.rnn_size, 0, "hidden units per layer (default 128)"},
+        {"dropout", O_DOUBLE, &dropout, 0, "dropout between layers and before the decoder (default 0)"},
+        {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)"},
+        {"batch-size", O_INT, &o.batch_size, 0, "parallel streams per batch (default 50)"},
+        {"seq-length", O_INT, &o.seq_length, 0, "steps of truncated backprop (default 50)"},
+        {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text for training (default 0.95)"},
+        {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test"},
+        {"optim", O_CHOICE, &optim, "rmsprop|adam|adagrad|sgd", "optimizer (default rmsprop)"},
+        {"learning-rate", O_DOUBLE, &o.learning_rate, 0, "learning rate (default 2e-3)"},
+        {"decay-rate", O_DOUBLE, &o.decay_rate, 0, "RMSProp decay (default 0.95)"},
+        {"beta1", O_DOUBLE, &o.beta1, 0, "Adam beta1 (default 0.9)"},
+        {"beta2", O_DOUBLE, &o.beta2, 0, "Adam beta2 (default 0.999)"},
+        {"learning-rate-decay", O_DOUBLE, &o.learning_rate_decay, 0, "lr multiplier per epoch (default 0.97)"},
+        {"learning-rate-decay-after", O_DOUBLE, &o.learning_rate_decay_after, 0, "epochs before lr decay starts (default 10)"},
+        {"grad-clip", O_DOUBLE, &o.grad_clip, 0, "clip gradients at this value (default 5; 0 off)"},
+        {"clip-mode", O_CHOICE, &clip_mode, "value|norm", "element-wise (default) or global L2 norm"},
+        {"max-epochs", O_DOUBLE, &o.max_epochs, 0, "epochs to train (default 50)"},
+        {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)"},
+        {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)"},
+        {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)"},
+        {"seed", O_U64, &o.seed, 0, "random seed (default 123)"},
+        {"checkpoint-dir", O_STR, &cv, 0, "where checkpoints and train.jsonl go (default cv)"},
+        {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly"},
+        {"init-from", O_STR, &init_from, 0, "start a new run from this checkpoint's weights"},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)"},
+        {0, 0, 0, 0, 0},
+    };
+    const char *pos[1] = {0};
+    int np = parse_args(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
+    mc.cell = (charrnn_cell)cell;
+    mc.dropout = (float)dropout;
+    o.unit = (charrnn_unit)unit;
+    o.optim = (charrnn_optim)optim;
+    o.clip_mode = (charrnn_clip_mode)clip_mode;
+    if (print_every < 1) die(2, "--print-every %d is out of range; use a positive count", print_every);
+    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
+    if (resume && init_from) die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
+    charrnn_set_threads(threads);
+
+    const char *file = np ? pos[0] : NULL;
+    const char *text = NULL;
+    size_t len = 0;
+    if (!file) {
+        text = charrnn_default_corpus;
+        len = (size_t)(charrnn_default_corpus_end - charrnn_default_corpus);
+        fprintf(stderr, "no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
+    }
+    charrnn_error err = {0};
+    charrnn_trainer *t = NULL;
+    int rc;
+    if (resume) {
+        charrnn_train_options over = o;
+        rc = charrnn_trainer_resume(&t, resume, file, text, len, &over, &err);
+    } else {
+        rc = charrnn_trainer_open(&t, file, text, len, &mc, &o, &err);
+        if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
+    }
+    if (rc) die_err(&err);
+    if (mkdir_p(cv)) die(1, "cannot create checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
+
+    const charrnn_train_options *ro = charrnn_trainer_options(t);
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_model_info info;
+    charrnn_model_get_info(m, &info);
+    charrnn_corpus_info ci;
+    charrnn_trainer_corpus_info(t, &ci);
+    fprintf(stderr, "corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
+            ci.num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci.vocab_size, ci.elem_bytes,
+            ci.train_chars, ci.val_chars, ci.test_chars);
+    fprintf(stderr, "model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
+            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
+            info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
+            ro->learning_rate);
+    if (resume) fprintf(stderr, "resuming %s at iteration %ld (epoch %.2f)\n", resume, info.iteration, info.epoch);
+
+    char logpath[4096], latest[4096], best[4096], bestlink[4096];
+    snprintf(logpath, sizeof logpath, "%s/train.jsonl", cv);
+    snprintf(latest, sizeof latest, "%s/latest.safetensors", cv);
+    snprintf(bestlink, sizeof bestlink, "%s/best.safetensors", cv);
+    best[0] = 0;
+    FILE *logf = fopen(logpath, "a");
+    if (!logf) die(1, "cannot open log '%s': %s; pass a writable --checkpoint-dir", logpath, strerror(errno));
+    double best_val = info.val_loss;
+
+    charrnn_step_stats st = {0};
+    double t_last = now_s(), t0 = t_last;
+    long it_last = info.iteration, start_iter = info.iteration;
+    long chars_per_iter = (long)ro->batch_size * ro->seq_length;
+    int saved_at_end = 0;
+    if (charrnn_trainer_done(t))
+        fprintf(stderr, "nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
+                info.iteration, st.total_iters);
+    while (!charrnn_trainer_done(t)) {
+        rc = charrnn_trainer_step(t, &st, &err);
+        if (rc) {
+            fprintf(stderr, "%s: error: %s\n", prog, err.msg);
+            if (best[0] || access(latest, F_OK) == 0)
+                fprintf(stderr, "the last good checkpoint is %s\n", access(latest, F_OK) == 0 ? latest : best);
+            fclose(logf);
+            charrnn_trainer_close(t);
+            return 1;
+        }
+        saved_at_end = 0;
+        int last = charrnn_trainer_done(t);
+        if (st.iteration % print_every == 0 || last || st.iteration == start_iter + 1) {
+            double tn = now_s();
+            double ms = (tn - t_last) * 1000.0 / (double)(st.iteration - it_last);
+            fprintf(stderr, "%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
+                    st.iteration, st.total_iters, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, ms,
+                    chars_per_iter * 1000.0 / ms, threads);
+            fprintf(logf, "{\"iteration\":%ld,\"epoch\":%.6f,\"train_loss\":%.6f,\"train_bpc\":%.6f,\"grad_norm\":%.6g,\"learning_rate\":%.6g,\"ms_per_iter\":%.3f}\n",
+                    st.iteration, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, st.learning_rate, ms);
+            fflush(logf);
+            t_last = tn;
+            it_last = st.iteration;
+        }
+        if (st.iteration % ro->eval_val_every == 0 || last) {
+            double val;
+            int have_val = charrnn_trainer_validate(t, &val, &err) == CHARRNN_OK;
+            if (have_val) {
+                fprintf(stderr, "validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st.iteration, val, val / log(2.0));
+                fprintf(logf, "{\"iteration\":%ld,\"epoch\":%.6f,\"val_loss\":%.6f,\"val_bpc\":%.6f}\n", st.iteration, st.epoch,
+                        val, val / log(2.0));
+                fflush(logf);
+            }
+            if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+            if (have_val && (isnan(best_val) || val < best_val)) {
+                char newbest[4096];
+                snprintf(newbest, sizeof newbest, "%s/lm_%s_epoch%.2f_%.4f.safetensors", cv,
+                         charrnn_cell_name(info.config.cell), st.epoch, val);
+                if (charrnn_trainer_save(t, newbest, &err)) die_err(&err);
+                /* keep one best file: point best.safetensors at it (atomically), drop the old */
+                char tmp[4200];
+                snprintf(tmp, sizeof tmp, "%s.tmp", bestlink);
+                unlink(tmp);
+                const char *base = strrchr(newbest, '/') + 1;
+                if (symlink(base, tmp) == 0) rename(tmp, bestlink);
+                if (best[0] && strcmp(best, newbest)) unlink(best);
+                snprintf(best, sizeof best, "%s", newbest);
+                best_val = val;
+                fprintf(stderr, "saved %s (best so far) and %s\n", newbest, latest);
+            } else {
+                fprintf(stderr, "saved %s\n", latest);
+            }
+            saved_at_end = 1;
+        }
+    }
+    if (!saved_at_end && st.iteration > start_iter) {
+        if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+        fprintf(stderr, "saved %s\n", latest);
+    }
+    double el = now_s() - t0;
+    if (st.iteration > start_iter)
+        fprintf(stderr, "done: %ld iterations in %.1f s (%.0f chars/s); sample with: charrnn sample %s\n",
+                st.iteration - start_iter, el, (st.iteration - start_iter) * (double)chars_per_iter / el,
+                best[0] ? bestlink : latest);
+    fclose(logf);
+    charrnn_trainer_close(t);
+    return 0;
+}
+
+/* ---- sample ------------------------------------------------------------------------- */
+
+static int cmd_sample(int argc, char **argv) {
+    long length = 2000;
+    double temperature = 1.0;
+    const char *primetext = NULL, *prime_file = NULL;
+    uint64_t seed = 123;
+    int verbose = 1, num = 1, threads = 0;
+    const optdef opts[] = {
+        {"length", O_LONG, &length, 0, "characters to generate (default 2000)"},
+        {"temperature", O_DOUBLE, &temperature, 0, "sampling temperature; 0 = always the likeliest (default 1)"},
+        {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)"},
+        {"prime-file", O_STR, &prime_file, 0, "file whose text to start from"},
+        {"seed", O_U64, &seed, 0, "random seed (default 123)"},
+        {"num-samples", O_INT, &num, 0, "independent samples generated together (default 1)"},
+        {"verbose", O_INT, &verbose, 0, "1: describe the model on stderr; 0: only the text"},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops"},
+        {0, 0, 0, 0, 0},
+    };
+    const char *pos[1] = {0};
+    int np = parse_args(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
+    if (np < 1) die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
+    if (length < 0) die(2, "--length %ld is out of range; use 0 or more characters", length);
+    if (!(temperature >= 0)) die(2, "--temperature %g is out of range; use 0 (argmax) or a positive value such as 1", temperature);
+    if (num < 1 || num > 100000) die(2, "--num-samples %d is out of range; use 1 to 100000", num);
+    if (primetext && prime_file) die(2, "give --primetext or --prime-file, not both");
+    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
+    charrnn_set_threads(threads);
+    charrnn_error err = {0};
+    charrnn_model *m;
+    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    charrnn_model_info info;
+    charrnn_model_get_info(m, &info);
+    if (verbose)
+        fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %g, seed %llu\n", pos[0],
+                info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.vocab_size,
+                info.iteration, temperature, (unsigned long long)seed);
+    charrnn_sampler *s;
+    if (charrnn_sampler_open(&s, m, num, seed, &err)) die_err(&err);
+    char *prime = NULL;
+    size_t plen = 0;
+    if (prime_file) prime = read_file(prime_file, &plen);
+    else if (primetext) { prime = strdup(primetext); plen = strlen(primetext); }
+    if (prime && plen) {
+        long skipped = 0;
+        uint32_t ex[8];
+        if (charrnn_sampler_prime(s, prime, plen, &skipped, ex, 8, &err)) die_err(&err);
+        if (skipped) {
+            char list[512];
+            describe_chars(ex, skipped < 8 ? (int)skipped : 8, list, sizeof list);
+            fprintf(stderr, "warning: %ld character(s) of the prime text are not in the model's vocabulary and were skipped: %s\n",
+                    skipped, list);
+        }
+    }
+    uint32_t *out = malloc(sizeof(uint32_t) * (size_t)num);
+    uint32_t *all = num > 1 ? malloc(sizeof(uint32_t) * (size_t)num * (size_t)length) : NULL;
+    if (!out || (num > 1 && length > 0 && !all)) die(1, "out of memory for %d samples of %ld characters", num, length);
+    if (num == 1 && prime) fwrite(prime, 1, plen, stdout);
+    for (long i = 0; i < length; i++) {
+        if (charrnn_sampler_next(s, (float)temperature, out, &err)) die_err(&err);
+        if (num == 1) {
+            put_char(out[0], info.unit, stdout);
+            if (out[0] == '\n') fflush(stdout);
+        } else {
+            for (int j = 0; j < num; j++) all[(size_t)j * length + i] = out[j];
+        }
+    }
+    for (int j = 0; num > 1 && j < num; j++) {
+        if (verbose) printf("%s--- sample %d ---\n", j ? "\n" : "", j + 1);
+        if (prime) fwrite(prime, 1, plen, stdout);
+        for (long i = 0; i < length; i++) put_char(all[(size_t)j * length + i], info.unit, stdout);
+    }
+    printf("\n");
+    free(all);
+    free(out);
+    free(prime);
+    charrnn_sampler_close(s);
+    charrnn_model_close(m);
+    return 0;
+}
+
+/* ---- eval --------------------------------------------------------------------------- */
+
+static int cmd_eval(int argc, char **argv) {
+    int threads = 0;
+    const optdef opts[] = {
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops"},
+        {0, 0, 0, 0, 0},
+    };
+    const char *pos[2] = {0};
+    int np = parse_args(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
+    if (np < 2) die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
+    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
+    charrnn_set_threads(threads);
+    charrnn_error err = {0};
+    charrnn_model *m;
+    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    size_t len;
+    char *text = read_file(pos[1], &len);
+    charrnn_eval_result r;
+    if (charrnn_evaluate(m, text, len, &r, &err)) die_err(&err);
+    if (r.unknown) {
+        char list[512];
+        describe_chars(r.unknown_examples, r.num_unknown_examples, list, sizeof list);
+        fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were skipped, e.g. %s\n",
+                r.unknown, pos[1], list);
+    }
+    printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped)\n", pos[1], r.nats, r.bpc,
+           r.predicted, r.unknown);
+    free(text);
+    charrnn_model_close(m);
+    return 0;
+}
+
+/* ---- info --------------------------------------------------------------------------- */
+
+static int cmd_info(int argc, char **argv) {
+    int threads = 0;
+    const optdef opts[] = {
+        {"threads", O_INT, &threads, 0, "accepted for symmetry; info does no numeric work"},
+        {0, 0, 0, 0, 0},
+    };
+    const char *pos[1] = {0};
+    int np = parse_args(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
+    if (np < 1) die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
+    charrnn_error err = {0};
+    charrnn_model *m;
+    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    charrnn_model_info in;
+    charrnn_model_get_info(m, &in);
+    printf("checkpoint:     %s\n", pos[0]);
+    printf("model:          %s, %d layers x %d, dropout %g\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
+           in.config.rnn_size, in.config.dropout);
+    printf("parameters:     %zu\n", in.num_params);
+    printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
+    printf("characters:     ");
+    for (int i = 0; i < in.vocab_size && i < 200; i++) {
+        uint32_t c = charrnn_model_vocab(m, i);
+        if (c == '\n') printf("\\n");
+        else if (c == '\t') printf("\\t");
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else put_char(c, in.unit, stdout);
+    }
+    printf("%s\n", in.vocab_size > 200 ? " ..." : "");
+    printf("trained:        %ld iterations, epoch %.3f, learning rate %g\n", in.iteration, in.epoch, in.learning_rate);
+    printf("train loss:     %.4f nats (%.4f bpc), last iteration\n", in.train_loss, in.train_loss / log(2.0));
+    if (in.num_history) {
+        printf("best val loss:  %.4f nats (%.4f bpc)\n", in.val_loss, in.val_loss / log(2.0));
+        printf("val history:   ");
+        for (int i = 0; i < in.num_history; i++) {
+            long it;
+            double v;
+            charrnn_model_history(m, i, &it, &v);
+            printf(" %ld:%.4f", it, v);
+        }
+        printf("\n");
+    }
+    const char *opts_json = charrnn_model_metadata(m, "train_options");
+    if (opts_json) printf("train options:  %s\n", opts_json);
+    charrnn_model_close(m);
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "charrnn %s: character-level LSTM / GRU / RNN language models\n\n"
+            "usage: charrnn COMMAND [options]   (charrnn COMMAND --help for its options)\n\n"
+            "  train [FILE]            train a model on a text file (no FILE: the built-in corpus)\n"
+            "  sample CHECKPOINT       generate text from a model\n"
+            "  eval CHECKPOINT FILE    loss of a model on a text, in nats and bits per character\n"
+            "  info CHECKPOINT         describe a checkpoint\n",
+            CHARRNN_VERSION);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
+    if (!strcmp(cmd, "--version")) { printf("charrnn %s\n", CHARRNN_VERSION); return 0; }
+    const char *cmds[] = {"train", "sample", "eval", "info"};
+    for (int i = 0; i < 4; i++)
+        if (edit_distance(cmd, cmds[i]) <= 2) die(2, "unknown command '%s'; did you mean '%s'?", cmd, cmds[i]);
+    die(2, "unknown command '%s'; the commands are train, sample, eval, info (charrnn --help)", cmd);
+    return 2;
+}

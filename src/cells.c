@@ -1,0 +1,93 @@
+/* cells.c: fused elementwise forward and backward of LSTM, GRU and tanh-RNN
+ * steps (see cells.h for the formulas). Row-major (b, gates*H) blocks. */
+#include "cells.h"
+
+#include <math.h>
+#include <stddef.h>
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void lstm_cell_forward(float *g, const float *c_prev, float *c, float *h, int b, int H) {
+    for (int r = 0; r < b; r++) {
+        float *gi = g + (size_t)r * 4 * H, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
+        const float *cp = c_prev + (size_t)r * H;
+        float *cr = c + (size_t)r * H, *hr = h + (size_t)r * H;
+        for (int j = 0; j < H; j++) {
+            float i = sigmoidf(gi[j]), f = sigmoidf(gf[j]), gt = tanhf(gg[j]), o = sigmoidf(go[j]);
+            gi[j] = i; gf[j] = f; gg[j] = gt; go[j] = o;
+            float cn = f * cp[j] + i * gt;
+            cr[j] = cn;
+            hr[j] = o * tanhf(cn);
+        }
+    }
+}
+
+void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *dout,
+                        const float *g, const float *c_prev, const float *c, int b, int H) {
+    for (int r = 0; r < b; r++) {
+        const float *gi = g + (size_t)r * 4 * H, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
+        float *di = dgates + (size_t)r * 4 * H, *df = di + H, *dg = di + 2 * H, *dgo = di + 3 * H;
+        const float *cp = c_prev + (size_t)r * H, *cr = c + (size_t)r * H;
+        const float *dhr = dh + (size_t)r * H, *dor = dout + (size_t)r * H;
+        float *dcr = dc + (size_t)r * H;
+        for (int j = 0; j < H; j++) {
+            float i = gi[j], f = gf[j], gt = gg[j], o = go[j];
+            float dht = dor[j] + dhr[j];
+            float tc = tanhf(cr[j]);
+            float dct = dcr[j] + dht * o * (1.0f - tc * tc);
+            di[j] = dct * gt * i * (1.0f - i);
+            df[j] = dct * cp[j] * f * (1.0f - f);
+            dg[j] = dct * i * (1.0f - gt * gt);
+            dgo[j] = dht * tc * o * (1.0f - o);
+            dcr[j] = dct * f;
+        }
+    }
+}
+
+void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float *h_prev,
+                      float *hn, float *h, int b, int H) {
+    for (int r = 0; r < b; r++) {
+        float *xr = gx + (size_t)r * 3 * H, *xz = xr + H, *xn = xr + 2 * H;
+        const float *hr_ = gh + (size_t)r * 3 * H, *hz = hr_ + H, *hnn = hr_ + 2 * H;
+        const float *hp = h_prev + (size_t)r * H;
+        float *hnr = hn + (size_t)r * H, *ho = h + (size_t)r * H;
+        for (int j = 0; j < H; j++) {
+            float rg = sigmoidf(xr[j] + hr_[j]);
+            float z = sigmoidf(xz[j] + hz[j]);
+            float hnj = hnn[j] + b_hn[j];
+            float n = tanhf(xn[j] + rg * hnj);
+            xr[j] = rg; xz[j] = z; xn[j] = n;
+            hnr[j] = hnj;
+            ho[j] = (1.0f - z) * n + z * hp[j];
+        }
+    }
+}
+
+void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, const float *g,
+                       const float *hn, const float *h_prev, int b, int H) {
+    for (int r = 0; r < b; r++) {
+        const float *gr = g + (size_t)r * 3 * H, *gz = gr + H, *gn = gr + 2 * H;
+        float *dxr = dgx + (size_t)r * 3 * H, *dxz = dxr + H, *dxn = dxr + 2 * H;
+        float *dhr = dgh + (size_t)r * 3 * H, *dhz = dhr + H, *dhn = dhr + 2 * H;
+        const float *hp = h_prev + (size_t)r * H, *hnr = hn + (size_t)r * H, *dor = dout + (size_t)r * H;
+        float *dhrow = dh + (size_t)r * H;
+        for (int j = 0; j < H; j++) {
+            float rg = gr[j], z = gz[j], n = gn[j];
+            float dht = dor[j] + dhrow[j];
+            float dn_pre = dht * (1.0f - z) * (1.0f - n * n);
+            float dz_pre = dht * (hp[j] - n) * z * (1.0f - z);
+            float dr_pre = dn_pre * hnr[j] * rg * (1.0f - rg);
+            dxr[j] = dr_pre; dxz[j] = dz_pre; dxn[j] = dn_pre;
+            dhr[j] = dr_pre; dhz[j] = dz_pre; dhn[j] = dn_pre * rg;
+            dhrow[j] = dht * z;
+        }
+    }
+}
+
+void rnn_cell_forward(const float *g, float *h, int b, int H) {
+    for (size_t i = 0; i < (size_t)b * H; i++) h[i] = tanhf(g[i]);
+}
+
+void rnn_cell_backward(float *dgates, const float *dh, const float *dout, const float *h, int b, int H) {
+    for (size_t i = 0; i < (size_t)b * H; i++) dgates[i] = (dout[i] + dh[i]) * (1.0f - h[i] * h[i]);
+}

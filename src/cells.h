@@ -1,0 +1,32 @@
+/* cells.h: the elementwise math of one time step of each cell, forward and
+ * backward, over b rows of hidden size H, fused into one pass each. The matrix
+ * products around them are in model.c. Gate order and formulas are PyTorch's. */
+#ifndef CHARRNN_CELLS_H
+#define CHARRNN_CELLS_H
+
+/* LSTM. g: (b, 4H) pre-activations [i f g o] in, activated gates out.
+ *   i = s(.), f = s(.), g = tanh(.), o = s(.); c' = f*c + i*g; h' = o*tanh(c') */
+void lstm_cell_forward(float *g, const float *c_prev, float *c, float *h, int b, int H);
+/* dgates: (b, 4H) out, gradients of the pre-activations. dh: (b, H) in, the
+ * gradient from step t+1 (added to dout). dc: (b, H) in: from t+1, out: to t-1. */
+void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *dout,
+                        const float *g, const float *c_prev, const float *c, int b, int H);
+
+/* GRU. gx: (b, 3H) [r z n] input projections + b_ih (+ b_hh for r, z) in; r, z, n
+ * out. gh: (b, 3H) h W_hh^T (no bias). b_hn: (H).
+ *   r = s(gx_r + gh_r); z = s(gx_z + gh_z); hn = gh_n + b_hn;
+ *   n = tanh(gx_n + r*hn); h' = (1-z)*n + z*h */
+void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float *h_prev,
+                      float *hn, float *h, int b, int H);
+/* dgx, dgh: (b, 3H) out: gradients w.r.t. the input-side and hidden-side
+ * pre-activations (they differ in the n block: dgh_n = dn_pre * r). dh: (b, H) in
+ * from t+1; out: the direct part dh*z, to which the caller adds dgh W_hh. */
+void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, const float *g,
+                       const float *hn, const float *h_prev, int b, int H);
+
+/* tanh RNN. g: (b, H) pre-activations; h' = tanh(g). */
+void rnn_cell_forward(const float *g, float *h, int b, int H);
+/* dgates: (b, H) out; dh: (b, H) in from t+1. */
+void rnn_cell_backward(float *dgates, const float *dh, const float *dout, const float *h, int b, int H);
+
+#endif

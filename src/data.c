@@ -1,0 +1,464 @@
+/* data.c: the corpus. Strict UTF-8 decoding, loading a text file through a
+ * read-only mmap, building the sorted vocabulary and encoding the text once into
+ * the narrowest index type (uint8/16/32); also encoding with a fixed vocabulary. */
+#include "data.h"
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CP_LIMIT 0x110000u /* one past the largest code point, U+10FFFF */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (n == 0) return 0;
+    uint32_t c0 = s[0];
+    if (c0 < 0x80) {
+        *cp = c0;
+        return 1;
+    }
+    if (c0 < 0xC2) return 0; /* stray continuation byte, or overlong lead C0/C1 */
+    if (c0 < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 0;
+        *cp = ((c0 & 0x1F) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (c0 < 0xF0) {
+        if (n < 3) return 0;
+        uint32_t c1 = s[1], c2 = s[2];
+        if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return 0;
+        if (c0 == 0xE0 && c1 < 0xA0) return 0;  /* overlong: below U+0800 */
+        if (c0 == 0xED && c1 >= 0xA0) return 0; /* surrogates U+D800..U+DFFF */
+        *cp = ((c0 & 0x0F) << 12) | ((c1 & 0x3F) << 6) | (c2 & 0x3F);
+        return 3;
+    }
+    if (c0 < 0xF5) {
+        if (n < 4) return 0;
+        uint32_t c1 = s[1], c2 = s[2], c3 = s[3];
+        if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80) return 0;
+        if (c0 == 0xF0 && c1 < 0x90) return 0;  /* overlong: below U+10000 */
+        if (c0 == 0xF4 && c1 >= 0x90) return 0; /* above U+10FFFF */
+        *cp = ((c0 & 0x07) << 18) | ((c1 & 0x3F) << 12) | ((c2 & 0x3F) << 6) | (c3 & 0x3F);
+        return 4;
+    }
+    return 0; /* F5..FF never start a sequence */
+}
+
+int charrnn_utf8_encode(uint32_t cp, char *out) {
+    unsigned char *o = (unsigned char *)out;
+    if (cp >= CP_LIMIT || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD; /* not a scalar value */
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6));
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static const char *display_name(const char *name) { return name ? name : "<text>"; }
+
+static int elem_bytes_for(int vocab_size) {
+    if (vocab_size <= 256) return 1;
+    if (vocab_size <= 65536) return 2;
+    return 4;
+}
+
+static int has_zero_byte(uint64_t w) { return ((w - LOW_BITS) & ~w & HIGH_BITS) != 0; }
+
+static int fail_utf8(charrnn_error *err, const char *name, const unsigned char *s, size_t off) {
+    return cr_fail(err, CHARRNN_EFORMAT,
+                   "'%s' is not valid UTF-8 at byte offset %zu (byte 0x%02X); "
+                   "use --unit byte to train on raw bytes",
+                   display_name(name), off, (unsigned)s[off]);
+}
+
+static int fail_nul(charrnn_error *err, const char *name, size_t off) {
+    return cr_fail(err, CHARRNN_EFORMAT,
+                   "'%s' contains a NUL byte at offset %zu: binary data? "
+                   "use --unit byte to train on raw bytes",
+                   display_name(name), off);
+}
+
+static int fail_changed(charrnn_error *err, const char *name) {
+    return cr_fail(err, CHARRNN_EIO, "'%s' changed while it was being read; try again",
+                   display_name(name));
+}
+
+/* Allocates c->ids for c->n indices of c->elem_bytes each, in one block. */
+static int alloc_ids(corpus *c, const char *name, charrnn_error *err) {
+    size_t eb = (size_t)c->elem_bytes;
+    if (c->n > SIZE_MAX / eb)
+        return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to encode (%zu characters)",
+                       display_name(name), c->n);
+    c->ids = cr_calloc(c->n ? c->n : 1, eb);
+    if (!c->ids)
+        return cr_fail(err, CHARRNN_ENOMEM,
+                       "out of memory: cannot allocate %zu bytes for the encoded text of '%s'",
+                       c->n * eb, display_name(name));
+    return CHARRNN_OK;
+}
+
+/* A lookup table code point -> vocabulary index + 1 (0: not in the vocabulary),
+ * covering 0..vocab[last]. */
+static uint32_t *build_table(const uint32_t *vocab, int vocab_size, size_t *table_len) {
+    size_t len = vocab_size > 0 ? (size_t)vocab[vocab_size - 1] + 1 : 1;
+    uint32_t *t = cr_calloc(len, sizeof *t);
+    if (!t) return NULL;
+    for (int i = 0; i < vocab_size; i++) t[vocab[i]] = (uint32_t)i + 1;
+    *table_len = len;
+    return t;
+}
+
+/* ---- pass 1: validate, collect the symbol set, count, checksum ----------------- */
+
+/* Code-point mode: sets bits in bitset (CP_LIMIT bits), *n to the number of code
+ * points and *hash to FNV-1a 64 of the bytes. Fails on invalid UTF-8 or NUL. */
+static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
+                           uint64_t *bitset, size_t *n_out, uint64_t *hash_out,
+                           charrnn_error *err) {
+    unsigned char ascii[128] = {0};
+    uint64_t h = FNV_OFFSET;
+    size_t n = 0, i = 0;
+    while (i < len) {
+        /* Fast path: eight ASCII bytes, none of them NUL. */
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & HIGH_BITS) && !has_zero_byte(w)) {
+                for (int k = 0; k < 8; k++) {
+                    unsigned char b = s[i + k];
+                    ascii[b] = 1;
+                    h = (h ^ b) * FNV_PRIME;
+                }
+                i += 8;
+                n += 8;
+                continue;
+            }
+        }
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            if (b == 0) return fail_nul(err, name, i);
+            ascii[b] = 1;
+            h = (h ^ b) * FNV_PRIME;
+            i++;
+            n++;
+            continue;
+        }
+        uint32_t cp;
+        int k = utf8_decode(s + i, len - i, &cp);
+        if (!k) return fail_utf8(err, name, s, i);
+        bitset[cp >> 6] |= 1ull << (cp & 63);
+        for (int j = 0; j < k; j++) h = (h ^ s[i + j]) * FNV_PRIME;
+        i += (size_t)k;
+        n++;
+    }
+    for (int b = 0; b < 128; b++)
+        if (ascii[b]) bitset[b >> 6] |= 1ull << (b & 63);
+    *n_out = n;
+    *hash_out = h;
+    return CHARRNN_OK;
+}
+
+/* Byte mode: every byte is a symbol. */
+static void scan_bytes(const unsigned char *s, size_t len, uint64_t *bitset, uint64_t *hash_out) {
+    unsigned char seen[256] = {0};
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < len; i++) {
+        seen[s[i]] = 1;
+        h = (h ^ s[i]) * FNV_PRIME;
+    }
+    for (int b = 0; b < 256; b++)
+        if (seen[b]) bitset[b >> 6] |= 1ull << (b & 63);
+    *hash_out = h;
+}
+
+/* ---- pass 2: encode ------------------------------------------------------------ */
+
+/* Writes the index of every symbol of s that is in the table into out (exactly n
+ * of them expected); symbols outside the table are skipped. Returns 0, or -1 if
+ * the text does not match what pass 1 saw (the file changed underneath). */
+#define DEFINE_ENCODE(FN, T)                                                              \
+    static int FN(const unsigned char *s, size_t len, charrnn_unit unit,                  \
+                  const uint32_t *table, size_t table_len, T *out, size_t n) {            \
+        size_t k = 0, i = 0;                                                              \
+        if (unit == CHARRNN_UNIT_BYTE) {                                                  \
+            for (; i < len; i++) {                                                        \
+                uint32_t v = s[i] < table_len ? table[s[i]] : 0;                          \
+                if (!v) continue;                                                         \
+                if (k == n) return -1;                                                    \
+                out[k++] = (T)(v - 1);                                                    \
+            }                                                                             \
+            return k == n ? 0 : -1;                                                       \
+        }                                                                                 \
+        while (i < len) {                                                                 \
+            uint32_t cp;                                                                  \
+            if (s[i] < 0x80) {                                                            \
+                cp = s[i++];                                                              \
+            } else {                                                                      \
+                int len1 = utf8_decode(s + i, len - i, &cp);                              \
+                if (!len1) return -1;                                                     \
+                i += (size_t)len1;                                                        \
+            }                                                                             \
+            uint32_t v = cp < table_len ? table[cp] : 0;                                  \
+            if (!v) continue;                                                             \
+            if (k == n) return -1;                                                        \
+            out[k++] = (T)(v - 1);                                                        \
+        }                                                                                 \
+        return k == n ? 0 : -1;                                                           \
+    }
+DEFINE_ENCODE(encode_u8, uint8_t)
+DEFINE_ENCODE(encode_u16, uint16_t)
+DEFINE_ENCODE(encode_u32, uint32_t)
+
+static int encode_ids(corpus *c, const unsigned char *s, size_t len, const uint32_t *table,
+                      size_t table_len) {
+    switch (c->elem_bytes) {
+    case 1: return encode_u8(s, len, c->unit, table, table_len, c->ids, c->n);
+    case 2: return encode_u16(s, len, c->unit, table, table_len, c->ids, c->n);
+    default: return encode_u32(s, len, c->unit, table, table_len, c->ids, c->n);
+    }
+}
+
+/* ---- building a corpus ---------------------------------------------------------- */
+
+static int build_corpus(corpus *c, const unsigned char *s, size_t len, charrnn_unit unit,
+                        const char *name, charrnn_error *err) {
+    memset(c, 0, sizeof *c);
+    if (unit != CHARRNN_UNIT_CODEPOINT && unit != CHARRNN_UNIT_BYTE)
+        return cr_fail(err, CHARRNN_EINVAL, "unknown text unit %d", (int)unit);
+    if (len == 0)
+        return cr_fail(err, CHARRNN_EDATA,
+                       "'%s' is empty; give a text file with at least a few hundred characters",
+                       display_name(name));
+    size_t nwords = CP_LIMIT / 64;
+    uint64_t *bitset = cr_calloc(nwords, sizeof *bitset);
+    if (!bitset)
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate %zu bytes",
+                       nwords * sizeof *bitset);
+    int rc;
+    uint32_t *table = NULL;
+    size_t n = 0, table_len = 0;
+    uint64_t hash;
+    if (unit == CHARRNN_UNIT_BYTE) {
+        scan_bytes(s, len, bitset, &hash);
+        n = len;
+    } else {
+        rc = scan_codepoints(s, len, name, bitset, &n, &hash, err);
+        if (rc) goto fail;
+    }
+
+    size_t count = 0;
+    for (size_t w = 0; w < nwords; w++) count += (size_t)__builtin_popcountll(bitset[w]);
+    c->vocab = cr_calloc(count, sizeof *c->vocab);
+    if (!c->vocab) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the vocabulary");
+        goto fail;
+    }
+    int v = 0;
+    for (size_t w = 0; w < nwords; w++)
+        for (uint64_t bits = bitset[w]; bits; bits &= bits - 1)
+            c->vocab[v++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+    c->vocab_size = v;
+    c->n = n;
+    c->unit = unit;
+    c->elem_bytes = elem_bytes_for(v);
+    c->checksum = hash;
+    c->file_bytes = len;
+
+    table = build_table(c->vocab, c->vocab_size, &table_len);
+    if (!table) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
+        goto fail;
+    }
+    rc = alloc_ids(c, name, err);
+    if (rc) goto fail;
+    if (encode_ids(c, s, len, table, table_len) != 0) {
+        rc = fail_changed(err, name);
+        goto fail;
+    }
+    free(table);
+    free(bitset);
+    return CHARRNN_OK;
+fail:
+    free(table);
+    free(bitset);
+    corpus_free(c);
+    return rc;
+}
+
+int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit,
+                       const char *name, charrnn_error *err) {
+    if (!buf && len) {
+        memset(c, 0, sizeof *c);
+        return cr_fail(err, CHARRNN_EINVAL, "no text given");
+    }
+    return build_corpus(c, (const unsigned char *)buf, len, unit, name, err);
+}
+
+int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err) {
+    memset(c, 0, sizeof *c);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return cr_fail(err, CHARRNN_EIO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return cr_fail(err, CHARRNN_EIO, "cannot read '%s': %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return cr_fail(err, CHARRNN_EIO, "'%s' is a directory; give a text file", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return cr_fail(err, CHARRNN_EIO, "'%s' is not a regular file; give a text file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return cr_fail(err, CHARRNN_EDATA,
+                       "'%s' is empty; give a text file with at least a few hundred characters",
+                       path);
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to map into memory", path);
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return cr_fail(err, e == ENOMEM ? CHARRNN_ENOMEM : CHARRNN_EIO,
+                       "cannot map '%s' (%zu bytes) into memory: %s", path, len, strerror(e));
+    int rc = build_corpus(c, map, len, unit, path, err);
+    munmap(map, len);
+    return rc;
+}
+
+int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_unit unit,
+                             const uint32_t *vocab, int vocab_size, const char *name,
+                             long *unknown, uint32_t *examples, int max_examples,
+                             int *num_examples, charrnn_error *err) {
+    memset(c, 0, sizeof *c);
+    if (unknown) *unknown = 0;
+    if (num_examples) *num_examples = 0;
+    if (unit != CHARRNN_UNIT_CODEPOINT && unit != CHARRNN_UNIT_BYTE)
+        return cr_fail(err, CHARRNN_EINVAL, "unknown text unit %d", (int)unit);
+    if (!vocab || vocab_size <= 0)
+        return cr_fail(err, CHARRNN_EINVAL, "empty vocabulary");
+    if (!buf && len) return cr_fail(err, CHARRNN_EINVAL, "no text given");
+    uint32_t limit = unit == CHARRNN_UNIT_BYTE ? 256 : CP_LIMIT;
+    for (int i = 0; i < vocab_size; i++) {
+        if (vocab[i] >= limit || (i > 0 && vocab[i] <= vocab[i - 1]))
+            return cr_fail(err, CHARRNN_EINVAL,
+                           "invalid vocabulary: entry %d (0x%X) is out of range or not ascending",
+                           i, (unsigned)vocab[i]);
+    }
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t table_len;
+    uint32_t *table = build_table(vocab, vocab_size, &table_len);
+    if (!table) return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
+    int rc;
+    int nex = 0;
+    long unk = 0;
+    size_t n = 0;
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = 1;
+        if (unit == CHARRNN_UNIT_BYTE || s[i] < 0x80) {
+            cp = s[i];
+        } else {
+            int k1 = utf8_decode(s + i, len - i, &cp);
+            if (!k1) {
+                rc = fail_utf8(err, name, s, i);
+                goto fail;
+            }
+            k = (size_t)k1;
+        }
+        for (size_t j = 0; j < k; j++) h = (h ^ s[i + j]) * FNV_PRIME;
+        i += k;
+        if (cp < table_len && table[cp]) {
+            n++;
+            continue;
+        }
+        unk++;
+        if (examples && nex < max_examples) {
+            int seen = 0;
+            for (int e = 0; e < nex && !seen; e++) seen = examples[e] == cp;
+            if (!seen) examples[nex++] = cp;
+        }
+    }
+    if (unknown) *unknown = unk;
+    if (num_examples) *num_examples = nex;
+
+    c->vocab = cr_calloc((size_t)vocab_size, sizeof *c->vocab);
+    if (!c->vocab) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the vocabulary");
+        goto fail;
+    }
+    memcpy(c->vocab, vocab, (size_t)vocab_size * sizeof *vocab);
+    c->vocab_size = vocab_size;
+    c->n = n;
+    c->unit = unit;
+    c->elem_bytes = elem_bytes_for(vocab_size);
+    c->checksum = h;
+    c->file_bytes = len;
+    rc = alloc_ids(c, name, err);
+    if (rc) goto fail;
+    if (encode_ids(c, s, len, table, table_len) != 0) {
+        rc = fail_changed(err, name);
+        goto fail;
+    }
+    free(table);
+    return CHARRNN_OK;
+fail:
+    free(table);
+    corpus_free(c);
+    return rc;
+}
+
+void corpus_free(corpus *c) {
+    if (!c) return;
+    free(c->ids);
+    free(c->vocab);
+    memset(c, 0, sizeof *c);
+}
+
+int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp) {
+    int lo = 0, hi = vocab_size - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (vocab[mid] < cp) lo = mid + 1;
+        else if (vocab[mid] > cp) hi = mid - 1;
+        else return mid;
+    }
+    return -1;
+}

@@ -1,0 +1,54 @@
+/* data.h: the corpus: reading a text file (memory-mapped), decoding UTF-8 into
+ * code points (or taking raw bytes), building the sorted vocabulary and encoding
+ * the text once into the smallest integer type that holds a vocabulary index. */
+#ifndef CHARRNN_DATA_H
+#define CHARRNN_DATA_H
+
+#include "charrnn.h"
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes one UTF-8 sequence at s[0..n). Returns its length (1-4) and sets *cp,
+ * or 0 if the bytes are not valid UTF-8 (overlong forms, surrogates, values above
+ * U+10FFFF, truncated or stray continuation bytes are all invalid). */
+int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+typedef struct corpus {
+    size_t n;            /* characters */
+    int elem_bytes;      /* 1, 2 or 4: bytes per encoded index in ids */
+    void *ids;           /* n encoded vocabulary indices */
+    int vocab_size;
+    uint32_t *vocab;     /* vocab_size code points (or byte values), ascending */
+    charrnn_unit unit;
+    uint64_t checksum;   /* FNV-1a 64 over the raw file bytes */
+    size_t file_bytes;
+} corpus;
+
+static inline uint32_t corpus_id(const corpus *c, size_t i) {
+    switch (c->elem_bytes) {
+    case 1: return ((const uint8_t *)c->ids)[i];
+    case 2: return ((const uint16_t *)c->ids)[i];
+    default: return ((const uint32_t *)c->ids)[i];
+    }
+}
+
+/* Loads path (mmap; the mapping is released once encoded) and builds the
+ * vocabulary from it. Errors (each a one-line message in err): missing file,
+ * a directory, unreadable, empty file, invalid UTF-8 in code-point mode (naming
+ * the byte offset and suggesting --unit byte). */
+int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err);
+/* Same from memory (name used in messages). */
+int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit,
+                       const char *name, charrnn_error *err);
+/* Same, but with a fixed vocabulary (e.g. from a checkpoint): characters not in
+ * vocab are dropped and counted into *unknown (first distinct ones into examples). */
+int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_unit unit,
+                             const uint32_t *vocab, int vocab_size, const char *name,
+                             long *unknown, uint32_t *examples, int max_examples,
+                             int *num_examples, charrnn_error *err);
+void corpus_free(corpus *c);
+
+/* Index of code point cp in a sorted vocabulary, or -1. */
+int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp);
+
+#endif

@@ -1,0 +1,354 @@
+/* model.c: parameter layout, memory plan, and the forward / backward passes of a
+ * stack of LSTM, GRU or tanh-RNN layers with a linear decoder and softmax
+ * cross-entropy. The per-step elementwise cell math lives in cells.c; here are the
+ * large products: the input projection of a whole sequence and every weight
+ * gradient are single GEMMs over all T*B rows; only h(t-1) W_hh^T (forward) and
+ * dgates W_hh (backward) are per step. */
+#include "model.h"
+#include "cells.h"
+#include "common.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int gates_per_cell(charrnn_cell c) { return c == CHARRNN_LSTM ? 4 : c == CHARRNN_GRU ? 3 : 1; }
+
+static void add_view(model *m, size_t *off, const char *name, int ndim, int d0, int d1) {
+    param_view *v = &m->views[m->num_views++];
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->ndim = ndim;
+    v->shape[0] = d0;
+    v->shape[1] = ndim > 1 ? d1 : 1;
+    v->offset = *off;
+    v->size = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
+    *off += v->size;
+}
+
+static void point_params(model *m, float *base, layer_params *lp, float **dw, float **db) {
+    for (int l = 0; l < m->L; l++) {
+        lp[l].w_ih = base + m->views[4 * l + 0].offset;
+        lp[l].w_hh = base + m->views[4 * l + 1].offset;
+        lp[l].b_ih = base + m->views[4 * l + 2].offset;
+        lp[l].b_hh = base + m->views[4 * l + 3].offset;
+    }
+    *dw = base + m->views[4 * m->L].offset;
+    *db = base + m->views[4 * m->L + 1].offset;
+}
+
+int model_init(model *m, const charrnn_model_config *cfg, int vocab_size, charrnn_error *err) {
+    memset(m, 0, sizeof *m);
+    if (cfg->num_layers < 1 || cfg->num_layers > MAX_LAYERS)
+        return cr_fail(err, CHARRNN_EINVAL, "--num-layers %d is out of range; use 1 to %d", cfg->num_layers, MAX_LAYERS);
+    if (cfg->rnn_size < 1 || cfg->rnn_size > 65536)
+        return cr_fail(err, CHARRNN_EINVAL, "--rnn-size %d is out of range; use 1 to 65536", cfg->rnn_size);
+    if (vocab_size < 1 || vocab_size > 0x110000)
+        return cr_fail(err, CHARRNN_EINVAL, "vocabulary size %d is out of range", vocab_size);
+    m->cfg = *cfg;
+    m->V = vocab_size;
+    m->H = cfg->rnn_size;
+    m->L = cfg->num_layers;
+    m->G = gates_per_cell(cfg->cell);
+    size_t off = 0;
+    int GH = m->G * m->H;
+    for (int l = 0; l < m->L; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "weight_ih_l%d", l);
+        add_view(m, &off, name, 2, GH, l == 0 ? m->V : m->H);
+        snprintf(name, sizeof name, "weight_hh_l%d", l);
+        add_view(m, &off, name, 2, GH, m->H);
+        snprintf(name, sizeof name, "bias_ih_l%d", l);
+        add_view(m, &off, name, 1, GH, 0);
+        snprintf(name, sizeof name, "bias_hh_l%d", l);
+        add_view(m, &off, name, 1, GH, 0);
+    }
+    add_view(m, &off, "decoder.weight", 2, m->V, m->H);
+    add_view(m, &off, "decoder.bias", 1, m->V, 0);
+    m->num_params = off;
+    m->params = cr_calloc(off, sizeof(float));
+    if (!m->params)
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating %zu parameters (%.1f MB)", off, off * 4.0 / 1e6);
+    point_params(m, m->params, m->p, &m->dec_w, &m->dec_b);
+    return CHARRNN_OK;
+}
+
+/* The activation plan, in floats: computed in one place for both the estimate
+ * and the allocation. With base NULL only the size is computed. */
+static float *take(float *base, size_t *off, size_t n) {
+    float *p = base ? base + *off : NULL;
+    *off += n;
+    return p;
+}
+
+static size_t plan_acts(model *m, int B, int T, int train, float *base) {
+    size_t off = 0;
+    size_t H = (size_t)m->H, GH = (size_t)m->G * H, TB = (size_t)T * B;
+    int dropout = train && m->cfg.dropout > 0;
+    for (int l = 0; l < m->L; l++) {
+        layer_acts *a = &m->a[l];
+        a->gates = take(base, &off, TB * GH);
+        a->h = take(base, &off, TB * H + (size_t)B * H);
+        a->c = m->cfg.cell == CHARRNN_LSTM ? take(base, &off, TB * H + (size_t)B * H) : NULL;
+        a->hn = m->cfg.cell == CHARRNN_GRU ? take(base, &off, TB * H) : NULL;
+        a->mask = dropout ? take(base, &off, TB * H) : NULL;
+        a->out = dropout ? take(base, &off, TB * H) : NULL;
+    }
+    m->logits = take(base, &off, TB * (size_t)m->V);
+    m->probs = take(base, &off, TB * (size_t)m->V);
+    m->state_h = take(base, &off, (size_t)m->L * B * H);
+    m->state_c = take(base, &off, (size_t)m->L * B * H);
+    m->w0t = take(base, &off, (size_t)m->V * GH);
+    m->scratch = take(base, &off, (size_t)B * GH);
+    m->dgates = train ? take(base, &off, TB * GH) : NULL;
+    m->dgates_h = train && m->cfg.cell == CHARRNN_GRU ? take(base, &off, TB * GH) : NULL;
+    m->dseq[0] = train ? take(base, &off, TB * H) : NULL;
+    m->dseq[1] = train ? take(base, &off, TB * H) : NULL;
+    m->dh = train ? take(base, &off, (size_t)B * H) : NULL;
+    m->dc = train ? take(base, &off, (size_t)B * H) : NULL;
+    return off;
+}
+
+size_t model_alloc_bytes(const charrnn_model_config *cfg, int V, int B, int T, int train) {
+    model m;
+    memset(&m, 0, sizeof m);
+    m.cfg = *cfg;
+    m.V = V;
+    m.H = cfg->rnn_size;
+    m.L = cfg->num_layers;
+    m.G = gates_per_cell(cfg->cell);
+    size_t GH = (size_t)m.G * m.H;
+    size_t nparams = 0;
+    for (int l = 0; l < m.L; l++) nparams += GH * ((l == 0 ? V : m.H) + m.H + 2);
+    nparams += (size_t)V * (m.H + 1);
+    return (plan_acts(&m, B, T, train, NULL) + nparams * (train ? 2 : 1)) * sizeof(float);
+}
+
+int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
+    if (B < 1 || T < 1) return cr_fail(err, CHARRNN_EINVAL, "batch size and sequence length must be at least 1");
+    free(m->act_mem);
+    free(m->grads);
+    m->act_mem = NULL;
+    m->grads = NULL;
+    m->B = B;
+    m->T = T;
+    m->train_alloc = train;
+    m->act_floats = plan_acts(m, B, T, train, NULL);
+    m->act_mem = cr_calloc(m->act_floats, sizeof(float));
+    if (!m->act_mem)
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating activations for batch %d x seq %d (%.1f MB); use a smaller --batch-size or --seq-length",
+                       B, T, m->act_floats * 4.0 / 1e6);
+    plan_acts(m, B, T, train, m->act_mem);
+    if (train) {
+        m->grads = cr_calloc(m->num_params, sizeof(float));
+        if (!m->grads) return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating gradients (%.1f MB)", m->num_params * 4.0 / 1e6);
+        point_params(m, m->grads, m->g, &m->ddec_w, &m->ddec_b);
+    }
+    return CHARRNN_OK;
+}
+
+void model_free(model *m) {
+    free(m->params);
+    free(m->grads);
+    free(m->act_mem);
+    memset(m, 0, sizeof *m);
+}
+
+int model_view(model *view, const model *m, int b, int t, charrnn_error *err) {
+    *view = *m;
+    view->act_mem = NULL;
+    view->grads = NULL;
+    view->params_frozen = 1;
+    view->w0t_ready = 0;
+    return model_alloc(view, b, t, 0, err);
+}
+
+void model_view_free(model *view) {
+    free(view->act_mem);
+    view->act_mem = NULL;
+}
+
+void model_init_weights(model *m, rng *r) {
+    for (size_t i = 0; i < m->num_params; i++) m->params[i] = (rng_uniform(r) * 2.0f - 1.0f) * 0.08f;
+    if (m->cfg.cell == CHARRNN_LSTM) /* PyTorch gate order i, f, g, o: forget is the 2nd block */
+        for (int l = 0; l < m->L; l++)
+            for (int j = 0; j < m->H; j++) m->p[l].b_ih[m->H + j] = 1.0f;
+}
+
+const param_view *model_find_param(const model *m, const char *name) {
+    for (int i = 0; i < m->num_views; i++)
+        if (!strcmp(m->views[i].name, name)) return &m->views[i];
+    return NULL;
+}
+
+void model_reset_state(model *m) {
+    if (!m->state_h) return;
+    memset(m->state_h, 0, sizeof(float) * (size_t)m->L * m->B * m->H);
+    memset(m->state_c, 0, sizeof(float) * (size_t)m->L * m->B * m->H);
+}
+
+void model_zero_grad(model *m) {
+    if (m->grads) memset(m->grads, 0, sizeof(float) * m->num_params);
+}
+
+/* Where layer l's output (the next layer's input) lives for b streams: after
+ * dropout, or the hidden states h[1..t] themselves. */
+static const float *layer_output(const model *m, int l, int b, int dropout) {
+    return dropout ? m->a[l].out : m->a[l].h + (size_t)b * m->H;
+}
+
+double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t, int train, rng *r) {
+    const int H = m->H, GH = m->G * H, V = m->V;
+    const size_t TB = (size_t)t * b;
+    const int dropout = train && m->cfg.dropout > 0;
+    const float keep = 1.0f - m->cfg.dropout, scale = dropout ? 1.0f / keep : 1.0f;
+
+    /* layer 0's input projection is a row gather of W_ih^T (one-hot input) */
+    if (!(m->params_frozen && m->w0t_ready)) {
+        const float *w0 = m->p[0].w_ih;
+        for (int j = 0; j < GH; j++)
+            for (int v = 0; v < V; v++) m->w0t[(size_t)v * GH + j] = w0[(size_t)j * V + v];
+        m->w0t_ready = 1;
+    }
+
+    for (int l = 0; l < m->L; l++) {
+        layer_acts *a = &m->a[l];
+        const layer_params *p = &m->p[l];
+        /* gates = input W_ih^T + b_ih (+ b_hh except GRU's n block, which r gates) */
+        if (l == 0) {
+            for (size_t row = 0; row < TB; row++)
+                memcpy(a->gates + row * GH, m->w0t + (size_t)x[row] * GH, sizeof(float) * GH);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, GH, H, 1.0f,
+                        layer_output(m, l - 1, b, dropout), H, p->w_ih, H, 0.0f, a->gates, GH);
+        }
+        int nb_hh = m->cfg.cell == CHARRNN_GRU ? 2 * H : GH;
+        for (size_t row = 0; row < TB; row++) {
+            float *g = a->gates + row * GH;
+            for (int j = 0; j < GH; j++) g[j] += p->b_ih[j];
+            for (int j = 0; j < nb_hh; j++) g[j] += p->b_hh[j];
+        }
+        memcpy(a->h, m->state_h + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
+        if (a->c) memcpy(a->c, m->state_c + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
+        for (int s = 0; s < t; s++) {
+            const size_t bh = (size_t)b * H;
+            const float *hprev = a->h + s * bh;
+            float *hnext = a->h + (s + 1) * bh;
+            float *g = a->gates + (size_t)s * b * GH;
+            switch (m->cfg.cell) {
+            case CHARRNN_LSTM:
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
+                lstm_cell_forward(g, a->c + s * bh, a->c + (s + 1) * bh, hnext, b, H);
+                break;
+            case CHARRNN_GRU:
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 0.0f, m->scratch, GH);
+                gru_cell_forward(g, m->scratch, p->b_hh + 2 * H, hprev, a->hn + s * bh, hnext, b, H);
+                break;
+            case CHARRNN_RNN:
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
+                rnn_cell_forward(g, hnext, b, H);
+                break;
+            }
+        }
+        memcpy(m->state_h + (size_t)l * m->B * H, a->h + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
+        if (a->c) memcpy(m->state_c + (size_t)l * m->B * H, a->c + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
+        if (dropout) {
+            const float *h = a->h + (size_t)b * H;
+            for (size_t i = 0; i < TB * H; i++) {
+                a->mask[i] = rng_uniform(r) < keep ? scale : 0.0f;
+                a->out[i] = h[i] * a->mask[i];
+            }
+        }
+    }
+
+    /* decoder and softmax over all t*b rows at once */
+    float *logits = m->logits;
+    for (size_t row = 0; row < TB; row++) memcpy(logits + row * V, m->dec_b, sizeof(float) * V);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, V, H, 1.0f,
+                layer_output(m, m->L - 1, b, dropout), H, m->dec_w, H, 1.0f, logits, V);
+    double loss = 0.0;
+    for (size_t row = 0; row < TB; row++) {
+        const float *z = logits + row * V;
+        float *p = m->probs + row * V;
+        float mx = z[0];
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        double sum = 0.0;
+        for (int v = 0; v < V; v++) { p[v] = expf(z[v] - mx); sum += p[v]; }
+        float inv = (float)(1.0 / sum);
+        if (y) loss += -((double)(z[y[row]] - mx) - log(sum));
+        for (int v = 0; v < V; v++) p[v] *= inv;
+    }
+    return y ? loss / (double)TB : 0.0;
+}
+
+void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) {
+    const int H = m->H, GH = m->G * H, V = m->V, L = m->L;
+    const size_t TB = (size_t)t * b, bh = (size_t)b * H;
+    const int dropout = m->a[0].mask != NULL;
+
+    /* d logits = (softmax - onehot(y)) / (t*b), in place of probs */
+    float *dlogits = m->probs;
+    const float inv_n = 1.0f / (float)TB;
+    for (size_t row = 0; row < TB; row++) {
+        float *d = dlogits + row * V;
+        d[y[row]] -= 1.0f;
+        for (int v = 0; v < V; v++) d[v] *= inv_n;
+    }
+    const float *top = layer_output(m, L - 1, b, dropout);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, (int)TB, 1.0f, dlogits, V, top, H, 1.0f, m->ddec_w, H);
+    for (size_t row = 0; row < TB; row++)
+        for (int v = 0; v < V; v++) m->ddec_b[v] += dlogits[row * V + v];
+    float *dout = m->dseq[0];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, V, 1.0f, dlogits, V, m->dec_w, H, 0.0f, dout, H);
+
+    for (int l = L - 1; l >= 0; l--) {
+        layer_acts *a = &m->a[l];
+        const layer_params *p = &m->p[l];
+        layer_params *g = &m->g[l];
+        if (dropout)
+            for (size_t i = 0; i < TB * H; i++) dout[i] *= a->mask[i];
+        memset(m->dh, 0, sizeof(float) * bh);
+        if (m->dc) memset(m->dc, 0, sizeof(float) * bh);
+        float *dgh = m->cfg.cell == CHARRNN_GRU ? m->dgates_h : m->dgates;
+        for (int s = t - 1; s >= 0; s--) {
+            const size_t goff = (size_t)s * b * GH;
+            switch (m->cfg.cell) {
+            case CHARRNN_LSTM:
+                lstm_cell_backward(m->dgates + goff, m->dh, m->dc, dout + s * bh, a->gates + goff,
+                                   a->c + s * bh, a->c + (s + 1) * bh, b, H);
+                break;
+            case CHARRNN_GRU:
+                gru_cell_backward(m->dgates + goff, m->dgates_h + goff, m->dh, dout + s * bh, a->gates + goff,
+                                  a->hn + s * bh, a->h + s * bh, b, H);
+                break;
+            case CHARRNN_RNN:
+                rnn_cell_backward(m->dgates + goff, m->dh, dout + s * bh, a->h + (s + 1) * bh, b, H);
+                break;
+            }
+            /* dh(t-1) = dgates_h W_hh (+ the direct path GRU put in dh already) */
+            float beta = m->cfg.cell == CHARRNN_GRU ? 1.0f : 0.0f;
+            if (s > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, H, GH, 1.0f, dgh + goff, GH, p->w_hh, H, beta, m->dh, H);
+        }
+        /* weight gradients: one GEMM each over all t*b rows */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, dgh, GH, a->h, H, 1.0f, g->w_hh, H);
+        for (size_t row = 0; row < TB; row++) {
+            const float *dx = m->dgates + row * GH, *dhh = dgh + row * GH;
+            for (int j = 0; j < GH; j++) { g->b_ih[j] += dx[j]; g->b_hh[j] += dhh[j]; }
+        }
+        if (l == 0) {
+            for (size_t row = 0; row < TB; row++) {
+                const float *dx = m->dgates + row * GH;
+                float *dw = g->w_ih + x[row];
+                for (int j = 0; j < GH; j++) dw[(size_t)j * V] += dx[j];
+            }
+        } else {
+            const float *in = layer_output(m, l - 1, b, dropout);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, m->dgates, GH, in, H, 1.0f, g->w_ih, H);
+            float *dnext = m->dseq[(L - l) & 1];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, GH, 1.0f, m->dgates, GH, p->w_ih, H, 0.0f, dnext, H);
+            dout = dnext;
+        }
+    }
+}

@@ -1,0 +1,622 @@
+/* safetensors.c: writing *.safetensors files atomically (tmp file, fsync, rename,
+ * directory fsync) and reading them into memory with full validation of the
+ * header against the data block. */
+#include "safetensors.h"
+#include "json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Tensor bytes are stored as the caller gives them; the format is little-endian. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors.c assumes a little-endian host"
+#endif
+
+#define ST_MAX_HEADER 100000000ull          /* as the reference implementation */
+#define ST_MAX_FILE (64ull << 30)           /* whole file is read into memory */
+#define ST_MAX_EXACT 9007199254740992.0     /* 2^53: larger JSON numbers are inexact */
+
+struct st_file {
+    unsigned char *buf;
+    size_t size;
+    json_doc *doc;
+    st_tensor *tensors; /* in header order */
+    int ntensors;
+    const st_tensor **by_name; /* sorted by name, for st_find and duplicate checks */
+    st_meta *meta;
+    int nmeta;
+};
+
+static const struct { const char *name; size_t size; } dtypes[] = {
+    [ST_F32] = {"F32", 4}, [ST_I32] = {"I32", 4}, [ST_F64] = {"F64", 8},
+    [ST_U8] = {"U8", 1},   [ST_I64] = {"I64", 8},
+};
+#define NDTYPES ((int)(sizeof dtypes / sizeof dtypes[0]))
+
+size_t st_dtype_size(st_dtype t) {
+    return (int)t >= 0 && (int)t < NDTYPES ? dtypes[t].size : 0;
+}
+
+const char *st_dtype_name(st_dtype t) {
+    return (int)t >= 0 && (int)t < NDTYPES ? dtypes[t].name : "?";
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* product(shape) * dtype size into *out; -1 on a negative dim or overflow. */
+static int tensor_bytes(st_dtype dt, int ndim, const int64_t *shape, uint64_t *out) {
+    uint64_t n = st_dtype_size(dt);
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return -1;
+        uint64_t d = (uint64_t)shape[i];
+        if (d && n > UINT64_MAX / d) return -1;
+        n *= d;
+    }
+    *out = n;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static int write_all(int fd, const void *data, size_t n) {
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (w == 0) { errno = EIO; return -1; }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Checks the caller's tensors and metadata so that we never write a file that
+ * we (or another reader) would refuse. */
+static int check_write_args(const char *path, const st_meta *meta, int nmeta,
+                            const st_tensor *t, int nt, char *err, size_t errlen) {
+    if (nmeta < 0 || nt < 0 || (nmeta && !meta) || (nt && !t)) {
+        seterr(err, errlen, "cannot write %s: bad tensor or metadata count (this is a bug in the caller)", path);
+        return -1;
+    }
+    for (int i = 0; i < nmeta; i++) {
+        if (!meta[i].key || !meta[i].value) {
+            seterr(err, errlen, "cannot write %s: metadata entry %d has no key or value", path, i);
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(meta[i].key, meta[j].key) == 0) {
+                seterr(err, errlen, "cannot write %s: duplicate metadata key \"%s\"", path, meta[i].key);
+                return -1;
+            }
+    }
+    for (int i = 0; i < nt; i++) {
+        const char *name = t[i].name;
+        if (!name || !name[0] || strcmp(name, "__metadata__") == 0) {
+            seterr(err, errlen, "cannot write %s: tensor %d has an empty or reserved name", path, i);
+            return -1;
+        }
+        if ((int)t[i].dtype < 0 || (int)t[i].dtype >= NDTYPES) {
+            seterr(err, errlen, "cannot write %s: tensor \"%s\" has unknown dtype %d", path, name, (int)t[i].dtype);
+            return -1;
+        }
+        if (t[i].ndim < 0 || t[i].ndim > ST_MAX_DIMS) {
+            seterr(err, errlen, "cannot write %s: tensor \"%s\" has %d dimensions (at most %d)", path, name,
+                   t[i].ndim, ST_MAX_DIMS);
+            return -1;
+        }
+        uint64_t nb;
+        if (tensor_bytes(t[i].dtype, t[i].ndim, t[i].shape, &nb) < 0 || nb != t[i].nbytes) {
+            seterr(err, errlen, "cannot write %s: tensor \"%s\" has %zu bytes, which does not match its shape and dtype",
+                   path, name, t[i].nbytes);
+            return -1;
+        }
+        if (nb && !t[i].data) {
+            seterr(err, errlen, "cannot write %s: tensor \"%s\" has no data", path, name);
+            return -1;
+        }
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < nt; i++) {
+        if (t[i].nbytes > ST_MAX_FILE - total) {
+            seterr(err, errlen, "cannot write %s: the tensors hold more than 64 GiB, which readers refuse", path);
+            return -1;
+        }
+        total += t[i].nbytes;
+    }
+    /* Duplicate names would make an invalid file; O(n^2) is fine for the tens of
+     * tensors a checkpoint holds. */
+    for (int i = 0; i < nt; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(t[i].name, t[j].name) == 0) {
+                seterr(err, errlen, "cannot write %s: duplicate tensor name \"%s\"", path, t[i].name);
+                return -1;
+            }
+    return 0;
+}
+
+/* The header JSON, space-padded so that 8 + length is a multiple of 8 and the
+ * data block starts 8-byte aligned (as the reference writer does). */
+static int build_header(jbuf *h, const st_meta *meta, int nmeta, const st_tensor *t, int nt) {
+    jb_raw(h, "{");
+    int first = 1;
+    if (nmeta > 0) {
+        jb_raw(h, "\"__metadata__\":{");
+        for (int i = 0; i < nmeta; i++) {
+            if (i) jb_raw(h, ",");
+            jb_cstring(h, meta[i].key);
+            jb_raw(h, ":");
+            jb_cstring(h, meta[i].value);
+        }
+        jb_raw(h, "}");
+        first = 0;
+    }
+    uint64_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        if (!first) jb_raw(h, ",");
+        first = 0;
+        jb_cstring(h, t[i].name);
+        jb_printf(h, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(t[i].dtype));
+        for (int d = 0; d < t[i].ndim; d++) jb_printf(h, d ? ",%" PRId64 : "%" PRId64, t[i].shape[d]);
+        jb_printf(h, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", off, off + t[i].nbytes);
+        off += t[i].nbytes;
+    }
+    jb_raw(h, "}");
+    while ((8 + h->len) % 8) jb_raw(h, " ");
+    return h->oom ? -1 : 0;
+}
+
+int st_write(const char *path, const st_meta *meta, int nmeta,
+             const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (!path || !path[0]) {
+        seterr(err, errlen, "cannot write checkpoint: empty path");
+        return -1;
+    }
+    if (check_write_args(path, meta, nmeta, tensors, ntensors, err, errlen) < 0) return -1;
+
+    jbuf h;
+    jb_init(&h);
+    if (build_header(&h, meta, nmeta, tensors, ntensors) < 0) {
+        jb_free(&h);
+        seterr(err, errlen, "cannot write %s: out of memory building the header", path);
+        return -1;
+    }
+    if (h.len > ST_MAX_HEADER) {
+        seterr(err, errlen, "cannot write %s: the header would be %zu bytes, over the %llu-byte limit readers accept "
+               "(too much metadata or too many tensors)", path, h.len, ST_MAX_HEADER);
+        jb_free(&h);
+        return -1;
+    }
+
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    char *dir = malloc(plen + 2);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        jb_free(&h);
+        seterr(err, errlen, "cannot write %s: out of memory", path);
+        return -1;
+    }
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    /* The directory to fsync after the rename: everything before the last '/'. */
+    const char *slash = strrchr(path, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == path) strcpy(dir, "/");
+    else { memcpy(dir, path, (size_t)(slash - path)); dir[slash - path] = 0; }
+
+    const char *step = NULL;
+    int saved = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        saved = errno;
+        seterr(err, errlen, "cannot write %s: creating temporary file %s failed: %s (check that the directory exists and is writable)",
+               path, tmp, strerror(saved));
+        free(tmp);
+        free(dir);
+        jb_free(&h);
+        return -1;
+    }
+    unsigned char lenbuf[8];
+    uint64_t hl = h.len;
+    for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)(hl >> (8 * i));
+    if (write_all(fd, lenbuf, 8) < 0 || write_all(fd, h.buf, h.len) < 0) step = "write";
+    for (int i = 0; !step && i < ntensors; i++)
+        if (tensors[i].nbytes && write_all(fd, tensors[i].data, tensors[i].nbytes) < 0) step = "write";
+    if (!step && fsync(fd) < 0) step = "fsync";
+    if (step) saved = errno;
+    if (close(fd) < 0 && !step) { step = "close"; saved = errno; }
+    if (!step && rename(tmp, path) < 0) { step = "rename"; saved = errno; }
+    jb_free(&h);
+    if (step) {
+        unlink(tmp);
+        seterr(err, errlen, "cannot write %s: %s of temporary file %s failed: %s (%s was left unchanged)",
+               path, step, tmp, strerror(saved), path);
+        free(tmp);
+        free(dir);
+        return -1;
+    }
+    free(tmp);
+
+    /* Make the rename itself durable. Some file systems cannot fsync a directory
+     * (EINVAL); the data is then as safe as that file system allows. */
+    int rc = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        seterr(err, errlen, "wrote %s, but opening its directory %s to fsync it failed: %s (the file may not survive a crash)",
+               path, dir, strerror(errno));
+        rc = -1;
+    } else {
+        if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP) {
+            seterr(err, errlen, "wrote %s, but fsync of directory %s failed: %s (the file may not survive a crash)",
+                   path, dir, strerror(errno));
+            rc = -1;
+        }
+        close(dfd);
+    }
+    free(dir);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+void st_close(st_file *f) {
+    if (!f) return;
+    json_free(f->doc);
+    free(f->buf);
+    free(f->tensors);
+    free((void *)f->by_name);
+    free(f->meta);
+    free(f);
+}
+
+static uint64_t le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Checks the 8-byte header length against the size of the whole file. */
+static int check_header_len(uint64_t hl, uint64_t size, const char *name, char *err, size_t errlen) {
+    if (hl > size - 8) {
+        seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " exceeds file size %" PRIu64,
+               name, hl, size);
+        return -1;
+    }
+    if (hl > ST_MAX_HEADER) {
+        seterr(err, errlen, "%s: header length %" PRIu64 " exceeds the limit of %llu bytes (corrupt file?)",
+               name, hl, ST_MAX_HEADER);
+        return -1;
+    }
+    if (hl < 2) {
+        seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " is too small for a JSON object",
+               name, hl);
+        return -1;
+    }
+    return 0;
+}
+
+/* A JSON number that is an exact non-negative integer below 2^53. */
+static int as_index(const json_value *v, uint64_t *out) {
+    if (!v || v->type != JSON_NUMBER) return -1;
+    double d = v->number;
+    if (!(d >= 0) || d > ST_MAX_EXACT || d != (double)(uint64_t)d) return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int cmp_tensor_name(const void *a, const void *b) {
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+static int cmp_meta_key(const void *a, const void *b) {
+    return strcmp((*(const st_meta *const *)a)->key, (*(const st_meta *const *)b)->key);
+}
+
+typedef struct { uint64_t begin, end; int idx; } span;
+static int cmp_span(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+#define BAD(...) do { seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
+
+/* Parses and validates f->buf[0..f->size); f owns the buffer. */
+static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
+    span *spans = NULL;
+    if (f->size == 0) BAD("%s is empty (0 bytes), not a safetensors file", name);
+    if (f->size < 8)
+        BAD("%s is not a safetensors file: only %zu bytes, less than the 8-byte header length", name, f->size);
+    uint64_t hl = le64(f->buf);
+    if (check_header_len(hl, f->size, name, err, errlen) < 0) goto fail;
+    const char *htext = (const char *)f->buf + 8;
+    if (htext[0] != '{')
+        BAD("%s is not a safetensors file: the header at byte 8 does not start with '{'", name);
+    char jerr[300];
+    f->doc = json_parse(htext, (size_t)hl, jerr, sizeof jerr);
+    if (!f->doc) BAD("%s: corrupt safetensors header (header starts at file byte 8): %s", name, jerr);
+    const json_value *root = json_root(f->doc);
+    if (root->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: not a JSON object", name);
+
+    const unsigned char *data = f->buf + 8 + hl;
+    uint64_t dsize = f->size - 8 - hl;
+    size_t n = root->len, nt = 0; /* nt: tensors so far */
+    if (n > INT_MAX) BAD("%s: corrupt safetensors header: too many entries", name);
+    f->tensors = calloc(n ? n : 1, sizeof *f->tensors);
+    spans = calloc(n ? n : 1, sizeof *spans);
+    if (!f->tensors || !spans) BAD("%s: out of memory reading the header", name);
+
+    for (size_t i = 0; i < n; i++) {
+        const char *key = root->keys[i];
+        const json_value *v = &root->items[i];
+        if (strcmp(key, "__metadata__") == 0) {
+            if (f->meta) BAD("%s: corrupt safetensors header: \"__metadata__\" appears twice", name);
+            if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: \"__metadata__\" is not an object", name);
+            f->meta = calloc(v->len ? v->len : 1, sizeof *f->meta);
+            if (!f->meta) BAD("%s: out of memory reading the header", name);
+            for (size_t j = 0; j < v->len; j++) {
+                const json_value *mv = &v->items[j];
+                if (mv->type != JSON_STRING)
+                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" is not a string", name, v->keys[j]);
+                if (strlen(mv->str) != mv->len)
+                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character", name, v->keys[j]);
+                f->meta[j].key = v->keys[j];
+                f->meta[j].value = mv->str;
+            }
+            f->nmeta = (int)v->len;
+            /* Duplicate keys: sort pointers (keeping header order in f->meta). */
+            const st_meta **mk = malloc((v->len ? v->len : 1) * sizeof *mk);
+            if (!mk) BAD("%s: out of memory reading the header", name);
+            for (size_t j = 0; j < v->len; j++) mk[j] = &f->meta[j];
+            qsort(mk, v->len, sizeof *mk, cmp_meta_key);
+            const char *dup = NULL;
+            for (size_t j = 1; j < v->len && !dup; j++)
+                if (strcmp(mk[j]->key, mk[j - 1]->key) == 0) dup = mk[j]->key;
+            free(mk);
+            if (dup) BAD("%s: corrupt safetensors header: duplicate metadata key \"%s\"", name, dup);
+            continue;
+        }
+        if (!key[0]) BAD("%s: corrupt safetensors header: a tensor has an empty name", name);
+        if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: entry \"%s\" is not an object", name, key);
+        st_tensor *t = &f->tensors[nt];
+        t->name = key;
+
+        const char *dt;
+        if (json_get_string(v, "dtype", &dt) < 0)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"dtype\" string", name, key);
+        int found = -1;
+        for (int k = 0; k < NDTYPES; k++)
+            if (strcmp(dt, dtypes[k].name) == 0) found = k;
+        if (found < 0)
+            BAD("%s: tensor \"%s\" has dtype \"%s\", which this program does not support (supported: F32, F64, I32, I64, U8)",
+                name, key, dt);
+        t->dtype = (st_dtype)found;
+
+        const json_value *shape = json_get(v, "shape");
+        if (!shape || shape->type != JSON_ARRAY)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"shape\" array", name, key);
+        if (shape->len > ST_MAX_DIMS)
+            BAD("%s: tensor \"%s\" has %zu dimensions; at most %d are supported", name, key, shape->len, ST_MAX_DIMS);
+        t->ndim = (int)shape->len;
+        for (int d = 0; d < t->ndim; d++) {
+            uint64_t dim;
+            if (as_index(&shape->items[d], &dim) < 0)
+                BAD("%s: corrupt safetensors header: tensor \"%s\" dimension %d is not a non-negative integer",
+                    name, key, d);
+            t->shape[d] = (int64_t)dim;
+        }
+        uint64_t nb;
+        if (tensor_bytes(t->dtype, t->ndim, t->shape, &nb) < 0)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" shape is too large (size overflows)", name, key);
+
+        const json_value *offs = json_get(v, "data_offsets");
+        uint64_t b, e;
+        if (!offs || offs->type != JSON_ARRAY || offs->len != 2 || as_index(&offs->items[0], &b) < 0 ||
+            as_index(&offs->items[1], &e) < 0)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" needs \"data_offsets\": [begin, end] with "
+                "non-negative integers", name, key);
+        if (e < b)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" data_offsets [%" PRIu64 ", %" PRIu64 "] end before begin",
+                name, key, b, e);
+        if (e > dsize)
+            BAD("%s: truncated or corrupt: tensor \"%s\" ends at data byte %" PRIu64 " (file byte %" PRIu64
+                ") but the file has only %" PRIu64 " bytes of data",
+                name, key, e, e + 8 + hl, dsize);
+        if (e - b != nb)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" has %" PRIu64 " bytes in data_offsets but its dtype %s and "
+                "shape need %" PRIu64,
+                name, key, e - b, dt, nb);
+        t->data = data + b;
+        t->nbytes = (size_t)nb;
+        spans[nt] = (span){b, e, (int)nt};
+        nt++;
+        f->ntensors = (int)nt;
+    }
+
+    /* Duplicate names first: they would otherwise show up as overlaps. */
+    f->by_name = malloc((nt ? nt : 1) * sizeof *f->by_name);
+    if (!f->by_name) BAD("%s: out of memory reading the header", name);
+    for (size_t i = 0; i < nt; i++) f->by_name[i] = &f->tensors[i];
+    qsort(f->by_name, nt, sizeof *f->by_name, cmp_tensor_name);
+    for (size_t i = 1; i < nt; i++)
+        if (strcmp(f->by_name[i]->name, f->by_name[i - 1]->name) == 0)
+            BAD("%s: corrupt safetensors header: duplicate tensor name \"%s\"", name, f->by_name[i]->name);
+    /* Sorted by offset, the tensors must tile the data block exactly. */
+    qsort(spans, nt, sizeof *spans, cmp_span);
+    uint64_t expect = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const char *tn = f->tensors[spans[i].idx].name;
+        if (spans[i].begin < expect)
+            BAD("%s: corrupt safetensors header: tensor \"%s\" at data bytes [%" PRIu64 ", %" PRIu64
+                ") overlaps the previous tensor",
+                name, tn, spans[i].begin, spans[i].end);
+        if (spans[i].begin > expect)
+            BAD("%s: corrupt safetensors header: gap in the data block before tensor \"%s\" (data bytes [%" PRIu64
+                ", %" PRIu64 ") hold no tensor)",
+                name, tn, expect, spans[i].begin);
+        expect = spans[i].end;
+    }
+    if (expect != dsize)
+        BAD("%s: corrupt safetensors file: %" PRIu64 " trailing bytes after the last tensor (file byte %" PRIu64 ")",
+            name, dsize - expect, 8 + hl + expect);
+    free(spans);
+    spans = NULL;
+    return 0;
+fail:
+    free(spans);
+    return -1;
+}
+
+st_file *st_open_memory(const void *buf, size_t len, const char *name, char *err, size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (!name) name = "<memory>";
+    if ((uint64_t)len > ST_MAX_FILE) {
+        seterr(err, errlen, "%s: %zu bytes is larger than the 64 GiB limit for a checkpoint", name, len);
+        return NULL;
+    }
+    st_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->buf = malloc(len ? len : 1))) {
+        free(f);
+        seterr(err, errlen, "%s: out of memory (%zu bytes)", name, len);
+        return NULL;
+    }
+    if (len) memcpy(f->buf, buf, len);
+    f->size = len;
+    if (parse_file(f, name, err, errlen) < 0) {
+        st_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+static int read_full(int fd, unsigned char *p, size_t n) {
+    while (n) {
+        ssize_t r = read(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (r == 0) { errno = 0; return -1; } /* the file shrank under us */
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+st_file *st_open(const char *path, char *err, size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (!path) path = "";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    st_file *f = NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        seterr(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        seterr(err, errlen, "%s is a directory, not a checkpoint", path);
+        goto fail;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        seterr(err, errlen, "%s is not a regular file, not a checkpoint", path);
+        goto fail;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (size == 0) {
+        seterr(err, errlen, "%s is empty (0 bytes), not a safetensors file", path);
+        goto fail;
+    }
+    if (size < 8) {
+        seterr(err, errlen, "%s is not a safetensors file: only %" PRIu64 " bytes, less than the 8-byte header length",
+               path, size);
+        goto fail;
+    }
+    if (size > ST_MAX_FILE || size > SIZE_MAX) {
+        seterr(err, errlen, "%s: %" PRIu64 " bytes is larger than the 64 GiB limit for a checkpoint", path, size);
+        goto fail;
+    }
+    /* Check the header length before reading the rest, so that a large file
+     * that is not a safetensors file is refused without loading it. */
+    unsigned char head[8];
+    if (read_full(fd, head, 8) < 0) {
+        seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
+        goto fail;
+    }
+    if (check_header_len(le64(head), size, path, err, errlen) < 0) goto fail;
+    f = calloc(1, sizeof *f);
+    if (!f || !(f->buf = malloc((size_t)size))) {
+        seterr(err, errlen, "cannot read %s: out of memory (%" PRIu64 " bytes)", path, size);
+        goto fail;
+    }
+    memcpy(f->buf, head, 8);
+    if (read_full(fd, f->buf + 8, (size_t)size - 8) < 0) {
+        seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
+        goto fail;
+    }
+    close(fd);
+    fd = -1;
+    f->size = (size_t)size;
+    if (parse_file(f, path, err, errlen) < 0) goto fail;
+    return f;
+fail:
+    if (fd >= 0) close(fd);
+    st_close(f);
+    return NULL;
+}
+
+const char *st_get_meta(const st_file *f, const char *key) {
+    if (!f || !key) return NULL;
+    for (int i = 0; i < f->nmeta; i++)
+        if (strcmp(f->meta[i].key, key) == 0) return f->meta[i].value;
+    return NULL;
+}
+
+int st_num_meta(const st_file *f) { return f ? f->nmeta : 0; }
+
+const st_meta *st_meta_at(const st_file *f, int i) {
+    return f && i >= 0 && i < f->nmeta ? &f->meta[i] : NULL;
+}
+
+const st_tensor *st_find(const st_file *f, const char *name) {
+    if (!f || !name) return NULL;
+    int lo = 0, hi = f->ntensors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const st_tensor *t = f->by_name[mid];
+        int c = strcmp(t->name, name);
+        if (c == 0) return t;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return NULL;
+}
+
+int st_num_tensors(const st_file *f) { return f ? f->ntensors : 0; }
+
+const st_tensor *st_tensor_at(const st_file *f, int i) {
+    return f && i >= 0 && i < f->ntensors ? &f->tensors[i] : NULL;
+}

@@ -1,0 +1,32 @@
+/* test.h: the project's small test harness. A test is a void function that makes
+ * checks; it passes when none fails. tests/test_main.c runs every registered test
+ * (or those whose name contains argv[1]) and ends with "N passed, N failed". */
+#ifndef CHARRNN_TEST_H
+#define CHARRNN_TEST_H
+
+#include <stddef.h>
+
+void t_register(const char *name, void (*fn)(void));
+int t_check(int ok, const char *file, int line, const char *expr, const char *fmt, ...);
+#define CHECK(c) t_check(!!(c), __FILE__, __LINE__, #c, NULL)
+#define CHECKF(c, ...) t_check(!!(c), __FILE__, __LINE__, #c, __VA_ARGS__)
+/* |a - b| <= atol + rtol * |b| */
+#define CHECK_CLOSE(a, b, atol, rtol) t_check_close((a), (b), (atol), (rtol), __FILE__, __LINE__, #a)
+int t_check_close(double a, double b, double atol, double rtol, const char *file, int line,
+                  const char *expr);
+
+/* A fresh temporary directory for this test run (removed at exit). */
+const char *t_tmpdir(void);
+/* t_path("x.txt"): a path inside t_tmpdir(), in a static rotating buffer. */
+const char *t_path(const char *name);
+/* Writes len bytes to path; returns 0 on success. */
+int t_write_file(const char *path, const void *data, size_t len);
+/* Runs a shell command, captures stdout and stderr (separately) into malloc'd
+ * strings (caller frees), returns the exit status (or 128+signal). */
+int t_run(const char *cmd, char **out, char **errout);
+/* The charrnn binary under test (env CHARRNN_BIN, default ./charrnn). */
+const char *t_bin(void);
+/* Directory holding the committed fixtures (env CHARRNN_FIXTURES, default tests/fixtures). */
+const char *t_fixtures(void);
+
+#endif

@@ -1,0 +1,140 @@
+/* test_main.c: runs every registered test and prints "N passed, N failed". */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <math.h>
+
+#define MAX_TESTS 512
+static struct { const char *name; void (*fn)(void); } tests[MAX_TESTS];
+static int ntests;
+static int cur_failed;
+static char tmpdir[256];
+
+void t_register(const char *name, void (*fn)(void)) {
+    if (ntests < MAX_TESTS) { tests[ntests].name = name; tests[ntests].fn = fn; ntests++; }
+}
+
+int t_check(int ok, const char *file, int line, const char *expr, const char *fmt, ...) {
+    if (ok) return 1;
+    cur_failed++;
+    fprintf(stderr, "    FAIL %s:%d: %s", file, line, expr);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, " -- ");
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
+    fprintf(stderr, "\n");
+    return 0;
+}
+
+int t_check_close(double a, double b, double atol, double rtol, const char *file, int line,
+                  const char *expr) {
+    int ok = isfinite(a) && isfinite(b) && fabs(a - b) <= atol + rtol * fabs(b);
+    if (!ok) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s = %.9g, expected %.9g (atol %g, rtol %g)", expr, a, b, atol, rtol);
+        return t_check(0, file, line, msg, NULL);
+    }
+    return 1;
+}
+
+const char *t_tmpdir(void) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/charrnn-test-XXXXXX", base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) { perror("mkdtemp"); exit(2); }
+    }
+    return tmpdir;
+}
+
+const char *t_path(const char *name) {
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ % 8];
+    snprintf(b, 512, "%s/%s", t_tmpdir(), name);
+    return b;
+}
+
+int t_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(data, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+int t_run(const char *cmd, char **out, char **errout) {
+    char o[512], e[512], full[8192];
+    snprintf(o, sizeof o, "%s/.stdout", t_tmpdir());
+    snprintf(e, sizeof e, "%s/.stderr", t_tmpdir());
+    snprintf(full, sizeof full, "( %s ) >%s 2>%s </dev/null", cmd, o, e);
+    int st = system(full);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    if (out) *out = slurp(o);
+    if (errout) *errout = slurp(e);
+    return code;
+}
+
+const char *t_bin(void) {
+    const char *b = getenv("CHARRNN_BIN");
+    return b ? b : "./charrnn";
+}
+
+const char *t_fixtures(void) {
+    const char *f = getenv("CHARRNN_FIXTURES");
+    return f ? f : "tests/fixtures";
+}
+
+static void cleanup(void) {
+    if (tmpdir[0] && !getenv("CHARRNN_KEEP_TMP")) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+    }
+}
+
+#define X(name) void name(void);
+#include "test_list.h"
+#undef X
+
+int main(int argc, char **argv) {
+#define X(name) name();
+#include "test_list.h"
+#undef X
+    atexit(cleanup);
+    int passed = 0, failed = 0;
+    for (int i = 0; i < ntests; i++) {
+        if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+        cur_failed = 0;
+        fprintf(stderr, "  %-44s ", tests[i].name);
+        fflush(stderr);
+        tests[i].fn();
+        if (cur_failed) { failed++; fprintf(stderr, "  -> FAILED %s\n", tests[i].name); }
+        else { passed++; fprintf(stderr, "ok\n"); }
+    }
+    fflush(stderr);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
