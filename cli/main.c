@@ -358,7 +358,7 @@ static int cmd_train(int argc, char **argv) {
             double ms = (tn - t_last) * 1000.0 / (double)(st.iteration - it_last);
             fprintf(stderr, "%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
                     st.iteration, st.total_iters, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, ms,
-                    chars_per_iter * 1000.0 / ms, threads);
+                    chars_per_iter * 1000.0 / ms, charrnn_get_threads());
             fprintf(logf, "{\"iteration\":%ld,\"epoch\":%.6f,\"train_loss\":%.6f,\"train_bpc\":%.6f,\"grad_norm\":%.6g,\"learning_rate\":%.6g,\"ms_per_iter\":%.3f}\n",
                     st.iteration, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, st.learning_rate, ms);
             fflush(logf);

@@ -76,6 +76,8 @@ const char *charrnn_optim_name(charrnn_optim o);
 
 /* Sets the thread count for BLAS and the library's own parallel loops (<= 0: leave). */
 void charrnn_set_threads(int n);
+/* The thread count BLAS uses now. */
+int charrnn_get_threads(void);
 
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;

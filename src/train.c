@@ -62,6 +62,8 @@ void charrnn_set_threads(int n) {
 #endif
 }
 
+int charrnn_get_threads(void) { return openblas_get_num_threads(); }
+
 static int check_options(const charrnn_model_config *mc, const charrnn_train_options *o, charrnn_error *err) {
     if (mc->num_layers < 1 || mc->num_layers > MAX_LAYERS)
         return cr_fail(err, CHARRNN_EINVAL, "--num-layers %d is out of range; use 1 to %d", mc->num_layers, MAX_LAYERS);
