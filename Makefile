@@ -29,7 +29,7 @@ BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
 
-.PHONY: all test clean
+.PHONY: all test clean charrnn
 all: charrnn
 
 # ./charrnn always points at the last build (release or sanitized).

@@ -28,7 +28,8 @@ static void die(int code, const char *fmt, ...) {
     exit(code);
 }
 
-static void die_err(const charrnn_error *e) { die(1, "%s", e->msg); }
+/* A bad option value is a usage error (exit 2); everything else exits 1. */
+static void die_err(const charrnn_error *e) { die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
 
 static double now_s(void) {
     struct timespec ts;
@@ -45,6 +46,7 @@ typedef struct optdef {
     void *dst;
     const char *choices;  /* O_CHOICE: "a|b|c"; the index is stored as int */
     const char *help;
+    int given;            /* set by parse_args when the option was on the command line */
 } optdef;
 
 static int edit_distance(const char *a, const char *b) {
@@ -62,7 +64,8 @@ static int edit_distance(const char *a, const char *b) {
     return d[n][m];
 }
 
-static void set_option(const optdef *o, const char *val, const char *cmd) {
+static void set_option(optdef *o, const char *val, const char *cmd) {
+    o->given = 1;
     char *end = NULL;
     errno = 0;
     switch (o->type) {
@@ -71,7 +74,8 @@ static void set_option(const optdef *o, const char *val, const char *cmd) {
         if (end == val || *end || errno)
             die(2, "--%s expects a whole number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
         if (o->type == O_INT) {
-            if (v < -2147483647L || v > 2147483647L) die(2, "--%s %s is out of range", o->name, val);
+            if (v < -2147483647L || v > 2147483647L)
+                die(2, "--%s %s is out of range (see 'charrnn %s --help' for sensible values)", o->name, val, cmd);
             *(int *)o->dst = (int)v;
         } else {
             *(long *)o->dst = v;
@@ -121,7 +125,7 @@ static void print_help(const char *cmd, const char *usage, const optdef *opts) {
 
 /* Parses argv into opts; non-option words go to pos (at most maxpos). Accepts
  * --name value, --name=value, and char-rnn's -name_with_underscores value. */
-static int parse_args(int argc, char **argv, const char *cmd, const char *usage, const optdef *opts,
+static int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef *opts,
                       const char **pos, int maxpos) {
     int npos = 0;
     for (int i = 0; i < argc; i++) {
@@ -147,8 +151,8 @@ static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
         name[n] = 0;
         for (char *c = name; *c; c++) if (*c == '_') *c = '-';
         if (!strcmp(name, "help") || !strcmp(name, "h")) { print_help(cmd, usage, opts); exit(0); }
-        const optdef *o = NULL;
-        for (const optdef *q = opts; q->name; q++) if (!strcmp(q->name, name)) o = q;
+        optdef *o = NULL;
+        for (optdef *q = opts; q->name; q++) if (!strcmp(q->name, name)) o = q;
         if (!o) {
             const optdef *best = NULL;
             int bd = 99;
@@ -246,35 +250,35 @@ static int cmd_train(int argc, char **argv) {
     double dropout = 0;
     int threads = 0, print_every = 10;
     const char *cv = "cv", *resume = NULL, *init_from = NULL;
-    const optdef opts[] = {
-        {"model", O_CHOICE, &cell, "lstm|gru|rnn", "cell type (default lstm)"},
-        {"num-layers", O_INT, &mc.num_layers, 0, "layers (default 2)"},
-        {"rnn-size", O_INT, &mc.rnn_size, 0, "hidden units per layer (default 128)"},
-        {"dropout", O_DOUBLE, &dropout, 0, "dropout between layers and before the decoder (default 0)"},
-        {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)"},
-        {"batch-size", O_INT, &o.batch_size, 0, "parallel streams per batch (default 50)"},
-        {"seq-length", O_INT, &o.seq_length, 0, "steps of truncated backprop (default 50)"},
-        {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text for training (default 0.95)"},
-        {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test"},
-        {"optim", O_CHOICE, &optim, "rmsprop|adam|adagrad|sgd", "optimizer (default rmsprop)"},
-        {"learning-rate", O_DOUBLE, &o.learning_rate, 0, "learning rate (default 2e-3)"},
-        {"decay-rate", O_DOUBLE, &o.decay_rate, 0, "RMSProp decay (default 0.95)"},
-        {"beta1", O_DOUBLE, &o.beta1, 0, "Adam beta1 (default 0.9)"},
-        {"beta2", O_DOUBLE, &o.beta2, 0, "Adam beta2 (default 0.999)"},
-        {"learning-rate-decay", O_DOUBLE, &o.learning_rate_decay, 0, "lr multiplier per epoch (default 0.97)"},
-        {"learning-rate-decay-after", O_DOUBLE, &o.learning_rate_decay_after, 0, "epochs before lr decay starts (default 10)"},
-        {"grad-clip", O_DOUBLE, &o.grad_clip, 0, "clip gradients at this value (default 5; 0 off)"},
-        {"clip-mode", O_CHOICE, &clip_mode, "value|norm", "element-wise (default) or global L2 norm"},
-        {"max-epochs", O_DOUBLE, &o.max_epochs, 0, "epochs to train (default 50)"},
-        {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)"},
-        {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)"},
-        {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)"},
-        {"seed", O_U64, &o.seed, 0, "random seed (default 123)"},
-        {"checkpoint-dir", O_STR, &cv, 0, "where checkpoints and train.jsonl go (default cv)"},
-        {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly"},
-        {"init-from", O_STR, &init_from, 0, "start a new run from this checkpoint's weights"},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)"},
-        {0, 0, 0, 0, 0},
+    optdef opts[] = {
+        {"model", O_CHOICE, &cell, "lstm|gru|rnn", "cell type (default lstm)", 0},
+        {"num-layers", O_INT, &mc.num_layers, 0, "layers (default 2)", 0},
+        {"rnn-size", O_INT, &mc.rnn_size, 0, "hidden units per layer (default 128)", 0},
+        {"dropout", O_DOUBLE, &dropout, 0, "dropout between layers and before the decoder (default 0)", 0},
+        {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)", 0},
+        {"batch-size", O_INT, &o.batch_size, 0, "parallel streams per batch (default 50)", 0},
+        {"seq-length", O_INT, &o.seq_length, 0, "steps of truncated backprop (default 50)", 0},
+        {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text for training (default 0.95)", 0},
+        {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test", 0},
+        {"optim", O_CHOICE, &optim, "rmsprop|adam|adagrad|sgd", "optimizer (default rmsprop)", 0},
+        {"learning-rate", O_DOUBLE, &o.learning_rate, 0, "learning rate (default 2e-3)", 0},
+        {"decay-rate", O_DOUBLE, &o.decay_rate, 0, "RMSProp decay (default 0.95)", 0},
+        {"beta1", O_DOUBLE, &o.beta1, 0, "Adam beta1 (default 0.9)", 0},
+        {"beta2", O_DOUBLE, &o.beta2, 0, "Adam beta2 (default 0.999)", 0},
+        {"learning-rate-decay", O_DOUBLE, &o.learning_rate_decay, 0, "lr multiplier per epoch (default 0.97)", 0},
+        {"learning-rate-decay-after", O_DOUBLE, &o.learning_rate_decay_after, 0, "epochs before lr decay starts (default 10)", 0},
+        {"grad-clip", O_DOUBLE, &o.grad_clip, 0, "clip gradients at this value (default 5; 0 off)", 0},
+        {"clip-mode", O_CHOICE, &clip_mode, "value|norm", "element-wise (default) or global L2 norm", 0},
+        {"max-epochs", O_DOUBLE, &o.max_epochs, 0, "epochs to train (default 50)", 0},
+        {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)", 0},
+        {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)", 0},
+        {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)", 0},
+        {"seed", O_U64, &o.seed, 0, "random seed (default 123)", 0},
+        {"checkpoint-dir", O_STR, &cv, 0, "where checkpoints and train.jsonl go (default cv)", 0},
+        {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly", 0},
+        {"init-from", O_STR, &init_from, 0, "start a new run from this checkpoint's weights", 0},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)", 0},
+        {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
     int np = parse_args(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
@@ -300,13 +304,30 @@ static int cmd_train(int argc, char **argv) {
     charrnn_trainer *t = NULL;
     int rc;
     if (resume) {
-        charrnn_train_options over = o;
+        /* a resumed run keeps its own settings; only how long it runs may change */
+        charrnn_train_options over;
+        memset(&over, 0, sizeof over);
+        for (const optdef *q = opts; q->name; q++) {
+            if (!q->given) continue;
+            if (!strcmp(q->name, "max-epochs")) over.max_epochs = o.max_epochs;
+            else if (!strcmp(q->name, "max-iters")) over.max_iters = o.max_iters;
+            else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
+            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
+                     strcmp(q->name, "print-every"))
+                fprintf(stderr, "warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
+                        q->name, resume);
+        }
+        if ((over.max_iters < 0) || (over.eval_val_every < 0) || over.max_epochs < 0)
+            die(2, "--max-iters, --max-epochs and --eval-val-every must be positive");
         rc = charrnn_trainer_resume(&t, resume, file, text, len, &over, &err);
     } else {
         rc = charrnn_trainer_open(&t, file, text, len, &mc, &o, &err);
         if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
     }
     if (rc) die_err(&err);
+    struct stat cst;
+    if (stat(cv, &cst) == 0 && !S_ISDIR(cst.st_mode))
+        die(1, "--checkpoint-dir '%s' exists and is not a directory; pass a directory", cv);
     if (mkdir_p(cv)) die(1, "cannot create checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
 
     const charrnn_train_options *ro = charrnn_trainer_options(t);
@@ -338,9 +359,12 @@ static int cmd_train(int argc, char **argv) {
     long it_last = info.iteration, start_iter = info.iteration;
     long chars_per_iter = (long)ro->batch_size * ro->seq_length;
     int saved_at_end = 0;
-    if (charrnn_trainer_done(t))
+    if (charrnn_trainer_done(t)) {
+        long done_it, total_it;
+        charrnn_trainer_progress(t, &done_it, &total_it);
         fprintf(stderr, "nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
-                info.iteration, st.total_iters);
+                done_it, total_it);
+    }
     while (!charrnn_trainer_done(t)) {
         rc = charrnn_trainer_step(t, &st, &err);
         if (rc) {
@@ -418,16 +442,16 @@ static int cmd_sample(int argc, char **argv) {
     const char *primetext = NULL, *prime_file = NULL;
     uint64_t seed = 123;
     int verbose = 1, num = 1, threads = 0;
-    const optdef opts[] = {
-        {"length", O_LONG, &length, 0, "characters to generate (default 2000)"},
-        {"temperature", O_DOUBLE, &temperature, 0, "sampling temperature; 0 = always the likeliest (default 1)"},
-        {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)"},
-        {"prime-file", O_STR, &prime_file, 0, "file whose text to start from"},
-        {"seed", O_U64, &seed, 0, "random seed (default 123)"},
-        {"num-samples", O_INT, &num, 0, "independent samples generated together (default 1)"},
-        {"verbose", O_INT, &verbose, 0, "1: describe the model on stderr; 0: only the text"},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops"},
-        {0, 0, 0, 0, 0},
+    optdef opts[] = {
+        {"length", O_LONG, &length, 0, "characters to generate (default 2000)", 0},
+        {"temperature", O_DOUBLE, &temperature, 0, "sampling temperature; 0 = always the likeliest (default 1)", 0},
+        {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)", 0},
+        {"prime-file", O_STR, &prime_file, 0, "file whose text to start from", 0},
+        {"seed", O_U64, &seed, 0, "random seed (default 123)", 0},
+        {"num-samples", O_INT, &num, 0, "independent samples generated together (default 1)", 0},
+        {"verbose", O_INT, &verbose, 0, "1: describe the model on stderr; 0: only the text", 0},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
     int np = parse_args(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
@@ -478,7 +502,7 @@ static int cmd_sample(int argc, char **argv) {
         }
     }
     for (int j = 0; num > 1 && j < num; j++) {
-        if (verbose) printf("%s--- sample %d ---\n", j ? "\n" : "", j + 1);
+        printf("%s--- sample %d ---\n", j ? "\n" : "", j + 1);
         if (prime) fwrite(prime, 1, plen, stdout);
         for (long i = 0; i < length; i++) put_char(all[(size_t)j * length + i], info.unit, stdout);
     }
@@ -495,9 +519,9 @@ static int cmd_sample(int argc, char **argv) {
 
 static int cmd_eval(int argc, char **argv) {
     int threads = 0;
-    const optdef opts[] = {
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops"},
-        {0, 0, 0, 0, 0},
+    optdef opts[] = {
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
     int np = parse_args(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
@@ -510,7 +534,7 @@ static int cmd_eval(int argc, char **argv) {
     size_t len;
     char *text = read_file(pos[1], &len);
     charrnn_eval_result r;
-    if (charrnn_evaluate(m, text, len, &r, &err)) die_err(&err);
+    if (charrnn_evaluate(m, text, len, pos[1], &r, &err)) die_err(&err);
     if (r.unknown) {
         char list[512];
         describe_chars(r.unknown_examples, r.num_unknown_examples, list, sizeof list);
@@ -528,9 +552,9 @@ static int cmd_eval(int argc, char **argv) {
 
 static int cmd_info(int argc, char **argv) {
     int threads = 0;
-    const optdef opts[] = {
-        {"threads", O_INT, &threads, 0, "accepted for symmetry; info does no numeric work"},
-        {0, 0, 0, 0, 0},
+    optdef opts[] = {
+        {"threads", O_INT, &threads, 0, "accepted for symmetry; info does no numeric work", 0},
+        {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
     int np = parse_args(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);

@@ -116,8 +116,9 @@ typedef struct charrnn_eval_result {
     int num_unknown_examples;
 } charrnn_eval_result;
 
-/* Loss of the model on a UTF-8 (or byte) buffer, with the model's unit. */
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len,
+/* Loss of the model on a UTF-8 (or byte) buffer, with the model's unit; name
+ * (e.g. the file's path) is used in messages. */
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name,
                      charrnn_eval_result *res, charrnn_error *err);
 
 /* ---- sampling -------------------------------------------------------------------- */
@@ -148,7 +149,9 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path,
                          charrnn_error *err);
 /* Continues a run saved in a checkpoint exactly where it stopped. The corpus must
  * be the same file (its size and checksum are checked). opt_override may be NULL;
- * otherwise max_epochs, max_iters and eval_val_every are taken from it. */
+ * otherwise its max_epochs, max_iters and eval_val_every replace the saved ones
+ * where they are > 0 (a max_epochs given without max_iters clears the saved
+ * max_iters). Every other option is the run's own. */
 int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path,
                            const char *corpus_path, const char *text, size_t len,
                            const charrnn_train_options *opt_override, charrnn_error *err);
@@ -187,6 +190,8 @@ typedef struct charrnn_corpus_info {
     int elem_bytes;       /* bytes per encoded character: 1, 2 or 4 */
 } charrnn_corpus_info;
 void charrnn_trainer_corpus_info(const charrnn_trainer *t, charrnn_corpus_info *info);
+/* Iterations done and the total the run will reach. */
+void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters);
 const charrnn_train_options *charrnn_trainer_options(const charrnn_trainer *t);
 
 /* ---- text ------------------------------------------------------------------------- */

@@ -56,15 +56,17 @@ const char *charrnn_model_metadata(const charrnn_model *m, const char *key) {
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, charrnn_eval_result *res, charrnn_error *err) {
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, charrnn_eval_result *res,
+                     charrnn_error *err) {
     memset(res, 0, sizeof *res);
     corpus c;
-    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, "the text", &res->unknown,
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name ? name : "the text", &res->unknown,
                                       res->unknown_examples, 8, &res->num_unknown_examples, err);
     if (rc) return rc;
     if (c.n < 2) {
         corpus_free(&c);
-        return cr_fail(err, CHARRNN_EDATA, "the text has %zu characters the model knows; at least 2 are needed to measure a loss", c.n);
+        return cr_fail(err, CHARRNN_EDATA, "%s has %zu characters the model knows; at least 2 are needed to measure a loss",
+                       name ? name : "the text", c.n);
     }
     int T = m->eval_seq_length > 0 ? m->eval_seq_length : 50;
     size_t streams = (c.n - 1) / (size_t)T;

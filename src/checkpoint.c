@@ -359,6 +359,18 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     if ((rc = read_config(f, path, &mc, &V, &unit, err))) goto done;
     if ((rc = read_options(f, path, &opt, err))) goto done;
     if ((rc = read_vocab(f, path, V, unit, &vocab, err))) goto done;
+    /* the config decides the allocation: it must be backed by the file's own bytes */
+    double want = 0, have = 0;
+    int G = mc.cell == CHARRNN_LSTM ? 4 : mc.cell == CHARRNN_GRU ? 3 : 1;
+    for (int l = 0; l < mc.num_layers; l++)
+        want += 4.0 * G * mc.rnn_size * ((l == 0 ? V : mc.rnn_size) + mc.rnn_size + 2.0);
+    want += 4.0 * V * (mc.rnn_size + 1.0);
+    for (int i = 0; i < st_num_tensors(f); i++) have += (double)st_tensor_at(f, i)->nbytes;
+    if (want > have) {
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s: its config (%d x %d %s, vocabulary %d) needs %.0f bytes of weights but the file holds %.0f; the checkpoint is damaged",
+                     path, mc.num_layers, mc.rnn_size, charrnn_cell_name(mc.cell), V, want, have);
+        goto done;
+    }
     if ((rc = model_handle_new(&m, &mc, unit, vocab, V, err))) goto done;
     for (int i = 0; i < m->net.num_views && !rc; i++) {
         const param_view *v = &m->net.views[i];

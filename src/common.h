@@ -11,6 +11,9 @@
 #define CR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CR_PRINTF(a, b)
+/* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
+size_t cr_available_memory(void);
+
 #endif
 
 /* Fills err (which may be NULL) and returns code, so callers can write
@@ -19,5 +22,8 @@ int cr_fail(charrnn_error *err, int code, const char *fmt, ...) CR_PRINTF(3, 4);
 
 /* calloc that refuses sizes that overflow; NULL on failure. */
 void *cr_calloc(size_t n, size_t size);
+
+/* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
+size_t cr_available_memory(void);
 
 #endif

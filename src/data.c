@@ -92,12 +92,13 @@ static int elem_bytes_for(int vocab_size) {
 
 static int has_zero_byte(uint64_t w) { return ((w - LOW_BITS) & ~w & HIGH_BITS) != 0; }
 
-static int fail_utf8(charrnn_error *err, const char *name, const unsigned char *s, size_t off) {
-    return cr_fail(err, CHARRNN_EFORMAT,
-                   "'%s' is not valid UTF-8 at byte offset %zu (byte 0x%02X); "
-                   "use --unit byte to train on raw bytes",
-                   display_name(name), off, (unsigned)s[off]);
+static int fail_utf8(charrnn_error *err, const char *name, const unsigned char *s, size_t off, const char *hint) {
+    return cr_fail(err, CHARRNN_EFORMAT, "'%s' is not valid UTF-8 at byte offset %zu (byte 0x%02X); %s",
+                   display_name(name), off, (unsigned)s[off], hint);
 }
+
+#define HINT_TRAIN "use --unit byte to train on raw bytes"
+#define HINT_MODEL "this model reads UTF-8 text (it was trained on code points); convert the text to UTF-8"
 
 static int fail_nul(charrnn_error *err, const char *name, size_t off) {
     return cr_fail(err, CHARRNN_EFORMAT,
@@ -173,7 +174,7 @@ static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
         }
         uint32_t cp;
         int k = utf8_decode(s + i, len - i, &cp);
-        if (!k) return fail_utf8(err, name, s, i);
+        if (!k) return fail_utf8(err, name, s, i, HINT_TRAIN);
         bitset[cp >> 6] |= 1ull << (cp & 63);
         for (int j = 0; j < k; j++) h = (h ^ s[i + j]) * FNV_PRIME;
         i += (size_t)k;
@@ -398,7 +399,7 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
         } else {
             int k1 = utf8_decode(s + i, len - i, &cp);
             if (!k1) {
-                rc = fail_utf8(err, name, s, i);
+                rc = fail_utf8(err, name, s, i, HINT_MODEL);
                 goto fail;
             }
             k = (size_t)k1;

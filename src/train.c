@@ -162,6 +162,29 @@ static int check_corpus_size(const charrnn_trainer *t, const char *name, charrnn
     return CHARRNN_OK;
 }
 
+/* Refuses a run whose memory would exceed what the machine has, before
+ * allocating anything large: better a clear message now than the OOM killer later. */
+static int check_memory(const charrnn_model_config *mc, const charrnn_train_options *o, int V, charrnn_error *err) {
+    double params = 0;
+    int G = mc->cell == CHARRNN_LSTM ? 4 : mc->cell == CHARRNN_GRU ? 3 : 1;
+    for (int l = 0; l < mc->num_layers; l++)
+        params += (double)G * mc->rnn_size * ((l == 0 ? V : mc->rnn_size) + mc->rnn_size + 2.0);
+    params += (double)V * (mc->rnn_size + 1.0);
+    int moments = o->optim == CHARRNN_ADAM ? 2 : o->optim == CHARRNN_SGD ? 0 : 1;
+    double need = params * 4.0 * moments;
+    if (params * 4.0 * 3 < 1e15) /* model_alloc_bytes' size_t arithmetic cannot overflow below this */
+        need += (double)model_alloc_bytes(mc, V, o->batch_size, o->seq_length, 1);
+    else
+        need = 1e18;
+    double avail = (double)cr_available_memory();
+    if (avail > 0 && need > avail)
+        return cr_fail(err, CHARRNN_ENOMEM,
+                       "this run needs about %.1f GB (%.0f M parameters, batch %d x seq %d) but %.1f GB are available; "
+                       "use a smaller --rnn-size, --num-layers, --batch-size or --seq-length",
+                       need / 1e9, params / 1e6, o->batch_size, o->seq_length, avail / 1e9);
+    return CHARRNN_OK;
+}
+
 static long compute_total_iters(const charrnn_trainer *t) {
     if (t->opt.max_iters > 0) return t->opt.max_iters;
     double total = t->opt.max_epochs * (double)t->iters_per_epoch;
@@ -207,6 +230,7 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const c
     t->iters_per_epoch = (long)((t->train_n - 1) / ((size_t)opt->batch_size * opt->seq_length));
     t->total_iters = compute_total_iters(t);
     t->lr = opt->learning_rate;
+    if ((rc = check_memory(mc, opt, t->data.vocab_size, err))) goto fail;
     if ((rc = model_handle_new(&t->m, mc, opt->unit, t->data.vocab, t->data.vocab_size, err))) goto fail;
     rng init;
     rng_seed(&init, opt->seed, 1);
@@ -230,9 +254,12 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
     int rc = checkpoint_read_options(ckpt_path, &mc, &opt, err);
     if (rc) return rc;
     if (opt_override) {
-        opt.max_epochs = opt_override->max_epochs;
-        opt.max_iters = opt_override->max_iters;
-        opt.eval_val_every = opt_override->eval_val_every;
+        if (opt_override->max_epochs > 0) {
+            opt.max_epochs = opt_override->max_epochs;
+            opt.max_iters = 0;
+        }
+        if (opt_override->max_iters > 0) opt.max_iters = opt_override->max_iters;
+        if (opt_override->eval_val_every > 0) opt.eval_val_every = opt_override->eval_val_every;
     }
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
@@ -243,6 +270,7 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
     t->iters_per_epoch = (long)((t->train_n - 1) / ((size_t)opt.batch_size * opt.seq_length));
     t->total_iters = compute_total_iters(t);
     if ((rc = checkpoint_load(ckpt_path, &t->m, err))) goto fail;
+    if ((rc = check_memory(&t->m->net.cfg, &opt, t->m->vocab_size, err))) goto fail;
     if ((rc = trainer_alloc(t, err))) goto fail;
     if ((rc = checkpoint_restore_trainer(t, ckpt_path, err))) goto fail;
     *out = t;
@@ -405,6 +433,11 @@ int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *er
 }
 
 charrnn_model *charrnn_trainer_model(charrnn_trainer *t) { return t->m; }
+void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters) {
+    *iteration = t->iter;
+    *total_iters = t->total_iters;
+}
+
 const charrnn_train_options *charrnn_trainer_options(const charrnn_trainer *t) { return &t->opt; }
 
 void charrnn_trainer_corpus_info(const charrnn_trainer *t, charrnn_corpus_info *info) {

@@ -378,7 +378,7 @@ static void test_encode_with_vocab(void) {
     rc = corpus_encode_with_vocab(&c, "ab\xC0\x80", 4, CHARRNN_UNIT_CODEPOINT, vocab, 5, "eval",
                                   &unknown, ex, 2, &nex, &err);
     CHECK(rc == CHARRNN_EFORMAT);
-    CHECKF(strstr(err.msg, "byte offset 2") != NULL && strstr(err.msg, "--unit byte") != NULL,
+    CHECKF(strstr(err.msg, "byte offset 2") != NULL && strstr(err.msg, "convert the text to UTF-8") != NULL,
            "%s", err.msg);
     CHECK(c.ids == NULL);
 
