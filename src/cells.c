@@ -5,6 +5,14 @@
 #include <math.h>
 #include <stddef.h>
 
+/* glibc's libmvec has vector expf/tanhf, but math.h only declares them under
+ * full -ffast-math; this file keeps NaN/Inf semantics (-fno-finite-math-only) and
+ * declares them itself so the loops below vectorise. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__FAST_MATH__) && defined(__GLIBC__)
+__attribute__((__simd__("notinbranch"))) float expf(float);
+__attribute__((__simd__("notinbranch"))) float tanhf(float);
+#endif
+
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void lstm_cell_forward(float *g, const float *c_prev, float *c, float *h, int b, int H) {
@@ -12,6 +20,7 @@ void lstm_cell_forward(float *g, const float *c_prev, float *c, float *h, int b,
         float *gi = g + (size_t)r * 4 * H, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
         const float *cp = c_prev + (size_t)r * H;
         float *cr = c + (size_t)r * H, *hr = h + (size_t)r * H;
+        _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
             float i = sigmoidf(gi[j]), f = sigmoidf(gf[j]), gt = tanhf(gg[j]), o = sigmoidf(go[j]);
             gi[j] = i; gf[j] = f; gg[j] = gt; go[j] = o;
@@ -30,6 +39,7 @@ void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *
         const float *cp = c_prev + (size_t)r * H, *cr = c + (size_t)r * H;
         const float *dhr = dh + (size_t)r * H, *dor = dout + (size_t)r * H;
         float *dcr = dc + (size_t)r * H;
+        _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
             float i = gi[j], f = gf[j], gt = gg[j], o = go[j];
             float dht = dor[j] + dhr[j];
@@ -51,6 +61,7 @@ void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float
         const float *hr_ = gh + (size_t)r * 3 * H, *hz = hr_ + H, *hnn = hr_ + 2 * H;
         const float *hp = h_prev + (size_t)r * H;
         float *hnr = hn + (size_t)r * H, *ho = h + (size_t)r * H;
+        _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
             float rg = sigmoidf(xr[j] + hr_[j]);
             float z = sigmoidf(xz[j] + hz[j]);
@@ -71,6 +82,7 @@ void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, con
         float *dhr = dgh + (size_t)r * 3 * H, *dhz = dhr + H, *dhn = dhr + 2 * H;
         const float *hp = h_prev + (size_t)r * H, *hnr = hn + (size_t)r * H, *dor = dout + (size_t)r * H;
         float *dhrow = dh + (size_t)r * H;
+        _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
             float rg = gr[j], z = gz[j], n = gn[j];
             float dht = dor[j] + dhrow[j];
@@ -85,9 +97,11 @@ void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, con
 }
 
 void rnn_cell_forward(const float *g, float *h, int b, int H) {
+    _Pragma("omp simd")
     for (size_t i = 0; i < (size_t)b * H; i++) h[i] = tanhf(g[i]);
 }
 
 void rnn_cell_backward(float *dgates, const float *dh, const float *dout, const float *h, int b, int H) {
+    _Pragma("omp simd")
     for (size_t i = 0; i < (size_t)b * H; i++) dgates[i] = (dout[i] + dh[i]) * (1.0f - h[i] * h[i]);
 }
