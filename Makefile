@@ -2,12 +2,21 @@
 # `make test SANITIZE=1` builds everything with AddressSanitizer + UBSan first.
 
 CC      ?= cc
-OPT     ?= -O2 -march=native
-CFLAGS  ?= $(OPT) -g
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -fno-math-errno -g
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
 WFLAGS  := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter
 OMPFLAGS := -fopenmp
-BLAS_LIBS ?= -lopenblas
+# OpenBLAS built for OpenMP shares one thread pool with our own parallel loops;
+# Debian's default (pthreads) one spins against OpenMP's threads. Prefer it when
+# installed (package libopenblas0-openmp), else whatever -lopenblas finds.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+OPENBLAS_OMP := /usr/lib/$(MULTIARCH)/openblas-openmp
+ifneq ($(wildcard $(OPENBLAS_OMP)/libopenblas.so.0),)
+  BLAS_LIBS ?= -L$(OPENBLAS_OMP) -Wl,-rpath,$(OPENBLAS_OMP) -l:libopenblas.so.0
+else
+  BLAS_LIBS ?= -lopenblas
+endif
 LDLIBS  += $(BLAS_LIBS) -lm
 
 ifeq ($(SANITIZE),1)

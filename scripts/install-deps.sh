@@ -1,9 +1,9 @@
 #!/bin/sh
 # install-deps.sh: installs what charrnn needs to build and test on Debian 12 /
-# Ubuntu (a C compiler, make, OpenBLAS), with apt-get, through sudo when not root.
+# Ubuntu (a C compiler, make, OpenBLAS and its OpenMP build), with apt-get, through sudo when not root.
 # Does nothing when everything is already there.
 set -e
-PKGS="gcc make libc6-dev libopenblas-dev"
+PKGS="gcc make libc6-dev libopenblas-dev libopenblas0-openmp"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

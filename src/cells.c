@@ -15,47 +15,58 @@ __attribute__((__simd__("notinbranch"))) float tanhf(float);
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-void lstm_cell_forward(float *g, const float *c_prev, float *c, float *h, int b, int H) {
+/* Rows are split across the OpenMP threads (the same pool as OpenBLAS's) once a
+ * step is big enough to pay for the fork; below that one thread does it all. */
+#define PARALLEL_ROWS _Pragma("omp parallel for schedule(static) if ((size_t)b * H >= 1024)")
+
+void lstm_cell_forward(float *g, const float *bias, const float *c_prev, float *c, float *tc, float *h, int b, int H) {
+    const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+    PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
         float *gi = g + (size_t)r * 4 * H, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
         const float *cp = c_prev + (size_t)r * H;
-        float *cr = c + (size_t)r * H, *hr = h + (size_t)r * H;
+        float *cr = c + (size_t)r * H, *tr = tc + (size_t)r * H, *hr = h + (size_t)r * H;
         _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
-            float i = sigmoidf(gi[j]), f = sigmoidf(gf[j]), gt = tanhf(gg[j]), o = sigmoidf(go[j]);
+            float i = sigmoidf(gi[j] + bi[j]), f = sigmoidf(gf[j] + bf[j]), gt = tanhf(gg[j] + bg[j]),
+                  o = sigmoidf(go[j] + bo[j]);
             gi[j] = i; gf[j] = f; gg[j] = gt; go[j] = o;
-            float cn = f * cp[j] + i * gt;
+            float cn = f * cp[j] + i * gt, t = tanhf(cn);
             cr[j] = cn;
-            hr[j] = o * tanhf(cn);
+            tr[j] = t;
+            hr[j] = o * t;
         }
     }
 }
 
 void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *dout,
-                        const float *g, const float *c_prev, const float *c, int b, int H) {
+                        const float *g, const float *c_prev, const float *tc, int b, int H) {
+    PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
         const float *gi = g + (size_t)r * 4 * H, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
         float *di = dgates + (size_t)r * 4 * H, *df = di + H, *dg = di + 2 * H, *dgo = di + 3 * H;
-        const float *cp = c_prev + (size_t)r * H, *cr = c + (size_t)r * H;
+        const float *cp = c_prev + (size_t)r * H, *tr = tc + (size_t)r * H;
         const float *dhr = dh + (size_t)r * H, *dor = dout + (size_t)r * H;
         float *dcr = dc + (size_t)r * H;
         _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
             float i = gi[j], f = gf[j], gt = gg[j], o = go[j];
             float dht = dor[j] + dhr[j];
-            float tc = tanhf(cr[j]);
-            float dct = dcr[j] + dht * o * (1.0f - tc * tc);
+            float t = tr[j];
+            float dct = dcr[j] + dht * o * (1.0f - t * t);
             di[j] = dct * gt * i * (1.0f - i);
             df[j] = dct * cp[j] * f * (1.0f - f);
             dg[j] = dct * i * (1.0f - gt * gt);
-            dgo[j] = dht * tc * o * (1.0f - o);
+            dgo[j] = dht * t * o * (1.0f - o);
             dcr[j] = dct * f;
         }
     }
 }
 
-void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float *h_prev,
+void gru_cell_forward(float *gx, const float *bias, const float *gh, const float *b_hn, const float *h_prev,
                       float *hn, float *h, int b, int H) {
+    const float *br = bias, *bz = bias + H, *bn = bias + 2 * H;
+    PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
         float *xr = gx + (size_t)r * 3 * H, *xz = xr + H, *xn = xr + 2 * H;
         const float *hr_ = gh + (size_t)r * 3 * H, *hz = hr_ + H, *hnn = hr_ + 2 * H;
@@ -63,10 +74,10 @@ void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float
         float *hnr = hn + (size_t)r * H, *ho = h + (size_t)r * H;
         _Pragma("omp simd")
         for (int j = 0; j < H; j++) {
-            float rg = sigmoidf(xr[j] + hr_[j]);
-            float z = sigmoidf(xz[j] + hz[j]);
+            float rg = sigmoidf(xr[j] + br[j] + hr_[j]);
+            float z = sigmoidf(xz[j] + bz[j] + hz[j]);
             float hnj = hnn[j] + b_hn[j];
-            float n = tanhf(xn[j] + rg * hnj);
+            float n = tanhf(xn[j] + bn[j] + rg * hnj);
             xr[j] = rg; xz[j] = z; xn[j] = n;
             hnr[j] = hnj;
             ho[j] = (1.0f - z) * n + z * hp[j];
@@ -76,6 +87,7 @@ void gru_cell_forward(float *gx, const float *gh, const float *b_hn, const float
 
 void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, const float *g,
                        const float *hn, const float *h_prev, int b, int H) {
+    PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
         const float *gr = g + (size_t)r * 3 * H, *gz = gr + H, *gn = gr + 2 * H;
         float *dxr = dgx + (size_t)r * 3 * H, *dxz = dxr + H, *dxn = dxr + 2 * H;
@@ -96,12 +108,46 @@ void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, con
     }
 }
 
-void rnn_cell_forward(const float *g, float *h, int b, int H) {
-    _Pragma("omp simd")
-    for (size_t i = 0; i < (size_t)b * H; i++) h[i] = tanhf(g[i]);
+void rnn_cell_forward(const float *g, const float *bias, float *h, int b, int H) {
+    PARALLEL_ROWS
+    for (int r = 0; r < b; r++) {
+        const float *gr = g + (size_t)r * H;
+        float *hr = h + (size_t)r * H;
+        _Pragma("omp simd")
+        for (int j = 0; j < H; j++) hr[j] = tanhf(gr[j] + bias[j]);
+    }
 }
 
 void rnn_cell_backward(float *dgates, const float *dh, const float *dout, const float *h, int b, int H) {
     _Pragma("omp simd")
     for (size_t i = 0; i < (size_t)b * H; i++) dgates[i] = (dout[i] + dh[i]) * (1.0f - h[i] * h[i]);
+}
+
+double softmax_xent_forward(float *probs, const float *logits, const int32_t *y, size_t rows, int V) {
+    double loss = 0.0;
+    for (size_t row = 0; row < rows; row++) {
+        const float *z = logits + row * V;
+        float *p = probs + row * V;
+        float mx = z[0];
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        float sum = 0.0f;
+        _Pragma("omp simd reduction(+:sum)")
+        for (int v = 0; v < V; v++) { p[v] = expf(z[v] - mx); sum += p[v]; }
+        float inv = 1.0f / sum;
+        _Pragma("omp simd")
+        for (int v = 0; v < V; v++) p[v] *= inv;
+        if (y) loss += (double)mx + log((double)sum) - (double)z[y[row]];
+    }
+    return loss;
+}
+
+void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y, size_t rows, int V) {
+    const float scale = 1.0f / (float)rows;
+    for (size_t row = 0; row < rows; row++) {
+        const float *p = probs + row * V;
+        float *d = dlogits + row * V;
+        _Pragma("omp simd")
+        for (int v = 0; v < V; v++) d[v] = p[v] * scale;
+        d[y[row]] -= scale;
+    }
 }

@@ -91,6 +91,8 @@ static size_t plan_acts(model *m, int B, int T, int train, float *base) {
         a->gates = take(base, &off, TB * GH);
         a->h = take(base, &off, TB * H + (size_t)B * H);
         a->c = m->cfg.cell == CHARRNN_LSTM ? take(base, &off, TB * H + (size_t)B * H) : NULL;
+        a->tc = m->cfg.cell == CHARRNN_LSTM ? take(base, &off, TB * H) : NULL;
+        a->bias = take(base, &off, GH);
         a->hn = m->cfg.cell == CHARRNN_GRU ? take(base, &off, TB * H) : NULL;
         a->mask = dropout ? take(base, &off, TB * H) : NULL;
         a->out = dropout ? take(base, &off, TB * H) : NULL;
@@ -101,6 +103,7 @@ static size_t plan_acts(model *m, int B, int T, int train, float *base) {
     m->state_c = take(base, &off, (size_t)m->L * B * H);
     m->w0t = take(base, &off, (size_t)m->V * GH);
     m->scratch = take(base, &off, (size_t)B * GH);
+    m->ones = train ? take(base, &off, TB) : NULL;
     m->dgates = train ? take(base, &off, TB * GH) : NULL;
     m->dgates_h = train && m->cfg.cell == CHARRNN_GRU ? take(base, &off, TB * GH) : NULL;
     m->dseq[0] = train ? take(base, &off, TB * H) : NULL;
@@ -140,6 +143,8 @@ int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating activations for batch %d x seq %d (%.1f MB); use a smaller --batch-size or --seq-length",
                        B, T, m->act_floats * 4.0 / 1e6);
     plan_acts(m, B, T, train, m->act_mem);
+    if (m->ones)
+        for (size_t i = 0; i < (size_t)T * B; i++) m->ones[i] = 1.0f;
     if (train) {
         m->grads = cr_calloc(m->num_params, sizeof(float));
         if (!m->grads) return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating gradients (%.1f MB)", m->num_params * 4.0 / 1e6);
@@ -223,12 +228,8 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, GH, H, 1.0f,
                         layer_output(m, l - 1, b, dropout), H, p->w_ih, H, 0.0f, a->gates, GH);
         }
-        int nb_hh = m->cfg.cell == CHARRNN_GRU ? 2 * H : GH;
-        for (size_t row = 0; row < TB; row++) {
-            float *g = a->gates + row * GH;
-            for (int j = 0; j < GH; j++) g[j] += p->b_ih[j];
-            for (int j = 0; j < nb_hh; j++) g[j] += p->b_hh[j];
-        }
+        const int nb_hh = m->cfg.cell == CHARRNN_GRU ? 2 * H : GH; /* GRU's b_hn sits inside r * (.) */
+        for (int j = 0; j < GH; j++) a->bias[j] = p->b_ih[j] + (j < nb_hh ? p->b_hh[j] : 0.0f);
         memcpy(a->h, m->state_h + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
         if (a->c) memcpy(a->c, m->state_c + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
         for (int s = 0; s < t; s++) {
@@ -239,15 +240,15 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
             switch (m->cfg.cell) {
             case CHARRNN_LSTM:
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
-                lstm_cell_forward(g, a->c + s * bh, a->c + (s + 1) * bh, hnext, b, H);
+                lstm_cell_forward(g, a->bias, a->c + s * bh, a->c + (s + 1) * bh, a->tc + s * bh, hnext, b, H);
                 break;
             case CHARRNN_GRU:
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 0.0f, m->scratch, GH);
-                gru_cell_forward(g, m->scratch, p->b_hh + 2 * H, hprev, a->hn + s * bh, hnext, b, H);
+                gru_cell_forward(g, a->bias, m->scratch, p->b_hh + 2 * H, hprev, a->hn + s * bh, hnext, b, H);
                 break;
             case CHARRNN_RNN:
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
-                rnn_cell_forward(g, hnext, b, H);
+                rnn_cell_forward(g, a->bias, hnext, b, H);
                 break;
             }
         }
@@ -267,18 +268,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
     for (size_t row = 0; row < TB; row++) memcpy(logits + row * V, m->dec_b, sizeof(float) * V);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, V, H, 1.0f,
                 layer_output(m, m->L - 1, b, dropout), H, m->dec_w, H, 1.0f, logits, V);
-    double loss = 0.0;
-    for (size_t row = 0; row < TB; row++) {
-        const float *z = logits + row * V;
-        float *p = m->probs + row * V;
-        float mx = z[0];
-        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-        double sum = 0.0;
-        for (int v = 0; v < V; v++) { p[v] = expf(z[v] - mx); sum += p[v]; }
-        float inv = (float)(1.0 / sum);
-        if (y) loss += -((double)(z[y[row]] - mx) - log(sum));
-        for (int v = 0; v < V; v++) p[v] *= inv;
-    }
+    double loss = softmax_xent_forward(m->probs, logits, y, TB, V);
     return y ? loss / (double)TB : 0.0;
 }
 
@@ -289,16 +279,10 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
 
     /* d logits = (softmax - onehot(y)) / (t*b), in place of probs */
     float *dlogits = m->probs;
-    const float inv_n = 1.0f / (float)TB;
-    for (size_t row = 0; row < TB; row++) {
-        float *d = dlogits + row * V;
-        d[y[row]] -= 1.0f;
-        for (int v = 0; v < V; v++) d[v] *= inv_n;
-    }
+    softmax_xent_backward(dlogits, m->probs, y, TB, V);
     const float *top = layer_output(m, L - 1, b, dropout);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, (int)TB, 1.0f, dlogits, V, top, H, 1.0f, m->ddec_w, H);
-    for (size_t row = 0; row < TB; row++)
-        for (int v = 0; v < V; v++) m->ddec_b[v] += dlogits[row * V + v];
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, V, 1.0f, dlogits, V, m->ones, 1, 1.0f, m->ddec_b, 1);
     float *dout = m->dseq[0];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, V, 1.0f, dlogits, V, m->dec_w, H, 0.0f, dout, H);
 
@@ -316,7 +300,7 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
             switch (m->cfg.cell) {
             case CHARRNN_LSTM:
                 lstm_cell_backward(m->dgates + goff, m->dh, m->dc, dout + s * bh, a->gates + goff,
-                                   a->c + s * bh, a->c + (s + 1) * bh, b, H);
+                                   a->c + s * bh, a->tc + s * bh, b, H);
                 break;
             case CHARRNN_GRU:
                 gru_cell_backward(m->dgates + goff, m->dgates_h + goff, m->dh, dout + s * bh, a->gates + goff,
@@ -333,16 +317,21 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
         }
         /* weight gradients: one GEMM each over all t*b rows */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, dgh, GH, a->h, H, 1.0f, g->w_hh, H);
-        for (size_t row = 0; row < TB; row++) {
-            const float *dx = m->dgates + row * GH, *dhh = dgh + row * GH;
-            for (int j = 0; j < GH; j++) { g->b_ih[j] += dx[j]; g->b_hh[j] += dhh[j]; }
-        }
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, GH, 1.0f, m->dgates, GH, m->ones, 1, 1.0f, g->b_ih, 1);
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, GH, 1.0f, dgh, GH, m->ones, 1, 1.0f, g->b_hh, 1);
         if (l == 0) {
+            /* one-hot input: dW_ih[:, x] += dgates row, accumulated transposed (rows
+             * contiguous) in the w0t buffer, which forward recomputes anyway */
+            float *dw0t = m->w0t;
+            memset(dw0t, 0, sizeof(float) * (size_t)V * GH);
             for (size_t row = 0; row < TB; row++) {
                 const float *dx = m->dgates + row * GH;
-                float *dw = g->w_ih + x[row];
-                for (int j = 0; j < GH; j++) dw[(size_t)j * V] += dx[j];
+                float *d = dw0t + (size_t)x[row] * GH;
+                for (int j = 0; j < GH; j++) d[j] += dx[j];
             }
+            for (int j = 0; j < GH; j++)
+                for (int v = 0; v < V; v++) g->w_ih[(size_t)j * V + v] += dw0t[(size_t)v * GH + j];
+            m->w0t_ready = 0;
         } else {
             const float *in = layer_output(m, l - 1, b, dropout);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, m->dgates, GH, in, H, 1.0f, g->w_ih, H);

@@ -27,6 +27,8 @@ typedef struct layer_acts {
     float *gates;  /* (T, B, G*H): input projection + biases, then the activated gates */
     float *h;      /* (T+1, B, H): h[0] is the carried state */
     float *c;      /* (T+1, B, H): LSTM cell state, c[0] carried; NULL otherwise */
+    float *tc;     /* (T, B, H): LSTM tanh(c[t+1]), kept for backward */
+    float *bias;   /* (G*H): b_ih + b_hh (GRU: b_hh only for r, z), summed once per forward */
     float *hn;     /* (T, B, H): GRU only, W_hn h + b_hn */
     float *mask;   /* (T, B, H): dropout mask of this layer's output (0 or 1/(1-p)), or NULL */
     float *out;    /* (T, B, H): this layer's output after dropout (== h + B*H when no dropout) */
@@ -52,6 +54,7 @@ typedef struct model {
     float *state_h, *state_c;/* (L, B, H): carried between batches */
     float *w0t;              /* (V, G*H): layer 0 input weights transposed, for a row gather */
     float *scratch;          /* (B, G*H): per-step hidden projection (GRU) */
+    float *ones;             /* (T*B): for bias gradients as one GEMV */
     /* backward scratch (train only) */
     float *dgates;           /* (T, B, G*H) */
     float *dgates_h;         /* (T, B, G*H): GRU's hidden-side gate gradients */
