@@ -38,7 +38,7 @@ BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
 
-.PHONY: all test clean charrnn
+.PHONY: all test clean charrnn bench
 all: charrnn
 
 # ./charrnn always points at the last build (release or sanitized).
@@ -83,6 +83,13 @@ $(TESTBIN): $(TEST_OBJ) $(LIB)
 
 test: charrnn $(TESTBIN)
 	CHARRNN_BIN=./charrnn OMP_NUM_THREADS=1 ./$(TESTBIN)
+
+# The speed benchmark against PyTorch (needs Debian's python3-torch); see bench/run.
+$(BUILD)/gemm_rate: bench/gemm_rate.c
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: charrnn $(BUILD)/gemm_rate
+	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
 
 clean:
 	rm -rf build charrnn

@@ -492,6 +492,7 @@ static int cmd_sample(int argc, char **argv) {
     uint32_t *all = num > 1 ? malloc(sizeof(uint32_t) * (size_t)num * (size_t)length) : NULL;
     if (!out || (num > 1 && length > 0 && !all)) die(1, "out of memory for %d samples of %ld characters", num, length);
     if (num == 1 && prime) fwrite(prime, 1, plen, stdout);
+    double t0 = now_s();
     for (long i = 0; i < length; i++) {
         if (charrnn_sampler_next(s, (float)temperature, out, &err)) die_err(&err);
         if (num == 1) {
@@ -507,6 +508,11 @@ static int cmd_sample(int argc, char **argv) {
         for (long i = 0; i < length; i++) put_char(all[(size_t)j * length + i], info.unit, stdout);
     }
     printf("\n");
+    fflush(stdout);
+    double el = now_s() - t0;
+    if (verbose && length > 0)
+        fprintf(stderr, "generated %ld x %d characters in %.3f s (%.0f chars/s)\n", length, num, el,
+                (double)length * num / (el > 0 ? el : 1e-9));
     free(all);
     free(out);
     free(prime);

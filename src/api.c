@@ -1,5 +1,6 @@
 /* api.c: the model handle (open a checkpoint, describe it, close it),
  * evaluation of a text, and sampling, one character per stream per call. */
+#include "cells.h"
 #include "common.h"
 #include "internal.h"
 
@@ -96,7 +97,7 @@ struct charrnn_sampler {
     rng r;
     int n;
     int32_t *cur;      /* (n) the last character fed */
-    double *q;         /* (V) scratch for the tempered distribution */
+    float *q;          /* (V) scratch for the tempered distribution */
     int have_pred;     /* run.probs holds the next-character distribution */
 };
 
@@ -111,7 +112,7 @@ int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_stream
     int rc = model_view(&s->run, &m->net, num_streams, 1, err);
     if (rc) { free(s); return rc; }
     s->cur = calloc((size_t)num_streams, sizeof(int32_t));
-    s->q = calloc((size_t)m->vocab_size, sizeof(double));
+    s->q = calloc((size_t)m->vocab_size, sizeof(float));
     if (!s->cur || !s->q) { charrnn_sampler_close(s); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     model_reset_state(&s->run);
     rng_seed(&s->r, seed, 3);
@@ -167,20 +168,20 @@ int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, c
             if (temperature == 0) {
                 for (int v = 1; v < V; v++) if (p[v] > p[pick]) pick = v;
             } else {
-                /* q ~ p^(1/temperature), in log space so small temperatures do not underflow */
-                double mx = -INFINITY, sum = 0;
-                for (int v = 0; v < V; v++) {
-                    s->q[v] = p[v] > 0 ? log((double)p[v]) / temperature : -INFINITY;
-                    if (s->q[v] > mx) mx = s->q[v];
+                /* q ~ p^(1/temperature) = exp((logits - max) / temperature), unnormalised */
+                const float *q = p;
+                double sum = 1.0;
+                if (temperature != 1.0f) {
+                    sum = tempered_exp(s->q, s->run.logits + (size_t)j * V, V, temperature);
+                    q = s->q;
                 }
-                for (int v = 0; v < V; v++) { s->q[v] = exp(s->q[v] - mx); sum += s->q[v]; }
                 double u = rng_uniform_double(&s->r) * sum, acc = 0;
                 pick = V - 1;
                 for (int v = 0; v < V; v++) {
-                    acc += s->q[v];
+                    acc += q[v];
                     if (u < acc) { pick = v; break; }
                 }
-                while (s->q[pick] == 0 && pick > 0) pick--; /* never draw a zero-probability tail */
+                while (q[pick] == 0 && pick > 0) pick--; /* never draw a zero-probability tail */
             }
         }
         s->cur[j] = pick;

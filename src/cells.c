@@ -151,3 +151,13 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y,
         d[y[row]] -= scale;
     }
 }
+
+float tempered_exp(float *q, const float *logits, int V, float temperature) {
+    float mx = logits[0];
+    for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
+    const float inv_t = 1.0f / temperature;
+    float sum = 0.0f;
+    _Pragma("omp simd reduction(+:sum)")
+    for (int v = 0; v < V; v++) { q[v] = expf((logits[v] - mx) * inv_t); sum += q[v]; }
+    return sum;
+}

@@ -39,4 +39,7 @@ double softmax_xent_forward(float *probs, const float *logits, const int32_t *y,
 /* dlogits = (probs - onehot(y)) / rows: the gradient of the mean loss. */
 void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y, size_t rows, int V);
 
+/* q = exp((logits - max) / temperature), unnormalised; returns its sum. */
+float tempered_exp(float *q, const float *logits, int V, float temperature);
+
 #endif

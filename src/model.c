@@ -14,6 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* C (M x N) = A (M x K) W^T + beta C, with W (N x K) row-major: the forward
+ * products. A single row (sampling, batch 1) is a matrix-vector product, which
+ * OpenBLAS does several times faster than a one-row GEMM. */
+static void matmul_wt(int M, int N, int K, const float *A, const float *W, float beta, float *C) {
+    if (M == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, A, 1, beta, C, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, W, K, beta, C, N);
+}
+
 static int gates_per_cell(charrnn_cell c) { return c == CHARRNN_LSTM ? 4 : c == CHARRNN_GRU ? 3 : 1; }
 
 static void add_view(model *m, size_t *off, const char *name, int ndim, int d0, int d1) {
@@ -225,8 +235,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
             for (size_t row = 0; row < TB; row++)
                 memcpy(a->gates + row * GH, m->w0t + (size_t)x[row] * GH, sizeof(float) * GH);
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, GH, H, 1.0f,
-                        layer_output(m, l - 1, b, dropout), H, p->w_ih, H, 0.0f, a->gates, GH);
+            matmul_wt((int)TB, GH, H, layer_output(m, l - 1, b, dropout), p->w_ih, 0.0f, a->gates);
         }
         const int nb_hh = m->cfg.cell == CHARRNN_GRU ? 2 * H : GH; /* GRU's b_hn sits inside r * (.) */
         for (int j = 0; j < GH; j++) a->bias[j] = p->b_ih[j] + (j < nb_hh ? p->b_hh[j] : 0.0f);
@@ -239,15 +248,15 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
             float *g = a->gates + (size_t)s * b * GH;
             switch (m->cfg.cell) {
             case CHARRNN_LSTM:
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
+                matmul_wt(b, GH, H, hprev, p->w_hh, 1.0f, g);
                 lstm_cell_forward(g, a->bias, a->c + s * bh, a->c + (s + 1) * bh, a->tc + s * bh, hnext, b, H);
                 break;
             case CHARRNN_GRU:
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 0.0f, m->scratch, GH);
+                matmul_wt(b, GH, H, hprev, p->w_hh, 0.0f, m->scratch);
                 gru_cell_forward(g, a->bias, m->scratch, p->b_hh + 2 * H, hprev, a->hn + s * bh, hnext, b, H);
                 break;
             case CHARRNN_RNN:
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, GH, H, 1.0f, hprev, H, p->w_hh, H, 1.0f, g, GH);
+                matmul_wt(b, GH, H, hprev, p->w_hh, 1.0f, g);
                 rnn_cell_forward(g, a->bias, hnext, b, H);
                 break;
             }
@@ -266,8 +275,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
     /* decoder and softmax over all t*b rows at once */
     float *logits = m->logits;
     for (size_t row = 0; row < TB; row++) memcpy(logits + row * V, m->dec_b, sizeof(float) * V);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, V, H, 1.0f,
-                layer_output(m, m->L - 1, b, dropout), H, m->dec_w, H, 1.0f, logits, V);
+    matmul_wt((int)TB, V, H, layer_output(m, m->L - 1, b, dropout), m->dec_w, 1.0f, logits);
     double loss = softmax_xent_forward(m->probs, logits, y, TB, V);
     return y ? loss / (double)TB : 0.0;
 }

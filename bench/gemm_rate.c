@@ -1,0 +1,86 @@
+/* gemm_rate.c: the hardware limit for one training iteration. Runs exactly the
+ * cblas_sgemm calls (same shapes, same counts) that one charrnn iteration of an
+ * LSTM/GRU/RNN with the given sizes makes, and reports their rate in GFLOP/s, so
+ * charrnn's achieved rate can be stated as a fraction of what BLAS alone reaches.
+ *
+ *   bench/gemm_rate CELL L H B T V THREADS    e.g. bench/gemm_rate lstm 2 512 100 100 65 2
+ *
+ * Prints one JSON line: flops per iteration, best and median seconds, GFLOP/s. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double flops;
+
+/* C (M x N) (+)= op(A) op(B): counts 2*M*N*K. */
+static void gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta, float *C) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+                ta ? M : K, B, tb ? K : N, beta, C, N);
+    flops += 2.0 * M * N * K;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 8) {
+        fprintf(stderr, "usage: gemm_rate lstm|gru|rnn L H B T V THREADS\n");
+        return 2;
+    }
+    int G = !strcmp(argv[1], "lstm") ? 4 : !strcmp(argv[1], "gru") ? 3 : 1;
+    int L = atoi(argv[2]), H = atoi(argv[3]), B = atoi(argv[4]), T = atoi(argv[5]), V = atoi(argv[6]);
+    int threads = atoi(argv[7]);
+    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads);
+    const int GH = G * H, TB = T * B;
+    size_t big = (size_t)TB * GH;
+    float *gates = calloc(big, 4), *dgates = calloc(big, 4), *hs = calloc((size_t)(TB + B) * H, 4);
+    float *x = calloc((size_t)TB * H, 4), *dx = calloc((size_t)TB * H, 4), *logits = calloc((size_t)TB * V, 4);
+    float *w = calloc((size_t)GH * H, 4), *dw = calloc((size_t)GH * H, 4), *dec = calloc((size_t)V * H, 4);
+    float *ddec = calloc((size_t)V * H, 4), *dh = calloc((size_t)B * H, 4);
+    if (!gates || !dgates || !hs || !x || !dx || !logits || !w || !dw || !dec || !ddec || !dh) return 1;
+    for (size_t i = 0; i < big; i++) { gates[i] = 1e-3f * (float)(i % 7); dgates[i] = gates[i]; }
+    for (size_t i = 0; i < (size_t)GH * H; i++) w[i] = 1e-3f * (float)(i % 5);
+    enum { REPS = 7 };
+    double times[REPS], per_iter_flops = 0;
+    for (int rep = -1; rep < REPS; rep++) { /* rep -1: warm-up */
+        flops = 0;
+        double t0 = now();
+        /* forward: hoisted input projection (layers > 0), one product per step, decoder */
+        for (int l = 0; l < L; l++) {
+            if (l > 0) gemm(0, 1, TB, GH, H, x, w, 0.0f, gates);
+            for (int s = 0; s < T; s++) gemm(0, 1, B, GH, H, hs + (size_t)s * B * H, w, 1.0f, gates + (size_t)s * B * GH);
+        }
+        gemm(0, 1, TB, V, H, x, dec, 1.0f, logits);
+        /* backward: decoder, then per layer dh(t-1) per step and the large weight products */
+        gemm(1, 0, V, H, TB, logits, x, 1.0f, ddec);
+        gemm(0, 0, TB, H, V, logits, dec, 0.0f, dx);
+        for (int l = L - 1; l >= 0; l--) {
+            for (int s = T - 1; s > 0; s--) gemm(0, 0, B, H, GH, dgates + (size_t)s * B * GH, w, 0.0f, dh);
+            gemm(1, 0, GH, H, TB, dgates, hs, 1.0f, dw);
+            if (l > 0) {
+                gemm(1, 0, GH, H, TB, dgates, x, 1.0f, dw);
+                gemm(0, 0, TB, H, GH, dgates, w, 0.0f, dx);
+            }
+        }
+        if (rep >= 0) times[rep] = now() - t0;
+        per_iter_flops = flops;
+    }
+    qsort(times, REPS, sizeof times[0], cmp);
+    printf("{\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"batch\":%d,\"seq\":%d,\"vocab\":%d,\"threads\":%d,"
+           "\"flops_per_iter\":%.0f,\"best_s\":%.6f,\"median_s\":%.6f,\"gflops_best\":%.2f,\"gflops_median\":%.2f}\n",
+           argv[1], L, H, B, T, V, threads, per_iter_flops, times[0], times[REPS / 2], per_iter_flops / times[0] / 1e9,
+           per_iter_flops / times[REPS / 2] / 1e9);
+    return 0;
+}
