@@ -78,8 +78,11 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The test binary wraps the system calls of a checkpoint write (tests/test_faults.c
+# injects failures through them); the library itself is linked unchanged.
+WRAPS := -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename
 $(TESTBIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(WRAPS) $^ $(LDLIBS) -o $@
 
 test: charrnn $(TESTBIN)
 	CHARRNN_BIN=./charrnn OMP_NUM_THREADS=1 ./$(TESTBIN)

@@ -4,6 +4,8 @@
 #include "charrnn.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/statvfs.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -241,6 +243,45 @@ static int mkdir_p(const char *dir) {
 
 /* ---- train -------------------------------------------------------------------------- */
 
+/* Ctrl-C / SIGTERM: the first asks training to stop after the current step and
+ * save a resumable checkpoint; a second leaves at once, touching nothing. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) _exit(128 + sig);
+    stop_signal = sig;
+    static const char msg[] = "\ncharrnn: stopping after this iteration to save a checkpoint (again to quit at once)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Before hours of training: the checkpoint directory must take a file, and hold
+ * two checkpoints (latest and best). */
+static void check_checkpoint_dir(const char *cv, size_t ckpt_bytes) {
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.charrnn-write-test.%ld", cv, (long)getpid());
+    FILE *f = fopen(probe, "wb");
+    if (!f || fputs("ok", f) < 0 || fclose(f) != 0)
+        die(1, "cannot write in checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
+    unlink(probe);
+    struct statvfs vfs;
+    if (statvfs(cv, &vfs) == 0) {
+        double avail = (double)vfs.f_bavail * (double)vfs.f_frsize, need = 2.0 * (double)ckpt_bytes;
+        if (avail < need)
+            die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
+                   "free some space or pass another --checkpoint-dir", cv, avail / 1e6, need / 1e6);
+    }
+}
+
 static int cmd_train(int argc, char **argv) {
     charrnn_model_config mc;
     charrnn_train_options o;
@@ -278,6 +319,7 @@ static int cmd_train(int argc, char **argv) {
         {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly", 0},
         {"init-from", O_STR, &init_from, 0, "start a new run from this checkpoint's weights", 0},
         {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)", 0},
+        {"skip-nonfinite", O_LONG, &o.skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
@@ -312,8 +354,9 @@ static int cmd_train(int argc, char **argv) {
             if (!strcmp(q->name, "max-epochs")) over.max_epochs = o.max_epochs;
             else if (!strcmp(q->name, "max-iters")) over.max_iters = o.max_iters;
             else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
+            else if (!strcmp(q->name, "skip-nonfinite")) over.skip_nonfinite = o.skip_nonfinite;
             else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
-                     strcmp(q->name, "print-every"))
+                     strcmp(q->name, "print-every") && strcmp(q->name, "skip-nonfinite"))
                 fprintf(stderr, "warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
                         q->name, resume);
         }
@@ -330,6 +373,7 @@ static int cmd_train(int argc, char **argv) {
         die(1, "--checkpoint-dir '%s' exists and is not a directory; pass a directory", cv);
     if (mkdir_p(cv)) die(1, "cannot create checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
 
+    check_checkpoint_dir(cv, charrnn_trainer_checkpoint_bytes(t));
     const charrnn_train_options *ro = charrnn_trainer_options(t);
     charrnn_model *m = charrnn_trainer_model(t);
     charrnn_model_info info;
@@ -365,6 +409,7 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
                 done_it, total_it);
     }
+    catch_stop_signals();
     while (!charrnn_trainer_done(t)) {
         rc = charrnn_trainer_step(t, &st, &err);
         if (rc) {
@@ -376,6 +421,18 @@ static int cmd_train(int argc, char **argv) {
             return 1;
         }
         saved_at_end = 0;
+        if (st.skipped)
+            fprintf(stderr, "warning: iteration %ld had a non-finite loss or gradient and was skipped (%ld of --skip-nonfinite %ld)\n",
+                    st.iteration, st.skipped_total, ro->skip_nonfinite);
+        if (stop_signal) {
+            if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+            fprintf(stderr, "interrupted at iteration %ld (epoch %.3f): saved %s\nresume with: charrnn train %s%s%s --resume %s%s%s\n",
+                    st.iteration, st.epoch, latest, file ? "'" : "", file ? file : "", file ? "'" : "", latest,
+                    strcmp(cv, "cv") ? " --checkpoint-dir " : "", strcmp(cv, "cv") ? cv : "");
+            fclose(logf);
+            charrnn_trainer_close(t);
+            return 128 + stop_signal;
+        }
         int last = charrnn_trainer_done(t);
         if (st.iteration % print_every == 0 || last || st.iteration == start_iter + 1) {
             double tn = now_s();

@@ -67,6 +67,7 @@ typedef struct charrnn_train_options {
     long max_iters;         /* 0: run max_epochs */
     long eval_val_every;
     uint64_t seed;
+    long skip_nonfinite;    /* tolerate up to this many steps with NaN/Inf loss or gradient (skipped) */
 } charrnn_train_options;
 
 void charrnn_model_config_default(charrnn_model_config *c);
@@ -139,6 +140,29 @@ int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len,
 int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out,
                          charrnn_error *err);
 
+/* ---- looking inside ------------------------------------------------------------- */
+#define CHARRNN_TOPK 5
+/* What the model saw and guessed at every character of a text, read as one
+ * stream from a zero state: the hidden (and LSTM cell) state of every layer
+ * after reading character i, its top guesses for character i+1, and the
+ * probability it gave the character that actually came next. */
+typedef struct charrnn_trace {
+    int n;                 /* characters traced (those in the vocabulary) */
+    int num_layers, hidden;
+    charrnn_cell cell;
+    uint32_t *chars;       /* (n) the characters, code points (or bytes) */
+    float *h;              /* (n, L, H) hidden state after character i */
+    float *c;              /* (n, L, H) LSTM cell state, NULL for GRU/RNN */
+    uint32_t *top_chars;   /* (n, TOPK) likeliest next characters, best first */
+    float *top_probs;      /* (n, TOPK) their probabilities */
+    float *p_next;         /* (n) probability of character i+1 (NaN for the last) */
+    long unknown;          /* characters of the text outside the vocabulary, skipped */
+} charrnn_trace;
+/* At most max_chars characters (0: all). name is used in messages. */
+int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
+                       charrnn_trace **out, charrnn_error *err);
+void charrnn_trace_free(charrnn_trace *t);
+
 /* ---- training -------------------------------------------------------------------- */
 typedef struct charrnn_trainer charrnn_trainer;
 
@@ -149,7 +173,7 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path,
                          charrnn_error *err);
 /* Continues a run saved in a checkpoint exactly where it stopped. The corpus must
  * be the same file (its size and checksum are checked). opt_override may be NULL;
- * otherwise its max_epochs, max_iters and eval_val_every replace the saved ones
+ * otherwise its max_epochs, max_iters, eval_val_every and skip_nonfinite replace the saved ones
  * where they are > 0 (a max_epochs given without max_iters clears the saved
  * max_iters). Every other option is the run's own. */
 int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path,
@@ -168,10 +192,14 @@ typedef struct charrnn_step_stats {
     double grad_norm;     /* global L2 norm of the gradient before clipping */
     double learning_rate;
     int epoch_end;        /* this step finished an epoch */
+    int skipped;          /* the loss or gradient was not finite: no update (--skip-nonfinite) */
+    long skipped_total;   /* steps skipped so far in this run */
 } charrnn_step_stats;
 
-/* One iteration: forward, backward, clip, update. Returns CHARRNN_ENONFINITE (and
- * leaves the weights untouched) when the loss or gradient is not finite. */
+/* One iteration: forward, backward, clip, update. When the loss or gradient is
+ * not finite the weights are left untouched: within the skip_nonfinite budget
+ * the step is skipped (stats->skipped, the carried state reset), beyond it the
+ * call returns CHARRNN_ENONFINITE. */
 int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *stats, charrnn_error *err);
 int charrnn_trainer_done(const charrnn_trainer *t);
 /* Validation loss (nats) over the whole validation block; records it in the
@@ -179,6 +207,8 @@ int charrnn_trainer_done(const charrnn_trainer *t);
 int charrnn_trainer_validate(charrnn_trainer *t, double *val_loss, charrnn_error *err);
 /* Writes a resumable checkpoint atomically (temporary file, fsync, rename). */
 int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
+/* Bytes a checkpoint of this run will take (for a free-space check). */
+size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
 /* The model being trained, for sampling or evaluation mid-run (owned by t). */
 charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
 

@@ -190,3 +190,101 @@ int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, c
     feed(s);
     return CHARRNN_OK;
 }
+
+/* ---- tracing ---------------------------------------------------------------------- */
+
+void charrnn_trace_free(charrnn_trace *t) {
+    if (!t) return;
+    free(t->chars);
+    free(t->h);
+    free(t->c);
+    free(t->top_chars);
+    free(t->top_probs);
+    free(t->p_next);
+    free(t);
+}
+
+int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
+                       charrnn_trace **out, charrnn_error *err) {
+    *out = NULL;
+    corpus c;
+    long unknown = 0;
+    uint32_t ex[1];
+    int nex = 0;
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name ? name : "the text",
+                                      &unknown, ex, 1, &nex, err);
+    if (rc) return rc;
+    size_t n = c.n;
+    if (max_chars > 0 && n > (size_t)max_chars) n = (size_t)max_chars;
+    if (n == 0) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_EDATA, "%s has no character the model knows", name ? name : "the text");
+    }
+    const model *net = &m->net;
+    const int L = net->L, H = net->H, V = net->V, T = 64;
+    const size_t state = (size_t)L * H;
+    if (n > SIZE_MAX / 8 / state) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_ENOMEM, "%zu characters are too many to trace", n);
+    }
+    charrnn_trace *t = calloc(1, sizeof *t);
+    model run;
+    int have_run = 0;
+    if (!t) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }
+    t->n = (int)n;
+    t->num_layers = L;
+    t->hidden = H;
+    t->cell = net->cfg.cell;
+    t->unknown = unknown;
+    t->chars = malloc(sizeof(uint32_t) * n);
+    t->h = malloc(sizeof(float) * n * state);
+    t->c = net->cfg.cell == CHARRNN_LSTM ? malloc(sizeof(float) * n * state) : NULL;
+    t->top_chars = malloc(sizeof(uint32_t) * n * CHARRNN_TOPK);
+    t->top_probs = malloc(sizeof(float) * n * CHARRNN_TOPK);
+    t->p_next = malloc(sizeof(float) * n);
+    if (!t->chars || !t->h || (net->cfg.cell == CHARRNN_LSTM && !t->c) || !t->top_chars || !t->top_probs || !t->p_next) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory tracing %zu characters (%.0f MB); trace fewer", n,
+                     n * state * 8.0 / 1e6);
+        goto done;
+    }
+    if ((rc = model_view(&run, net, 1, T, err))) goto done;
+    have_run = 1;
+    model_reset_state(&run);
+    int32_t x[64];
+    for (size_t pos = 0; pos < n; pos += T) {
+        int tt = n - pos < (size_t)T ? (int)(n - pos) : T;
+        for (int s = 0; s < tt; s++) x[s] = (int32_t)corpus_id(&c, pos + s);
+        model_forward(&run, x, NULL, 1, tt, 0, NULL);
+        for (int s = 0; s < tt; s++) {
+            size_t i = pos + s;
+            t->chars[i] = m->vocab[x[s]];
+            for (int l = 0; l < L; l++) {
+                memcpy(t->h + (i * L + l) * H, run.a[l].h + (size_t)(s + 1) * H, sizeof(float) * H);
+                if (t->c) memcpy(t->c + (i * L + l) * H, run.a[l].c + (size_t)(s + 1) * H, sizeof(float) * H);
+            }
+            const float *p = run.probs + (size_t)s * V;
+            int best[CHARRNN_TOPK] = {0};
+            int k = 0;
+            for (int v = 0; v < V; v++) { /* insertion into a sorted top-k */
+                int at = k < CHARRNN_TOPK ? k++ : CHARRNN_TOPK;
+                while (at > 0 && p[v] > p[best[at - 1]]) {
+                    if (at < CHARRNN_TOPK) best[at] = best[at - 1];
+                    at--;
+                }
+                if (at < CHARRNN_TOPK) best[at] = v;
+            }
+            for (int q = 0; q < CHARRNN_TOPK; q++) {
+                int v = q < k ? best[q] : best[0];
+                t->top_chars[i * CHARRNN_TOPK + q] = m->vocab[v];
+                t->top_probs[i * CHARRNN_TOPK + q] = q < k ? p[v] : 0.0f;
+            }
+            t->p_next[i] = i + 1 < c.n ? p[corpus_id(&c, i + 1)] : NAN;
+        }
+    }
+done:
+    if (have_run) model_view_free(&run);
+    corpus_free(&c);
+    if (rc) charrnn_trace_free(t);
+    else *out = t;
+    return rc;
+}

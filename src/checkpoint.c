@@ -15,6 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- integrity -------------------------------------------------------------------- */
+
+/* FNV-1a 64 over the metadata values (in the order written) and the whole data
+ * block: a truncated, bit-flipped or hand-edited checkpoint is refused on load. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+#define FNV_OFFSET 14695981039346656037ULL
+static const char *const CHECKSUMMED[] = {"format", "format_version", "config", "vocab", "train_options", "train_state"};
+#define NUM_CHECKSUMMED (int)(sizeof CHECKSUMMED / sizeof CHECKSUMMED[0])
+
 /* ---- writing --------------------------------------------------------------------- */
 
 static void write_config(jbuf *b, const charrnn_model *m) {
@@ -40,7 +53,7 @@ static void write_options(jbuf *b, const charrnn_train_options *o) {
         {"decay_rate", o->decay_rate}, {"beta1", o->beta1}, {"beta2", o->beta2},
         {"learning_rate_decay", o->learning_rate_decay}, {"learning_rate_decay_after", o->learning_rate_decay_after},
         {"grad_clip", o->grad_clip}, {"max_epochs", o->max_epochs}, {"max_iters", (double)o->max_iters},
-        {"eval_val_every", (double)o->eval_val_every},
+        {"eval_val_every", (double)o->eval_val_every}, {"skip_nonfinite", (double)o->skip_nonfinite},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         jb_printf(b, ",\"%s\":", nums[i].k);
@@ -56,7 +69,7 @@ static void write_state(jbuf *b, const charrnn_trainer *t) {
     jb_number(b, t->lr);
     jb_printf(b, ",\"optim_step\":%ld,\"rng_dropout\":[\"%016" PRIx64 "\",\"%016" PRIx64 "\"]", t->opt_state.step,
               t->drop_rng.state, t->drop_rng.inc);
-    jb_raw(b, ",\"train_loss\":");
+    jb_printf(b, ",\"skipped_nonfinite\":%ld,\"train_loss\":", t->skipped);
     jb_number(b, t->m->train_loss);
     jb_printf(b, ",\"corpus_chars\":%zu,\"corpus_checksum\":\"%016" PRIx64 "\",\"val_history\":[", t->data.n,
               t->data.checksum);
@@ -82,9 +95,10 @@ int checkpoint_save(const charrnn_trainer *t, const char *path, charrnn_error *e
     write_state(&state, t);
     char version[16];
     snprintf(version, sizeof version, "%d", CHARRNN_FORMAT_VERSION);
+    char sum[40];
     st_meta meta[] = {
         {"format", "charrnn"}, {"format_version", version}, {"config", cfg.buf}, {"vocab", voc.buf},
-        {"train_options", opts.buf}, {"train_state", state.buf},
+        {"train_options", opts.buf}, {"train_state", state.buf}, {"checksum", sum},
     };
     st_tensor ts[MAX_PARAM_TENSORS + 8];
     int n = 0;
@@ -109,6 +123,10 @@ int checkpoint_save(const charrnn_trainer *t, const char *path, charrnn_error *e
                           .data = net->state_c, .nbytes = state_n * 4};
     ts[n++] = (st_tensor){.name = "history.train_loss", .dtype = ST_F32, .ndim = 1, .shape = {t->iter},
                           .data = t->loss_history, .nbytes = (size_t)t->iter * 4};
+    uint64_t h = FNV_OFFSET;
+    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = fnv1a(h, meta[i].value ? meta[i].value : "", meta[i].value ? strlen(meta[i].value) : 0);
+    for (int i = 0; i < n; i++) h = fnv1a(h, ts[i].data, ts[i].nbytes);
+    snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
     int rc = CHARRNN_OK;
     if (cfg.oom || voc.oom || opts.oom || state.oom) {
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory writing checkpoint %s", path);
@@ -163,6 +181,27 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
         return cr_fail(err, CHARRNN_EFORMAT,
                        "%s was written in checkpoint format version %ld, but this charrnn (%s) reads version %d at most; "
                        "upgrade charrnn to read it", path, v, CHARRNN_VERSION, CHARRNN_FORMAT_VERSION);
+    }
+    const char *sum = st_get_meta(f, "checksum");
+    if (!sum) {
+        st_close(f);
+        return cr_fail(err, CHARRNN_EFORMAT, "%s has no checksum; the checkpoint is damaged or was edited", path);
+    }
+    uint64_t h = FNV_OFFSET;
+    for (int i = 0; i < NUM_CHECKSUMMED; i++) {
+        const char *val = st_get_meta(f, CHECKSUMMED[i]);
+        if (val) h = fnv1a(h, val, strlen(val));
+    }
+    size_t dlen;
+    const void *data = st_data_block(f, &dlen);
+    h = fnv1a(h, data, dlen);
+    char mine[40];
+    snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
+    if (strcmp(sum, mine)) {
+        st_close(f);
+        return cr_fail(err, CHARRNN_EFORMAT,
+                       "%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); "
+                       "use another checkpoint, e.g. the previous latest or best", path, sum, mine);
     }
     *out = f;
     return CHARRNN_OK;
@@ -258,6 +297,7 @@ static int read_options(const st_file *f, const char *path, charrnn_train_option
     o->max_iters = (long)v;
     if (json_get_number(r, "eval_val_every", &v) || v < 1) { rc = bad_field(err, path, "train_options", "eval_val_every"); goto done; }
     o->eval_val_every = (long)v;
+    if (!json_get_number(r, "skip_nonfinite", &v) && v >= 0) o->skip_nonfinite = (long)v;
     if (json_get_string(r, "unit", &s)) { rc = bad_field(err, path, "train_options", "unit"); goto done; }
     o->unit = strcmp(s, "byte") ? CHARRNN_UNIT_CODEPOINT : CHARRNN_UNIT_BYTE;
     if (json_get_string(r, "optim", &s)) { rc = bad_field(err, path, "train_options", "optim"); goto done; }
@@ -436,6 +476,8 @@ int checkpoint_restore_trainer(charrnn_trainer *t, const char *path, charrnn_err
     if ((rc = read_tensor(f, path, "state.c", 3, sshape, net->state_c, err))) goto done;
     t->iter = t->m->iteration;
     t->lr = t->m->learning_rate;
+    double skipped;
+    t->skipped = json_get_number(r, "skipped_nonfinite", &skipped) == 0 && skipped >= 0 ? (long)skipped : 0;
     if (t->iter > t->cap_loss_history) {
         float *h = realloc(t->loss_history, sizeof(float) * (size_t)t->iter);
         if (!h) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }

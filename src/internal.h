@@ -39,6 +39,7 @@ struct charrnn_trainer {
     float *saved_state;        /* (2, L, B, H): the carried state, kept during validation */
     float *loss_history;       /* train loss of every iteration */
     long cap_loss_history;
+    long skipped;              /* non-finite steps skipped */
 };
 
 /* Default-sized helpers shared between files. */

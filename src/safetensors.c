@@ -620,3 +620,9 @@ int st_num_tensors(const st_file *f) { return f ? f->ntensors : 0; }
 const st_tensor *st_tensor_at(const st_file *f, int i) {
     return f && i >= 0 && i < f->ntensors ? &f->tensors[i] : NULL;
 }
+
+const void *st_data_block(const st_file *f, size_t *len) {
+    uint64_t hl = le64(f->buf);
+    *len = f->size - 8 - (size_t)hl;
+    return f->buf + 8 + hl;
+}

@@ -57,6 +57,8 @@ const st_tensor *st_find(const st_file *f, const char *name);
 int st_num_tensors(const st_file *f);
 const st_tensor *st_tensor_at(const st_file *f, int i);
 size_t st_dtype_size(st_dtype t);
+/* The raw data block (all tensor bytes, as stored) and its length. */
+const void *st_data_block(const st_file *f, size_t *len);
 const char *st_dtype_name(st_dtype t); /* "F32", "I32", "F64", "U8", "I64" */
 
 #endif

@@ -98,6 +98,8 @@ static int check_options(const charrnn_model_config *mc, const charrnn_train_opt
         return cr_fail(err, CHARRNN_EINVAL, "--max-epochs %g is out of range; use a positive value", o->max_epochs);
     if (o->max_iters < 0)
         return cr_fail(err, CHARRNN_EINVAL, "--max-iters %ld is negative; use 0 (run --max-epochs) or a positive count", o->max_iters);
+    if (o->skip_nonfinite < 0)
+        return cr_fail(err, CHARRNN_EINVAL, "--skip-nonfinite %ld is negative; use 0 (stop at the first) or a count", o->skip_nonfinite);
     if (o->eval_val_every < 1)
         return cr_fail(err, CHARRNN_EINVAL, "--eval-val-every %ld is out of range; use a positive count", o->eval_val_every);
     return CHARRNN_OK;
@@ -260,6 +262,7 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
         }
         if (opt_override->max_iters > 0) opt.max_iters = opt_override->max_iters;
         if (opt_override->eval_val_every > 0) opt.eval_val_every = opt_override->eval_val_every;
+        if (opt_override->skip_nonfinite > 0) opt.skip_nonfinite = opt_override->skip_nonfinite;
     }
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
@@ -346,16 +349,23 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
         }
     double loss, norm;
     int rc = train_on_batch(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm);
-    if (rc == 1)
+    int skipped = 0;
+    if (rc && t->skipped < t->opt.skip_nonfinite) {
+        /* skip this batch: no update; the carried state may hold NaN, so start afresh */
+        t->skipped++;
+        skipped = 1;
+        model_reset_state(net);
+    } else if (rc == 1) {
         return cr_fail(err, CHARRNN_ENONFINITE,
                        "the training loss became %g at iteration %ld; the weights were left as they were. "
-                       "Try a lower --learning-rate or --grad-clip, or resume from the last checkpoint",
+                       "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
                        loss, t->iter + 1);
-    if (rc == 2)
+    } else if (rc == 2) {
         return cr_fail(err, CHARRNN_ENONFINITE,
                        "the gradient became non-finite at iteration %ld; the weights were left as they were. "
-                       "Try a lower --learning-rate or --grad-clip, or resume from the last checkpoint",
+                       "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
                        t->iter + 1);
+    }
     if (t->iter < t->cap_loss_history) t->loss_history[t->iter] = (float)loss;
     t->iter++;
     int epoch_end = t->iter % t->iters_per_epoch == 0;
@@ -374,6 +384,8 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
         st->grad_norm = norm;
         st->learning_rate = t->lr;
         st->epoch_end = epoch_end;
+        st->skipped = skipped;
+        st->skipped_total = t->skipped;
     }
     return CHARRNN_OK;
 }
@@ -433,6 +445,13 @@ int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *er
 }
 
 charrnn_model *charrnn_trainer_model(charrnn_trainer *t) { return t->m; }
+
+size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t) {
+    const model *net = &t->m->net;
+    size_t floats = net->num_params * (1 + (size_t)optim_num_moments(&t->opt_state)) +
+                    2 * (size_t)net->L * net->B * net->H + (size_t)t->total_iters;
+    return floats * sizeof(float) + 64 * 1024 + (size_t)t->m->vocab_size * 12; /* + header */
+}
 void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters) {
     *iteration = t->iter;
     *total_iters = t->total_iters;
