@@ -23,6 +23,10 @@ ifeq ($(SANITIZE),1)
   BUILD   := build/sanitize
   CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(VALGRIND),1)
+  # valgrind does not decode AVX-512: an AVX2 build for memcheck runs
+  BUILD   := build/valgrind
+  CFLAGS  := -O1 -g -march=x86-64-v3 -fno-math-errno
 else
   BUILD   := build/release
 endif
@@ -38,7 +42,7 @@ BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
 
-.PHONY: all test clean charrnn bench
+.PHONY: all test clean charrnn bench fuzz
 all: charrnn
 
 # ./charrnn always points at the last build (release or sanitized).
@@ -93,6 +97,30 @@ $(BUILD)/gemm_rate: bench/gemm_rate.c
 
 bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
+
+# libFuzzer targets (clang): the checkpoint loader, the UTF-8 decoder and
+# vocabulary builder, the option parser. `make fuzz FUZZ_SECONDS=600` runs each
+# for that long from the seeds in fuzz/seeds (copied: the seeds stay as they are).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
+FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
+FUZZ_TARGETS := checkpoint utf8 options
+$(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(BLAS_LIBS) -lm -o $@
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus-$$t && cp fuzz/seeds/$$t/* $(FUZZ_BUILD)/corpus-$$t/ && \
+	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s ==" && \
+	    if $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+	        -print_final_stats=1 $(FUZZ_BUILD)/corpus-$$t > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
+	        grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units)" $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    else tail -n 40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz_$$t FAILED (log: $(FUZZ_BUILD)/fuzz_$$t.log)"; exit 1; fi; \
+	done
 
 clean:
 	rm -rf build charrnn

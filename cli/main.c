@@ -2,6 +2,7 @@
  * libcharrnn: it parses options (char-rnn's names, with dashes), prints progress
  * to stderr and text to stdout, writes checkpoints and the train.jsonl log. */
 #include "charrnn.h"
+#include "options.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -39,141 +40,17 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- option parsing ---------------------------------------------------------------- */
+/* ---- option parsing (cli/options.c) ------------------------------------------------ */
 
-typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64 } opt_type;
-typedef struct optdef {
-    const char *name;     /* without dashes, words joined by '-' */
-    opt_type type;
-    void *dst;
-    const char *choices;  /* O_CHOICE: "a|b|c"; the index is stored as int */
-    const char *help;
-    int given;            /* set by parse_args when the option was on the command line */
-} optdef;
-
-static int edit_distance(const char *a, const char *b) {
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 40 || m > 40) return 99;
-    int d[41][41];
-    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
-    for (size_t i = 1; i <= n; i++)
-        for (size_t j = 1; j <= m; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = c < del ? (c < ins ? c : ins) : (del < ins ? del : ins);
-        }
-    return d[n][m];
-}
-
-static void set_option(optdef *o, const char *val, const char *cmd) {
-    o->given = 1;
-    char *end = NULL;
-    errno = 0;
-    switch (o->type) {
-    case O_INT: case O_LONG: {
-        long v = strtol(val, &end, 10);
-        if (end == val || *end || errno)
-            die(2, "--%s expects a whole number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
-        if (o->type == O_INT) {
-            if (v < -2147483647L || v > 2147483647L)
-                die(2, "--%s %s is out of range (see 'charrnn %s --help' for sensible values)", o->name, val, cmd);
-            *(int *)o->dst = (int)v;
-        } else {
-            *(long *)o->dst = v;
-        }
-        break;
-    }
-    case O_U64: {
-        if (val[0] == '-') die(2, "--%s expects a non-negative whole number, got '%s'", o->name, val);
-        unsigned long long v = strtoull(val, &end, 10);
-        if (end == val || *end || errno) die(2, "--%s expects a non-negative whole number, got '%s'", o->name, val);
-        *(uint64_t *)o->dst = v;
-        break;
-    }
-    case O_DOUBLE: {
-        double v = strtod(val, &end);
-        if (end == val || *end || !isfinite(v))
-            die(2, "--%s expects a number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
-        *(double *)o->dst = v;
-        break;
-    }
-    case O_STR:
-        *(const char **)o->dst = val;
-        break;
-    case O_CHOICE: {
-        const char *p = o->choices;
-        for (int i = 0; *p; i++) {
-            size_t n = strcspn(p, "|");
-            if (strlen(val) == n && !strncmp(p, val, n)) { *(int *)o->dst = i; return; }
-            p += n + (p[n] == '|');
-        }
-        die(2, "--%s must be one of %s, got '%s'", o->name, o->choices, val);
-    }
-    }
-}
-
-static void print_help(const char *cmd, const char *usage, const optdef *opts) {
-    printf("usage: charrnn %s\n\noptions:\n", usage);
-    for (const optdef *o = opts; o->name; o++) {
-        char left[64];
-        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR ? "S" : "N";
-        snprintf(left, sizeof left, "--%s %s", o->name, arg);
-        printf("  %-34s %s\n", left, o->help);
-    }
-    printf("  %-34s %s\n", "--help", "show this help");
-    (void)cmd;
-}
-
-/* Parses argv into opts; non-option words go to pos (at most maxpos). Accepts
- * --name value, --name=value, and char-rnn's -name_with_underscores value. */
-static int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef *opts,
-                      const char **pos, int maxpos) {
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-' || a[1] == 0) {
-            if (npos >= maxpos) die(2, "unexpected argument '%s' (usage: charrnn %s)", a, usage);
-            pos[npos++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
-            for (i++; i < argc; i++) {
-                if (npos >= maxpos) die(2, "unexpected argument '%s' (usage: charrnn %s)", argv[i], usage);
-                pos[npos++] = argv[i];
-            }
-            break;
-        }
-        char name[64];
-        const char *p = a + (a[1] == '-' ? 2 : 1);
-        const char *eq = strchr(p, '=');
-        size_t n = eq ? (size_t)(eq - p) : strlen(p);
-        if (n >= sizeof name) n = sizeof name - 1;
-        memcpy(name, p, n);
-        name[n] = 0;
-        for (char *c = name; *c; c++) if (*c == '_') *c = '-';
-        if (!strcmp(name, "help") || !strcmp(name, "h")) { print_help(cmd, usage, opts); exit(0); }
-        optdef *o = NULL;
-        for (optdef *q = opts; q->name; q++) if (!strcmp(q->name, name)) o = q;
-        if (!o) {
-            const optdef *best = NULL;
-            int bd = 99;
-            for (const optdef *q = opts; q->name; q++) {
-                int d = edit_distance(name, q->name);
-                if (d < bd) { bd = d; best = q; }
-            }
-            if (best && bd <= 3)
-                die(2, "unknown option '%s' for 'charrnn %s'; did you mean --%s?", a, cmd, best->name);
-            die(2, "unknown option '%s' for 'charrnn %s'; see 'charrnn %s --help'", a, cmd, cmd);
-        }
-        const char *val = eq ? eq + 1 : NULL;
-        if (!val) {
-            if (i + 1 >= argc) die(2, "option --%s needs a value (see 'charrnn %s --help')", o->name, cmd);
-            val = argv[++i];
-        }
-        set_option(o, val, cmd);
-    }
-    return npos;
+/* parse_args for a command: prints help and exits 0 on --help, dies (exit 2) on
+ * a bad command line. */
+static int parse_cmdline(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos,
+                         int maxpos) {
+    char msg[512];
+    int n = parse_args(argc, argv, cmd, usage, opts, pos, maxpos, msg, sizeof msg);
+    if (n == OPT_HELP) { print_help(stdout, usage, opts); exit(0); }
+    if (n == OPT_ERROR) die(2, "%s", msg);
+    return n;
 }
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -323,7 +200,7 @@ static int cmd_train(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_args(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
+    int np = parse_cmdline(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
     mc.cell = (charrnn_cell)cell;
     mc.dropout = (float)dropout;
     o.unit = (charrnn_unit)unit;
@@ -511,7 +388,7 @@ static int cmd_sample(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_args(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
+    int np = parse_cmdline(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
     if (np < 1) die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
     if (length < 0) die(2, "--length %ld is out of range; use 0 or more characters", length);
     if (!(temperature >= 0)) die(2, "--temperature %g is out of range; use 0 (argmax) or a positive value such as 1", temperature);
@@ -587,7 +464,7 @@ static int cmd_eval(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
-    int np = parse_args(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
+    int np = parse_cmdline(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
     if (np < 2) die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
     if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
     charrnn_set_threads(threads);
@@ -620,7 +497,7 @@ static int cmd_info(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_args(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
+    int np = parse_cmdline(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
     if (np < 1) die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
     charrnn_error err = {0};
     charrnn_model *m;

@@ -1,9 +1,11 @@
 #!/bin/sh
-# install-deps.sh: installs what charrnn needs to build and test on Debian 12 /
-# Ubuntu (a C compiler, make, OpenBLAS and its OpenMP build), with apt-get, through sudo when not root.
-# Does nothing when everything is already there.
+# install-deps.sh: installs what charrnn needs on Debian 12 / Ubuntu with apt-get
+# (through sudo when not root); does nothing when everything is already there.
+#   install-deps.sh          to build: a C compiler, make, OpenBLAS and its OpenMP build
+#   install-deps.sh --test   also what the tests use: valgrind, clang's libFuzzer, chromium
 set -e
 PKGS="gcc make libc6-dev libopenblas-dev libopenblas0-openmp"
+[ "$1" = "--test" ] && PKGS="$PKGS valgrind clang libclang-rt-14-dev chromium"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

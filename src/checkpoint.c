@@ -164,28 +164,32 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
     const char *fmt = st_get_meta(f, "format");
     if (!fmt || strcmp(fmt, "charrnn")) {
+        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)",
+                       path); /* before st_close: the message may quote the file */
         st_close(f);
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)",
-                       path);
+        return rc;
     }
     const char *ver = st_get_meta(f, "format_version");
     char *end = NULL;
     long v = ver ? strtol(ver, &end, 10) : -1;
     if (!ver || end == ver || *end || v < 1) {
+        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s: format_version \"%s\" is not a version number; the checkpoint is damaged", path,
+                       ver ? ver : "(missing)"); /* before st_close: the message may quote the file */
         st_close(f);
-        return cr_fail(err, CHARRNN_EFORMAT, "%s: format_version \"%s\" is not a version number; the checkpoint is damaged", path,
-                       ver ? ver : "(missing)");
+        return rc;
     }
     if (v > CHARRNN_FORMAT_VERSION) {
-        st_close(f);
-        return cr_fail(err, CHARRNN_EFORMAT,
+        int rc = cr_fail(err, CHARRNN_EFORMAT,
                        "%s was written in checkpoint format version %ld, but this charrnn (%s) reads version %d at most; "
-                       "upgrade charrnn to read it", path, v, CHARRNN_VERSION, CHARRNN_FORMAT_VERSION);
+                       "upgrade charrnn to read it", path, v, CHARRNN_VERSION, CHARRNN_FORMAT_VERSION); /* before st_close: the message may quote the file */
+        st_close(f);
+        return rc;
     }
     const char *sum = st_get_meta(f, "checksum");
     if (!sum) {
+        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s has no checksum; the checkpoint is damaged or was edited", path); /* before st_close: the message may quote the file */
         st_close(f);
-        return cr_fail(err, CHARRNN_EFORMAT, "%s has no checksum; the checkpoint is damaged or was edited", path);
+        return rc;
     }
     uint64_t h = FNV_OFFSET;
     for (int i = 0; i < NUM_CHECKSUMMED; i++) {
@@ -198,10 +202,11 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     char mine[40];
     snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
     if (strcmp(sum, mine)) {
-        st_close(f);
-        return cr_fail(err, CHARRNN_EFORMAT,
+        int rc = cr_fail(err, CHARRNN_EFORMAT,
                        "%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); "
-                       "use another checkpoint, e.g. the previous latest or best", path, sum, mine);
+                       "use another checkpoint, e.g. the previous latest or best", path, sum, mine); /* before st_close: the message may quote the file */
+        st_close(f);
+        return rc;
     }
     *out = f;
     return CHARRNN_OK;

@@ -366,7 +366,14 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
                        "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
                        t->iter + 1);
     }
-    if (t->iter < t->cap_loss_history) t->loss_history[t->iter] = (float)loss;
+    if (t->iter >= t->cap_loss_history) { /* stepping past the planned end (an API user may) */
+        long cap = 2 * t->cap_loss_history + 16;
+        float *h = realloc(t->loss_history, sizeof(float) * (size_t)cap);
+        if (!h) return cr_fail(err, CHARRNN_ENOMEM, "out of memory recording the loss history");
+        t->loss_history = h;
+        t->cap_loss_history = cap;
+    }
+    t->loss_history[t->iter] = skipped ? NAN : (float)loss;
     t->iter++;
     int epoch_end = t->iter % t->iters_per_epoch == 0;
     double epoch = (double)t->iter / (double)t->iters_per_epoch;

@@ -209,6 +209,17 @@ static void test_checksum_refuses_damage(void) {
         CHECKF(rc != 0 && strstr(err.msg, bad), "flipping byte %zu was not detected: %s", spots[i], rc ? err.msg : "loaded");
         if (!rc) charrnn_model_close(m);
     }
+    /* an edited checksum: the message quotes it (a use-after-free the fuzzer found) */
+    char *sum = memmem(raw, len, "fnv1a64:", 8);
+    if (CHECK(sum != NULL)) {
+        sum[8] = sum[8] == '0' ? '1' : '0';
+        t_write_file(bad, raw, len);
+        sum[8] = sum[8] == '0' ? '1' : '0';
+        charrnn_model *m2 = NULL;
+        int rc2 = charrnn_model_load(&m2, bad, &err);
+        CHECKF(rc2 != 0 && strstr(err.msg, "corrupted") && strstr(err.msg, "fnv1a64:"), "%s", rc2 ? err.msg : "loaded");
+        if (!rc2) charrnn_model_close(m2);
+    }
     t_write_file(bad, raw, len - 4);
     charrnn_model *m = NULL;
     int rc = charrnn_model_load(&m, bad, &err);

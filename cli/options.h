@@ -1,0 +1,28 @@
+/* options.h: the command line's option tables and parser (cli/options.c). */
+#ifndef CHARRNN_OPTIONS_H
+#define CHARRNN_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64 } opt_type;
+typedef struct optdef {
+    const char *name;     /* without dashes, words joined by '-' */
+    opt_type type;
+    void *dst;
+    const char *choices;  /* O_CHOICE: "a|b|c"; the index is stored as int */
+    const char *help;
+    int given;            /* set by parse_args when the option was on the command line */
+} optdef;
+
+enum { OPT_ERROR = -1, OPT_HELP = -2 };
+
+/* Parses argv into opts (a table ending with a NULL name); words that are not
+ * options go to pos (at most maxpos). Returns the number of positional words,
+ * OPT_HELP for --help, or OPT_ERROR with a one-line message in err. */
+int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos, int maxpos,
+               char *err, size_t errlen);
+void print_help(FILE *f, const char *usage, const optdef *opts);
+int edit_distance(const char *a, const char *b);
+
+#endif
