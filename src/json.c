@@ -2,6 +2,7 @@
  * owned by json_doc, and jbuf, the growable buffer used to write JSON text.
  * Errors name the byte offset of the problem in the input. */
 #include "json.h"
+#include "charrnn.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -175,25 +176,8 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return len;
 }
 
-static size_t put_utf8(unsigned char *o, unsigned cp) {
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (cp >> 6));
-        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (cp >> 12));
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (cp >> 18));
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
+/* \u escapes decode to UTF-8 with the project's one encoder (data.c). */
+static size_t put_utf8(unsigned char *o, unsigned cp) { return (size_t)charrnn_utf8_encode(cp, (char *)o); }
 
 /* Parses the string whose opening quote is at p->pos. The decoded form is never
  * longer than the raw text, so one arena allocation of the raw length suffices. */

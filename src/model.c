@@ -9,6 +9,9 @@
 #include "common.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +216,93 @@ static const float *layer_output(const model *m, int l, int b, int dropout) {
     return dropout ? m->a[l].out : m->a[l].h + (size_t)b * m->H;
 }
 
+/* The recurrence is sequential in time but independent across the b streams:
+ * with several threads, each runs its own contiguous block of streams through all
+ * t steps (its small per-step products single-threaded, its rows staying in its
+ * cache), instead of every step forking and joining the pool. */
+typedef struct step_args { model *m; int l, b, t; } step_args;
+
+static void by_streams(int b, void (*fn)(const step_args *, int, int), const step_args *args) {
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    if (nt > b / 8) nt = b / 8; /* at least 8 streams a thread, or it does not pay */
+    if (nt > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(nt)
+        {
+            int id = omp_get_thread_num(), n = omp_get_num_threads();
+            int j0 = (int)((long)b * id / n), j1 = (int)((long)b * (id + 1) / n);
+            fn(args, j0, j1 - j0);
+        }
+        return;
+    }
+#endif
+    fn(args, 0, b);
+}
+
+/* Forward through time of layer l for streams [j0, j0+nb). */
+static void forward_streams(const step_args *sa, int j0, int nb) {
+    model *m = sa->m;
+    const int l = sa->l, b = sa->b, t = sa->t, H = m->H, GH = m->G * H;
+    layer_acts *a = &m->a[l];
+    const layer_params *p = &m->p[l];
+    const size_t bh = (size_t)b * H, off = (size_t)j0 * H, goff = (size_t)j0 * GH;
+    for (int s = 0; s < t; s++) {
+        const float *hprev = a->h + s * bh + off;
+        float *hnext = a->h + (s + 1) * bh + off;
+        float *g = a->gates + (size_t)s * b * GH + goff;
+        switch (m->cfg.cell) {
+        case CHARRNN_LSTM:
+            matmul_wt(nb, GH, H, hprev, p->w_hh, 1.0f, g);
+            lstm_cell_forward(g, a->bias, a->c + s * bh + off, a->c + (s + 1) * bh + off, a->tc + s * bh + off, hnext, nb, H);
+            break;
+        case CHARRNN_GRU:
+            matmul_wt(nb, GH, H, hprev, p->w_hh, 0.0f, m->scratch + goff);
+            gru_cell_forward(g, a->bias, m->scratch + goff, p->b_hh + 2 * H, hprev, a->hn + s * bh + off, hnext, nb, H);
+            break;
+        case CHARRNN_RNN:
+            matmul_wt(nb, GH, H, hprev, p->w_hh, 1.0f, g);
+            rnn_cell_forward(g, a->bias, hnext, nb, H);
+            break;
+        }
+    }
+}
+
+/* Backward through time of layer l for streams [j0, j0+nb): dgates (and GRU's
+ * hidden-side dgates_h) for every step, from dout (the gradient into the layer's
+ * output, in m->dout_cur). */
+static void backward_streams(const step_args *sa, int j0, int nb) {
+    model *m = sa->m;
+    const int l = sa->l, b = sa->b, t = sa->t, H = m->H, GH = m->G * H;
+    layer_acts *a = &m->a[l];
+    const layer_params *p = &m->p[l];
+    const size_t bh = (size_t)b * H, off = (size_t)j0 * H;
+    const float *dout = m->dout_cur;
+    float *dh = m->dh + off, *dc = m->dc + off;
+    memset(dh, 0, sizeof(float) * (size_t)nb * H);
+    memset(dc, 0, sizeof(float) * (size_t)nb * H);
+    float *dgh = m->cfg.cell == CHARRNN_GRU ? m->dgates_h : m->dgates;
+    for (int s = t - 1; s >= 0; s--) {
+        const size_t goff = (size_t)s * b * GH + (size_t)j0 * GH;
+        switch (m->cfg.cell) {
+        case CHARRNN_LSTM:
+            lstm_cell_backward(m->dgates + goff, dh, dc, dout + s * bh + off, a->gates + goff, a->c + s * bh + off,
+                               a->tc + s * bh + off, nb, H);
+            break;
+        case CHARRNN_GRU:
+            gru_cell_backward(m->dgates + goff, m->dgates_h + goff, dh, dout + s * bh + off, a->gates + goff,
+                              a->hn + s * bh + off, a->h + s * bh + off, nb, H);
+            break;
+        case CHARRNN_RNN:
+            rnn_cell_backward(m->dgates + goff, dh, dout + s * bh + off, a->h + (s + 1) * bh + off, nb, H);
+            break;
+        }
+        /* dh(t-1) = dgates_h W_hh (+ the direct path GRU put in dh already) */
+        float beta = m->cfg.cell == CHARRNN_GRU ? 1.0f : 0.0f;
+        if (s > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, H, GH, 1.0f, dgh + goff, GH, p->w_hh, H, beta, dh, H);
+    }
+}
+
 double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t, int train, rng *r) {
     const int H = m->H, GH = m->G * H, V = m->V;
     const size_t TB = (size_t)t * b;
@@ -241,26 +331,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
         for (int j = 0; j < GH; j++) a->bias[j] = p->b_ih[j] + (j < nb_hh ? p->b_hh[j] : 0.0f);
         memcpy(a->h, m->state_h + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
         if (a->c) memcpy(a->c, m->state_c + (size_t)l * m->B * H, sizeof(float) * (size_t)b * H);
-        for (int s = 0; s < t; s++) {
-            const size_t bh = (size_t)b * H;
-            const float *hprev = a->h + s * bh;
-            float *hnext = a->h + (s + 1) * bh;
-            float *g = a->gates + (size_t)s * b * GH;
-            switch (m->cfg.cell) {
-            case CHARRNN_LSTM:
-                matmul_wt(b, GH, H, hprev, p->w_hh, 1.0f, g);
-                lstm_cell_forward(g, a->bias, a->c + s * bh, a->c + (s + 1) * bh, a->tc + s * bh, hnext, b, H);
-                break;
-            case CHARRNN_GRU:
-                matmul_wt(b, GH, H, hprev, p->w_hh, 0.0f, m->scratch);
-                gru_cell_forward(g, a->bias, m->scratch, p->b_hh + 2 * H, hprev, a->hn + s * bh, hnext, b, H);
-                break;
-            case CHARRNN_RNN:
-                matmul_wt(b, GH, H, hprev, p->w_hh, 1.0f, g);
-                rnn_cell_forward(g, a->bias, hnext, b, H);
-                break;
-            }
-        }
+        by_streams(b, forward_streams, &(step_args){m, l, b, t});
         memcpy(m->state_h + (size_t)l * m->B * H, a->h + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
         if (a->c) memcpy(m->state_c + (size_t)l * m->B * H, a->c + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
         if (dropout) {
@@ -282,7 +353,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
 
 void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) {
     const int H = m->H, GH = m->G * H, V = m->V, L = m->L;
-    const size_t TB = (size_t)t * b, bh = (size_t)b * H;
+    const size_t TB = (size_t)t * b;
     const int dropout = m->a[0].mask != NULL;
 
     /* d logits = (softmax - onehot(y)) / (t*b), in place of probs */
@@ -300,29 +371,9 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
         layer_params *g = &m->g[l];
         if (dropout)
             for (size_t i = 0; i < TB * H; i++) dout[i] *= a->mask[i];
-        memset(m->dh, 0, sizeof(float) * bh);
-        if (m->dc) memset(m->dc, 0, sizeof(float) * bh);
+        m->dout_cur = dout;
+        by_streams(b, backward_streams, &(step_args){m, l, b, t});
         float *dgh = m->cfg.cell == CHARRNN_GRU ? m->dgates_h : m->dgates;
-        for (int s = t - 1; s >= 0; s--) {
-            const size_t goff = (size_t)s * b * GH;
-            switch (m->cfg.cell) {
-            case CHARRNN_LSTM:
-                lstm_cell_backward(m->dgates + goff, m->dh, m->dc, dout + s * bh, a->gates + goff,
-                                   a->c + s * bh, a->tc + s * bh, b, H);
-                break;
-            case CHARRNN_GRU:
-                gru_cell_backward(m->dgates + goff, m->dgates_h + goff, m->dh, dout + s * bh, a->gates + goff,
-                                  a->hn + s * bh, a->h + s * bh, b, H);
-                break;
-            case CHARRNN_RNN:
-                rnn_cell_backward(m->dgates + goff, m->dh, dout + s * bh, a->h + (s + 1) * bh, b, H);
-                break;
-            }
-            /* dh(t-1) = dgates_h W_hh (+ the direct path GRU put in dh already) */
-            float beta = m->cfg.cell == CHARRNN_GRU ? 1.0f : 0.0f;
-            if (s > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, H, GH, 1.0f, dgh + goff, GH, p->w_hh, H, beta, m->dh, H);
-        }
         /* weight gradients: one GEMM each over all t*b rows */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, dgh, GH, a->h, H, 1.0f, g->w_hh, H);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, GH, 1.0f, m->dgates, GH, m->ones, 1, 1.0f, g->b_ih, 1);

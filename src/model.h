@@ -60,6 +60,7 @@ typedef struct model {
     float *dgates_h;         /* (T, B, G*H): GRU's hidden-side gate gradients */
     float *dseq[2];          /* (T, B, H): gradient into a layer's output, ping-pong */
     float *dh, *dc;          /* (B, H) carried backwards through time */
+    const float *dout_cur;   /* backward: the gradient into the current layer's output */
     int train_alloc;
     int params_frozen;       /* set by samplers/evaluators: w0t is computed once */
     int w0t_ready;

@@ -10,6 +10,9 @@
 #include "safetensors.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,7 +318,44 @@ static void test_partial_batch_matches(void) {
     model_free(&b);
 }
 
+/* With several threads the recurrence runs blocks of streams on their own threads
+ * (model.c by_streams): the loss and every gradient must equal the one-thread run. */
+static void test_stream_split_matches(void) {
+#ifdef _OPENMP
+    const charrnn_cell cells[3] = {CHARRNN_LSTM, CHARRNN_GRU, CHARRNN_RNN};
+    for (int c = 0; c < 3; c++) {
+        charrnn_model_config cfg = {.cell = cells[c], .num_layers = 2, .rnn_size = 24, .dropout = 0};
+        const int V = 11, B = 32, T = 7;
+        model m;
+        charrnn_error err;
+        CHECK(model_init(&m, &cfg, V, &err) == 0 && model_alloc(&m, B, T, 1, &err) == 0);
+        rng r;
+        rng_seed(&r, 9, 0);
+        for (size_t i = 0; i < m.num_params; i++) m.params[i] = (rng_uniform(&r) - 0.5f) * 0.8f;
+        int32_t x[B * T], y[B * T];
+        for (int i = 0; i < B * T; i++) { x[i] = (int32_t)(rng_u32(&r) % V); y[i] = (int32_t)(rng_u32(&r) % V); }
+        float *g1 = malloc(sizeof(float) * m.num_params);
+        double loss[2];
+        int saved = omp_get_max_threads();
+        for (int k = 0; k < 2; k++) {
+            omp_set_num_threads(k ? 4 : 1);
+            model_reset_state(&m);
+            model_zero_grad(&m);
+            loss[k] = model_forward(&m, x, y, B, T, 1, NULL);
+            model_backward(&m, x, y, B, T);
+            if (k == 0) memcpy(g1, m.grads, sizeof(float) * m.num_params);
+        }
+        omp_set_num_threads(saved);
+        CHECK_CLOSE(loss[1], loss[0], 1e-7, 1e-6);
+        check_all_close("gradients with streams split across threads", m.grads, g1, m.num_params, 1e-7, 1e-5);
+        free(g1);
+        model_free(&m);
+    }
+#endif
+}
+
 void register_model_tests(void) {
+    t_register("model_stream_split_matches", test_stream_split_matches);
     t_register("model_gradcheck_lstm", test_gradcheck_lstm);
     t_register("model_gradcheck_gru", test_gradcheck_gru);
     t_register("model_gradcheck_rnn", test_gradcheck_rnn);
