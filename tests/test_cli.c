@@ -60,6 +60,7 @@ static int cli(char **out, char **err, const char *f, ...) {
 }
 
 static char *read_all(const char *path, size_t *len) {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);

@@ -119,6 +119,7 @@ static int count_tmp_files(const char *dir) {
 }
 
 static char *slurp(const char *path, size_t *len) {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);

@@ -27,7 +27,7 @@ static const char *corpus(void) {
 
 /* Starts `charrnn train ...` with stderr to errpath; returns its pid. */
 static pid_t start_training(const char *args, const char *errpath) {
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd, "exec %s train '%s' %s 2>'%s' >/dev/null", t_bin(), corpus(), args, errpath);
     pid_t pid = fork();
     if (pid == 0) {
@@ -66,7 +66,7 @@ static int wait_for(const char *path, const char *needle) {
 static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 static void interrupt_case(int sig, int expect) {
-    char dir[512], errpath[600], args[1200];
+    char dir[512], errpath[600], args[2048];
     snprintf(dir, sizeof dir, "%s/cv_sig%d", t_tmpdir(), sig);
     snprintf(errpath, sizeof errpath, "%s/stderr_sig%d", t_tmpdir(), sig);
     snprintf(args, sizeof args, "--rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000 "
@@ -82,7 +82,7 @@ static void interrupt_case(int sig, int expect) {
            strstr(err, "--resume") && strstr(err, "latest.safetensors"), "signal %d: %s", sig, err);
     free(err);
     /* the checkpoint is complete and the run continues from it */
-    char cmd[1600], *out, *e2;
+    char cmd[2400], *out, *e2;
     snprintf(cmd, sizeof cmd, "%s train '%s' --resume '%s/latest.safetensors' --max-iters 1000000 --checkpoint-dir '%s' "
              "--threads 1 & p=$!; sleep 1; kill -INT $p; wait $p", t_bin(), corpus(), dir, dir);
     int rc = t_run(cmd, &out, &e2);
@@ -97,7 +97,7 @@ static void test_sigterm_saves(void) { interrupt_case(SIGTERM, 143); }
 /* Two Ctrl-C in a row: the second leaves at once, and whatever was in the
  * checkpoint directory stays loadable. */
 static void test_double_sigint(void) {
-    char dir[512], errpath[600], args[1200];
+    char dir[512], errpath[600], args[2048];
     snprintf(dir, sizeof dir, "%s/cv_double", t_tmpdir());
     snprintf(errpath, sizeof errpath, "%s/stderr_double", t_tmpdir());
     /* a larger model so that a step takes a while and the second signal lands inside it */
@@ -110,7 +110,7 @@ static void test_double_sigint(void) {
     int status;
     waitpid(pid, &status, 0);
     CHECKF(exit_code(status) == 130, "exit %d", exit_code(status));
-    char cmd[800], *out, *e;
+    char cmd[1400], *out, *e;
     snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), dir);
     int rc = t_run(cmd, &out, &e);
     CHECKF(rc == 0, "latest.safetensors after a double Ctrl-C: %s", e);
@@ -121,7 +121,7 @@ static void test_double_sigint(void) {
 /* kill -9 at random moments of a run that writes a checkpoint every iteration:
  * latest.safetensors always loads, and each restart resumes from it. */
 static void test_kill9_during_writes(void) {
-    char dir[512], errpath[600], args[1200], latest[600];
+    char dir[512], errpath[600], args[2048], latest[600];
     snprintf(dir, sizeof dir, "%s/cv_kill9", t_tmpdir());
     snprintf(errpath, sizeof errpath, "%s/stderr_kill9", t_tmpdir());
     snprintf(latest, sizeof latest, "%s/latest.safetensors", dir);
@@ -140,7 +140,7 @@ static void test_kill9_during_writes(void) {
         waitpid(pid, NULL, 0);
         kills++;
         if (stat(latest, &st) == 0) {
-            char cmd[800], *out, *e;
+            char cmd[1400], *out, *e;
             snprintf(cmd, sizeof cmd, "%s info '%s'", t_bin(), latest);
             int rc = t_run(cmd, &out, &e);
             CHECKF(rc == 0, "after kill -9 number %d, latest.safetensors does not load: %s", kills, e);
