@@ -64,10 +64,12 @@ $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
-# The built-in default corpus: the project's own C sources, embedded with .incbin.
-$(CORPUS): $(LIB_SRC) $(wildcard src/*.h) $(CLI_SRC) include/charrnn.h
+# The built-in default corpus: the project's own C sources, embedded with .incbin
+# (less viz_html.c, which is mostly CSS and JavaScript in C strings).
+CORPUS_SRC := include/charrnn.h $(sort $(wildcard src/*.h)) $(sort $(LIB_SRC)) $(sort $(filter-out cli/viz_html.c,$(CLI_SRC)))
+$(CORPUS): $(CORPUS_SRC)
 	@mkdir -p $(dir $@)
-	cat include/charrnn.h $(sort $(wildcard src/*.h)) $(sort $(LIB_SRC)) $(sort $(CLI_SRC)) > $@
+	cat $(CORPUS_SRC) > $@
 $(BUILD)/cli/default_corpus.o: cli/default_corpus.c $(CORPUS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -DCORPUS_FILE='"$(CORPUS)"' -c $< -o $@
@@ -75,6 +77,9 @@ $(BUILD)/cli/default_corpus.o: cli/default_corpus.c $(CORPUS)
 $(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(wildcard src/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+
+# test_viz.c includes the page writers and property extractors it tests
+$(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h
 
 $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^

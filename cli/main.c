@@ -1,8 +1,11 @@
-/* main.c: the `charrnn` command line: train, sample, eval, info. A thin layer on
+/* main.c: the `charrnn` command line: train, sample, eval, info (viz, cells and
+ * report live in viz.c and viz_report.c). A thin layer on
  * libcharrnn: it parses options (char-rnn's names, with dashes), prints progress
  * to stderr and text to stdout, writes checkpoints and the train.jsonl log. */
 #include "charrnn.h"
 #include "options.h"
+#include "progress.h"
+#include "viz.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -167,6 +170,8 @@ static int cmd_train(int argc, char **argv) {
     int cell = mc.cell, unit = o.unit, optim = o.optim, clip_mode = o.clip_mode;
     double dropout = 0;
     int threads = 0, print_every = 10;
+    long sample_every = 0, sample_length = 200;
+    double sample_temperature = 1.0;
     const char *cv = "cv", *resume = NULL, *init_from = NULL;
     optdef opts[] = {
         {"model", O_CHOICE, &cell, "lstm|gru|rnn", "cell type (default lstm)", 0},
@@ -191,6 +196,9 @@ static int cmd_train(int argc, char **argv) {
         {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)", 0},
         {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)", 0},
         {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)", 0},
+        {"sample-every", O_LONG, &sample_every, 0, "record a sample in train.jsonl every N iterations (default 0: never)", 0},
+        {"sample-length", O_LONG, &sample_length, 0, "characters per recorded sample (default 200)", 0},
+        {"sample-temperature", O_DOUBLE, &sample_temperature, 0, "temperature of the recorded samples (default 1)", 0},
         {"seed", O_U64, &o.seed, 0, "random seed (default 123)", 0},
         {"checkpoint-dir", O_STR, &cv, 0, "where checkpoints and train.jsonl go (default cv)", 0},
         {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly", 0},
@@ -207,6 +215,9 @@ static int cmd_train(int argc, char **argv) {
     o.optim = (charrnn_optim)optim;
     o.clip_mode = (charrnn_clip_mode)clip_mode;
     if (print_every < 1) die(2, "--print-every %d is out of range; use a positive count", print_every);
+    if (sample_every < 0) die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
+    if (sample_length < 1 || sample_length > 1000000) die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
+    if (!(sample_temperature >= 0)) die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a positive value", sample_temperature);
     if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
     if (resume && init_from) die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     charrnn_set_threads(threads);
@@ -233,7 +244,7 @@ static int cmd_train(int argc, char **argv) {
             else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
             else if (!strcmp(q->name, "skip-nonfinite")) over.skip_nonfinite = o.skip_nonfinite;
             else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
-                     strcmp(q->name, "print-every") && strcmp(q->name, "skip-nonfinite"))
+                     strcmp(q->name, "print-every") && strcmp(q->name, "skip-nonfinite") && strncmp(q->name, "sample-", 7))
                 fprintf(stderr, "warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
                         q->name, resume);
         }
@@ -280,6 +291,8 @@ static int cmd_train(int argc, char **argv) {
     long it_last = info.iteration, start_iter = info.iteration;
     long chars_per_iter = (long)ro->batch_size * ro->seq_length;
     int saved_at_end = 0;
+    progress bar; /* on a terminal: the current epoch's bar between the progress lines */
+    progress_init(&bar, "it");
     if (charrnn_trainer_done(t)) {
         long done_it, total_it;
         charrnn_trainer_progress(t, &done_it, &total_it);
@@ -289,6 +302,7 @@ static int cmd_train(int argc, char **argv) {
     catch_stop_signals();
     while (!charrnn_trainer_done(t)) {
         rc = charrnn_trainer_step(t, &st, &err);
+        progress_clear(&bar);
         if (rc) {
             fprintf(stderr, "%s: error: %s\n", prog, err.msg);
             if (best[0] || access(latest, F_OK) == 0)
@@ -353,7 +367,14 @@ static int cmd_train(int argc, char **argv) {
             }
             saved_at_end = 1;
         }
+        if (sample_every && st.iteration % sample_every == 0) {
+            double ts = now_s();
+            report_log_sample(logf, m, st.iteration, sample_length, sample_temperature, ro->seed);
+            t_last += now_s() - ts; /* sampling is not training time */
+        }
+        progress_epoch(&bar, st.iteration, st.total_iters, ci.iters_per_epoch, st.iteration - start_iter);
     }
+    progress_clear(&bar);
     if (!saved_at_end && st.iteration > start_iter) {
         if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
         fprintf(stderr, "saved %s\n", latest);
@@ -546,7 +567,10 @@ static void usage(FILE *f) {
             "  train [FILE]            train a model on a text file (no FILE: the built-in corpus)\n"
             "  sample CHECKPOINT       generate text from a model\n"
             "  eval CHECKPOINT FILE    loss of a model on a text, in nats and bits per character\n"
-            "  info CHECKPOINT         describe a checkpoint\n",
+            "  info CHECKPOINT         describe a checkpoint\n"
+            "  viz CHECKPOINT FILE     a web page of the text coloured by any neuron, with the model's guesses\n"
+            "  cells CHECKPOINT FILE   neurons ranked by how well they track quotes, brackets, comments, ...\n"
+            "  report RUN_DIR          a web page of a run: loss curves, samples during training, checkpoint\n",
             CHARRNN_VERSION);
 }
 
@@ -557,11 +581,14 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "viz")) return cmd_viz(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cells")) return cmd_cells(argc - 2, argv + 2);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 2, argv + 2);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
     if (!strcmp(cmd, "--version")) { printf("charrnn %s\n", CHARRNN_VERSION); return 0; }
-    const char *cmds[] = {"train", "sample", "eval", "info"};
-    for (int i = 0; i < 4; i++)
+    const char *cmds[] = {"train", "sample", "eval", "info", "viz", "cells", "report"};
+    for (int i = 0; i < 7; i++)
         if (edit_distance(cmd, cmds[i]) <= 2) die(2, "unknown command '%s'; did you mean '%s'?", cmd, cmds[i]);
-    die(2, "unknown command '%s'; the commands are train, sample, eval, info (charrnn --help)", cmd);
+    die(2, "unknown command '%s'; the commands are train, sample, eval, info, viz, cells, report (charrnn --help)", cmd);
     return 2;
 }

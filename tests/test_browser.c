@@ -1,0 +1,281 @@
+/* test_browser.c: the pages of `charrnn viz`, `cells` and `report` in a real
+ * browser. Debian's chromium (headless) loads each page; the test checks that
+ * its script ran to the end without an error (<html data-ready="1"> and no
+ * data-error, which window.onerror would set), that the elements the script
+ * builds are there, that the characters the viz page shows are exactly the text
+ * (markup characters, accents, an emoji outside the BMP), and saves a screenshot
+ * in build/screenshots/ (or $CHARRNN_SCREENSHOT_DIR). A 10,000-character page
+ * of 512 neurons must be ready and switch neurons quickly. Where chromium is
+ * not installed the tests print "skipped: chromium not installed" and pass. */
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *fmt(const char *f, ...) {
+    va_list ap, ap2;
+    va_start(ap, f);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, f, ap2);
+    va_end(ap2);
+    char *s = malloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, f, ap);
+    va_end(ap);
+    return s;
+}
+
+/* The browser to use ($CHROMIUM, else chromium on the PATH), or NULL. */
+static const char *chromium(void) {
+    static int state;
+    static char path[512];
+    if (state == 0) {
+        const char *env = getenv("CHROMIUM");
+        char *out = NULL;
+        char *cmd = fmt("command -v '%s'", env && *env ? env : "chromium");
+        state = t_run(cmd, &out, NULL) == 0 && out[0] ? 1 : -1;
+        if (state == 1) {
+            snprintf(path, sizeof path, "%s", out);
+            path[strcspn(path, "\n")] = 0;
+        }
+        free(cmd);
+        free(out);
+    }
+    if (state != 1) fprintf(stderr, "skipped: chromium not installed; ");
+    return state == 1 ? path : NULL;
+}
+
+/* Runs headless chromium on a local page with one action (--dump-dom or
+ * --screenshot=...); returns its stdout (the DOM for --dump-dom). */
+static char *browse(const char *action, const char *page, const char *fragment) {
+    static int profile;
+    char *cmd = fmt("timeout 180 '%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+                    "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s/chromium-%d' "
+                    "--window-size=1280,900 %s 'file://%s%s'",
+                    chromium(), t_tmpdir(), profile++, action, page, fragment ? fragment : "");
+    char *out = NULL;
+    int rc = t_run(cmd, &out, NULL);
+    CHECKF(rc == 0, "chromium exited with %d on %s", rc, page);
+    free(cmd);
+    return out;
+}
+
+static char *abs_path(const char *p) {
+    if (p[0] == '/') return fmt("%s", p);
+    char *out = NULL;
+    t_run("pwd", &out, NULL);
+    out[strcspn(out, "\n")] = 0;
+    char *s = fmt("%s/%s", out, p);
+    free(out);
+    return s;
+}
+
+/* Checks that the page's script finished without an error; returns the DOM. */
+static char *load_ok(const char *page, const char *fragment, const char *what) {
+    char *dom = browse("--dump-dom", page, fragment);
+    const char *html = strstr(dom, "<html") ? strstr(dom, "<html") : dom;
+    char *head = fmt("%.*s", (int)strcspn(html, ">"), html); /* the <html ...> tag */
+    CHECKF(strstr(head, "data-ready=\"1\"") != NULL, "the %s page's script did not finish: %s", what, head);
+    CHECKF(strstr(head, "data-error") == NULL, "the %s page has a script error: %s", what, head);
+    free(head);
+    return dom;
+}
+
+static int count(const char *s, const char *needle) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Saves a 1280 x 900 screenshot as NAME.png in the screenshot directory. */
+static void screenshot(const char *page, const char *fragment, const char *name) {
+    const char *dir = getenv("CHARRNN_SCREENSHOT_DIR");
+    if (!dir || !*dir) dir = "build/screenshots";
+    char *mk = fmt("mkdir -p '%s'", dir);
+    t_run(mk, NULL, NULL);
+    free(mk);
+    char *png = fmt("%s/%s.png", dir, name);
+    char *apng = abs_path(png);
+    remove(apng);
+    char *action = fmt("--screenshot='%s'", apng);
+    free(browse(action, page, fragment));
+    FILE *f = fopen(apng, "rb");
+    unsigned char sig[8] = {0};
+    long size = 0;
+    if (f) {
+        size_t got = fread(sig, 1, 8, f);
+        (void)got;
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        fclose(f);
+    }
+    CHECKF(f && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8) && size > 5000, "no screenshot %s (%ld bytes)", apng, size);
+    free(action);
+    free(apng);
+    free(png);
+}
+
+/* The characters shown in the text rows of a dumped viz page, in order, with
+ * the pictures of newline and tab mapped back. */
+static char *shown_text(const char *dom) {
+    char *out = malloc(strlen(dom) + 1), *o = out;
+    long last = -1;
+    const char *text = strstr(dom, "<div id=\"text\""), *info = text ? strstr(text, "<div id=\"info\"") : NULL;
+    if (!info) { free(out); return NULL; }
+    for (const char *row = text; (row = strstr(row, "<div class=\"t\">")) && row < info;) {
+        const char *end = strstr(row, "</div>");
+        for (const char *p = row; (p = strstr(p, "<span data-i=\"")) && p < end;) {
+            long i = strtol(p + 14, NULL, 10);
+            const char *c = strchr(p, '>') + 1, *ce = strstr(c, "</span>");
+            if (i != last + 1) { free(out); return NULL; } /* every character, once, in order */
+            last = i;
+            while (c < ce) {
+                static const struct { const char *from, *to; } map[] = {
+                    {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&nbsp;", "\xC2\xA0"},
+                    {"\xE2\x86\xB5", "\n"}, {"\xE2\x87\xA5", "\t"}};
+                int done = 0;
+                for (size_t k = 0; k < sizeof map / sizeof map[0] && !done; k++)
+                    if (!strncmp(c, map[k].from, strlen(map[k].from))) {
+                        o += sprintf(o, "%s", map[k].to);
+                        c += strlen(map[k].from);
+                        done = 1;
+                    }
+                if (!done) *o++ = *c++;
+            }
+            p = ce;
+        }
+        row = end;
+    }
+    *o = 0;
+    return out;
+}
+
+/* Markup characters, quotes, accents, CJK and an emoji, over a few lines. */
+static const char WINDOW[] =
+    "if (a < b && c > d) { s = \"x<y>\"; } // \xC3\xA9t\xC3\xA9\n"
+    "\t\xE4\xB8\xAD\xE6\x96\x87 'q' \xF0\x9F\x98\x80 [[link]] <b>bold</b> & more\n";
+
+static const char *browser_model(void) {
+    static int state;
+    static char ckpt[600];
+    const char *dir = t_path("browser_cv");
+    snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
+    if (state == 0) {
+        size_t len = 0, cap = 100000;
+        char *buf = malloc(cap);
+        while (len + sizeof WINDOW < 40000) len += (size_t)snprintf(buf + len, cap - len, "%s", WINDOW);
+        const char *corpus = t_path("browser_corpus.txt");
+        CHECK(t_write_file(corpus, buf, len) == 0);
+        free(buf);
+        char *cmd = fmt("%s train '%s' --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 60 "
+                        "--eval-val-every 20 --print-every 5 --sample-every 20 --sample-length 60 --threads 1 "
+                        "--checkpoint-dir '%s'", t_bin(), corpus, dir);
+        char *err = NULL;
+        int rc = t_run(cmd, NULL, &err);
+        state = rc == 0 ? 1 : -1;
+        CHECKF(state == 1, "training failed: exit %d: %s", rc, err);
+        free(cmd);
+        free(err);
+    }
+    return state == 1 ? ckpt : NULL;
+}
+
+static void test_viz_page(void) {
+    if (!chromium() || !browser_model()) return;
+    const char *window = t_path("browser_window.txt");
+    CHECK(t_write_file(window, WINDOW, strlen(WINDOW)) == 0);
+    char *page = abs_path(t_path("browser_viz.html"));
+    char *cmd = fmt("%s viz '%s' '%s' -o '%s'", t_bin(), browser_model(), window, page), *err = NULL;
+    int rc = t_run(cmd, NULL, &err);
+    CHECKF(rc == 0, "viz: exit %d: %s", rc, err);
+    char *dom = load_ok(page, NULL, "viz");
+    CHECKF(strstr(dom, "<option value=\"1\">1</option>") != NULL, "the layer selector lists both layers");
+    CHECKF(strstr(dom, ">tanh(c)</option>") && strstr(dom, ">h</option>"), "the quantity selector");
+    CHECKF(count(dom, "<div class=\"g\">") >= 5 && count(dom, "<div class=\"p\">") >= 1, "guesses under the characters");
+    char *shown = shown_text(dom);
+    CHECKF(shown && !strcmp(shown, WINDOW), "the page shows the text exactly: got '%s'", shown ? shown : "(out of order)");
+    free(shown);
+    free(dom);
+    /* the fragment picks layer, neuron and quantity */
+    dom = load_ok(page, "#layer=1&neuron=5&q=h", "viz");
+    CHECKF(strstr(dom, "data-view=\"1 5 h\"") != NULL, "the fragment's layer 1, neuron 5, h are shown");
+    free(dom);
+    screenshot(page, NULL, "viz");
+    free(cmd);
+    free(err);
+    free(page);
+}
+
+static void test_cells_page(void) {
+    if (!chromium() || !browser_model()) return;
+    char *page = abs_path(t_path("browser_cells.html"));
+    char *cmd = fmt("%s cells '%s' '%s' --length 3000 --top 6 -o '%s'", t_bin(), browser_model(),
+                    t_path("browser_corpus.txt"), page), *out = NULL, *err = NULL;
+    int rc = t_run(cmd, &out, &err);
+    CHECKF(rc == 0, "cells: exit %d: %s", rc, err);
+    char *dom = load_ok(page, NULL, "cells");
+    CHECKF(count(dom, "<section class=\"cell\"") >= 6 + 5, "an excerpt for each ranked neuron and each property");
+    CHECKF(strstr(dom, "<table id=\"best\"><tbody><tr>") && strstr(dom, "<table id=\"top\"><tbody><tr>"), "the tables");
+    CHECKF(count(dom, "<span data-e=\"0\"") > 100, "the first excerpt's characters");
+    free(dom);
+    screenshot(page, NULL, "cells");
+    free(cmd);
+    free(out);
+    free(err);
+    free(page);
+}
+
+static void test_report_page(void) {
+    if (!chromium() || !browser_model()) return;
+    char *page = abs_path(t_path("browser_report.html"));
+    char *cmd = fmt("%s report '%s' -o '%s'", t_bin(), t_path("browser_cv"), page), *err = NULL;
+    int rc = t_run(cmd, NULL, &err);
+    CHECKF(rc == 0, "report: exit %d: %s", rc, err);
+    char *dom = load_ok(page, NULL, "report");
+    CHECKF(count(dom, "<svg") == 4 && count(dom, "class=\"series\"") >= 5, "four plots with their lines");
+    CHECKF(strstr(dom, "id=\"samples\"") && count(dom, "<pre>") == 3, "three samples (60 iterations, every 20)");
+    CHECKF(strstr(dom, "id=\"checkpoint\"") != NULL, "the checkpoint table");
+    free(dom);
+    screenshot(page, NULL, "report");
+    free(cmd);
+    free(err);
+    free(page);
+}
+
+/* 10,000 characters x 512 neurons: ready within seconds, a neuron step in well
+ * under a frame budget of a slow machine, and only the visible rows built. */
+static void test_large_viz_page(void) {
+    if (!chromium() || !browser_model()) return;
+    const char *dir = t_path("browser_big_cv");
+    char *cmd = fmt("%s train '%s' --rnn-size 512 --num-layers 1 --batch-size 4 --seq-length 16 --max-iters 1 "
+                    "--threads 1 --checkpoint-dir '%s'", t_bin(), t_path("browser_corpus.txt"), dir), *err = NULL;
+    int rc = t_run(cmd, NULL, &err);
+    CHECKF(rc == 0, "training: exit %d: %s", rc, err);
+    free(cmd);
+    free(err);
+    char *page = abs_path(t_path("browser_big.html"));
+    cmd = fmt("%s viz '%s/latest.safetensors' '%s' --length 10000 -o '%s'", t_bin(), dir, t_path("browser_corpus.txt"), page);
+    rc = t_run(cmd, NULL, &err);
+    CHECKF(rc == 0 && strstr(err, "10000 characters, 1 x 512 lstm"), "viz: exit %d: %s", rc, err);
+    char *dom = load_ok(page, "#bench", "10,000 x 512");
+    const char *ready = strstr(dom, "data-ready-ms=\""), *bench = strstr(dom, "data-bench-ms=\"");
+    double ready_ms = ready ? atof(ready + 15) : 1e9, bench_ms = bench ? atof(bench + 15) : 1e9;
+    CHECKF(ready_ms < 15000, "ready after %.0f ms", ready_ms);
+    CHECKF(bench_ms < 300, "a neuron step takes %.1f ms", bench_ms);
+    int cells = count(dom, "<span data-i=");
+    CHECKF(cells > 100 && cells < 15000, "only the visible rows are built: %d cells of 70000", cells);
+    fprintf(stderr, "(ready %.0f ms, neuron step %.1f ms) ", ready_ms, bench_ms);
+    free(dom);
+    screenshot(page, "#neuron=7", "viz-10000x512");
+    free(cmd);
+    free(err);
+    free(page);
+}
+
+void register_browser_tests(void) {
+    t_register("browser_viz_page", test_viz_page);
+    t_register("browser_cells_page", test_cells_page);
+    t_register("browser_report_page", test_report_page);
+    t_register("browser_large_viz_page", test_large_viz_page);
+}
