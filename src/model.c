@@ -328,6 +328,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
         const layer_params *p = &m->p[l];
         /* gates = input W_ih^T + b_ih (+ b_hh except GRU's n block, which r gates) */
         if (l == 0) {
+#pragma omp parallel for schedule(static) if (TB * GH >= 65536)
             for (size_t row = 0; row < TB; row++)
                 memcpy(a->gates + row * GH, m->w0t + (size_t)x[row] * GH, sizeof(float) * GH);
         } else {
@@ -389,10 +390,20 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
              * contiguous) in the w0t buffer, which forward recomputes anyway */
             float *dw0t = m->w0t;
             memset(dw0t, 0, sizeof(float) * (size_t)V * GH);
-            for (size_t row = 0; row < TB; row++) {
-                const float *dx = m->dgates + row * GH;
-                float *d = dw0t + (size_t)x[row] * GH;
-                for (int j = 0; j < GH; j++) d[j] += dx[j];
+            /* threads own disjoint column ranges, so rows with the same x never race */
+#pragma omp parallel if (TB * GH >= 65536)
+            {
+                int j0 = 0, j1 = GH;
+#ifdef _OPENMP
+                int id = omp_get_thread_num(), n = omp_get_num_threads();
+                j0 = (int)((long)GH * id / n);
+                j1 = (int)((long)GH * (id + 1) / n);
+#endif
+                for (size_t row = 0; row < TB; row++) {
+                    const float *dx = m->dgates + row * GH;
+                    float *d = dw0t + (size_t)x[row] * GH;
+                    for (int j = j0; j < j1; j++) d[j] += dx[j];
+                }
             }
             for (int j = 0; j < GH; j++)
                 for (int v = 0; v < V; v++) g->w_ih[(size_t)j * V + v] += dw0t[(size_t)v * GH + j];

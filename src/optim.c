@@ -38,8 +38,13 @@ int optim_num_moments(const optim *o) {
     }
 }
 
+/* The loops below run over every parameter: split across the OpenMP threads once
+ * there are enough of them (static schedule: the same threads, the same sums). */
+#define PARALLEL_OVER_PARAMS _Pragma("omp parallel for simd schedule(static) if (n >= 262144)")
+
 double grad_norm(const float *g, size_t n) {
     double s = 0.0;
+#pragma omp parallel for simd schedule(static) reduction(+:s) if (n >= 262144)
     for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
     return sqrt(s);
 }
@@ -63,6 +68,7 @@ void optim_update(optim *o, float *p, const float *g, double lr) {
     switch (o->kind) {
     case CHARRNN_RMSPROP: {
         const float a = (float)o->alpha, b = 1.0f - a;
+        PARALLEL_OVER_PARAMS
         for (size_t i = 0; i < n; i++) {
             o->m1[i] = a * o->m1[i] + b * g[i] * g[i];
             p[i] -= flr * g[i] / (sqrtf(o->m1[i]) + eps);
@@ -73,6 +79,7 @@ void optim_update(optim *o, float *p, const float *g, double lr) {
         const float b1 = (float)o->beta1, b2 = (float)o->beta2;
         const double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
         const float step_size = (float)(lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
+        PARALLEL_OVER_PARAMS
         for (size_t i = 0; i < n; i++) {
             o->m1[i] = b1 * o->m1[i] + (1.0f - b1) * g[i];
             o->m2[i] = b2 * o->m2[i] + (1.0f - b2) * g[i] * g[i];
@@ -81,6 +88,7 @@ void optim_update(optim *o, float *p, const float *g, double lr) {
         break;
     }
     case CHARRNN_ADAGRAD:
+        PARALLEL_OVER_PARAMS
         for (size_t i = 0; i < n; i++) {
             o->m1[i] += g[i] * g[i];
             p[i] -= flr * g[i] / (sqrtf(o->m1[i]) + eps);
