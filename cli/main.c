@@ -3,6 +3,7 @@
  * libcharrnn: it parses options (char-rnn's names, with dashes), prints progress
  * to stderr and text to stdout, writes checkpoints and the train.jsonl log. */
 #include "charrnn.h"
+#include "cli.h"
 #include "options.h"
 #include "progress.h"
 #include "viz.h"
@@ -24,66 +25,13 @@ extern const char charrnn_default_corpus_end[];
 
 static const char *prog = "charrnn";
 
-static void die(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: error: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(code);
-}
-
-/* A bad option value is a usage error (exit 2); everything else exits 1. */
-static void die_err(const charrnn_error *e) { die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- option parsing (cli/options.c) ------------------------------------------------ */
-
-/* parse_args for a command: prints help and exits 0 on --help, dies (exit 2) on
- * a bad command line. */
-static int parse_cmdline(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos,
-                         int maxpos) {
-    char msg[512];
-    int n = parse_args(argc, argv, cmd, usage, opts, pos, maxpos, msg, sizeof msg);
-    if (n == OPT_HELP) { print_help(stdout, usage, opts); exit(0); }
-    if (n == OPT_ERROR) die(2, "%s", msg);
-    return n;
-}
-
 /* ---- small helpers ---------------------------------------------------------------- */
-
-static char *read_file(const char *path, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) die(1, "cannot open '%s': %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) die(1, "'%s' is a directory; give a text file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) die(1, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) die(1, "out of memory reading '%s'", path);
-    for (;;) {
-        if (n + 1 >= cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) die(1, "out of memory reading '%s'", path);
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) die(1, "cannot read '%s': %s", path, strerror(errno));
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
 
 static void put_char(uint32_t c, charrnn_unit unit, FILE *out) {
     if (unit == CHARRNN_UNIT_BYTE) { fputc((int)c, out); return; }
@@ -151,13 +99,13 @@ static void check_checkpoint_dir(const char *cv, size_t ckpt_bytes) {
     snprintf(probe, sizeof probe, "%s/.charrnn-write-test.%ld", cv, (long)getpid());
     FILE *f = fopen(probe, "wb");
     if (!f || fputs("ok", f) < 0 || fclose(f) != 0)
-        die(1, "cannot write in checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
+        cli_die(1, "cannot write in checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
     unlink(probe);
     struct statvfs vfs;
     if (statvfs(cv, &vfs) == 0) {
         double avail = (double)vfs.f_bavail * (double)vfs.f_frsize, need = 2.0 * (double)ckpt_bytes;
         if (avail < need)
-            die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
+            cli_die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
                    "free some space or pass another --checkpoint-dir", cv, avail / 1e6, need / 1e6);
     }
 }
@@ -208,18 +156,18 @@ static int cmd_train(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_cmdline(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
+    int np = cli_parse(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus)", opts, pos, 1);
     mc.cell = (charrnn_cell)cell;
     mc.dropout = (float)dropout;
     o.unit = (charrnn_unit)unit;
     o.optim = (charrnn_optim)optim;
     o.clip_mode = (charrnn_clip_mode)clip_mode;
-    if (print_every < 1) die(2, "--print-every %d is out of range; use a positive count", print_every);
-    if (sample_every < 0) die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
-    if (sample_length < 1 || sample_length > 1000000) die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
-    if (!(sample_temperature >= 0)) die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a positive value", sample_temperature);
-    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
-    if (resume && init_from) die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
+    if (print_every < 1) cli_die(2, "--print-every %d is out of range; use a positive count", print_every);
+    if (sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
+    if (sample_length < 1 || sample_length > 1000000) cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
+    if (!(sample_temperature >= 0)) cli_die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a positive value", sample_temperature);
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
+    if (resume && init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     charrnn_set_threads(threads);
 
     const char *file = np ? pos[0] : NULL;
@@ -249,17 +197,17 @@ static int cmd_train(int argc, char **argv) {
                         q->name, resume);
         }
         if ((over.max_iters < 0) || (over.eval_val_every < 0) || over.max_epochs < 0)
-            die(2, "--max-iters, --max-epochs and --eval-val-every must be positive");
+            cli_die(2, "--max-iters, --max-epochs and --eval-val-every must be positive");
         rc = charrnn_trainer_resume(&t, resume, file, text, len, &over, &err);
     } else {
         rc = charrnn_trainer_open(&t, file, text, len, &mc, &o, &err);
         if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
     }
-    if (rc) die_err(&err);
+    if (rc) cli_die_err(&err);
     struct stat cst;
     if (stat(cv, &cst) == 0 && !S_ISDIR(cst.st_mode))
-        die(1, "--checkpoint-dir '%s' exists and is not a directory; pass a directory", cv);
-    if (mkdir_p(cv)) die(1, "cannot create checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
+        cli_die(1, "--checkpoint-dir '%s' exists and is not a directory; pass a directory", cv);
+    if (mkdir_p(cv)) cli_die(1, "cannot create checkpoint directory '%s': %s; pass a writable --checkpoint-dir", cv, strerror(errno));
 
     check_checkpoint_dir(cv, charrnn_trainer_checkpoint_bytes(t));
     const charrnn_train_options *ro = charrnn_trainer_options(t);
@@ -283,7 +231,7 @@ static int cmd_train(int argc, char **argv) {
     snprintf(bestlink, sizeof bestlink, "%s/best.safetensors", cv);
     best[0] = 0;
     FILE *logf = fopen(logpath, "a");
-    if (!logf) die(1, "cannot open log '%s': %s; pass a writable --checkpoint-dir", logpath, strerror(errno));
+    if (!logf) cli_die(1, "cannot open log '%s': %s; pass a writable --checkpoint-dir", logpath, strerror(errno));
     double best_val = info.val_loss;
 
     charrnn_step_stats st = {0};
@@ -316,7 +264,7 @@ static int cmd_train(int argc, char **argv) {
             fprintf(stderr, "warning: iteration %ld had a non-finite loss or gradient and was skipped (%ld of --skip-nonfinite %ld)\n",
                     st.iteration, st.skipped_total, ro->skip_nonfinite);
         if (stop_signal) {
-            if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+            if (charrnn_trainer_save(t, latest, &err)) cli_die_err(&err);
             fprintf(stderr, "interrupted at iteration %ld (epoch %.3f): saved %s\nresume with: charrnn train %s%s%s --resume %s%s%s\n",
                     st.iteration, st.epoch, latest, file ? "'" : "", file ? file : "", file ? "'" : "", latest,
                     strcmp(cv, "cv") ? " --checkpoint-dir " : "", strcmp(cv, "cv") ? cv : "");
@@ -346,12 +294,12 @@ static int cmd_train(int argc, char **argv) {
                         val, val / log(2.0));
                 fflush(logf);
             }
-            if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+            if (charrnn_trainer_save(t, latest, &err)) cli_die_err(&err);
             if (have_val && (isnan(best_val) || val < best_val)) {
                 char newbest[4096];
                 snprintf(newbest, sizeof newbest, "%s/lm_%s_epoch%.2f_%.4f.safetensors", cv,
                          charrnn_cell_name(info.config.cell), st.epoch, val);
-                if (charrnn_trainer_save(t, newbest, &err)) die_err(&err);
+                if (charrnn_trainer_save(t, newbest, &err)) cli_die_err(&err);
                 /* keep one best file: point best.safetensors at it (atomically), drop the old */
                 char tmp[4200];
                 snprintf(tmp, sizeof tmp, "%s.tmp", bestlink);
@@ -376,7 +324,7 @@ static int cmd_train(int argc, char **argv) {
     }
     progress_clear(&bar);
     if (!saved_at_end && st.iteration > start_iter) {
-        if (charrnn_trainer_save(t, latest, &err)) die_err(&err);
+        if (charrnn_trainer_save(t, latest, &err)) cli_die_err(&err);
         fprintf(stderr, "saved %s\n", latest);
     }
     double el = now_s() - t0;
@@ -409,17 +357,17 @@ static int cmd_sample(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_cmdline(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
-    if (np < 1) die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
-    if (length < 0) die(2, "--length %ld is out of range; use 0 or more characters", length);
-    if (!(temperature >= 0)) die(2, "--temperature %g is out of range; use 0 (argmax) or a positive value such as 1", temperature);
-    if (num < 1 || num > 100000) die(2, "--num-samples %d is out of range; use 1 to 100000", num);
-    if (primetext && prime_file) die(2, "give --primetext or --prime-file, not both");
-    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
+    int np = cli_parse(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
+    if (np < 1) cli_die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
+    if (length < 0) cli_die(2, "--length %ld is out of range; use 0 or more characters", length);
+    if (!(temperature >= 0)) cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a positive value such as 1", temperature);
+    if (num < 1 || num > 100000) cli_die(2, "--num-samples %d is out of range; use 1 to 100000", num);
+    if (primetext && prime_file) cli_die(2, "give --primetext or --prime-file, not both");
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
     charrnn_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
     if (verbose)
@@ -427,15 +375,15 @@ static int cmd_sample(int argc, char **argv) {
                 info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.vocab_size,
                 info.iteration, temperature, (unsigned long long)seed);
     charrnn_sampler *s;
-    if (charrnn_sampler_open(&s, m, num, seed, &err)) die_err(&err);
+    if (charrnn_sampler_open(&s, m, num, seed, &err)) cli_die_err(&err);
     char *prime = NULL;
     size_t plen = 0;
-    if (prime_file) prime = read_file(prime_file, &plen);
+    if (prime_file) prime = cli_read_file(prime_file, &plen);
     else if (primetext) { prime = strdup(primetext); plen = strlen(primetext); }
     if (prime && plen) {
         long skipped = 0;
         uint32_t ex[8];
-        if (charrnn_sampler_prime(s, prime, plen, &skipped, ex, 8, &err)) die_err(&err);
+        if (charrnn_sampler_prime(s, prime, plen, &skipped, ex, 8, &err)) cli_die_err(&err);
         if (skipped) {
             char list[512];
             describe_chars(ex, skipped < 8 ? (int)skipped : 8, list, sizeof list);
@@ -445,11 +393,11 @@ static int cmd_sample(int argc, char **argv) {
     }
     uint32_t *out = malloc(sizeof(uint32_t) * (size_t)num);
     uint32_t *all = num > 1 ? malloc(sizeof(uint32_t) * (size_t)num * (size_t)length) : NULL;
-    if (!out || (num > 1 && length > 0 && !all)) die(1, "out of memory for %d samples of %ld characters", num, length);
+    if (!out || (num > 1 && length > 0 && !all)) cli_die(1, "out of memory for %d samples of %ld characters", num, length);
     if (num == 1 && prime) fwrite(prime, 1, plen, stdout);
     double t0 = now_s();
     for (long i = 0; i < length; i++) {
-        if (charrnn_sampler_next(s, (float)temperature, out, &err)) die_err(&err);
+        if (charrnn_sampler_next(s, (float)temperature, out, &err)) cli_die_err(&err);
         if (num == 1) {
             put_char(out[0], info.unit, stdout);
             if (out[0] == '\n') fflush(stdout);
@@ -485,17 +433,17 @@ static int cmd_eval(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
-    int np = parse_cmdline(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
-    if (np < 2) die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
-    if (threads < 0) die(2, "--threads %d is out of range; use a positive count", threads);
+    int np = cli_parse(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
+    if (np < 2) cli_die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
     charrnn_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     size_t len;
-    char *text = read_file(pos[1], &len);
+    char *text = cli_read_file(pos[1], &len);
     charrnn_eval_result r;
-    if (charrnn_evaluate(m, text, len, pos[1], &r, &err)) die_err(&err);
+    if (charrnn_evaluate(m, text, len, pos[1], &r, &err)) cli_die_err(&err);
     if (r.unknown) {
         char list[512];
         describe_chars(r.unknown_examples, r.num_unknown_examples, list, sizeof list);
@@ -518,11 +466,11 @@ static int cmd_info(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = parse_cmdline(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
-    if (np < 1) die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
+    int np = cli_parse(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
+    if (np < 1) cli_die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) die_err(&err);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     printf("checkpoint:     %s\n", pos[0]);
@@ -588,7 +536,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "--version")) { printf("charrnn %s\n", CHARRNN_VERSION); return 0; }
     const char *cmds[] = {"train", "sample", "eval", "info", "viz", "cells", "report"};
     for (int i = 0; i < 7; i++)
-        if (edit_distance(cmd, cmds[i]) <= 2) die(2, "unknown command '%s'; did you mean '%s'?", cmd, cmds[i]);
-    die(2, "unknown command '%s'; the commands are train, sample, eval, info, viz, cells, report (charrnn --help)", cmd);
+        if (edit_distance(cmd, cmds[i]) <= 2) cli_die(2, "unknown command '%s'; did you mean '%s'?", cmd, cmds[i]);
+    cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, viz, cells, report (charrnn --help)", cmd);
     return 2;
 }

@@ -14,53 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- shared command-line helpers ------------------------------------------------------ */
-
-void viz_die(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "charrnn: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(code);
-}
-
-int viz_parse_cmdline(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos,
-                      int maxpos) {
-    char msg[512];
-    int n = parse_args(argc, argv, cmd, usage, opts, pos, maxpos, msg, sizeof msg);
-    if (n == OPT_HELP) { print_help(stdout, usage, opts); exit(0); }
-    if (n == OPT_ERROR) viz_die(2, "%s", msg);
-    return n;
-}
-
-char *viz_read_file(const char *path, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) viz_die(1, "cannot open '%s': %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) viz_die(1, "'%s' is a directory; give a text file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) viz_die(1, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) viz_die(1, "out of memory reading '%s'", path);
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) viz_die(1, "out of memory reading '%s'", path);
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) viz_die(1, "cannot read '%s': %s", path, strerror(errno));
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 /* ---- the traced window ---------------------------------------------------------------------- */
 
 /* Reads FILE and traces characters [start, start + length) of it through the
@@ -68,8 +21,8 @@ char *viz_read_file(const char *path, size_t *len) {
  * known). Characters are code points or bytes, as the model's unit. */
 static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const char *path, long start, long length) {
     size_t len;
-    char *text = viz_read_file(path, &len);
-    if (len == 0) viz_die(1, "'%s' is empty; give a text file", path);
+    char *text = cli_read_file(path, &len);
+    if (len == 0) cli_die(1, "'%s' is empty; give a text file", path);
     size_t b0 = len, b1 = len;
     long k = 0;
     for (size_t i = 0; i <= len; i++) {
@@ -80,13 +33,13 @@ static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const ch
         k++;
     }
     if (b0 >= len)
-        viz_die(2, "--start %ld is past the end of '%s' (%ld characters); pick a start below that", start, path, k);
+        cli_die(2, "--start %ld is past the end of '%s' (%ld characters); pick a start below that", start, path, k);
     long count = k - start < length ? k - start : length;
     fprintf(stderr, "tracing %ld characters of %s from character %ld ...\n", count, path, start);
     charrnn_error err = {0};
     charrnn_trace *t = NULL;
     if (charrnn_trace_text(m, text + b0, b1 - b0, path, (int)length, &t, &err))
-        viz_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
+        cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
     if (t->unknown)
         fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were left out\n",
                 t->unknown, path);
@@ -97,7 +50,7 @@ static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const ch
 static charrnn_model *load_model(const char *path, charrnn_model_info *info) {
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, path, &err)) viz_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
+    if (charrnn_model_load(&m, path, &err)) cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
     charrnn_model_get_info(m, info);
     return m;
 }
@@ -109,7 +62,7 @@ static const char *base_name(const char *path) {
 
 static void save_or_die(const jbuf *b, const char *path) {
     if (viz_save(b, path))
-        viz_die(1, "cannot write '%s': %s; pass another -o", path, b->oom ? "out of memory" : strerror(errno));
+        cli_die(1, "cannot write '%s': %s; pass another -o", path, b->oom ? "out of memory" : strerror(errno));
 }
 
 /* ---- viz ------------------------------------------------------------------------------------ */
@@ -129,11 +82,11 @@ int cmd_viz(int argc, char **argv) {
     };
     const char *usage = "viz CHECKPOINT FILE [-o page.html] [--start N] [--length N]";
     const char *pos[2] = {0};
-    if (viz_parse_cmdline(argc, argv, "viz", usage, opts, pos, 2) < 2)
-        viz_die(2, "viz needs a checkpoint and a text file: charrnn viz cv/best.safetensors input.txt -o page.html");
-    if (start < 0) viz_die(2, "--start %ld is out of range; use 0 or more", start);
-    if (length < 1 || length > 1000000) viz_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
-    if (threads < 0) viz_die(2, "--threads %d is out of range; use a positive count", threads);
+    if (cli_parse(argc, argv, "viz", usage, opts, pos, 2) < 2)
+        cli_die(2, "viz needs a checkpoint and a text file: charrnn viz cv/best.safetensors input.txt -o page.html");
+    if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
+    if (length < 1 || length > 1000000) cli_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
     charrnn_set_threads(threads);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
@@ -190,7 +143,7 @@ static void fill_entry(cells_entry *e, const charrnn_trace *t, const float *act_
     e->start = pick_excerpt(y, t->chars, n, e->len);
     int8_t *a = malloc((size_t)e->len);
     uint16_t *v = malloc(sizeof(uint16_t) * (size_t)e->len);
-    if (!a || !v) viz_die(1, "out of memory");
+    if (!a || !v) cli_die(1, "out of memory");
     for (int i = 0; i < e->len; i++) {
         float s = act_src[(size_t)(e->start + i) * LH + k];
         a[i] = quantize_act(take_tanh ? tanhf(s) : s);
@@ -219,32 +172,32 @@ int cmd_cells(int argc, char **argv) {
     };
     const char *usage = "cells CHECKPOINT FILE [--top N] [--length N] [-o cells.html]";
     const char *pos[2] = {0};
-    if (viz_parse_cmdline(argc, argv, "cells", usage, opts, pos, 2) < 2)
-        viz_die(2, "cells needs a checkpoint and a text file: charrnn cells cv/best.safetensors input.txt");
-    if (start < 0) viz_die(2, "--start %ld is out of range; use 0 or more", start);
-    if (length < 2 || length > 10000000) viz_die(2, "--length %ld is out of range; use 2 to 10000000 characters", length);
-    if (top < 1) viz_die(2, "--top %d is out of range; use 1 or more", top);
-    if (excerpt < 1 || excerpt > 100000) viz_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
-    if (threads < 0) viz_die(2, "--threads %d is out of range; use a positive count", threads);
-    if (out && !strcmp(out, "-")) viz_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
+    if (cli_parse(argc, argv, "cells", usage, opts, pos, 2) < 2)
+        cli_die(2, "cells needs a checkpoint and a text file: charrnn cells cv/best.safetensors input.txt");
+    if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
+    if (length < 2 || length > 10000000) cli_die(2, "--length %ld is out of range; use 2 to 10000000 characters", length);
+    if (top < 1) cli_die(2, "--top %d is out of range; use 1 or more", top);
+    if (excerpt < 1 || excerpt > 100000) cli_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
+    if (out && !strcmp(out, "-")) cli_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
     charrnn_set_threads(threads);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
     if (state == 0 && info.config.cell != CHARRNN_LSTM)
-        viz_die(2, "--state c needs an LSTM; %s is a %s, whose state is h", pos[0], charrnn_cell_name(info.config.cell));
+        cli_die(2, "--state c needs an LSTM; %s is a %s, whose state is h", pos[0], charrnn_cell_name(info.config.cell));
     charrnn_trace *t = trace_window(m, info.unit, pos[1], start, length);
     const int n = t->n, H = t->hidden, LH = t->num_layers * H;
     int use_c = t->c && state != 1;
     const float *act_src = use_c ? t->c : t->h;
     const char *qname = use_c ? "tanh(c)" : "h";
-    if (n < 2) viz_die(1, "only %d character of %s is in the model's vocabulary; nothing to correlate", n, pos[1]);
+    if (n < 2) cli_die(1, "only %d character of %s is in the model's vocabulary; nothing to correlate", n, pos[1]);
 
     float *props = malloc(sizeof(float) * (size_t)TP_COUNT * n);
     double *r = malloc(sizeof(double) * (size_t)TP_COUNT * LH), prop_mean[TP_COUNT];
-    if (!props || !r) viz_die(1, "out of memory for %d characters x %d neurons", n, LH);
+    if (!props || !r) cli_die(1, "out of memory for %d characters x %d neurons", n, LH);
     text_props(props, t->chars, n);
     if (props_correlate(r, prop_mean, act_src, n, LH, use_c, props))
-        viz_die(1, "out of memory correlating %d neurons with %d characters", LH, n);
+        cli_die(1, "out of memory correlating %d neurons with %d characters", LH, n);
 
     /* the best neuron for each property, and every neuron's best property */
     cells_entry best[TP_COUNT];
@@ -263,7 +216,7 @@ int cmd_cells(int argc, char **argv) {
         best[num_best++] = (cells_entry){bk / H, bk % H, p, r[(size_t)p * LH + bk], prop_mean[p], 0, 0, NULL, NULL};
     }
     cells_entry *rank = malloc(sizeof(cells_entry) * (size_t)LH);
-    if (!rank) viz_die(1, "out of memory");
+    if (!rank) cli_die(1, "out of memory");
     int num_rank = 0;
     for (int k = 0; k < LH; k++) {
         int bp = -1;

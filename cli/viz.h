@@ -6,6 +6,7 @@
 #define CHARRNN_VIZ_H
 
 #include "charrnn.h"
+#include "cli.h"
 #include "json.h"
 
 #include <stddef.h>
@@ -120,10 +121,6 @@ int viz_save(const jbuf *b, const char *path);
 /* parse_args (cli/options.c) for one of these commands: --help prints the
  * options and exits 0; a bad command line exits 2 with the parser's message. */
 struct optdef;
-int viz_parse_cmdline(int argc, char **argv, const char *cmd, const char *usage, struct optdef *opts,
-                      const char **pos, int maxpos);
-void viz_die(int code, const char *fmt, ...);
 /* The whole file, NUL-terminated; exits with a message on failure. */
-char *viz_read_file(const char *path, size_t *len);
 
 #endif

@@ -41,7 +41,7 @@ static void *grow(void *p, int *cap, int need, size_t elem) {
     int nc = *cap ? *cap * 2 : 64;
     while (nc < need) nc *= 2;
     void *q = realloc(p, (size_t)nc * elem);
-    if (!q) viz_die(1, "out of memory reading the log");
+    if (!q) cli_die(1, "out of memory reading the log");
     *cap = nc;
     return q;
 }
@@ -72,7 +72,7 @@ static void series_free(series *s) {
  * is not after the last one: the log keeps the latest run from there on. */
 static void read_log(run_log *lg, const char *path) {
     size_t len;
-    char *text = viz_read_file(path, &len);
+    char *text = cli_read_file(path, &len);
     memset(lg, 0, sizeof *lg);
     double last_train = -1;
     long line_no = 0;
@@ -402,18 +402,18 @@ int cmd_report(int argc, char **argv) {
     };
     const char *usage = "report RUN_DIR [-o report.html] [--format html|svg]";
     const char *pos[1] = {0};
-    if (viz_parse_cmdline(argc, argv, "report", usage, opts, pos, 1) < 1)
-        viz_die(2, "report needs a run directory (a --checkpoint-dir of charrnn train): charrnn report cv -o report.html");
+    if (cli_parse(argc, argv, "report", usage, opts, pos, 1) < 1)
+        cli_die(2, "report needs a run directory (a --checkpoint-dir of charrnn train): charrnn report cv -o report.html");
     int svg = format == 1;
     if (!out) out = svg ? "loss.svg" : "report.html";
     const char *dir = pos[0];
     struct stat st;
-    if (stat(dir, &st) != 0) viz_die(1, "cannot open run directory '%s': %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) viz_die(1, "'%s' is not a directory; give the --checkpoint-dir of a training run", dir);
+    if (stat(dir, &st) != 0) cli_die(1, "cannot open run directory '%s': %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) cli_die(1, "'%s' is not a directory; give the --checkpoint-dir of a training run", dir);
     char logpath[4200], ckpt[4200];
     snprintf(logpath, sizeof logpath, "%s/train.jsonl", dir);
     if (access(logpath, R_OK) != 0)
-        viz_die(1, "no readable train.jsonl in '%s' (%s); give the --checkpoint-dir of a training run", dir, strerror(errno));
+        cli_die(1, "no readable train.jsonl in '%s' (%s); give the --checkpoint-dir of a training run", dir, strerror(errno));
     run_log lg;
     read_log(&lg, logpath);
     if (lg.bad_lines)
@@ -436,7 +436,7 @@ int cmd_report(int argc, char **argv) {
         charrnn_model_close(m);
     }
     if (viz_save(&b, out))
-        viz_die(1, "cannot write '%s': %s; pass another -o", out, b.oom ? "out of memory" : strerror(errno));
+        cli_die(1, "cannot write '%s': %s; pass another -o", out, b.oom ? "out of memory" : strerror(errno));
     if (strcmp(out, "-"))
         fprintf(stderr, "wrote %s: %d train and %d validation points, %d samples\n", out, lg.train_loss.n, lg.val_loss.n,
                 lg.num_samples);
