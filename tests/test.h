@@ -4,6 +4,7 @@
 #ifndef CHARRNN_TEST_H
 #define CHARRNN_TEST_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void t_register(const char *name, void (*fn)(void));
@@ -21,6 +22,12 @@ const char *t_tmpdir(void);
 const char *t_path(const char *name);
 /* Writes len bytes to path; returns 0 on success. */
 int t_write_file(const char *path, const void *data, size_t len);
+/* printf into a malloc'd string. */
+char *t_fmt(const char *fmt, ...);
+char *t_vfmt(const char *fmt, va_list ap);
+/* The whole file, malloc'd and NUL-terminated (its length in *len, which may be
+ * NULL), or NULL if it cannot be read. */
+char *t_read_file(const char *path, size_t *len);
 /* Runs a shell command, captures stdout and stderr (separately) into malloc'd
  * strings (caller frees), returns the exit status (or 128+signal). */
 int t_run(const char *cmd, char **out, char **errout);

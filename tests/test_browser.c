@@ -14,18 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *fmt(const char *f, ...) {
-    va_list ap, ap2;
-    va_start(ap, f);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, f, ap2);
-    va_end(ap2);
-    char *s = malloc((size_t)n + 1);
-    vsnprintf(s, (size_t)n + 1, f, ap);
-    va_end(ap);
-    return s;
-}
-
 /* The browser to use ($CHROMIUM, else chromium on the PATH), or NULL. */
 static const char *chromium(void) {
     static int state;
@@ -33,7 +21,7 @@ static const char *chromium(void) {
     if (state == 0) {
         const char *env = getenv("CHROMIUM");
         char *out = NULL;
-        char *cmd = fmt("command -v '%s'", env && *env ? env : "chromium");
+        char *cmd = t_fmt("command -v '%s'", env && *env ? env : "chromium");
         state = t_run(cmd, &out, NULL) == 0 && out[0] ? 1 : -1;
         if (state == 1) {
             snprintf(path, sizeof path, "%s", out);
@@ -50,7 +38,7 @@ static const char *chromium(void) {
  * --screenshot=...); returns its stdout (the DOM for --dump-dom). */
 static char *browse(const char *action, const char *page, const char *fragment) {
     static int profile;
-    char *cmd = fmt("timeout 180 '%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+    char *cmd = t_fmt("timeout 180 '%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
                     "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s/chromium-%d' "
                     "--window-size=1280,900 %s 'file://%s%s'",
                     chromium(), t_tmpdir(), profile++, action, page, fragment ? fragment : "");
@@ -62,11 +50,11 @@ static char *browse(const char *action, const char *page, const char *fragment) 
 }
 
 static char *abs_path(const char *p) {
-    if (p[0] == '/') return fmt("%s", p);
+    if (p[0] == '/') return t_fmt("%s", p);
     char *out = NULL;
     t_run("pwd", &out, NULL);
     out[strcspn(out, "\n")] = 0;
-    char *s = fmt("%s/%s", out, p);
+    char *s = t_fmt("%s/%s", out, p);
     free(out);
     return s;
 }
@@ -75,7 +63,7 @@ static char *abs_path(const char *p) {
 static char *load_ok(const char *page, const char *fragment, const char *what) {
     char *dom = browse("--dump-dom", page, fragment);
     const char *html = strstr(dom, "<html") ? strstr(dom, "<html") : dom;
-    char *head = fmt("%.*s", (int)strcspn(html, ">"), html); /* the <html ...> tag */
+    char *head = t_fmt("%.*s", (int)strcspn(html, ">"), html); /* the <html ...> tag */
     CHECKF(strstr(head, "data-ready=\"1\"") != NULL, "the %s page's script did not finish: %s", what, head);
     CHECKF(strstr(head, "data-error") == NULL, "the %s page has a script error: %s", what, head);
     free(head);
@@ -92,13 +80,13 @@ static int count(const char *s, const char *needle) {
 static void screenshot(const char *page, const char *fragment, const char *name) {
     const char *dir = getenv("CHARRNN_SCREENSHOT_DIR");
     if (!dir || !*dir) dir = "build/screenshots";
-    char *mk = fmt("mkdir -p '%s'", dir);
+    char *mk = t_fmt("mkdir -p '%s'", dir);
     t_run(mk, NULL, NULL);
     free(mk);
-    char *png = fmt("%s/%s.png", dir, name);
+    char *png = t_fmt("%s/%s.png", dir, name);
     char *apng = abs_path(png);
     remove(apng);
-    char *action = fmt("--screenshot='%s'", apng);
+    char *action = t_fmt("--screenshot='%s'", apng);
     free(browse(action, page, fragment));
     FILE *f = fopen(apng, "rb");
     unsigned char sig[8] = {0};
@@ -168,7 +156,7 @@ static const char *browser_model(void) {
         const char *corpus = t_path("browser_corpus.txt");
         CHECK(t_write_file(corpus, buf, len) == 0);
         free(buf);
-        char *cmd = fmt("%s train '%s' --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 60 "
+        char *cmd = t_fmt("%s train '%s' --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 60 "
                         "--eval-val-every 20 --print-every 5 --sample-every 20 --sample-length 60 --threads 1 "
                         "--checkpoint-dir '%s'", t_bin(), corpus, dir);
         char *err = NULL;
@@ -186,7 +174,7 @@ static void test_viz_page(void) {
     const char *window = t_path("browser_window.txt");
     CHECK(t_write_file(window, WINDOW, strlen(WINDOW)) == 0);
     char *page = abs_path(t_path("browser_viz.html"));
-    char *cmd = fmt("%s viz '%s' '%s' -o '%s'", t_bin(), browser_model(), window, page), *err = NULL;
+    char *cmd = t_fmt("%s viz '%s' '%s' -o '%s'", t_bin(), browser_model(), window, page), *err = NULL;
     int rc = t_run(cmd, NULL, &err);
     CHECKF(rc == 0, "viz: exit %d: %s", rc, err);
     char *dom = load_ok(page, NULL, "viz");
@@ -210,7 +198,7 @@ static void test_viz_page(void) {
 static void test_cells_page(void) {
     if (!chromium() || !browser_model()) return;
     char *page = abs_path(t_path("browser_cells.html"));
-    char *cmd = fmt("%s cells '%s' '%s' --length 3000 --top 6 -o '%s'", t_bin(), browser_model(),
+    char *cmd = t_fmt("%s cells '%s' '%s' --length 3000 --top 6 -o '%s'", t_bin(), browser_model(),
                     t_path("browser_corpus.txt"), page), *out = NULL, *err = NULL;
     int rc = t_run(cmd, &out, &err);
     CHECKF(rc == 0, "cells: exit %d: %s", rc, err);
@@ -229,7 +217,7 @@ static void test_cells_page(void) {
 static void test_report_page(void) {
     if (!chromium() || !browser_model()) return;
     char *page = abs_path(t_path("browser_report.html"));
-    char *cmd = fmt("%s report '%s' -o '%s'", t_bin(), t_path("browser_cv"), page), *err = NULL;
+    char *cmd = t_fmt("%s report '%s' -o '%s'", t_bin(), t_path("browser_cv"), page), *err = NULL;
     int rc = t_run(cmd, NULL, &err);
     CHECKF(rc == 0, "report: exit %d: %s", rc, err);
     char *dom = load_ok(page, NULL, "report");
@@ -248,14 +236,14 @@ static void test_report_page(void) {
 static void test_large_viz_page(void) {
     if (!chromium() || !browser_model()) return;
     const char *dir = t_path("browser_big_cv");
-    char *cmd = fmt("%s train '%s' --rnn-size 512 --num-layers 1 --batch-size 4 --seq-length 16 --max-iters 1 "
+    char *cmd = t_fmt("%s train '%s' --rnn-size 512 --num-layers 1 --batch-size 4 --seq-length 16 --max-iters 1 "
                     "--threads 1 --checkpoint-dir '%s'", t_bin(), t_path("browser_corpus.txt"), dir), *err = NULL;
     int rc = t_run(cmd, NULL, &err);
     CHECKF(rc == 0, "training: exit %d: %s", rc, err);
     free(cmd);
     free(err);
     char *page = abs_path(t_path("browser_big.html"));
-    cmd = fmt("%s viz '%s/latest.safetensors' '%s' --length 10000 -o '%s'", t_bin(), dir, t_path("browser_corpus.txt"), page);
+    cmd = t_fmt("%s viz '%s/latest.safetensors' '%s' --length 10000 -o '%s'", t_bin(), dir, t_path("browser_corpus.txt"), page);
     rc = t_run(cmd, NULL, &err);
     CHECKF(rc == 0 && strstr(err, "10000 characters, 1 x 512 lstm"), "viz: exit %d: %s", rc, err);
     char *dom = load_ok(page, "#bench", "10,000 x 512");

@@ -23,31 +23,13 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static char *vfmt(const char *fmt, va_list ap) {
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    char *s = malloc((size_t)n + 1);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    return s;
-}
-
-static char *fmt(const char *f, ...) {
-    va_list ap;
-    va_start(ap, f);
-    char *s = vfmt(f, ap);
-    va_end(ap);
-    return s;
-}
-
 /* Runs "BIN <args>" (args: printf format); out/err may be NULL. */
 static int cli(char **out, char **err, const char *f, ...) {
     va_list ap;
     va_start(ap, f);
-    char *args = vfmt(f, ap);
+    char *args = t_vfmt(f, ap);
     va_end(ap);
-    char *cmd = fmt("%s %s", t_bin(), args);
+    char *cmd = t_fmt("%s %s", t_bin(), args);
     char *o = NULL, *e = NULL;
     int rc = t_run(cmd, &o, &e);
     free(cmd);
@@ -57,21 +39,6 @@ static int cli(char **out, char **err, const char *f, ...) {
     if (err) *err = e;
     else free(e);
     return rc;
-}
-
-static char *read_all(const char *path, size_t *len) {
-    if (len) *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
-    size_t got = fread(s, 1, (size_t)(n > 0 ? n : 0), f);
-    fclose(f);
-    s[got] = 0;
-    if (len) *len = got;
-    return s;
 }
 
 static int file_exists(const char *path) {
@@ -570,7 +537,7 @@ static void test_init_from_mismatch(void) {
                  "--max-iters 2 --checkpoint-dir '%s'", corpus, gdir);
     CHECKF(rc == 0, "training the GRU source: exit %d: %s", rc, err);
     free(err);
-    char *gckpt = fmt("%s/latest.safetensors", gdir);
+    char *gckpt = t_fmt("%s/latest.safetensors", gdir);
 
     rc = cli(NULL, &err, "train '%s' --model lstm --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", corpus, gckpt, t_path("cv_init_lstm"));
@@ -614,7 +581,7 @@ static void test_not_a_checkpoint(void) {
     const char *m = small_model();
     if (!m) return;
     size_t len;
-    char *real = read_all(m, &len);
+    char *real = t_read_file(m, &len);
     if (!CHECK(real && len > 1000)) { free(real); return; }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | (unsigned char)real[i];
@@ -650,7 +617,7 @@ static void test_not_a_checkpoint(void) {
         t_write_file(p, files[i].data, files[i].n);
         const char *cmds[3] = {"info '%s'", "sample '%s' --length 5", "eval '%s' '%s'"};
         for (int c = 0; c < 3; c++) {
-            char *args = fmt(cmds[c], p, corpus);
+            char *args = t_fmt(cmds[c], p, corpus);
             char *out, *err;
             int rc = cli(&out, &err, "%s", args);
             char what[200];
@@ -690,7 +657,7 @@ static void test_corrupt_header_no_crash(void) {
     const char *m = small_model();
     if (!m) return;
     size_t len;
-    char *real = read_all(m, &len);
+    char *real = t_read_file(m, &len);
     if (!CHECK(real && len > 1000)) { free(real); return; }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | (unsigned char)real[i];
@@ -734,7 +701,7 @@ static void test_resume_other_corpus(void) {
                  "--checkpoint-dir '%s'", corpus, dir);
     CHECKF(rc == 0, "training: exit %d: %s", rc, err);
     free(err);
-    char *ck = fmt("%s/latest.safetensors", dir);
+    char *ck = t_fmt("%s/latest.safetensors", dir);
     /* the same size, one character changed */
     char *alt = malloc(cat_len);
     memcpy(alt, cat_text, cat_len);
@@ -770,7 +737,7 @@ static void test_resume_other_corpus(void) {
 static void test_checkpoint_dir_is_file(void) {
     const char *f = t_path("plain_file");
     write_str(f, "x");
-    char *sub = fmt("%s/sub", f), *err;
+    char *sub = t_fmt("%s/sub", f), *err;
     int rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
                  "--checkpoint-dir '%s'", cat_corpus(), f);
     EXPECT_ERROR("--checkpoint-dir naming a file", rc, err, f, "--checkpoint-dir");
@@ -847,8 +814,8 @@ static void converge(const char *cell, double threshold) {
     free(err);
 
     /* train.jsonl's last validation record says the same */
-    char *log = fmt("%s/train.jsonl", dir);
-    char *j = read_all(log, NULL);
+    char *log = t_fmt("%s/train.jsonl", dir);
+    char *j = t_read_file(log, NULL);
     CHECKF(j, "no %s", log);
     if (j) {
         double jv = last_number_after(j, "\"val_loss\":");
@@ -875,7 +842,7 @@ static void test_converge_rnn(void) { converge("rnn", 0.60); }   /* observed 0.2
 
 /* train.jsonl lines without the timing field. */
 static char *jsonl_without_timing(const char *path, int *ntrain) {
-    char *s = read_all(path, NULL);
+    char *s = t_read_file(path, NULL);
     if (!s) return NULL;
     char *o = malloc(strlen(s) + 1), *w = o;
     *ntrain = 0;
@@ -903,7 +870,7 @@ static char *jsonl_without_timing(const char *path, int *ntrain) {
 /* The tensor bytes of a safetensors file (everything after the header). */
 static char *tensor_bytes(const char *path, size_t *n) {
     size_t len;
-    char *s = read_all(path, &len);
+    char *s = t_read_file(path, &len);
     *n = 0;
     if (!s || len < 8) { free(s); return NULL; }
     uint64_t h = 0;
@@ -917,7 +884,7 @@ static char *tensor_bytes(const char *path, size_t *n) {
 }
 
 static void resume_case(const char *tag, const char *corpus, const char *opts, const char *expect_in_log) {
-    char *da = fmt("%s", t_path(tag)), *db = fmt("%s_b", da);
+    char *da = t_fmt("%s", t_path(tag)), *db = t_fmt("%s_b", da);
     const char *common = "--eval-val-every 20 --print-every 1 --threads 1";
     char *ea, *eb, *ec;
     int ra = cli(NULL, &ea, "train '%s' %s %s --max-iters 40 --checkpoint-dir '%s'", corpus, opts, common, da);
@@ -931,7 +898,7 @@ static void resume_case(const char *tag, const char *corpus, const char *opts, c
     free(ec);
 
     /* the same losses at every iteration (printed to 6 decimals), the same validations */
-    char *la = fmt("%s/train.jsonl", da), *lb = fmt("%s/train.jsonl", db);
+    char *la = t_fmt("%s/train.jsonl", da), *lb = t_fmt("%s/train.jsonl", db);
     int na = 0, nb = 0;
     char *ja = jsonl_without_timing(la, &na), *jb = jsonl_without_timing(lb, &nb);
     CHECKF(ja && jb && na == 40 && nb == 40, "%s: %d and %d train lines, expected 40", tag, na, nb);
@@ -948,7 +915,7 @@ static void resume_case(const char *tag, const char *corpus, const char *opts, c
     free(lb);
 
     /* bitwise the same tensors: weights, optimizer moments, carried state, loss history */
-    char *ca = fmt("%s/latest.safetensors", da), *cb = fmt("%s/latest.safetensors", db);
+    char *ca = t_fmt("%s/latest.safetensors", da), *cb = t_fmt("%s/latest.safetensors", db);
     size_t sa, sb;
     char *ta = tensor_bytes(ca, &sa), *tb = tensor_bytes(cb, &sb);
     CHECKF(ta && tb && sa == sb && sa > 0 && memcmp(ta, tb, sa) == 0,
@@ -1131,7 +1098,7 @@ static void test_chinese_codepoints(void) {
     CHECKF(strstr(err, want), "expected \"%s\" in: %s", want, err);
     free(err);
 
-    char *ck = fmt("%s/latest.safetensors", dir);
+    char *ck = t_fmt("%s/latest.safetensors", dir);
     rc = cli(&out, &err, "info '%s'", ck);
     snprintf(want, sizeof want, "vocabulary:     %d code points", V);
     CHECKF(rc == 0 && strstr(out, want), "info should report \"%s\": %s %s", want, out, err);
@@ -1308,10 +1275,10 @@ static void test_builtin_corpus(void) {
     CHECKF(rc == 0, "train on the built-in corpus: exit %d: %s", rc, err);
     CHECKF(strstr(err, "built-in corpus"), "stderr should say it uses the built-in corpus: %s", err);
     free(err);
-    char *ck = fmt("%s/latest.safetensors", dir), *lg = fmt("%s/train.jsonl", dir);
+    char *ck = t_fmt("%s/latest.safetensors", dir), *lg = t_fmt("%s/train.jsonl", dir);
     CHECKF(file_exists(ck), "no %s", ck);
     size_t len;
-    char *j = read_all(lg, &len);
+    char *j = t_read_file(lg, &len);
     CHECKF(j && len > 0, "no or empty %s", lg);
     int lines = 0, val = 0, last_iter3 = 0;
     for (char *p = j; j && *p;) {
@@ -1355,7 +1322,7 @@ static void test_safetensors_layout(void) {
     const char *m = small_model();
     if (!m) return;
     size_t len;
-    char *s = read_all(m, &len);
+    char *s = t_read_file(m, &len);
     if (!CHECK(s && len > 8)) { free(s); return; }
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | (unsigned char)s[i];

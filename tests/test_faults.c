@@ -118,19 +118,6 @@ static int count_tmp_files(const char *dir) {
     return n;
 }
 
-static char *slurp(const char *path, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    *len = fread(s, 1, (size_t)n, f);
-    fclose(f);
-    return s;
-}
-
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static void fault_sweep(int shorts) {
@@ -190,7 +177,7 @@ static void test_checksum_refuses_damage(void) {
     CHECK(charrnn_trainer_save(t, path, &err) == 0);
     charrnn_trainer_close(t);
     size_t len;
-    char *raw = slurp(path, &len);
+    char *raw = t_read_file(path, &len);
     if (!CHECK(raw && len > 100)) return;
     uint64_t hl = 0;
     memcpy(&hl, raw, 8);

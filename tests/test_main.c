@@ -72,17 +72,42 @@ int t_write_file(const char *path, const void *data, size_t len) {
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
-static char *slurp(const char *path) {
+char *t_vfmt(const char *fmt, va_list ap) {
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *s = malloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+char *t_fmt(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = t_vfmt(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *t_read_file(const char *path, size_t *len) {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
+    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
+    size_t got = fread(s, 1, (size_t)(n > 0 ? n : 0), f);
     fclose(f);
+    s[got] = 0;
+    if (len) *len = got;
     return s;
+}
+
+static char *slurp(const char *path) {
+    char *s = t_read_file(path, NULL);
+    return s ? s : strdup("");
 }
 
 int t_run(const char *cmd, char **out, char **errout) {

@@ -39,16 +39,8 @@ static pid_t start_training(const char *args, const char *errpath) {
 }
 
 static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
+    char *s = t_read_file(path, NULL);
+    return s ? s : strdup("");
 }
 
 /* Waits until the file at path contains needle (at most ~20 s). */

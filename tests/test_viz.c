@@ -55,18 +55,6 @@ static void expect_prop(const char *text, int p, const char *expect, int line) {
 }
 #define EXPECT_PROP(text, p, expect) expect_prop(text, p, expect, __LINE__)
 
-static char *fmt(const char *f, ...) {
-    va_list ap, ap2;
-    va_start(ap, f);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, f, ap2);
-    va_end(ap2);
-    char *s = malloc((size_t)n + 1);
-    vsnprintf(s, (size_t)n + 1, f, ap);
-    va_end(ap);
-    return s;
-}
-
 static int cli(char **out, char **err, const char *f, ...) {
     va_list ap, ap2;
     va_start(ap, f);
@@ -76,7 +64,7 @@ static int cli(char **out, char **err, const char *f, ...) {
     char *args = malloc((size_t)n + 1);
     vsnprintf(args, (size_t)n + 1, f, ap);
     va_end(ap);
-    char *cmd = fmt("%s %s", t_bin(), args);
+    char *cmd = t_fmt("%s %s", t_bin(), args);
     char *o = NULL, *e = NULL;
     int rc = t_run(cmd, &o, &e);
     free(cmd);
@@ -84,20 +72,6 @@ static int cli(char **out, char **err, const char *f, ...) {
     if (out) *out = o; else free(o);
     if (err) *err = e; else free(e);
     return rc;
-}
-
-static char *slurp_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
-    size_t got = fread(s, 1, (size_t)(n > 0 ? n : 0), f);
-    fclose(f);
-    s[got] = 0;
-    if (len) *len = got;
-    return s;
 }
 
 static int b64_value(char c) {
@@ -494,7 +468,7 @@ static const char *viz_model(void) {
 static void test_train_sample_every(void) {
     if (!viz_model()) return;
     size_t len;
-    char *log = slurp_file(t_path("viz_cv/train.jsonl"), &len);
+    char *log = t_read_file(t_path("viz_cv/train.jsonl"), &len);
     CHECK(log != NULL);
     int samples = 0;
     for (char *line = log; log && *line;) {
@@ -529,7 +503,7 @@ static void test_train_sample_every(void) {
 
 static void test_report_cli(void) {
     const char *dir = t_path("report_run");
-    char *cmd = fmt("mkdir -p '%s'", dir);
+    char *cmd = t_fmt("mkdir -p '%s'", dir);
     t_run(cmd, NULL, NULL);
     free(cmd);
     /* a first run, then a fresh one in the same directory, a broken line, a sample with markup and an emoji */
@@ -551,7 +525,7 @@ static void test_report_cli(void) {
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(err, "1 line(s)") && strstr(err, "line 8"), "the broken last line is reported: %s", err);
     free(err);
-    char *page = slurp_file(html, NULL);
+    char *page = t_read_file(html, NULL);
     CHECK(page != NULL);
     if (page) {
         CHECKF(strstr(page, "&lt;b&gt;hi&lt;/b&gt; &amp; &#x1F600;") != NULL, "the sample is escaped");
@@ -569,7 +543,7 @@ static void test_report_cli(void) {
     rc = cli(NULL, &err, "report '%s' --format svg -o '%s'", dir, svg);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     free(err);
-    page = slurp_file(svg, NULL);
+    page = t_read_file(svg, NULL);
     CHECKF(page && !strncmp(page, "<?xml", 5) && strstr(page, "xmlns=\"http://www.w3.org/2000/svg\"") &&
            strstr(page, "bits per character") && strstr(page, "</svg>"), "a standalone SVG");
     free(page);
@@ -595,7 +569,7 @@ static void test_cells_viz_cli(void) {
     CHECKF(ranked == 6, "a header and --top 5 rows: %d lines", ranked);
     free(out);
     free(err);
-    char *page = slurp_file(cells, NULL);
+    char *page = t_read_file(cells, NULL);
     CHECKF(page && strstr(page, "id=\"gallery\""), "the gallery page");
     free(page);
     rc = cli(&out, &err, "cells '%s' '%s' --state h --length 500 --top 3", ck, viz_corpus());
