@@ -1,5 +1,6 @@
 /* cli.c: the helpers every `charrnn` command shares (see cli.h). */
 #include "cli.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -54,3 +55,8 @@ char *cli_read_file(const char *path, size_t *len) {
 }
 
 void cli_die_err(const charrnn_error *e) { cli_die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
+
+void cli_progress(void *ctx, long done, long total) {
+    progress *p = ctx;
+    progress_draw(p, p->label ? p->label : "", done, total, done, NULL);
+}

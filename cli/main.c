@@ -443,7 +443,12 @@ static int cmd_eval(int argc, char **argv) {
     size_t len;
     char *text = cli_read_file(pos[1], &len);
     charrnn_eval_result r;
-    if (charrnn_evaluate(m, text, len, pos[1], &r, &err)) cli_die_err(&err);
+    progress bar;
+    progress_init(&bar, "chars");
+    bar.label = "eval";
+    int rc = charrnn_evaluate(m, text, len, pos[1], cli_progress, &bar, &r, &err);
+    progress_clear(&bar);
+    if (rc) cli_die_err(&err);
     if (r.unknown) {
         char list[512];
         describe_chars(r.unknown_examples, r.num_unknown_examples, list, sizeof list);

@@ -10,6 +10,7 @@ typedef struct progress {
     double t0;        /* when counting started, seconds */
     double last;      /* last redraw */
     const char *unit; /* "it", "chars", ... */
+    const char *label;/* for cli_progress: what is being done, e.g. "eval" */
 } progress;
 
 void progress_init(progress *p, const char *unit);

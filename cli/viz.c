@@ -4,6 +4,7 @@
  * these commands share with `charrnn report`. The pages themselves are written
  * by viz_html.c; the properties come from viz_props.c. */
 #include "viz.h"
+#include "progress.h"
 #include "options.h"
 
 #include <errno.h>
@@ -38,8 +39,12 @@ static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const ch
     fprintf(stderr, "tracing %ld characters of %s from character %ld ...\n", count, path, start);
     charrnn_error err = {0};
     charrnn_trace *t = NULL;
-    if (charrnn_trace_text(m, text + b0, b1 - b0, path, (int)length, &t, &err))
-        cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
+    progress bar;
+    progress_init(&bar, "chars");
+    bar.label = "trace";
+    int rc = charrnn_trace_text(m, text + b0, b1 - b0, path, (int)length, cli_progress, &bar, &t, &err);
+    progress_clear(&bar);
+    if (rc) cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
     if (t->unknown)
         fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were left out\n",
                 t->unknown, path);

@@ -107,6 +107,11 @@ void charrnn_model_history(const charrnn_model *m, int i, long *iteration, doubl
 /* The metadata JSON string stored under KEY in the checkpoint, or NULL. */
 const char *charrnn_model_metadata(const charrnn_model *m, const char *key);
 
+/* ---- progress ---------------------------------------------------------------------- */
+/* Called now and then by long operations with how much of the work is done
+ * (done of total, in the operation's own units: characters). NULL: no calls. */
+typedef void (*charrnn_progress_fn)(void *ctx, long done, long total);
+
 /* ---- evaluation ------------------------------------------------------------------ */
 typedef struct charrnn_eval_result {
     double nats;          /* mean cross-entropy per predicted character */
@@ -120,7 +125,7 @@ typedef struct charrnn_eval_result {
 /* Loss of the model on a UTF-8 (or byte) buffer, with the model's unit; name
  * (e.g. the file's path) is used in messages. */
 int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name,
-                     charrnn_eval_result *res, charrnn_error *err);
+                     charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err);
 
 /* ---- sampling -------------------------------------------------------------------- */
 typedef struct charrnn_sampler charrnn_sampler;
@@ -160,7 +165,7 @@ typedef struct charrnn_trace {
 } charrnn_trace;
 /* At most max_chars characters (0: all). name is used in messages. */
 int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
-                       charrnn_trace **out, charrnn_error *err);
+                       charrnn_progress_fn progress, void *ctx, charrnn_trace **out, charrnn_error *err);
 void charrnn_trace_free(charrnn_trace *t);
 
 /* ---- training -------------------------------------------------------------------- */

@@ -57,8 +57,8 @@ const char *charrnn_model_metadata(const charrnn_model *m, const char *key) {
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, charrnn_eval_result *res,
-                     charrnn_error *err) {
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, charrnn_progress_fn progress,
+                     void *ctx, charrnn_eval_result *res, charrnn_error *err) {
     memset(res, 0, sizeof *res);
     corpus c;
     int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name ? name : "the text", &res->unknown,
@@ -78,7 +78,7 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
     if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     else {
         long cnt;
-        res->nats = eval_ids(&run, &c, 0, c.n, x, y, &cnt);
+        res->nats = eval_ids(&run, &c, 0, c.n, x, y, &cnt, progress, ctx);
         res->bpc = res->nats / log(2.0);
         res->predicted = cnt;
     }
@@ -205,7 +205,7 @@ void charrnn_trace_free(charrnn_trace *t) {
 }
 
 int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
-                       charrnn_trace **out, charrnn_error *err) {
+                       charrnn_progress_fn progress, void *ctx, charrnn_trace **out, charrnn_error *err) {
     *out = NULL;
     corpus c;
     long unknown = 0;
@@ -280,6 +280,7 @@ int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const cha
             }
             t->p_next[i] = i + 1 < c.n ? p[corpus_id(&c, i + 1)] : NAN;
         }
+        if (progress) progress(ctx, (long)(pos + tt), (long)n);
     }
 done:
     if (have_run) model_view_free(&run);

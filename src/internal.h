@@ -52,7 +52,8 @@ void model_handle_set_meta(charrnn_model *m, int n, const char *const *keys, con
  * of contiguous slices cut into T-step chunks, the remainder as one more stream.
  * Every character after the first is predicted once. Uses and clobbers the
  * net's carried state. x, y: (T, B) buffers. */
-double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x, int32_t *y, long *count);
+double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x, int32_t *y, long *count,
+                charrnn_progress_fn progress, void *ctx);
 
 /* One training iteration on a batch: zero grads, forward (with dropout),
  * backward, clip, update. Returns 0, or 1 if the loss, 2 if the gradient was not

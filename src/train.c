@@ -397,7 +397,8 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     return CHARRNN_OK;
 }
 
-double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x, int32_t *y, long *count) {
+double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x, int32_t *y, long *count,
+                charrnn_progress_fn progress, void *ctx) {
     double total = 0.0;
     long cnt = 0;
     if (n >= 2) {
@@ -423,6 +424,7 @@ double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x,
                 double l = model_forward(net, x, y, (int)nb, (int)tt, 0, NULL);
                 total += l * (double)(nb * tt);
                 cnt += (long)(nb * tt);
+                if (progress) progress(ctx, cnt, (long)targets);
             }
         }
     }
@@ -439,7 +441,7 @@ int charrnn_trainer_validate(charrnn_trainer *t, double *val_loss, charrnn_error
     memcpy(t->saved_state, net->state_h, sizeof(float) * state);
     memcpy(t->saved_state + state, net->state_c, sizeof(float) * state);
     long cnt;
-    double loss = eval_ids(net, &t->data, t->train_n, t->val_n, t->x, t->y, &cnt);
+    double loss = eval_ids(net, &t->data, t->train_n, t->val_n, t->x, t->y, &cnt, NULL, NULL);
     memcpy(net->state_h, t->saved_state, sizeof(float) * state);
     memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
     if (history_push(t->m, t->iter, loss)) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
