@@ -149,7 +149,6 @@ int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     m->grads = NULL;
     m->B = B;
     m->T = T;
-    m->train_alloc = train;
     m->act_floats = plan_acts(m, B, T, train, NULL);
     m->act_mem = cr_calloc(m->act_floats, sizeof(float));
     if (!m->act_mem)

@@ -31,7 +31,7 @@ typedef struct layer_acts {
     float *bias;   /* (G*H): b_ih + b_hh (GRU: b_hh only for r, z), summed once per forward */
     float *hn;     /* (T, B, H): GRU only, W_hn h + b_hn */
     float *mask;   /* (T, B, H): dropout mask of this layer's output (0 or 1/(1-p)), or NULL */
-    float *out;    /* (T, B, H): this layer's output after dropout (== h + B*H when no dropout) */
+    float *out;    /* (T, B, H): this layer's output after dropout; NULL without dropout (the output is h[1..]) */
 } layer_acts;
 
 typedef struct model {
@@ -61,7 +61,6 @@ typedef struct model {
     float *dseq[2];          /* (T, B, H): gradient into a layer's output, ping-pong */
     float *dh, *dc;          /* (B, H) carried backwards through time */
     const float *dout_cur;   /* backward: the gradient into the current layer's output */
-    int train_alloc;
     int params_frozen;       /* set by samplers/evaluators: w0t is computed once */
     int w0t_ready;
 } model;
