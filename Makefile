@@ -21,7 +21,7 @@ LDLIBS  += $(BLAS_LIBS) -lm
 
 ifeq ($(SANITIZE),1)
   BUILD   := build/sanitize
-  CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  CFLAGS  := -O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 else ifeq ($(VALGRIND),1)
   # valgrind does not decode AVX-512: an AVX2 build for memcheck runs

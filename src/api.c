@@ -2,6 +2,7 @@
  * evaluation of a text, and sampling, one character per stream per call. */
 #include "cells.h"
 #include "common.h"
+#include "half.h"
 #include "internal.h"
 
 #include <math.h>
@@ -126,6 +127,16 @@ void charrnn_sampler_close(charrnn_sampler *s) {
     free(s->cur);
     free(s->q);
     free(s);
+}
+
+int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err) {
+    if (!half_supported())
+        return cr_fail(err, CHARRNN_EINVAL, "--half needs a build for a processor with AVX-512F and F16C; sample without it");
+    if (s->run.half) return CHARRNN_OK;
+    s->run.half = malloc(sizeof(uint16_t) * s->run.num_params);
+    if (!s->run.half) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the half-precision weights");
+    half_from_float(s->run.half, s->run.params, s->run.num_params);
+    return CHARRNN_OK;
 }
 
 static void feed(charrnn_sampler *s) {

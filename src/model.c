@@ -7,6 +7,7 @@
 #include "model.h"
 #include "cells.h"
 #include "common.h"
+#include "half.h"
 
 #include <cblas.h>
 #ifdef _OPENMP
@@ -20,8 +21,10 @@
 /* C (M x N) = A (M x K) W^T + beta C, with W (N x K) row-major: the forward
  * products. A single row (sampling, batch 1) is a matrix-vector product, which
  * OpenBLAS does several times faster than a one-row GEMM. */
-static void matmul_wt(int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    if (M == 1)
+static void matmul_wt(const model *m, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
+    if (M == 1 && m->half)
+        gemv_half(C, m->half + (W - m->params), A, N, K, beta);
+    else if (M == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, A, 1, beta, C, 1);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, W, K, beta, C, N);
@@ -177,13 +180,16 @@ int model_view(model *view, const model *m, int b, int t, charrnn_error *err) {
     view->act_mem = NULL;
     view->grads = NULL;
     view->params_frozen = 1;
+    view->half = NULL;
     view->w0t_ready = 0;
     return model_alloc(view, b, t, 0, err);
 }
 
 void model_view_free(model *view) {
     free(view->act_mem);
+    free(view->half);
     view->act_mem = NULL;
+    view->half = NULL;
 }
 
 void model_init_weights(model *m, rng *r) {
@@ -257,15 +263,15 @@ static void forward_streams(const step_args *sa, int j0, int nb) {
         float *g = a->gates + (size_t)s * b * GH + goff;
         switch (m->cfg.cell) {
         case CHARRNN_LSTM:
-            matmul_wt(nb, GH, H, hprev, p->w_hh, 1.0f, g);
+            matmul_wt(m, nb, GH, H, hprev, p->w_hh, 1.0f, g);
             lstm_cell_forward(g, a->bias, a->c + s * bh + off, a->c + (s + 1) * bh + off, a->tc + s * bh + off, hnext, nb, H);
             break;
         case CHARRNN_GRU:
-            matmul_wt(nb, GH, H, hprev, p->w_hh, 0.0f, m->scratch + goff);
+            matmul_wt(m, nb, GH, H, hprev, p->w_hh, 0.0f, m->scratch + goff);
             gru_cell_forward(g, a->bias, m->scratch + goff, p->b_hh + 2 * H, hprev, a->hn + s * bh + off, hnext, nb, H);
             break;
         case CHARRNN_RNN:
-            matmul_wt(nb, GH, H, hprev, p->w_hh, 1.0f, g);
+            matmul_wt(m, nb, GH, H, hprev, p->w_hh, 1.0f, g);
             rnn_cell_forward(g, a->bias, hnext, nb, H);
             break;
         }
@@ -331,7 +337,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
             for (size_t row = 0; row < TB; row++)
                 memcpy(a->gates + row * GH, m->w0t + (size_t)x[row] * GH, sizeof(float) * GH);
         } else {
-            matmul_wt((int)TB, GH, H, layer_output(m, l - 1, b, dropout), p->w_ih, 0.0f, a->gates);
+            matmul_wt(m, (int)TB, GH, H, layer_output(m, l - 1, b, dropout), p->w_ih, 0.0f, a->gates);
         }
         const int nb_hh = m->cfg.cell == CHARRNN_GRU ? 2 * H : GH; /* GRU's b_hn sits inside r * (.) */
         for (int j = 0; j < GH; j++) a->bias[j] = p->b_ih[j] + (j < nb_hh ? p->b_hh[j] : 0.0f);
@@ -352,7 +358,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
     /* decoder and softmax over all t*b rows at once */
     float *logits = m->logits;
     for (size_t row = 0; row < TB; row++) memcpy(logits + row * V, m->dec_b, sizeof(float) * V);
-    matmul_wt((int)TB, V, H, layer_output(m, m->L - 1, b, dropout), m->dec_w, 1.0f, logits);
+    matmul_wt(m, (int)TB, V, H, layer_output(m, m->L - 1, b, dropout), m->dec_w, 1.0f, logits);
     double loss = softmax_xent_forward(m->probs, logits, y, TB, V);
     return y ? loss / (double)TB : 0.0;
 }

@@ -62,6 +62,7 @@ typedef struct model {
     float *dh, *dc;          /* (B, H) carried backwards through time */
     const float *dout_cur;   /* backward: the gradient into the current layer's output */
     int params_frozen;       /* set by samplers/evaluators: w0t is computed once */
+    uint16_t *half;          /* optional half-precision copy of params (same offsets): one-row products use it */
     int w0t_ready;
 } model;
 

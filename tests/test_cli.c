@@ -1080,6 +1080,28 @@ static void test_sample_num_samples(void) {
     free(err);
 }
 
+/* --half 1: same length, reproducible with a seed, close to but not always the
+ * same as full precision. */
+static void test_sample_half(void) {
+    const char *m = small_model();
+    if (!m) return;
+    char *a, *b, *e1, *e2;
+    int r1 = cli(&a, &e1, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
+    if (r1 == 2 && strstr(e1, "needs a build")) { /* this build has no half kernels: the refusal is the behaviour */
+        fprintf(stderr, "(skipped: no AVX-512F/F16C in this build) ");
+        free(a); free(e1);
+        return;
+    }
+    int r2 = cli(&b, &e2, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
+    CHECKF(r1 == 0 && r2 == 0, "exit %d %d: %s", r1, r2, e1);
+    CHECKF(!strcmp(a, b), "--half with a seed is not reproducible");
+    CHECKF(strlen(a) == 4 + 200 + 1, "length %zu", strlen(a));
+    free(a); free(b); free(e1); free(e2);
+    int rc = cli(NULL, &e1, "sample '%s' --half 2", m);
+    EXPECT_ERROR("sample --half 2", rc, e1, "--half 2", "out of range");
+    free(e1);
+}
+
 /* ---- 5. Chinese in code-point mode ------------------------------------------------------------ */
 
 static void test_chinese_codepoints(void) {
@@ -1400,6 +1422,7 @@ void register_cli_tests(void) {
     t_register("cli_corrupt_header_no_crash", test_corrupt_header_no_crash);
     t_register("cli_resume_other_corpus", test_resume_other_corpus);
     t_register("cli_resume_keeps_settings", test_resume_keeps_settings);
+    t_register("cli_sample_half", test_sample_half);
     t_register("cli_too_big_for_memory", test_too_big_for_memory);
     t_register("cli_checkpoint_dir_is_file", test_checkpoint_dir_is_file);
     t_register("cli_converge_lstm", test_converge_lstm);

@@ -8,6 +8,7 @@
 
 #include "cells.h"
 #include "cells_ref.h"
+#include "half.h"
 #include "internal.h"
 #include "safetensors.h"
 
@@ -431,7 +432,54 @@ static void test_cells_match_reference(void) {
     }
 }
 
+/* The half-precision matrix-vector product against double sums over the same
+ * rounded weights (odd sizes for the masked tails), and a sampling step with half
+ * weights against full precision: probabilities within 2e-3. */
+static void test_half_precision(void) {
+    if (!half_supported()) { fprintf(stderr, "(skipped: no AVX-512F/F16C in this build) "); return; }
+    rng r;
+    rng_seed(&r, 77, 0);
+    const int sizes[3][2] = {{37, 53}, {512, 128}, {5, 16}};
+    for (int k = 0; k < 3; k++) {
+        int M = sizes[k][0], N = sizes[k][1];
+        float *w = rnd(&r, (size_t)M * N, 1), *x = rnd(&r, (size_t)N, 1), *y = rnd(&r, (size_t)M, 1), *y0 = dup(y, (size_t)M);
+        uint16_t *h = malloc(sizeof(uint16_t) * (size_t)M * N);
+        half_from_float(h, w, (size_t)M * N);
+        for (int i = 0; i < M * N; i++)
+            if (!CHECK_CLOSE(half_to_float(h[i]), w[i], 0, 1.0 / 2048)) break;
+        gemv_half(y, h, x, M, N, 0.5f);
+        float *ref = malloc(sizeof(float) * (size_t)M);
+        for (int i = 0; i < M; i++) {
+            double acc = 0;
+            for (int j = 0; j < N; j++) acc += (double)half_to_float(h[(size_t)i * N + j]) * x[j];
+            ref[i] = (float)(acc + 0.5 * y0[i]);
+        }
+        check_all_close("gemv_half", y, ref, (size_t)M, 1e-5, 1e-5);
+        free(w); free(x); free(y); free(y0); free(h); free(ref);
+    }
+    charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = 2, .rnn_size = 64, .dropout = 0};
+    model m, full, half;
+    charrnn_error err;
+    CHECK(model_init(&m, &cfg, 30, &err) == 0);
+    for (size_t i = 0; i < m.num_params; i++) m.params[i] = (rng_uniform(&r) - 0.5f) * 0.6f;
+    CHECK(model_view(&full, &m, 1, 1, &err) == 0 && model_view(&half, &m, 1, 1, &err) == 0);
+    half.half = malloc(sizeof(uint16_t) * m.num_params);
+    half_from_float(half.half, m.params, m.num_params);
+    model_reset_state(&full);
+    model_reset_state(&half);
+    for (int step = 0; step < 20; step++) {
+        int32_t x = (int32_t)(step * 7 % 30);
+        model_forward(&full, &x, NULL, 1, 1, 0, NULL);
+        model_forward(&half, &x, NULL, 1, 1, 0, NULL);
+    }
+    check_all_close("probabilities with half weights", half.probs, full.probs, 30, 2e-3, 0);
+    model_view_free(&full);
+    model_view_free(&half);
+    model_free(&m);
+}
+
 void register_model_tests(void) {
+    t_register("model_half_precision", test_half_precision);
     t_register("model_cells_match_reference", test_cells_match_reference);
     t_register("model_stream_split_matches", test_stream_split_matches);
     t_register("model_gradcheck_lstm", test_gradcheck_lstm);
