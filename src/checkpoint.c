@@ -405,11 +405,7 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     if ((rc = read_options(f, path, &opt, err))) goto done;
     if ((rc = read_vocab(f, path, V, unit, &vocab, err))) goto done;
     /* the config decides the allocation: it must be backed by the file's own bytes */
-    double want = 0, have = 0;
-    int G = mc.cell == CHARRNN_LSTM ? 4 : mc.cell == CHARRNN_GRU ? 3 : 1;
-    for (int l = 0; l < mc.num_layers; l++)
-        want += 4.0 * G * mc.rnn_size * ((l == 0 ? V : mc.rnn_size) + mc.rnn_size + 2.0);
-    want += 4.0 * V * (mc.rnn_size + 1.0);
+    double want = 4.0 * model_param_count(&mc, V), have = 0;
     for (int i = 0; i < st_num_tensors(f); i++) have += (double)st_tensor_at(f, i)->nbytes;
     if (want > have) {
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s: its config (%d x %d %s, vocabulary %d) needs %.0f bytes of weights but the file holds %.0f; the checkpoint is damaged",

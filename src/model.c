@@ -129,6 +129,13 @@ static size_t plan_acts(model *m, int B, int T, int train, float *base) {
     return off;
 }
 
+double model_param_count(const charrnn_model_config *cfg, int V) {
+    const double H = cfg->rnn_size, GH = gates_per_cell(cfg->cell) * H;
+    double n = (double)V * (H + 1); /* decoder */
+    for (int l = 0; l < cfg->num_layers; l++) n += GH * ((l == 0 ? V : H) + H + 2);
+    return n;
+}
+
 size_t model_alloc_bytes(const charrnn_model_config *cfg, int V, int B, int T, int train) {
     model m;
     memset(&m, 0, sizeof m);
@@ -137,10 +144,7 @@ size_t model_alloc_bytes(const charrnn_model_config *cfg, int V, int B, int T, i
     m.H = cfg->rnn_size;
     m.L = cfg->num_layers;
     m.G = gates_per_cell(cfg->cell);
-    size_t GH = (size_t)m.G * m.H;
-    size_t nparams = 0;
-    for (int l = 0; l < m.L; l++) nparams += GH * ((l == 0 ? V : m.H) + m.H + 2);
-    nparams += (size_t)V * (m.H + 1);
+    size_t nparams = (size_t)model_param_count(cfg, V);
     return (plan_acts(&m, B, T, train, NULL) + nparams * (train ? 2 : 1)) * sizeof(float);
 }
 

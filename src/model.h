@@ -76,6 +76,9 @@ void model_free(model *m);
  * steps, no gradients): for sampling and evaluation beside a live model. */
 int model_view(model *view, const model *m, int b, int t, charrnn_error *err);
 void model_view_free(model *view);
+/* The number of parameters of a config with V symbols, as a double: callers
+ * check sizes that come from files or options before anything is allocated. */
+double model_param_count(const charrnn_model_config *cfg, int V);
 /* Bytes model_alloc would take (for the memory estimate before allocating). */
 size_t model_alloc_bytes(const charrnn_model_config *cfg, int V, int B, int T, int train);
 /* char-rnn's initialisation: uniform(-0.08, 0.08), LSTM forget-gate input bias 1. */

@@ -167,11 +167,7 @@ static int check_corpus_size(const charrnn_trainer *t, const char *name, charrnn
 /* Refuses a run whose memory would exceed what the machine has, before
  * allocating anything large: better a clear message now than the OOM killer later. */
 static int check_memory(const charrnn_model_config *mc, const charrnn_train_options *o, int V, charrnn_error *err) {
-    double params = 0;
-    int G = mc->cell == CHARRNN_LSTM ? 4 : mc->cell == CHARRNN_GRU ? 3 : 1;
-    for (int l = 0; l < mc->num_layers; l++)
-        params += (double)G * mc->rnn_size * ((l == 0 ? V : mc->rnn_size) + mc->rnn_size + 2.0);
-    params += (double)V * (mc->rnn_size + 1.0);
+    double params = model_param_count(mc, V);
     int moments = o->optim == CHARRNN_ADAM ? 2 : o->optim == CHARRNN_SGD ? 0 : 1;
     double need = params * 4.0 * moments;
     if (params * 4.0 * 3 < 1e15) /* model_alloc_bytes' size_t arithmetic cannot overflow below this */
