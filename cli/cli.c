@@ -54,6 +54,11 @@ char *cli_read_file(const char *path, size_t *len) {
     return buf;
 }
 
+void cli_set_threads(int threads) {
+    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
+    charrnn_set_threads(threads);
+}
+
 void cli_die_err(const charrnn_error *e) { cli_die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
 
 void cli_progress(void *ctx, long done, long total) {

@@ -18,6 +18,8 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
 /* The whole file, NUL-terminated (its length in *len), or dies with a message. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* Checks a --threads value (0: leave the library's default) and applies it. */
+void cli_set_threads(int threads);
 /* A charrnn_progress_fn that draws a progress bar (ctx: a struct progress from
  * progress.h, whose label is set with cli_progress_label) on a terminal. */
 void cli_progress(void *ctx, long done, long total);

@@ -166,9 +166,8 @@ static int cmd_train(int argc, char **argv) {
     if (sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
     if (sample_length < 1 || sample_length > 1000000) cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
     if (!(sample_temperature >= 0)) cli_die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a positive value", sample_temperature);
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
     if (resume && init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
-    charrnn_set_threads(threads);
+    cli_set_threads(threads);
 
     const char *file = np ? pos[0] : NULL;
     const char *text = NULL;
@@ -365,8 +364,7 @@ static int cmd_sample(int argc, char **argv) {
     if (num < 1 || num > 100000) cli_die(2, "--num-samples %d is out of range; use 1 to 100000", num);
     if (primetext && prime_file) cli_die(2, "give --primetext or --prime-file, not both");
     if (half != 0 && half != 1) cli_die(2, "--half %d is out of range; use 1 (half-precision weights) or 0", half);
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
-    charrnn_set_threads(threads);
+    cli_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
@@ -438,8 +436,7 @@ static int cmd_eval(int argc, char **argv) {
     const char *pos[2] = {0};
     int np = cli_parse(argc, argv, "eval", "eval CHECKPOINT FILE [options]", opts, pos, 2);
     if (np < 2) cli_die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
-    charrnn_set_threads(threads);
+    cli_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);

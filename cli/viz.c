@@ -91,8 +91,7 @@ int cmd_viz(int argc, char **argv) {
         cli_die(2, "viz needs a checkpoint and a text file: charrnn viz cv/best.safetensors input.txt -o page.html");
     if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
     if (length < 1 || length > 1000000) cli_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
-    charrnn_set_threads(threads);
+    cli_set_threads(threads);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
     const int L = info.config.num_layers, H = info.config.rnn_size, Q = info.config.cell == CHARRNN_LSTM ? 2 : 1;
@@ -183,9 +182,8 @@ int cmd_cells(int argc, char **argv) {
     if (length < 2 || length > 10000000) cli_die(2, "--length %ld is out of range; use 2 to 10000000 characters", length);
     if (top < 1) cli_die(2, "--top %d is out of range; use 1 or more", top);
     if (excerpt < 1 || excerpt > 100000) cli_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
     if (out && !strcmp(out, "-")) cli_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
-    charrnn_set_threads(threads);
+    cli_set_threads(threads);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
     if (state == 0 && info.config.cell != CHARRNN_LSTM)

@@ -31,6 +31,8 @@ char *t_read_file(const char *path, size_t *len);
 /* Runs a shell command, captures stdout and stderr (separately) into malloc'd
  * strings (caller frees), returns the exit status (or 128+signal). */
 int t_run(const char *cmd, char **out, char **errout);
+/* Runs "BIN ARGS" (ARGS a printf format) with t_run; out/err may be NULL. */
+int t_cli(char **out, char **err, const char *fmt, ...);
 /* The charrnn binary under test (env CHARRNN_BIN, default ./charrnn). */
 const char *t_bin(void);
 /* Directory holding the committed fixtures (env CHARRNN_FIXTURES, default tests/fixtures). */

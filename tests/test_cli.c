@@ -23,24 +23,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* Runs "BIN <args>" (args: printf format); out/err may be NULL. */
-static int cli(char **out, char **err, const char *f, ...) {
-    va_list ap;
-    va_start(ap, f);
-    char *args = t_vfmt(f, ap);
-    va_end(ap);
-    char *cmd = t_fmt("%s %s", t_bin(), args);
-    char *o = NULL, *e = NULL;
-    int rc = t_run(cmd, &o, &e);
-    free(cmd);
-    free(args);
-    if (out) *out = o;
-    else free(o);
-    if (err) *err = e;
-    else free(e);
-    return rc;
-}
-
 static int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -237,7 +219,7 @@ static const char *small_model(void) {
     snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
     if (state == 0) {
         char *err;
-        int rc = cli(NULL, &err,
+        int rc = t_cli(NULL, &err,
                      "train '%s' --rnn-size 32 --num-layers 1 --batch-size 16 --seq-length 32 --max-iters 150 "
                      "--eval-val-every 150 --train-frac 0.9 --val-frac 0.1 --threads 1 --checkpoint-dir '%s'",
                      cat_corpus(), dir);
@@ -253,7 +235,7 @@ static const char *small_model(void) {
 static void test_missing_file(void) {
     char *err;
     const char *p = t_path("no-such-file.txt");
-    int rc = cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_missing"));
+    int rc = t_cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_missing"));
     EXPECT_ERROR("missing file", rc, err, p, "No such file");
     CHECKF(!file_exists(t_path("cv_missing")), "a failed run created its checkpoint directory");
     free(err);
@@ -263,7 +245,7 @@ static void test_directory_input(void) {
     const char *d = t_path("a_directory");
     mkdir(d, 0755);
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", d, t_path("cv_dir"));
+    int rc = t_cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", d, t_path("cv_dir"));
     EXPECT_ERROR("directory as corpus", rc, err, d, "directory");
     free(err);
 }
@@ -272,7 +254,7 @@ static void test_empty_file(void) {
     const char *p = t_path("empty.txt");
     t_write_file(p, "", 0);
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_empty"));
+    int rc = t_cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_empty"));
     EXPECT_ERROR("empty corpus", rc, err, p, "empty");
     free(err);
 }
@@ -286,12 +268,12 @@ static void test_too_small(void) {
     char *err;
     /* defaults: batch 50 x seq 50, train-frac 0.95: needs 2501 training characters,
      * a file of ceil(2501 / 0.95) = 2633; 285 training characters allow batch <= 5 */
-    int rc = cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_small"));
+    int rc = t_cli(NULL, &err, "train '%s' --checkpoint-dir '%s'", p, t_path("cv_small"));
     EXPECT_ERROR("corpus too small", rc, err, p, "300 characters", "--batch-size 50", "--seq-length 50",
                  "at least 2633 characters", "smaller --batch-size", "at most 5");
     free(err);
 
-    rc = cli(NULL, &err, "train '%s' --batch-size 5 --rnn-size 8 --num-layers 1 --max-iters 2 --checkpoint-dir '%s'",
+    rc = t_cli(NULL, &err, "train '%s' --batch-size 5 --rnn-size 8 --num-layers 1 --max-iters 2 --checkpoint-dir '%s'",
              p, t_path("cv_small5"));
     CHECKF(rc == 0, "the suggested --batch-size 5 should train: exit %d: %s", rc, err);
     free(err);
@@ -299,11 +281,11 @@ static void test_too_small(void) {
     const char *p1 = t_path("small2632.txt"), *p2 = t_path("small2633.txt");
     t_write_file(p1, cat_text, 2632);
     t_write_file(p2, cat_text, 2633);
-    rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --max-iters 1 --checkpoint-dir '%s'", p1,
+    rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --max-iters 1 --checkpoint-dir '%s'", p1,
              t_path("cv_2632"));
     EXPECT_ERROR("2632 characters (one below the stated minimum)", rc, err, "at least 2633 characters");
     free(err);
-    rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --max-iters 1 --checkpoint-dir '%s'", p2,
+    rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --max-iters 1 --checkpoint-dir '%s'", p2,
              t_path("cv_2633"));
     CHECKF(rc == 0, "a file of the stated minimum (2633 characters) should train: exit %d: %s", rc, err);
     free(err);
@@ -318,11 +300,11 @@ static void test_nul_in_codepoint_mode(void) {
     const char *p = t_path("nul.txt");
     t_write_file(p, buf, sizeof buf);
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --batch-size 2 --seq-length 10 --checkpoint-dir '%s'", p, t_path("cv_nul"));
+    int rc = t_cli(NULL, &err, "train '%s' --batch-size 2 --seq-length 10 --checkpoint-dir '%s'", p, t_path("cv_nul"));
     EXPECT_ERROR("NUL byte", rc, err, p, "NUL", "offset 5", "--unit byte");
     free(err);
     /* byte mode takes any bytes */
-    rc = cli(NULL, &err, "train '%s' --unit byte --batch-size 2 --seq-length 10 --rnn-size 8 --num-layers 1 "
+    rc = t_cli(NULL, &err, "train '%s' --unit byte --batch-size 2 --seq-length 10 --rnn-size 8 --num-layers 1 "
              "--max-iters 2 --checkpoint-dir '%s'", p, t_path("cv_nul_byte"));
     CHECKF(rc == 0, "--unit byte should train on a file with NUL bytes: exit %d: %s", rc, err);
     free(err);
@@ -350,7 +332,7 @@ static void test_invalid_utf8(void) {
         t_write_file(p, buf, n);
         char *err, what[64];
         snprintf(what, sizeof what, "invalid UTF-8 case %zu", i);
-        int rc = cli(NULL, &err, "train '%s' --batch-size 2 --seq-length 10 --checkpoint-dir '%s'", p,
+        int rc = t_cli(NULL, &err, "train '%s' --batch-size 2 --seq-length 10 --checkpoint-dir '%s'", p,
                      t_path("cv_bad_utf8"));
         EXPECT_ERROR(what, rc, err, p, "not valid UTF-8", "byte offset 300", cases[i].byte, "--unit byte");
         free(err);
@@ -358,11 +340,11 @@ static void test_invalid_utf8(void) {
     /* the suggested --unit byte trains, and the checkpoint says bytes */
     const char *p = t_path("bad_utf8_0.txt"), *dir = t_path("cv_utf8_byte");
     char *err, *out;
-    int rc = cli(NULL, &err, "train '%s' --unit byte --batch-size 2 --seq-length 10 --rnn-size 8 --num-layers 1 "
+    int rc = t_cli(NULL, &err, "train '%s' --unit byte --batch-size 2 --seq-length 10 --rnn-size 8 --num-layers 1 "
                  "--max-iters 3 --checkpoint-dir '%s'", p, dir);
     CHECKF(rc == 0, "--unit byte should train on invalid UTF-8: exit %d: %s", rc, err);
     free(err);
-    rc = cli(&out, &err, "info '%s/latest.safetensors'", dir);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir);
     CHECKF(rc == 0 && strstr(out, "bytes"), "info of the byte-mode model: exit %d: %s %s", rc, out, err);
     free(out);
     free(err);
@@ -412,7 +394,7 @@ static void test_bad_numeric_options(void) {
     const char *corpus = cat_corpus(), *dir = t_path("cv_badopt");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *err;
-        int rc = cli(NULL, &err, "train '%s' --checkpoint-dir '%s' %s", corpus, dir, cases[i].args);
+        int rc = t_cli(NULL, &err, "train '%s' --checkpoint-dir '%s' %s", corpus, dir, cases[i].args);
         char what[128];
         snprintf(what, sizeof what, "train %s", cases[i].args);
         EXPECT_ERROR(what, rc, err, cases[i].n1, cases[i].n2);
@@ -437,7 +419,7 @@ static void test_bad_numeric_options(void) {
     };
     for (size_t i = 0; i < sizeof scases / sizeof scases[0]; i++) {
         char *out, *err;
-        int rc = cli(&out, &err, "sample '%s' --length 5 %s", m, scases[i].args);
+        int rc = t_cli(&out, &err, "sample '%s' --length 5 %s", m, scases[i].args);
         char what[128];
         snprintf(what, sizeof what, "sample %s", scases[i].args);
         EXPECT_ERROR(what, rc, err, scases[i].n1, scases[i].n2);
@@ -461,7 +443,7 @@ static void test_unknown_option_suggests(void) {
     const char *corpus = cat_corpus();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *err;
-        int rc = cli(NULL, &err, "%s '%s' %s", cases[i].cmd, corpus, cases[i].args);
+        int rc = t_cli(NULL, &err, "%s '%s' %s", cases[i].cmd, corpus, cases[i].args);
         char what[128];
         snprintf(what, sizeof what, "%s %s", cases[i].cmd, cases[i].args);
         EXPECT_ERROR(what, rc, err, cases[i].bad, cases[i].suggest);
@@ -469,7 +451,7 @@ static void test_unknown_option_suggests(void) {
     }
     /* nothing near: no wrong suggestion, a pointer to --help instead */
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --zzzzzzzzzzzz 3", corpus);
+    int rc = t_cli(NULL, &err, "train '%s' --zzzzzzzzzzzz 3", corpus);
     EXPECT_ERROR("train --zzzzzzzzzzzz", rc, err, "--zzzzzzzzzzzz", "--help");
     CHECKF(!strstr(err, "did you mean"), "a far-off option got a suggestion: %s", err);
     free(err);
@@ -484,17 +466,17 @@ static void test_unknown_command_suggests(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *err;
-        int rc = cli(NULL, &err, "%s x", cases[i].cmd);
+        int rc = t_cli(NULL, &err, "%s x", cases[i].cmd);
         EXPECT_ERROR(cases[i].cmd, rc, err, cases[i].cmd, cases[i].suggest);
         free(err);
     }
     char *err;
-    int rc = cli(NULL, &err, "frobnicate");
+    int rc = t_cli(NULL, &err, "frobnicate");
     EXPECT_ERROR("frobnicate", rc, err, "frobnicate", "train, sample, eval, info");
     free(err);
     /* no command at all: usage on stderr, non-zero */
     char *out;
-    rc = cli(&out, &err, "");
+    rc = t_cli(&out, &err, "");
     CHECKF(rc != 0 && rc < 128 && strstr(err, "usage"), "no command: exit %d, stderr %s", rc, err);
     free(out);
     free(err);
@@ -505,18 +487,18 @@ static void test_prime_unknown_chars(void) {
     if (!m) return;
     char *out, *err;
     /* no character of the prime text is in the vocabulary (a-y, space, '.', '\n') */
-    int rc = cli(&out, &err, "sample '%s' --length 20 --primetext 'ZZQ@@#' ", m);
+    int rc = t_cli(&out, &err, "sample '%s' --length 20 --primetext 'ZZQ@@#' ", m);
     EXPECT_ERROR("prime text with no known character", rc, err, "prime text", "vocabulary");
     CHECKF(out[0] == 0, "a failed sample printed: %s", out);
     free(out);
     free(err);
-    rc = cli(&out, &err, "sample '%s' --length 20 --primetext '床前'", m);
+    rc = t_cli(&out, &err, "sample '%s' --length 20 --primetext '床前'", m);
     EXPECT_ERROR("Chinese prime text for an English model", rc, err, "prime text", "vocabulary");
     free(out);
     free(err);
 
     /* some unknown: a warning naming them, exit 0, the sample on stdout */
-    rc = cli(&out, &err, "sample '%s' --length 30 --primetext 'the QZ cat' --seed 3", m);
+    rc = t_cli(&out, &err, "sample '%s' --length 30 --primetext 'the QZ cat' --seed 3", m);
     CHECKF(rc == 0, "partly unknown prime text: exit %d: %s", rc, err);
     CHECKF(strstr(err, "warning") && strstr(err, "'Q' (U+0051)") && strstr(err, "'Z' (U+005A)") &&
                strstr(err, "2 character"),
@@ -533,17 +515,17 @@ static void test_init_from_mismatch(void) {
     const char *corpus = cat_corpus();
     const char *gdir = t_path("cv_gru_src");
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
+    int rc = t_cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
                  "--max-iters 2 --checkpoint-dir '%s'", corpus, gdir);
     CHECKF(rc == 0, "training the GRU source: exit %d: %s", rc, err);
     free(err);
     char *gckpt = t_fmt("%s/latest.safetensors", gdir);
 
-    rc = cli(NULL, &err, "train '%s' --model lstm --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
+    rc = t_cli(NULL, &err, "train '%s' --model lstm --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", corpus, gckpt, t_path("cv_init_lstm"));
     EXPECT_ERROR("--init-from a GRU into an LSTM run", rc, err, "--init-from", "gru", "lstm");
     free(err);
-    rc = cli(NULL, &err, "train '%s' --model gru --rnn-size 32 --num-layers 1 --batch-size 4 --seq-length 8 "
+    rc = t_cli(NULL, &err, "train '%s' --model gru --rnn-size 32 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", corpus, gckpt, t_path("cv_init_size"));
     EXPECT_ERROR("--init-from a 1 x 16 into a 1 x 32 run", rc, err, "--init-from", "16", "32");
     free(err);
@@ -555,7 +537,7 @@ static void test_init_from_mismatch(void) {
     const char *altp = t_path("cat_bang.txt");
     t_write_file(altp, alt, cat_len + 2);
     free(alt);
-    rc = cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
+    rc = t_cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", altp, gckpt, t_path("cv_init_vocab"));
     char vs[64], vs1[64];
     snprintf(vs, sizeof vs, "%d", cat_vocab);
@@ -564,12 +546,12 @@ static void test_init_from_mismatch(void) {
     free(err);
 
     /* the matching shape and vocabulary works */
-    rc = cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
+    rc = t_cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", corpus, gckpt, t_path("cv_init_ok"));
     CHECKF(rc == 0, "--init-from a matching checkpoint: exit %d: %s", rc, err);
     free(err);
     /* --init-from a file that is not a checkpoint */
-    rc = cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
+    rc = t_cli(NULL, &err, "train '%s' --model gru --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 "
              "--max-iters 2 --init-from '%s' --checkpoint-dir '%s'", corpus, corpus, t_path("cv_init_txt"));
     EXPECT_ERROR("--init-from a text file", rc, err, corpus);
     free(err);
@@ -619,7 +601,7 @@ static void test_not_a_checkpoint(void) {
         for (int c = 0; c < 3; c++) {
             char *args = t_fmt(cmds[c], p, corpus);
             char *out, *err;
-            int rc = cli(&out, &err, "%s", args);
+            int rc = t_cli(&out, &err, "%s", args);
             char what[200];
             snprintf(what, sizeof what, "%s (%s)", args, files[i].name);
             EXPECT_ERROR(what, rc, err, p, files[i].needle);
@@ -629,7 +611,7 @@ static void test_not_a_checkpoint(void) {
             free(args);
         }
         char *err;
-        int rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 200 --checkpoint-dir '%s'", corpus, p,
+        int rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 200 --checkpoint-dir '%s'", corpus, p,
                      t_path("cv_resume_bad"));
         char what[200];
         snprintf(what, sizeof what, "train --resume %s", files[i].name);
@@ -640,11 +622,11 @@ static void test_not_a_checkpoint(void) {
     const char *d = t_path("ckpt_dir");
     mkdir(d, 0755);
     char *out, *err;
-    int rc = cli(&out, &err, "info '%s'", d);
+    int rc = t_cli(&out, &err, "info '%s'", d);
     EXPECT_ERROR("info DIRECTORY", rc, err, d, "directory");
     free(out);
     free(err);
-    rc = cli(&out, &err, "sample '%s'", t_path("missing.safetensors"));
+    rc = t_cli(&out, &err, "sample '%s'", t_path("missing.safetensors"));
     EXPECT_ERROR("sample MISSING", rc, err, "missing.safetensors", "No such file");
     free(out);
     free(err);
@@ -676,7 +658,7 @@ static void test_corrupt_header_no_crash(void) {
         t_write_file(p, e, len);
         free(e);
         char *out, *err;
-        int rc = cli(&out, &err, i % 4 == 3 ? "sample '%s' --length 3 --verbose 0" : "info '%s'", p);
+        int rc = t_cli(&out, &err, i % 4 == 3 ? "sample '%s' --length 3 --verbose 0" : "info '%s'", p);
         CHECKF(!crashed(rc, err), "mutant %d: exit %d: %s", i, rc, err);
         if (rc) {
             int count;
@@ -697,7 +679,7 @@ static void test_resume_other_corpus(void) {
     const char *corpus = cat_corpus();
     const char *dir = t_path("cv_resume_src");
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 3 "
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 3 "
                  "--checkpoint-dir '%s'", corpus, dir);
     CHECKF(rc == 0, "training: exit %d: %s", rc, err);
     free(err);
@@ -709,24 +691,24 @@ static void test_resume_other_corpus(void) {
     const char *altp = t_path("cat_changed.txt");
     t_write_file(altp, alt, cat_len);
     free(alt);
-    rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", altp, ck,
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", altp, ck,
              t_path("cv_resume_other"));
     EXPECT_ERROR("--resume with a changed corpus", rc, err, ck, "different corpus", "--init-from");
     free(err);
     /* another file altogether, and the built-in corpus */
-    rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", cat2k_corpus(), ck,
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", cat2k_corpus(), ck,
              t_path("cv_resume_other"));
     EXPECT_ERROR("--resume with a shorter corpus", rc, err, ck, "different corpus");
     free(err);
-    rc = cli(NULL, &err, "train --resume '%s' --max-iters 6 --checkpoint-dir '%s'", ck, t_path("cv_resume_other"));
+    rc = t_cli(NULL, &err, "train --resume '%s' --max-iters 6 --checkpoint-dir '%s'", ck, t_path("cv_resume_other"));
     EXPECT_ERROR("--resume with the built-in corpus", rc, err, ck, "different corpus");
     free(err);
     /* the right corpus resumes */
-    rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", corpus, ck, dir);
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", corpus, ck, dir);
     CHECKF(rc == 0 && strstr(err, "at iteration 3"), "resume with the same corpus: exit %d: %s", rc, err);
     free(err);
     /* resuming a finished run without raising --max-iters says so, with the right numbers */
-    rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", corpus, ck, dir);
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 6 --checkpoint-dir '%s'", corpus, ck, dir);
     CHECKF(rc == 0 && strstr(err, "nothing to do"), "resuming a finished run: exit %d: %s", rc, err);
     CHECKF(strstr(err, "iteration 6 of 6"), "the 'nothing to do' line should say 'iteration 6 of 6': %s", err);
     free(err);
@@ -738,12 +720,12 @@ static void test_checkpoint_dir_is_file(void) {
     const char *f = t_path("plain_file");
     write_str(f, "x");
     char *sub = t_fmt("%s/sub", f), *err;
-    int rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
                  "--checkpoint-dir '%s'", cat_corpus(), f);
     EXPECT_ERROR("--checkpoint-dir naming a file", rc, err, f, "--checkpoint-dir");
     CHECKF(!strstr(err, "1/2"), "it trained before failing: %s", err);
     free(err);
-    rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
+    rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
              "--checkpoint-dir '%s'", cat_corpus(), sub);
     EXPECT_ERROR("--checkpoint-dir below a file", rc, err, sub, "--checkpoint-dir");
     free(err);
@@ -753,7 +735,7 @@ static void test_checkpoint_dir_is_file(void) {
 /* A model too big for the machine is refused before anything large is allocated. */
 static void test_too_big_for_memory(void) {
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --rnn-size 16384 --num-layers 16 --max-iters 1 --checkpoint-dir '%s'",
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16384 --num-layers 16 --max-iters 1 --checkpoint-dir '%s'",
                  cat_corpus(), t_path("cv_huge"));
     EXPECT_ERROR("a 16 x 16384 LSTM", rc, err, "GB", "available", "--rnn-size");
     free(err);
@@ -765,18 +747,18 @@ static void test_too_big_for_memory(void) {
 static void test_resume_keeps_settings(void) {
     const char *dir = t_path("cv_keep");
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 6 "
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 6 "
                  "--eval-val-every 3 --threads 1 --checkpoint-dir '%s'", cat_corpus(), dir);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "train '%s' --resume '%s/latest.safetensors' --rnn-size 999 --learning-rate 0.5 "
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s/latest.safetensors' --rnn-size 999 --learning-rate 0.5 "
              "--checkpoint-dir '%s'", cat_corpus(), dir, dir);
     CHECKF(rc == 0 && strstr(err, "nothing to do") && strstr(err, "iteration 6 of 6"),
            "resume without --max-iters should keep the saved 6: exit %d: %s", rc, err);
     CHECKF(strstr(err, "--rnn-size is ignored") && strstr(err, "--learning-rate is ignored"),
            "options given with --resume should be reported as ignored: %s", err);
     free(err);
-    rc = cli(NULL, &err, "train '%s' --resume '%s/latest.safetensors' --max-iters 9 --print-every 1 --checkpoint-dir '%s'",
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s/latest.safetensors' --max-iters 9 --print-every 1 --checkpoint-dir '%s'",
              cat_corpus(), dir, dir);
     CHECKF(rc == 0 && strstr(err, "9/9") && strstr(err, "validation at 9") && !strstr(err, "validation at 7"),
            "resume to 9 with the saved --eval-val-every 3: exit %d: %s", rc, err);
@@ -797,7 +779,7 @@ static void converge(const char *cell, double threshold) {
     snprintf(name, sizeof name, "cv_conv_%s", cell);
     const char *dir = t_path(name);
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --model %s --rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 "
+    int rc = t_cli(NULL, &err, "train '%s' --model %s --rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 "
                  "--max-iters 400 --eval-val-every 200 --print-every 100 --train-frac 0.9 --val-frac 0.1 --threads 1 "
                  "--checkpoint-dir '%s'", corpus, cell, dir);
     CHECKF(rc == 0, "%s training: exit %d: %s", cell, rc, err);
@@ -826,7 +808,7 @@ static void converge(const char *cell, double threshold) {
 
     /* info reports the same best val loss, eval on the training file works */
     char *out;
-    rc = cli(&out, &err, "info '%s/latest.safetensors'", dir);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir);
     double best = last_number_after(out, "best val loss:  ");
     CHECKF(rc == 0, "info: %s", err);
     CHECK_CLOSE(best, val, 6e-5, 0);
@@ -887,9 +869,9 @@ static void resume_case(const char *tag, const char *corpus, const char *opts, c
     char *da = t_fmt("%s", t_path(tag)), *db = t_fmt("%s_b", da);
     const char *common = "--eval-val-every 20 --print-every 1 --threads 1";
     char *ea, *eb, *ec;
-    int ra = cli(NULL, &ea, "train '%s' %s %s --max-iters 40 --checkpoint-dir '%s'", corpus, opts, common, da);
-    int rb = cli(NULL, &eb, "train '%s' %s %s --max-iters 20 --checkpoint-dir '%s'", corpus, opts, common, db);
-    int rc = cli(NULL, &ec, "train '%s' --resume '%s/latest.safetensors' %s --max-iters 40 --checkpoint-dir '%s'", corpus,
+    int ra = t_cli(NULL, &ea, "train '%s' %s %s --max-iters 40 --checkpoint-dir '%s'", corpus, opts, common, da);
+    int rb = t_cli(NULL, &eb, "train '%s' %s %s --max-iters 20 --checkpoint-dir '%s'", corpus, opts, common, db);
+    int rc = t_cli(NULL, &ec, "train '%s' --resume '%s/latest.safetensors' %s --max-iters 40 --checkpoint-dir '%s'", corpus,
                  db, common, db);
     CHECKF(ra == 0 && rb == 0 && rc == 0, "%s: exits %d %d %d: %s | %s | %s", tag, ra, rb, rc, ea, eb, ec);
     CHECKF(strstr(ec, "resuming") && strstr(ec, "at iteration 20"), "%s: no 'resuming ... at iteration 20': %s", tag, ec);
@@ -925,8 +907,8 @@ static void resume_case(const char *tag, const char *corpus, const char *opts, c
 
     /* and eval of both prints the same numbers */
     char *oa, *ob;
-    ra = cli(&oa, &ea, "eval '%s' '%s'", ca, corpus);
-    rb = cli(&ob, &eb, "eval '%s' '%s'", cb, corpus);
+    ra = t_cli(&oa, &ea, "eval '%s' '%s'", ca, corpus);
+    rb = t_cli(&ob, &eb, "eval '%s' '%s'", cb, corpus);
     const char *pa = strchr(oa, ':'), *pb = strchr(ob, ':');
     CHECKF(ra == 0 && rb == 0 && pa && pb && strcmp(pa, pb) == 0, "%s: eval differs: A %s %s | B %s %s", tag, oa, ea, ob,
            eb);
@@ -968,11 +950,11 @@ static void test_sample_seed(void) {
     const char *m = small_model();
     if (!m) return;
     char *a, *b, *c, *e;
-    int r1 = cli(&a, &e, "sample '%s' --length 200 --seed 1 --verbose 0", m);
+    int r1 = t_cli(&a, &e, "sample '%s' --length 200 --seed 1 --verbose 0", m);
     free(e);
-    int r2 = cli(&b, &e, "sample '%s' --length 200 --seed 1 --verbose 0", m);
+    int r2 = t_cli(&b, &e, "sample '%s' --length 200 --seed 1 --verbose 0", m);
     free(e);
-    int r3 = cli(&c, &e, "sample '%s' --length 200 --seed 2 --verbose 0", m);
+    int r3 = t_cli(&c, &e, "sample '%s' --length 200 --seed 2 --verbose 0", m);
     free(e);
     CHECKF(r1 == 0 && r2 == 0 && r3 == 0, "exits %d %d %d", r1, r2, r3);
     CHECKF(strcmp(a, b) == 0, "the same seed gave different samples:\n%s\n---\n%s", a, b);
@@ -995,7 +977,7 @@ static void test_sample_temperature0(void) {
     char *s[3], *e;
     int rc[3];
     for (int i = 0; i < 3; i++) {
-        rc[i] = cli(&s[i], &e, "sample '%s' --length 100 --temperature 0 --seed %d --primetext 'the ' --verbose 0", m,
+        rc[i] = t_cli(&s[i], &e, "sample '%s' --length 100 --temperature 0 --seed %d --primetext 'the ' --verbose 0", m,
                     1 + 1000 * i);
         free(e);
     }
@@ -1006,9 +988,9 @@ static void test_sample_temperature0(void) {
     for (int i = 0; i < 3; i++) free(s[i]);
     /* a tiny positive temperature is as sharp (no underflow into garbage) */
     char *t, *z;
-    cli(&t, &e, "sample '%s' --length 100 --temperature 1e-4 --seed 5 --primetext 'the ' --verbose 0", m);
+    t_cli(&t, &e, "sample '%s' --length 100 --temperature 1e-4 --seed 5 --primetext 'the ' --verbose 0", m);
     free(e);
-    cli(&z, &e, "sample '%s' --length 100 --temperature 0 --seed 5 --primetext 'the ' --verbose 0", m);
+    t_cli(&z, &e, "sample '%s' --length 100 --temperature 0 --seed 5 --primetext 'the ' --verbose 0", m);
     free(e);
     CHECKF(!strcmp(t, z), "temperature 1e-4 should pick what temperature 0 picks:\n%s\n%s", t, z);
     free(t);
@@ -1019,18 +1001,18 @@ static void test_sample_verbose_and_prime(void) {
     const char *m = small_model();
     if (!m) return;
     char *out, *err;
-    int rc = cli(&out, &err, "sample '%s' --length 50 --verbose 0", m);
+    int rc = t_cli(&out, &err, "sample '%s' --length 50 --verbose 0", m);
     CHECKF(rc == 0 && err[0] == 0, "--verbose 0 wrote to stderr (exit %d): [%s]", rc, err);
     CHECKF(strlen(out) == 51, "--verbose 0: expected only the 50 characters and a newline, got [%s]", out);
     free(out);
     free(err);
-    rc = cli(&out, &err, "sample '%s' --length 50", m);
+    rc = t_cli(&out, &err, "sample '%s' --length 50", m);
     CHECKF(rc == 0 && strstr(err, "vocabulary") && strstr(err, "lstm"), "--verbose 1 should describe the model: %s", err);
     CHECKF(strlen(out) == 51, "the description must not go to stdout: [%s]", out);
     free(out);
     free(err);
 
-    rc = cli(&out, &err, "sample '%s' --length 40 --primetext 'a dog sat on' --seed 9", m);
+    rc = t_cli(&out, &err, "sample '%s' --length 40 --primetext 'a dog sat on' --seed 9", m);
     CHECKF(rc == 0 && strncmp(out, "a dog sat on", 12) == 0 && strlen(out) == 12 + 40 + 1,
            "the output should start with the prime text: exit %d [%s] %s", rc, out, err);
     CHECKF(!strstr(err, "warning"), "a known prime text gave a warning: %s", err);
@@ -1041,18 +1023,18 @@ static void test_sample_verbose_and_prime(void) {
     const char *pf = t_path("prime.txt");
     write_str(pf, "a dog sat on");
     char *out2;
-    rc = cli(&out2, &err, "sample '%s' --length 40 --prime-file '%s' --seed 9", m, pf);
+    rc = t_cli(&out2, &err, "sample '%s' --length 40 --prime-file '%s' --seed 9", m, pf);
     CHECKF(rc == 0, "--prime-file: exit %d %s", rc, err);
     free(err);
     char *out1;
-    cli(&out1, &err, "sample '%s' --length 40 --primetext 'a dog sat on' --seed 9", m);
+    t_cli(&out1, &err, "sample '%s' --length 40 --primetext 'a dog sat on' --seed 9", m);
     free(err);
     CHECKF(!strcmp(out1, out2), "--prime-file and --primetext differ:\n%s\n%s", out1, out2);
     free(out1);
     free(out2);
 
     /* --length 0: only the prime and the newline */
-    rc = cli(&out, &err, "sample '%s' --length 0 --primetext 'the' --verbose 0", m);
+    rc = t_cli(&out, &err, "sample '%s' --length 0 --primetext 'the' --verbose 0", m);
     CHECKF(rc == 0 && !strcmp(out, "the\n"), "--length 0: exit %d [%s] %s", rc, out, err);
     free(out);
     free(err);
@@ -1063,7 +1045,7 @@ static void test_sample_num_samples(void) {
     if (!m) return;
     char *out, *err;
     const int L = 30;
-    int rc = cli(&out, &err, "sample '%s' --length %d --num-samples 3 --seed 4", m, L);
+    int rc = t_cli(&out, &err, "sample '%s' --length %d --num-samples 3 --seed 4", m, L);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(out, "--- sample 1 ---\n") == out, "stdout should start with the first header: [%s]", out);
     const char *h[4] = {strstr(out, "--- sample 1 ---\n"), strstr(out, "\n--- sample 2 ---\n"),
@@ -1086,18 +1068,18 @@ static void test_sample_half(void) {
     const char *m = small_model();
     if (!m) return;
     char *a, *b, *e1, *e2;
-    int r1 = cli(&a, &e1, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
+    int r1 = t_cli(&a, &e1, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
     if (r1 == 2 && strstr(e1, "needs a build")) { /* this build has no half kernels: the refusal is the behaviour */
         fprintf(stderr, "(skipped: no AVX-512F/F16C in this build) ");
         free(a); free(e1);
         return;
     }
-    int r2 = cli(&b, &e2, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
+    int r2 = t_cli(&b, &e2, "sample '%s' --length 200 --seed 5 --half 1 --verbose 0 --primetext 'the '", m);
     CHECKF(r1 == 0 && r2 == 0, "exit %d %d: %s", r1, r2, e1);
     CHECKF(!strcmp(a, b), "--half with a seed is not reproducible");
     CHECKF(strlen(a) == 4 + 200 + 1, "length %zu", strlen(a));
     free(a); free(b); free(e1); free(e2);
-    int rc = cli(NULL, &e1, "sample '%s' --half 2", m);
+    int rc = t_cli(NULL, &e1, "sample '%s' --half 2", m);
     EXPECT_ERROR("sample --half 2", rc, e1, "--half 2", "out of range");
     free(e1);
 }
@@ -1112,7 +1094,7 @@ static void test_chinese_codepoints(void) {
     int V = count_distinct(cps, n); /* 6 lines x 10 characters, repeats, '，', '。', '\n': 58 */
     const char *dir = t_path("cv_zh");
     char *out, *err;
-    int rc = cli(NULL, &err, "train '%s' --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 150 "
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 150 "
                  "--eval-val-every 150 --threads 1 --checkpoint-dir '%s'", corpus, dir);
     CHECKF(rc == 0, "training on Chinese: exit %d: %s", rc, err);
     char want[128];
@@ -1121,7 +1103,7 @@ static void test_chinese_codepoints(void) {
     free(err);
 
     char *ck = t_fmt("%s/latest.safetensors", dir);
-    rc = cli(&out, &err, "info '%s'", ck);
+    rc = t_cli(&out, &err, "info '%s'", ck);
     snprintf(want, sizeof want, "vocabulary:     %d code points", V);
     CHECKF(rc == 0 && strstr(out, want), "info should report \"%s\": %s %s", want, out, err);
     for (int i = 0; i < NZH; i++) { /* every character is listed */
@@ -1140,7 +1122,7 @@ static void test_chinese_codepoints(void) {
     free(err);
 
     /* a sample is valid UTF-8 made of the corpus's characters only */
-    rc = cli(&out, &err, "sample '%s' --length 300 --seed 11 --verbose 0", ck);
+    rc = t_cli(&out, &err, "sample '%s' --length 300 --seed 11 --verbose 0", ck);
     CHECKF(rc == 0, "sample: exit %d: %s", rc, err);
     size_t olen = strlen(out);
     uint32_t *sc = malloc(sizeof(uint32_t) * (olen + 1));
@@ -1156,20 +1138,20 @@ static void test_chinese_codepoints(void) {
     free(err);
 
     /* a Chinese prime text */
-    rc = cli(&out, &err, "sample '%s' --length 20 --primetext '床前' --seed 2", ck);
+    rc = t_cli(&out, &err, "sample '%s' --length 20 --primetext '床前' --seed 2", ck);
     CHECKF(rc == 0 && strncmp(out, "床前", strlen("床前")) == 0, "Chinese prime: exit %d [%s] %s", rc, out, err);
     CHECKF(u8_all(out, strlen(out), NULL, 0) == 2 + 20 + 1, "prime + 20 characters + newline expected: [%s]", out);
     CHECKF(!strstr(err, "warning"), "a known Chinese prime gave a warning: %s", err);
     free(out);
     free(err);
     /* with an unknown character among them: the warning names it */
-    rc = cli(&out, &err, "sample '%s' --length 5 --primetext '床X前' --seed 2", ck);
+    rc = t_cli(&out, &err, "sample '%s' --length 5 --primetext '床X前' --seed 2", ck);
     CHECKF(rc == 0 && strstr(err, "warning") && strstr(err, "'X' (U+0058)"), "mixed prime: exit %d %s", rc, err);
     free(out);
     free(err);
 
     /* eval on the corpus: every character known */
-    rc = cli(&out, &err, "eval '%s' '%s'", ck, corpus);
+    rc = t_cli(&out, &err, "eval '%s' '%s'", ck, corpus);
     snprintf(want, sizeof want, "over %ld predicted characters (0 unknown skipped)", n - 1);
     CHECKF(rc == 0 && strstr(out, want), "eval of the Chinese corpus: expected \"%s\": %s %s", want, out, err);
     free(out);
@@ -1185,7 +1167,7 @@ static void test_eval(void) {
     if (!m) return;
     const char *corpus = cat_corpus();
     char *out, *err;
-    int rc = cli(&out, &err, "eval '%s' '%s'", m, corpus);
+    int rc = t_cli(&out, &err, "eval '%s' '%s'", m, corpus);
     CHECKF(rc == 0, "eval: exit %d: %s", rc, err);
     double nats = NAN, bpc = NAN;
     long pred = -1, unk = -1;
@@ -1206,7 +1188,7 @@ static void test_eval(void) {
     /* characters outside the vocabulary are counted, listed and skipped */
     const char *mix = t_path("mixed.txt");
     write_str(mix, "the cat sat on the mat.\nthe QUIZ dog ran 2 the 床.\n");
-    rc = cli(&out, &err, "eval '%s' '%s'", m, mix);
+    rc = t_cli(&out, &err, "eval '%s' '%s'", m, mix);
     CHECKF(rc == 0, "eval with unknown characters: exit %d: %s", rc, err);
     got = (p = strstr(out, ": ")) ? sscanf(p, ": %lf nats, %lf bpc over %ld predicted characters (%ld unknown skipped)",
                                            &nats, &bpc, &pred, &unk)
@@ -1223,29 +1205,29 @@ static void test_eval(void) {
     /* nothing known: a clear error */
     const char *none = t_path("unknown_only.txt");
     write_str(none, "QQQZZZ床前明月光");
-    rc = cli(&out, &err, "eval '%s' '%s'", m, none);
+    rc = t_cli(&out, &err, "eval '%s' '%s'", m, none);
     EXPECT_ERROR("eval of text with no known character", rc, err, "at least 2");
     free(out);
     free(err);
     /* an empty file, a missing one, a directory */
     const char *empty = t_path("eval_empty.txt");
     t_write_file(empty, "", 0);
-    rc = cli(&out, &err, "eval '%s' '%s'", m, empty);
+    rc = t_cli(&out, &err, "eval '%s' '%s'", m, empty);
     EXPECT_ERROR("eval of an empty file", rc, err, "at least 2");
     free(out);
     free(err);
-    rc = cli(&out, &err, "eval '%s' '%s'", m, t_path("eval_missing.txt"));
+    rc = t_cli(&out, &err, "eval '%s' '%s'", m, t_path("eval_missing.txt"));
     EXPECT_ERROR("eval of a missing file", rc, err, "eval_missing.txt", "No such file");
     free(out);
     free(err);
-    rc = cli(&out, &err, "eval '%s'", m);
+    rc = t_cli(&out, &err, "eval '%s'", m);
     EXPECT_ERROR("eval without a text file", rc, err, "eval needs");
     free(out);
     free(err);
     /* invalid UTF-8: the message names the file (not a placeholder) and the offset */
     const char *bad = t_path("eval_bad.txt");
     t_write_file(bad, "the cat\xff sat", 12);
-    rc = cli(&out, &err, "eval '%s' '%s'", m, bad);
+    rc = t_cli(&out, &err, "eval '%s' '%s'", m, bad);
     EXPECT_ERROR("eval of invalid UTF-8", rc, err, "byte offset 7", "0xFF", "eval_bad.txt");
     free(out);
     free(err);
@@ -1267,14 +1249,14 @@ static void test_info_params(void) {
         snprintf(name, sizeof name, "cv_info_%s%d", cases[i].cell, cases[i].layers);
         const char *dir = t_path(name);
         char *out, *err;
-        int rc = cli(NULL, &err, "train '%s' --model %s --num-layers %d --rnn-size %d --batch-size 4 --seq-length 8 "
+        int rc = t_cli(NULL, &err, "train '%s' --model %s --num-layers %d --rnn-size %d --batch-size 4 --seq-length 8 "
                      "--max-iters 1 --checkpoint-dir '%s'", corpus, cases[i].cell, cases[i].layers, H, dir);
         CHECKF(rc == 0, "%s: exit %d: %s", name, rc, err);
         char w[128];
         snprintf(w, sizeof w, "%ld parameters", want);
         CHECKF(strstr(err, w), "%s: train should report \"%s\": %s", name, w, err);
         free(err);
-        rc = cli(&out, &err, "info '%s/latest.safetensors'", dir);
+        rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir);
         long got = (long)last_number_after(out, "parameters:");
         CHECKF(rc == 0 && got == want, "%s (V = %d): info says %ld parameters, expected %ld: %s %s", name, V, got, want,
                out, err);
@@ -1293,7 +1275,7 @@ static void test_info_params(void) {
 static void test_builtin_corpus(void) {
     const char *dir = t_path("cv_builtin");
     char *err;
-    int rc = cli(NULL, &err, "train --max-iters 3 --checkpoint-dir '%s'", dir);
+    int rc = t_cli(NULL, &err, "train --max-iters 3 --checkpoint-dir '%s'", dir);
     CHECKF(rc == 0, "train on the built-in corpus: exit %d: %s", rc, err);
     CHECKF(strstr(err, "built-in corpus"), "stderr should say it uses the built-in corpus: %s", err);
     free(err);
@@ -1330,7 +1312,7 @@ static void test_builtin_corpus(void) {
     free(j);
     /* and the checkpoint samples */
     char *out;
-    rc = cli(&out, &err, "sample '%s' --length 20 --verbose 0", ck);
+    rc = t_cli(&out, &err, "sample '%s' --length 20 --verbose 0", ck);
     CHECKF(rc == 0 && strlen(out) >= 21, "sampling the built-in model: exit %d: %s", rc, err);
     free(out);
     free(err);

@@ -78,10 +78,11 @@ int __wrap_rename(const char *a, const char *b) {
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 static char text[6000];
+static const char *const FOX = "the quick brown fox jumps over the lazy dog.\n";
 
-static charrnn_trainer *small_trainer(long iters) {
+/* A 1 x 8 LSTM on `line` repeated, batch 4 x seq 8. */
+static charrnn_trainer *small_trainer(const char *line, long iters, long skip_nonfinite) {
     size_t n = 0;
-    const char *line = "the quick brown fox jumps over the lazy dog.\n";
     while (n + strlen(line) < sizeof text) { memcpy(text + n, line, strlen(line)); n += strlen(line); }
     charrnn_model_config mc;
     charrnn_train_options o;
@@ -92,6 +93,7 @@ static charrnn_trainer *small_trainer(long iters) {
     o.batch_size = 4;
     o.seq_length = 8;
     o.max_iters = iters;
+    o.skip_nonfinite = skip_nonfinite;
     charrnn_error err;
     charrnn_trainer *t = NULL;
     CHECKF(charrnn_trainer_open(&t, NULL, text, n, &mc, &o, &err) == 0, "%s", err.msg);
@@ -126,7 +128,7 @@ static void fault_sweep(int shorts) {
     mkdir(dir, 0755);
     char path[600];
     snprintf(path, sizeof path, "%s/latest.safetensors", dir);
-    charrnn_trainer *t = small_trainer(10);
+    charrnn_trainer *t = small_trainer(FOX, 10, 0);
     if (!t) return;
     charrnn_error err;
     charrnn_step_stats st;
@@ -168,7 +170,7 @@ static void test_fault_short_write(void) { fault_sweep(1); }
 /* Flipping any byte of the data block, of a metadata value, or cutting the file
  * short is refused with a message naming the file. */
 static void test_checksum_refuses_damage(void) {
-    charrnn_trainer *t = small_trainer(3);
+    charrnn_trainer *t = small_trainer(FOX, 3, 0);
     if (!t) return;
     charrnn_error err;
     charrnn_step_stats st;
@@ -221,22 +223,9 @@ static void test_checksum_refuses_damage(void) {
  * refused; the weights are untouched either way. A NaN decoder bias makes every
  * loss NaN. */
 static void test_skip_nonfinite(void) {
-    size_t n = 0;
-    const char *line = "abcabcabd\n";
-    while (n + strlen(line) < sizeof text) { memcpy(text + n, line, strlen(line)); n += strlen(line); }
-    charrnn_model_config mc;
-    charrnn_train_options o;
-    charrnn_model_config_default(&mc);
-    charrnn_train_options_default(&o);
-    mc.num_layers = 1;
-    mc.rnn_size = 8;
-    o.batch_size = 4;
-    o.seq_length = 8;
-    o.max_iters = 200;
-    o.skip_nonfinite = 3;
     charrnn_error err;
-    charrnn_trainer *t = NULL;
-    if (!CHECKF(charrnn_trainer_open(&t, NULL, text, n, &mc, &o, &err) == 0, "%s", err.msg)) return;
+    charrnn_trainer *t = small_trainer("abcabcabd\n", 200, 3);
+    if (!t) return;
     model *net = &t->m->net;
     net->dec_b[0] = NAN;
     float *before = malloc(sizeof(float) * net->num_params);

@@ -122,6 +122,21 @@ int t_run(const char *cmd, char **out, char **errout) {
     return code;
 }
 
+int t_cli(char **out, char **err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *args = t_vfmt(fmt, ap);
+    va_end(ap);
+    char *cmd = t_fmt("%s %s", t_bin(), args);
+    char *o = NULL, *e = NULL;
+    int rc = t_run(cmd, &o, &e);
+    free(cmd);
+    free(args);
+    if (out) *out = o; else free(o);
+    if (err) *err = e; else free(e);
+    return rc;
+}
+
 const char *t_bin(void) {
     const char *b = getenv("CHARRNN_BIN");
     return b ? b : "./charrnn";

@@ -55,25 +55,6 @@ static void expect_prop(const char *text, int p, const char *expect, int line) {
 }
 #define EXPECT_PROP(text, p, expect) expect_prop(text, p, expect, __LINE__)
 
-static int cli(char **out, char **err, const char *f, ...) {
-    va_list ap, ap2;
-    va_start(ap, f);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, f, ap2);
-    va_end(ap2);
-    char *args = malloc((size_t)n + 1);
-    vsnprintf(args, (size_t)n + 1, f, ap);
-    va_end(ap);
-    char *cmd = t_fmt("%s %s", t_bin(), args);
-    char *o = NULL, *e = NULL;
-    int rc = t_run(cmd, &o, &e);
-    free(cmd);
-    free(args);
-    if (out) *out = o; else free(o);
-    if (err) *err = e; else free(e);
-    return rc;
-}
-
 static int b64_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -455,7 +436,7 @@ static const char *viz_model(void) {
     snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
     if (state == 0) {
         char *err;
-        int rc = cli(NULL, &err, "train '%s' --rnn-size 24 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 40 "
+        int rc = t_cli(NULL, &err, "train '%s' --rnn-size 24 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 40 "
                                  "--eval-val-every 20 --print-every 5 --sample-every 10 --sample-length 30 --threads 1 "
                                  "--checkpoint-dir '%s'", viz_corpus(), dir);
         state = rc == 0 ? 1 : -1;
@@ -492,10 +473,10 @@ static void test_train_sample_every(void) {
     CHECKF(samples == 4, "40 iterations, --sample-every 10: %d samples", samples);
     free(log);
     char *err;
-    int rc = cli(NULL, &err, "train '%s' --sample-every -1 --checkpoint-dir '%s'", viz_corpus(), t_path("viz_bad"));
+    int rc = t_cli(NULL, &err, "train '%s' --sample-every -1 --checkpoint-dir '%s'", viz_corpus(), t_path("viz_bad"));
     CHECKF(rc == 2 && strstr(err, "--sample-every"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "train '%s' --resume '%s' --max-iters 42 --sample-every 1 --sample-length 5 --checkpoint-dir '%s'",
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 42 --sample-every 1 --sample-length 5 --checkpoint-dir '%s'",
              viz_corpus(), viz_model(), t_path("viz_resumed"));
     CHECKF(rc == 0 && !strstr(err, "ignored"), "--sample-* are allowed with --resume: exit %d: %s", rc, err);
     free(err);
@@ -521,7 +502,7 @@ static void test_report_cli(void) {
     CHECK(t_write_file(path, log, strlen(log)) == 0);
     char *err;
     const char *html = t_path("report.html");
-    int rc = cli(NULL, &err, "report '%s' -o '%s'", dir, html);
+    int rc = t_cli(NULL, &err, "report '%s' -o '%s'", dir, html);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(err, "1 line(s)") && strstr(err, "line 8"), "the broken last line is reported: %s", err);
     free(err);
@@ -540,17 +521,17 @@ static void test_report_cli(void) {
         free(page);
     }
     const char *svg = t_path("loss.svg");
-    rc = cli(NULL, &err, "report '%s' --format svg -o '%s'", dir, svg);
+    rc = t_cli(NULL, &err, "report '%s' --format svg -o '%s'", dir, svg);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     free(err);
     page = t_read_file(svg, NULL);
     CHECKF(page && !strncmp(page, "<?xml", 5) && strstr(page, "xmlns=\"http://www.w3.org/2000/svg\"") &&
            strstr(page, "bits per character") && strstr(page, "</svg>"), "a standalone SVG");
     free(page);
-    rc = cli(NULL, &err, "report '%s'", t_path("no_such_run"));
+    rc = t_cli(NULL, &err, "report '%s'", t_path("no_such_run"));
     CHECKF(rc == 1 && strstr(err, "no_such_run"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "report '%s' --format pdf", dir);
+    rc = t_cli(NULL, &err, "report '%s' --format pdf", dir);
     CHECKF(rc == 2 && strstr(err, "html|svg"), "exit %d: %s", rc, err);
     free(err);
 }
@@ -560,7 +541,7 @@ static void test_cells_viz_cli(void) {
     if (!ck) return;
     char *out, *err;
     const char *cells = t_path("cells.html");
-    int rc = cli(&out, &err, "cells '%s' '%s' --length 3000 --top 5 -o '%s'", ck, viz_corpus(), cells);
+    int rc = t_cli(&out, &err, "cells '%s' '%s' --length 3000 --top 5 -o '%s'", ck, viz_corpus(), cells);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(out, "best neuron for each property") && strstr(out, "in_quotes") && strstr(out, "in_comment") &&
            strstr(out, "neurons ranked by |r|"), "the tables: %s", out);
@@ -572,24 +553,24 @@ static void test_cells_viz_cli(void) {
     char *page = t_read_file(cells, NULL);
     CHECKF(page && strstr(page, "id=\"gallery\""), "the gallery page");
     free(page);
-    rc = cli(&out, &err, "cells '%s' '%s' --state h --length 500 --top 3", ck, viz_corpus());
+    rc = t_cli(&out, &err, "cells '%s' '%s' --state h --length 500 --top 3", ck, viz_corpus());
     CHECKF(rc == 0 && strstr(out, "activation h"), "exit %d: %s", rc, err);
     free(out);
     free(err);
     const char *viz = t_path("viz.html");
-    rc = cli(NULL, &err, "viz '%s' '%s' --start 100 --length 300 -o '%s'", ck, viz_corpus(), viz);
+    rc = t_cli(NULL, &err, "viz '%s' '%s' --start 100 --length 300 -o '%s'", ck, viz_corpus(), viz);
     CHECKF(rc == 0 && strstr(err, "300 characters"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "viz '%s' '%s' --start 99999999 -o '%s'", ck, viz_corpus(), viz);
+    rc = t_cli(NULL, &err, "viz '%s' '%s' --start 99999999 -o '%s'", ck, viz_corpus(), viz);
     CHECKF(rc == 2 && strstr(err, "past the end"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "viz '%s'", ck);
+    rc = t_cli(NULL, &err, "viz '%s'", ck);
     CHECKF(rc == 2 && strstr(err, "needs a checkpoint and a text file"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "cells '%s' '%s' --lenght 5", ck, viz_corpus());
+    rc = t_cli(NULL, &err, "cells '%s' '%s' --lenght 5", ck, viz_corpus());
     CHECKF(rc == 2 && strstr(err, "did you mean --length"), "exit %d: %s", rc, err);
     free(err);
-    rc = cli(NULL, &err, "viz '%s' '%s' -o '%s'", ck, viz_corpus(), t_path("no/such/dir/v.html"));
+    rc = t_cli(NULL, &err, "viz '%s' '%s' -o '%s'", ck, viz_corpus(), t_path("no/such/dir/v.html"));
     CHECKF(rc == 1 && strstr(err, "cannot write"), "exit %d: %s", rc, err);
     free(err);
 }
