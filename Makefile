@@ -82,7 +82,7 @@ $(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(wildcard src/*.h)
 $(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h
 
 $(LIB): $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

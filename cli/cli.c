@@ -1,13 +1,16 @@
 /* cli.c: the helpers every `charrnn` command shares (see cli.h). */
 #include "cli.h"
 #include "progress.h"
+#include "signals.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void cli_die(int code, const char *fmt, ...) {
     va_list ap;
@@ -19,49 +22,238 @@ void cli_die(int code, const char *fmt, ...) {
     exit(code);
 }
 
-int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos,
-                      int maxpos) {
+void cli_die_err(const charrnn_error *e) { cli_die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
+
+int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos, int maxpos) {
     char msg[512];
     int n = parse_args(argc, argv, cmd, usage, opts, pos, maxpos, msg, sizeof msg);
-    if (n == OPT_HELP) { print_help(stdout, usage, opts); exit(0); }
+    if (n == OPT_HELP) {
+        print_help(stdout, usage, opts);
+        out_finish();
+        exit(0);
+    }
     if (n == OPT_ERROR) cli_die(2, "%s", msg);
+    for (const optdef *o = opts; o->name; o++)
+        if (o->given && o->type == O_IGNORED)
+            fprintf(stderr, "note: --%s is ignored: charrnn runs on the CPU (%s)\n", o->name, o->help);
     return n;
 }
 
-char *cli_read_file(const char *path, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) cli_die(1, "'%s' is a directory; give a text file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+/* ---- input ---------------------------------------------------------------------- */
+
+const char *cli_input_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
+
+/* Reads fd to the end into a growing buffer of at most limit bytes. */
+static char *read_all(int fd, const char *name, size_t hint, size_t limit, size_t *len) {
+    size_t cap = hint + 1 > 4096 ? hint + 1 : 4096, n = 0;
     char *buf = malloc(cap);
-    if (!buf) cli_die(1, "out of memory reading '%s'", path);
+    if (!buf) cli_die(1, "out of memory reading %s", name);
     for (;;) {
         if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) cli_die(1, "out of memory reading '%s'", path);
+            if (cap >= limit)
+                cli_die(1, "%s is larger than %.1f GB, more than this machine can hold in memory; save the text to a "
+                        "file and pass its path", name, limit / 1e9);
+            size_t ncap = cap * 2 > limit ? limit : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) cli_die(1, "out of memory reading %s", name);
             buf = nb;
+            cap = ncap;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0 && errno == EINTR) {
+            if (sig_stop_requested()) exit(128 + sig_stop_requested());
+            continue;
+        }
+        if (got < 0) cli_die(1, "cannot read %s: %s", name, strerror(errno));
         if (got == 0) break;
+        n += (size_t)got;
     }
-    if (ferror(f)) cli_die(1, "cannot read '%s': %s", path, strerror(errno));
-    fclose(f);
     buf[n] = 0;
     *len = n;
     return buf;
 }
 
+char *cli_read_input(const char *path, size_t *len) {
+    if (!strcmp(path, "-")) {
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        double mem = pages > 0 && psize > 0 ? (double)pages * (double)psize : 4e9;
+        size_t limit = (size_t)(mem / 4 < 1e12 ? mem / 4 : 1e12);
+        return read_all(0, "standard input", 0, limit, len);
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) cli_die(1, "'%s' is a directory; give a text file", path);
+    if (!S_ISREG(st.st_mode))
+        cli_die(1, "'%s' is not a regular file (a device or a pipe); give a text file, or - for standard input", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
+    char *buf = read_all(fd, path, (size_t)st.st_size, (size_t)st.st_size + 1 + (1u << 20), len);
+    close(fd);
+    return buf;
+}
+
 void cli_set_threads(int threads) {
-    if (threads < 0) cli_die(2, "--threads %d is out of range; use a positive count", threads);
+    if (threads < 0 || threads > 4096) cli_die(2, "--threads %d is out of range; use 1 to 4096 (0: the default)", threads);
     charrnn_set_threads(threads);
 }
 
-void cli_die_err(const charrnn_error *e) { cli_die(e->code == CHARRNN_EINVAL ? 2 : 1, "%s", e->msg); }
-
-void cli_progress(void *ctx, long done, long total) {
+int cli_progress(void *ctx, long done, long total) {
     progress *p = ctx;
     progress_draw(p, p->label ? p->label : "", done, total, done, NULL);
+    return sig_stop_requested();
+}
+
+/* ---- stdout -------------------------------------------------------------------- */
+
+static void out_failed(void) {
+    int e = errno;
+    if (e == EPIPE) {
+        /* the reader went away (SIGPIPE ignored): stop quietly, as a killed pipeline would */
+        fprintf(stderr, "charrnn: error: cannot write output: %s (the reader of the pipe went away)\n", strerror(e));
+        _exit(141);
+    }
+    cli_die(1, "cannot write output: %s", e ? strerror(e) : "write error");
+}
+
+void out_write(const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, stdout) != n) out_failed();
+}
+
+void out_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vprintf(fmt, ap);
+    va_end(ap);
+    if (r < 0) out_failed();
+}
+
+void out_char(uint32_t c, charrnn_unit unit) {
+    if (unit == CHARRNN_UNIT_BYTE) {
+        if (putchar((int)c) == EOF) out_failed();
+        return;
+    }
+    char u[4];
+    int n = charrnn_utf8_encode(c, u);
+    out_write(u, (size_t)n);
+}
+
+void out_finish(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) out_failed();
+    /* a regular file on a full disk may fail only at close */
+    int fd = dup(fileno(stdout));
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+            close(fd);
+            out_failed();
+        }
+        close(fd);
+    }
+}
+
+/* ---- pages -------------------------------------------------------------------------- */
+
+void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
+    if (!strcmp(path, "-")) {
+        out_write(buf, len);
+        out_finish();
+        return;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) cli_die(1, "cannot write '%s': it is a directory; pass another -o", path);
+    size_t n = strlen(path) + 40;
+    char *tmp = malloc(n);
+    if (!tmp) cli_die(1, "out of memory");
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    unlink(tmp); /* a stale one from a killed run of the same pid, or a planted link: never followed */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) cli_die(1, "cannot write '%s': %s; pass another -o", path, strerror(errno));
+    sig_set_cleanup(tmp);
+    const char *step = NULL;
+    for (size_t off = 0; off < len && !step;) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) step = "write";
+        else off += (size_t)w;
+    }
+    int e = errno;
+    if (!step && fsync(fd) != 0 && errno != EINVAL && errno != EROFS) { step = "fsync"; e = errno; }
+    if (close(fd) != 0 && !step) { step = "close"; e = errno; }
+    if (!step && sig_stop_requested()) {
+        unlink(tmp);
+        sig_set_cleanup(NULL);
+        fprintf(stderr, "charrnn: stopped by %s; '%s' was not written\n", sig_name(sig_stop_requested()), path);
+        exit(128 + sig_stop_requested());
+    }
+    if (!step && rename(tmp, path) != 0) { step = "rename"; e = errno; }
+    if (step) {
+        unlink(tmp);
+        sig_set_cleanup(NULL);
+        cli_die(1, "cannot write '%s': %s failed: %s; '%s' was left as it was; pass another -o or free some space",
+                path, step, strerror(e), path);
+    }
+    sig_set_cleanup(NULL);
+    free(tmp);
+}
+
+/* ---- text for terminals and shells ----------------------------------------------- */
+
+/* Characters a terminal would not show as themselves, or that reorder or hide
+ * the text around them. */
+static int unsafe_codepoint(uint32_t c) {
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) return 1; /* C0, DEL, C1 (U+009B is CSI) */
+    if (c == 0xad || c == 0x061c || c == 0x180e) return 1;           /* soft hyphen, Arabic letter mark, Mongolian vowel separator */
+    if (c >= 0x200b && c <= 0x200f) return 1;                        /* zero-width spaces and joiners, LRM, RLM */
+    if (c >= 0x2028 && c <= 0x202e) return 1;                        /* line / paragraph separators, bidi embeddings and overrides */
+    if (c >= 0x2060 && c <= 0x206f) return 1;                        /* word joiner, invisible operators, bidi isolates */
+    if (c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb)) return 1;       /* BOM, interlinear annotation */
+    if (c >= 0xe0000 && c <= 0xe007f) return 1;                      /* tags */
+    return 0;
+}
+
+int cli_safe_char(uint32_t c, charrnn_unit unit, char *out, size_t cap) {
+    if (c == '\n') return snprintf(out, cap, "\\n");
+    if (c == '\t') return snprintf(out, cap, "\\t");
+    if (c == '\\') return snprintf(out, cap, "\\\\");
+    if (unit == CHARRNN_UNIT_BYTE ? (c < 0x20 || c >= 0x7f) : (c < 0x80 && unsafe_codepoint(c)))
+        return snprintf(out, cap, "\\x%02x", (unsigned)c);
+    if (unit != CHARRNN_UNIT_BYTE && unsafe_codepoint(c)) return snprintf(out, cap, "\\u{%04X}", (unsigned)c);
+    if (cap < 5) return 0;
+    int n = charrnn_utf8_encode(c, out);
+    out[n] = 0;
+    return n;
+}
+
+void cli_describe_chars(const uint32_t *cs, int n, charrnn_unit unit, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len + 40 < cap; i++) {
+        char u[32];
+        cli_safe_char(cs[i], unit, u, sizeof u);
+        if (unit == CHARRNN_UNIT_BYTE)
+            len += (size_t)snprintf(out + len, cap - len, "%sbyte 0x%02X", i ? ", " : "", (unsigned)cs[i]);
+        else if (cs[i] >= 0x20 && !unsafe_codepoint(cs[i]))
+            len += (size_t)snprintf(out + len, cap - len, "%s'%s' (U+%04X)", i ? ", " : "", u, (unsigned)cs[i]);
+        else
+            len += (size_t)snprintf(out + len, cap - len, "%sU+%04X", i ? ", " : "", (unsigned)cs[i]);
+    }
+}
+
+char *cli_shell_quote(const char *s, char *out, size_t cap) {
+    size_t n = strlen(s);
+    if (n && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=@%+,-") == n) {
+        snprintf(out, cap, "%s", s);
+        return out;
+    }
+    size_t k = 0;
+    if (cap < 3) { if (cap) out[0] = 0; return out; }
+    out[k++] = '\'';
+    for (const char *p = s; *p && k + 6 < cap; p++) {
+        if (*p == '\'') { memcpy(out + k, "'\\''", 4); k += 4; }
+        else out[k++] = *p;
+    }
+    out[k++] = '\'';
+    out[k] = 0;
+    return out;
 }

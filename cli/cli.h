@@ -1,5 +1,8 @@
 /* cli.h: what every `charrnn` command shares: a one-line error and exit, option
- * parsing that exits on --help or a bad command line, reading a whole file. */
+ * parsing that exits on --help or a bad command line, reading an input (a file
+ * or standard input, bounded), output to stdout whose write errors are never
+ * lost, pages written atomically, characters made safe for a terminal, words
+ * quoted for a shell. */
 #ifndef CHARRNN_CLI_H
 #define CHARRNN_CLI_H
 
@@ -7,6 +10,8 @@
 #include "options.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* Prints "charrnn: error: MESSAGE" on stderr and exits with code. */
 void cli_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
@@ -15,13 +20,49 @@ void cli_die_err(const charrnn_error *e) __attribute__((noreturn));
 /* parse_args for a command: --help prints the options and exits 0, a bad command
  * line dies with exit 2. Returns the number of positional words. */
 int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos, int maxpos);
-/* The whole file, NUL-terminated (its length in *len), or dies with a message. */
-char *cli_read_file(const char *path, size_t *len);
+
+/* The whole input, NUL-terminated (its length in *len), or dies with a message:
+ * path "-" is standard input; otherwise a regular file (a device, a FIFO or a
+ * directory is refused). Standard input is read up to a bound (what this
+ * machine's memory allows), beyond which it says to save the text to a file. */
+char *cli_read_input(const char *path, size_t *len);
+/* How an input is named in messages: "standard input" for "-". */
+const char *cli_input_name(const char *path);
 
 /* Checks a --threads value (0: leave the library's default) and applies it. */
 void cli_set_threads(int threads);
 /* A charrnn_progress_fn that draws a progress bar (ctx: a struct progress from
- * progress.h, whose label is set with cli_progress_label) on a terminal. */
-void cli_progress(void *ctx, long done, long total);
+ * progress.h, whose label is set with cli_progress_label) on a terminal, and
+ * asks the library to stop once a stop signal came (cli/signals.h). */
+int cli_progress(void *ctx, long done, long total);
+
+/* ---- stdout -------------------------------------------------------------------- */
+/* Writes to stdout, checking for errors: a full disk or a closed pipe (EPIPE,
+ * with SIGPIPE ignored) ends the command at once with
+ * "cannot write output: ..." and status 1 (141 for a closed pipe). */
+void out_write(const void *p, size_t n);
+void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Character c of a model with the given unit, as UTF-8 (or the raw byte). */
+void out_char(uint32_t c, charrnn_unit unit);
+/* Flushes stdout and checks that everything written arrived; dies otherwise.
+ * Every command calls it before it exits 0. */
+void out_finish(void);
+
+/* Writes buf to path atomically (temporary file in the same directory, fsync,
+ * rename: a reader never sees half a page, and an interrupted write leaves the
+ * previous file); "-" writes to stdout. Dies with a message on failure. */
+void cli_write_file_atomic(const char *path, const char *buf, size_t len);
+
+/* ---- text for terminals and shells ----------------------------------------------- */
+/* Character c as text that is safe on a terminal: printable characters as
+ * themselves; newline, tab, controls (C0, DEL, C1), bidirectional and other
+ * invisible format characters, line and paragraph separators, and in byte mode
+ * any byte above 0x7F as \n, \t, \xNN or \u{XXXX}. Returns the length. */
+int cli_safe_char(uint32_t c, charrnn_unit unit, char *out, size_t cap);
+/* "'x' (U+0078), U+0000, ..." for up to n characters (a warning's list). */
+void cli_describe_chars(const uint32_t *cs, int n, charrnn_unit unit, char *out, size_t cap);
+/* s as one shell word: as it is when that is safe, else in single quotes
+ * (with ' written as '\''). Returns out. */
+char *cli_shell_quote(const char *s, char *out, size_t cap);
 
 #endif

@@ -35,15 +35,91 @@ int edit_distance(const char *a, const char *b) {
     return d[n][m];
 }
 
-static int set_option(optdef *o, const char *val, const char *cmd, char *err, size_t errlen) {
-    char *end = NULL;
+/* ---- strict numbers ------------------------------------------------------------ */
+
+static int all_digits(const char *s) { return *s && strspn(s, "0123456789") == strlen(s); }
+
+int parse_long_strict(const char *s, long *out) {
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (!all_digits(d)) return -1;
     errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_u64_strict(const char *s, unsigned long long *out) {
+    if (!all_digits(s)) return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_double_strict(const char *s, double *out) {
+    const char *p = s;
+    if (*p == '-' || *p == '+') p++;
+    size_t ip = strspn(p, "0123456789");
+    p += ip;
+    size_t fp = 0;
+    if (*p == '.') { p++; fp = strspn(p, "0123456789"); p += fp; }
+    if (ip + fp == 0) return -1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '-' || *p == '+') p++;
+        size_t ep = strspn(p, "0123456789");
+        if (!ep) return -1;
+        p += ep;
+    }
+    if (*p) return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_duration(const char *s, double *seconds) {
+    double total = 0;
+    const char *p = s;
+    if (!*p) return -1;
+    while (*p) {
+        char num[64];
+        size_t n = strspn(p, "0123456789.");
+        if (n == 0 || n >= sizeof num) return -1;
+        memcpy(num, p, n);
+        num[n] = 0;
+        double v;
+        if (parse_double_strict(num, &v)) return -1;
+        p += n;
+        double unit = 1;
+        switch (*p) {
+        case 's': unit = 1; p++; break;
+        case 'm': unit = 60; p++; break;
+        case 'h': unit = 3600; p++; break;
+        case 'd': unit = 86400; p++; break;
+        case 0: if (p - n != s) return -1; break; /* a bare number only on its own: seconds */
+        default: return -1;
+        }
+        total += v * unit;
+    }
+    if (!(total > 0 && total < 1e10)) return -1;
+    *seconds = total;
+    return 0;
+}
+
+static int set_option(optdef *o, const char *val, const char *cmd, char *err, size_t errlen) {
     o->given = 1;
     switch (o->type) {
     case O_INT: case O_LONG: {
-        long v = strtol(val, &end, 10);
-        if (end == val || *end || errno)
-            return fail(err, errlen, "--%s expects a whole number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
+        long v;
+        if (parse_long_strict(val, &v))
+            return fail(err, errlen, "--%s expects a whole number (decimal digits), got '%s' (see 'charrnn %s --help')",
+                        o->name, val, cmd);
         if (o->type == O_INT) {
             if (v < -2147483647L || v > 2147483647L)
                 return fail(err, errlen, "--%s %s is out of range (see 'charrnn %s --help' for sensible values)", o->name, val, cmd);
@@ -54,21 +130,35 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
         return 0;
     }
     case O_U64: {
-        if (val[0] == '-') return fail(err, errlen, "--%s expects a non-negative whole number, got '%s'", o->name, val);
-        unsigned long long v = strtoull(val, &end, 10);
-        if (end == val || *end || errno) return fail(err, errlen, "--%s expects a non-negative whole number, got '%s'", o->name, val);
+        unsigned long long v;
+        if (parse_u64_strict(val, &v))
+            return fail(err, errlen, "--%s expects a non-negative whole number (decimal digits), got '%s'", o->name, val);
         *(uint64_t *)o->dst = v;
         return 0;
     }
     case O_DOUBLE: {
-        double v = strtod(val, &end);
-        if (end == val || *end || !isfinite(v))
-            return fail(err, errlen, "--%s expects a number, got '%s' (see 'charrnn %s --help')", o->name, val, cmd);
+        double v;
+        if (parse_double_strict(val, &v))
+            return fail(err, errlen, "--%s expects a decimal number such as 0.5 or 2e-3, got '%s' (see 'charrnn %s --help')",
+                        o->name, val, cmd);
+        *(double *)o->dst = v;
+        return 0;
+    }
+    case O_DURATION: {
+        double v;
+        if (parse_duration(val, &v))
+            return fail(err, errlen, "--%s expects a duration such as 300 (seconds), 45s, 90m, 8h, 2d or 1h30m, got '%s'",
+                        o->name, val);
         *(double *)o->dst = v;
         return 0;
     }
     case O_STR:
         *(const char **)o->dst = val;
+        return 0;
+    case O_IGNORED:
+        return 0;
+    case O_FLAG:
+        *(int *)o->dst = 1;
         return 0;
     case O_CHOICE: {
         const char *p = o->choices;
@@ -87,8 +177,10 @@ void print_help(FILE *f, const char *usage, const optdef *opts) {
     fprintf(f, "usage: charrnn %s\n\noptions:\n", usage);
     for (const optdef *o = opts; o->name; o++) {
         char left[64];
-        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR ? "S" : "N";
-        snprintf(left, sizeof left, "--%s %s", o->name, arg);
+        if (o->type == O_IGNORED) continue; /* accepted for char-rnn's scripts, not offered */
+        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR ? "S" : o->type == O_DURATION ? "T" : "N";
+        if (o->type == O_FLAG) snprintf(left, sizeof left, "--%s", o->name);
+        else snprintf(left, sizeof left, "--%s %s", o->name, arg);
         fprintf(f, "  %-34s %s\n", left, o->help);
     }
     fprintf(f, "  %-34s %s\n", "--help", "show this help");
@@ -134,6 +226,10 @@ int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef
             return fail(err, errlen, "unknown option '%s' for 'charrnn %s'; see 'charrnn %s --help'", a, cmd, cmd);
         }
         const char *val = eq ? eq + 1 : NULL;
+        if (o->type == O_FLAG) {
+            if (val) return fail(err, errlen, "option --%s takes no value (got '%s')", o->name, val);
+            val = "1";
+        }
         if (!val) {
             if (i + 1 >= argc) return fail(err, errlen, "option --%s needs a value (see 'charrnn %s --help')", o->name, cmd);
             val = argv[++i];

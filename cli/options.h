@@ -5,7 +5,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64 } opt_type;
+/* O_FLAG takes no value (sets an int to 1); O_DURATION is seconds written as 90,
+ * 45s, 90m, 8h, 2d or 1h30m (a double); O_IGNORED takes a value and drops it
+ * (char-rnn's GPU options, which scripts still pass). Numbers are strict: decimal
+ * digits only, an optional '-' for signed kinds, no spaces, no hex. */
+typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64, O_FLAG, O_DURATION, O_IGNORED } opt_type;
 typedef struct optdef {
     const char *name;     /* without dashes, words joined by '-' */
     opt_type type;
@@ -24,5 +28,10 @@ int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef
                char *err, size_t errlen);
 void print_help(FILE *f, const char *usage, const optdef *opts);
 int edit_distance(const char *a, const char *b);
+/* The strict number syntax, exposed for tests: 0 and the value, or -1. */
+int parse_long_strict(const char *s, long *out);
+int parse_u64_strict(const char *s, unsigned long long *out);
+int parse_double_strict(const char *s, double *out);
+int parse_duration(const char *s, double *seconds);
 
 #endif

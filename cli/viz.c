@@ -6,6 +6,7 @@
 #include "viz.h"
 #include "progress.h"
 #include "options.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +23,7 @@
  * known). Characters are code points or bytes, as the model's unit. */
 static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const char *path, long start, long length) {
     size_t len;
-    char *text = cli_read_file(path, &len);
+    char *text = cli_read_input(path, &len);
     if (len == 0) cli_die(1, "'%s' is empty; give a text file", path);
     size_t b0 = len, b1 = len;
     long k = 0;
@@ -44,6 +45,10 @@ static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const ch
     bar.label = "trace";
     int rc = charrnn_trace_text(m, text + b0, b1 - b0, path, (int)length, cli_progress, &bar, &t, &err);
     progress_clear(&bar);
+    if (rc == CHARRNN_ECANCELED) {
+        fprintf(stderr, "charrnn: stopped by %s; nothing was written\n", sig_name(sig_stop_requested()));
+        exit(128 + sig_stop_requested());
+    }
     if (rc) cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
     if (t->unknown)
         fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were left out\n",
@@ -66,8 +71,8 @@ static const char *base_name(const char *path) {
 }
 
 static void save_or_die(const jbuf *b, const char *path) {
-    if (viz_save(b, path))
-        cli_die(1, "cannot write '%s': %s; pass another -o", path, b->oom ? "out of memory" : strerror(errno));
+    if (b->oom) cli_die(1, "cannot write '%s': out of memory building the page; show a shorter --length", path);
+    cli_write_file_atomic(path, b->buf, b->len);
 }
 
 /* ---- viz ------------------------------------------------------------------------------------ */
@@ -92,6 +97,7 @@ int cmd_viz(int argc, char **argv) {
     if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
     if (length < 1 || length > 1000000) cli_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
     cli_set_threads(threads);
+    sig_install("stopping", 0);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
     const int L = info.config.num_layers, H = info.config.rnn_size, Q = info.config.cell == CHARRNN_LSTM ? 2 : 1;
@@ -184,6 +190,7 @@ int cmd_cells(int argc, char **argv) {
     if (excerpt < 1 || excerpt > 100000) cli_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
     if (out && !strcmp(out, "-")) cli_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
     cli_set_threads(threads);
+    sig_install("stopping", 0);
     charrnn_model_info info;
     charrnn_model *m = load_model(pos[0], &info);
     if (state == 0 && info.config.cell != CHARRNN_LSTM)
@@ -238,19 +245,19 @@ int cmd_cells(int argc, char **argv) {
     }
     if (top > num_rank) top = num_rank;
 
-    printf("%s (%d x %d %s) on %s: %d characters from character %ld; activation %s\n\n", pos[0], t->num_layers, H,
+    out_printf("%s (%d x %d %s) on %s: %d characters from character %ld; activation %s\n\n", pos[0], t->num_layers, H,
            charrnn_cell_name(t->cell), pos[1], n, start, qname);
-    printf("best neuron for each property\n  %-14s %8s %6s %7s %8s\n", "property", "mean", "layer", "neuron", "r");
+    out_printf("best neuron for each property\n  %-14s %8s %6s %7s %8s\n", "property", "mean", "layer", "neuron", "r");
     for (int i = 0; i < num_best; i++)
-        printf("  %-14s %8.4g %6d %7d %+8.4f\n", text_prop_name(best[i].prop), best[i].mean, best[i].layer, best[i].neuron,
+        out_printf("  %-14s %8.4g %6d %7d %+8.4f\n", text_prop_name(best[i].prop), best[i].mean, best[i].layer, best[i].neuron,
                best[i].r);
-    if (absent[0]) printf("  not in this text: %s\n", absent);
-    printf("\nneurons ranked by |r| with their best property\n  %4s %6s %7s  %-14s %8s\n", "rank", "layer", "neuron",
+    if (absent[0]) out_printf("  not in this text: %s\n", absent);
+    out_printf("\nneurons ranked by |r| with their best property\n  %4s %6s %7s  %-14s %8s\n", "rank", "layer", "neuron",
            "property", "r");
     for (int i = 0; i < top; i++)
-        printf("  %4d %6d %7d  %-14s %+8.4f\n", i + 1, rank[i].layer, rank[i].neuron, text_prop_name(rank[i].prop),
+        out_printf("  %4d %6d %7d  %-14s %+8.4f\n", i + 1, rank[i].layer, rank[i].neuron, text_prop_name(rank[i].prop),
                rank[i].r);
-    fflush(stdout);
+    out_finish();
 
     if (out) {
         for (int i = 0; i < num_best; i++) fill_entry(&best[i], t, act_src, use_c, props, excerpt);

@@ -114,13 +114,4 @@ void cells_write_page(jbuf *b, const cells_page *p);
 /* The script both pages start with: errors end up in <html data-error="...">. */
 extern const char viz_onerror_script[];
 
-/* Writes b to path ("-": stdout); returns 0 or -1 with errno set. */
-int viz_save(const jbuf *b, const char *path);
-
-/* ---- command-line helpers shared by viz, cells and report (cli/viz.c) ------------------- */
-/* parse_args (cli/options.c) for one of these commands: --help prints the
- * options and exits 0; a bad command line exits 2 with the parser's message. */
-struct optdef;
-/* The whole file, NUL-terminated; exits with a message on failure. */
-
 #endif

@@ -109,17 +109,6 @@ int8_t quantize_act(float v) {
     return (int8_t)lrintf(v * 127.0f);
 }
 
-int viz_save(const jbuf *b, const char *path) {
-    if (b->oom) { errno = ENOMEM; return -1; }
-    int to_stdout = !strcmp(path, "-");
-    FILE *f = to_stdout ? stdout : fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(b->buf, 1, b->len, f) == b->len;
-    if (to_stdout) ok = fflush(f) == 0 && ok;
-    else ok = (fclose(f) == 0) && ok;
-    return ok ? 0 : -1;
-}
-
 /* ---- the pages' CSS and JavaScript --------------------------------------------------------- */
 /* Plain ES5 with no backslashes, so each line below reads as the browser gets it
  * (only the double quotes are escaped). page_common_js is shared: base64 and

@@ -72,7 +72,7 @@ static void series_free(series *s) {
  * is not after the last one: the log keeps the latest run from there on. */
 static void read_log(run_log *lg, const char *path) {
     size_t len;
-    char *text = cli_read_file(path, &len);
+    char *text = cli_read_input(path, &len);
     memset(lg, 0, sizeof *lg);
     double last_train = -1;
     long line_no = 0;
@@ -139,7 +139,8 @@ void report_log_sample(FILE *log, charrnn_model *m, long iteration, long length,
     charrnn_sampler *s;
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
-    char *text = malloc((size_t)length * 4 + 1);
+    if (!log) return;
+    char *text = malloc((size_t)length * 4 + 1); /* length <= 1e6, checked by train */
     if (!text || charrnn_sampler_open(&s, m, 1, seed, &err)) {
         fprintf(stderr, "warning: no sample at iteration %ld: %s\n", iteration, text ? err.msg : "out of memory");
         free(text);
@@ -149,13 +150,16 @@ void report_log_sample(FILE *log, charrnn_model *m, long iteration, long length,
         if (charrnn_model_vocab(m, i) != '\n') continue;
         long skipped;
         uint32_t ex[1];
-        charrnn_sampler_prime(s, "\n", 1, &skipped, ex, 1, &err);
+        charrnn_sampler_prime(s, "\n", 1, &skipped, ex, 1, NULL, &err);
         break;
     }
     size_t n = 0;
     for (long i = 0; i < length; i++) {
         uint32_t c;
-        if (charrnn_sampler_next(s, (float)temperature, &c, &err)) break;
+        if (charrnn_sampler_next(s, (float)temperature, &c, &err)) {
+            fprintf(stderr, "warning: the sample at iteration %ld stops after %ld characters: %s\n", iteration, i, err.msg);
+            break;
+        }
         if (in.unit == CHARRNN_UNIT_BYTE) text[n++] = (char)c;
         else n += (size_t)charrnn_utf8_encode(c, text + n);
     }
@@ -435,8 +439,8 @@ int cmd_report(int argc, char **argv) {
         write_report(&b, dir, &lg, m, ckpt);
         charrnn_model_close(m);
     }
-    if (viz_save(&b, out))
-        cli_die(1, "cannot write '%s': %s; pass another -o", out, b.oom ? "out of memory" : strerror(errno));
+    if (b.oom) cli_die(1, "cannot write '%s': out of memory building the report", out);
+    cli_write_file_atomic(out, b.buf, b.len);
     if (strcmp(out, "-"))
         fprintf(stderr, "wrote %s: %d train and %d validation points, %d samples\n", out, lg.train_loss.n, lg.val_loss.n,
                 lg.num_samples);

@@ -12,8 +12,17 @@
 extern "C" {
 #endif
 
-#define CHARRNN_VERSION "0.1.0"
+#define CHARRNN_VERSION "0.2.0"
+#define CHARRNN_VERSION_MAJOR 0
+#define CHARRNN_VERSION_MINOR 2
+#define CHARRNN_VERSION_PATCH 0
 #define CHARRNN_FORMAT_VERSION 1 /* checkpoint format written by this build */
+
+/* The version of the library actually linked (may differ from the header's
+ * CHARRNN_VERSION when a program runs against a newer shared library), and the
+ * newest checkpoint format it reads and writes. */
+const char *charrnn_version(void);
+int charrnn_format_version(void);
 
 /* ---- errors ---------------------------------------------------------------- */
 enum {
@@ -25,6 +34,7 @@ enum {
     CHARRNN_ENONFINITE = 5, /* the loss or a gradient became NaN or infinite */
     CHARRNN_EMISMATCH = 6,  /* a checkpoint does not fit (vocabulary, model type) */
     CHARRNN_EDATA = 7,      /* the corpus is too small for the request */
+    CHARRNN_ECANCELED = 8,  /* a progress callback asked to stop */
 };
 
 /* Every call that can fail takes one of these; on failure it holds the code
@@ -75,9 +85,17 @@ void charrnn_train_options_default(charrnn_train_options *o);
 const char *charrnn_cell_name(charrnn_cell c);
 const char *charrnn_optim_name(charrnn_optim o);
 
-/* Sets the thread count for BLAS and the library's own parallel loops (<= 0: leave). */
+/* Threads. charrnn_set_threads sets the process-wide default for BLAS and the
+ * library's own OpenMP loops (n <= 0: leave it). charrnn_model_set_threads and
+ * charrnn_trainer_set_threads give one handle its own count instead: it applies
+ * only while a call on that handle (or on a sampler, stream or evaluation of
+ * that model) runs, in the calling thread, and the caller's settings are
+ * restored when the call returns. With OpenBLAS's OpenMP build (the one charrnn
+ * is built against where installed) that is truly per thread; with its pthreads
+ * build the BLAS count is process-wide, so a BLAS call made by another thread
+ * during a charrnn call sees charrnn's count. */
 void charrnn_set_threads(int n);
-/* The thread count BLAS uses now. */
+/* The thread count in effect for the calling thread now. */
 int charrnn_get_threads(void);
 
 /* ---- models -------------------------------------------------------------------- */
@@ -98,10 +116,15 @@ typedef struct charrnn_model_info {
     double train_loss;     /* the last iteration's, nats; NaN if unknown */
     double val_loss;       /* the best validation loss, nats; NaN if none */
     int num_history;       /* validation evaluations recorded */
+    uint64_t run_id;       /* the training run that wrote it (random at the start of a run, kept on resume; 0: unknown) */
 } charrnn_model_info;
 void charrnn_model_get_info(const charrnn_model *m, charrnn_model_info *info);
 /* The i-th vocabulary entry (a code point, or a byte value in byte mode). */
 uint32_t charrnn_model_vocab(const charrnn_model *m, int i);
+/* The vocabulary index of code point (or byte) c, or -1 if the model does not know it. */
+int charrnn_model_char_index(const charrnn_model *m, uint32_t c);
+/* Threads for work on this model (0: the process default); see charrnn_set_threads. */
+void charrnn_model_set_threads(charrnn_model *m, int n);
 /* Validation history: iteration and loss (nats) of evaluation i. */
 void charrnn_model_history(const charrnn_model *m, int i, long *iteration, double *val_loss);
 /* The metadata JSON string stored under KEY in the checkpoint, or NULL. */
@@ -109,8 +132,10 @@ const char *charrnn_model_metadata(const charrnn_model *m, const char *key);
 
 /* ---- progress ---------------------------------------------------------------------- */
 /* Called now and then by long operations with how much of the work is done
- * (done of total, in the operation's own units: characters). NULL: no calls. */
-typedef void (*charrnn_progress_fn)(void *ctx, long done, long total);
+ * (done of total, in the operation's own units: characters). Return 0 to go on;
+ * anything else stops the operation, which then fails with CHARRNN_ECANCELED.
+ * NULL: no calls. */
+typedef int (*charrnn_progress_fn)(void *ctx, long done, long total);
 
 /* ---- evaluation ------------------------------------------------------------------ */
 typedef struct charrnn_eval_result {
@@ -120,12 +145,51 @@ typedef struct charrnn_eval_result {
     long unknown;         /* characters outside the vocabulary (skipped) */
     uint32_t unknown_examples[8]; /* the first distinct ones */
     int num_unknown_examples;
+    int streams;          /* how many contiguous streams the text was cut into */
 } charrnn_eval_result;
 
 /* Loss of the model on a UTF-8 (or byte) buffer, with the model's unit; name
- * (e.g. the file's path) is used in messages. */
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name,
+ * (e.g. the file's path) is used in messages. The text is cut into `streams`
+ * contiguous slices read in parallel, each from a zero state (0: the default, one
+ * stream per seq_length characters of the model's run, at most 50, as training's
+ * validation does); streams = 1 reads the whole text as one stream from the
+ * start: its exact loss, every character after the first predicted from all the
+ * text before it. A result that is not finite (a model whose numbers overflow)
+ * is an error (CHARRNN_ENONFINITE), never a number. */
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
                      charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err);
+
+/* ---- streaming: the model reading text one character at a time ---------------------- */
+/* num_streams independent readers of one model. After open or reset a stream has
+ * read nothing, and its next-character distribution is uniform over the
+ * vocabulary; each feed advances it by one character. This is what sampling,
+ * beam search, compression and dynamic evaluation build on. The stream uses the
+ * model's current weights at every feed (also while a trainer updates them). */
+typedef struct charrnn_stream charrnn_stream;
+int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams, charrnn_error *err);
+void charrnn_stream_close(charrnn_stream *s);
+int charrnn_stream_count(const charrnn_stream *s);
+int charrnn_stream_vocab_size(const charrnn_stream *s);
+/* Every stream back to the zero state (nothing read). */
+void charrnn_stream_reset(charrnn_stream *s);
+/* Feeds one character to every stream: ids[j] is a vocabulary index
+ * (charrnn_model_char_index) for stream j. */
+int charrnn_stream_feed(charrnn_stream *s, const int *ids, charrnn_error *err);
+/* Feeds the same text (UTF-8 in code-point mode, bytes in byte mode) to every
+ * stream; characters outside the vocabulary are skipped and counted in *unknown
+ * (may be NULL). */
+int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, long *unknown, charrnn_error *err);
+/* Stream j's next-character distribution: vocab_size probabilities (valid until
+ * the next feed or reset), and the same as natural-log probabilities into out. */
+const float *charrnn_stream_probs(const charrnn_stream *s, int j);
+void charrnn_stream_logprobs(const charrnn_stream *s, int j, float *out);
+/* The recurrent state of one stream as a flat array of charrnn_stream_state_size
+ * floats (h and, for an LSTM, c of every layer, plus the distribution it
+ * predicts), to copy between streams, save, or restore later: set_state makes
+ * stream j exactly as the stream was when the state was taken. */
+size_t charrnn_stream_state_size(const charrnn_stream *s);
+void charrnn_stream_get_state(const charrnn_stream *s, int j, float *out);
+void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in);
 
 /* ---- sampling -------------------------------------------------------------------- */
 typedef struct charrnn_sampler charrnn_sampler;
@@ -145,7 +209,7 @@ int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err);
  * from the vocabulary, as char-rnn does. */
 int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len,
                           long *skipped, uint32_t *skipped_examples, int max_examples,
-                          charrnn_error *err);
+                          int *num_examples, charrnn_error *err);
 /* Draws the next character of every stream (temperature 0: argmax) and feeds it
  * back. out: num_streams vocabulary values (code points or bytes). */
 int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out,
@@ -214,12 +278,18 @@ typedef struct charrnn_step_stats {
 int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *stats, charrnn_error *err);
 int charrnn_trainer_done(const charrnn_trainer *t);
 /* Validation loss (nats) over the whole validation block; records it in the
- * run's history. Returns CHARRNN_EDATA if there is no validation block. */
-int charrnn_trainer_validate(charrnn_trainer *t, double *val_loss, charrnn_error *err);
+ * run's history. Returns CHARRNN_EDATA if there is no validation block,
+ * CHARRNN_ECANCELED if progress asked to stop (nothing recorded, the carried
+ * state as it was), CHARRNN_ENONFINITE if the loss is not finite. */
+int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
+                             charrnn_error *err);
 /* Writes a resumable checkpoint atomically (temporary file, fsync, rename). */
 int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
-/* Bytes a checkpoint of this run will take (for a free-space check). */
+/* Bytes the next checkpoints of this run will take, up to its next
+ * eval_val_every iterations (for a free-space check). */
 size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
+/* Threads for this run's work (0: the process default); see charrnn_set_threads. */
+void charrnn_trainer_set_threads(charrnn_trainer *t, int n);
 /* The model being trained, for sampling or evaluation mid-run (owned by t). */
 charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
 

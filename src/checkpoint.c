@@ -3,9 +3,13 @@
  * can load them into torch.nn.LSTM/GRU/RNN + nn.Linear. __metadata__ holds the
  * format version, the model config, the vocabulary, the training options and
  * the training state; the optimizer moments, the carried hidden state and the
- * loss history are tensors, so --resume continues bit for bit. */
+ * loss history are tensors, so --resume continues bit for bit. Everything read
+ * back is validated as the command line is: the checksum only catches accidents
+ * (anyone can recompute it), so an edited file must not get further than a
+ * message naming the file and the field. */
+#include "checkpoint.h"
 #include "common.h"
-#include "internal.h"
+#include "defaults.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -62,27 +66,26 @@ static void write_options(jbuf *b, const charrnn_train_options *o) {
     jb_printf(b, ",\"seed\":\"%" PRIu64 "\"}", o->seed);
 }
 
-static void write_state(jbuf *b, const charrnn_trainer *t) {
-    jb_printf(b, "{\"iteration\":%ld,\"epoch\":", t->iter);
-    jb_number(b, (double)t->iter / (double)t->iters_per_epoch);
+static void write_state(jbuf *b, const charrnn_model *m, const ckpt_run *r) {
+    jb_printf(b, "{\"iteration\":%ld,\"epoch\":", r->iteration);
+    jb_number(b, (double)r->iteration / (double)r->iters_per_epoch);
     jb_raw(b, ",\"learning_rate\":");
-    jb_number(b, t->lr);
-    jb_printf(b, ",\"optim_step\":%ld,\"rng_dropout\":[\"%016" PRIx64 "\",\"%016" PRIx64 "\"]", t->opt_state.step,
-              t->drop_rng.state, t->drop_rng.inc);
-    jb_printf(b, ",\"skipped_nonfinite\":%ld,\"train_loss\":", t->skipped);
-    jb_number(b, t->m->train_loss);
-    jb_printf(b, ",\"corpus_chars\":%zu,\"corpus_checksum\":\"%016" PRIx64 "\",\"val_history\":[", t->data.n,
-              t->data.checksum);
-    for (int i = 0; i < t->m->num_history; i++) {
-        jb_printf(b, i ? ",[%ld," : "[%ld,", t->m->history[i].iteration);
-        jb_number(b, t->m->history[i].loss);
+    jb_number(b, r->lr);
+    jb_printf(b, ",\"optim_step\":%ld,\"rng_dropout\":[\"%016" PRIx64 "\",\"%016" PRIx64 "\"]", r->optim_step,
+              r->drop_rng.state, r->drop_rng.inc);
+    jb_printf(b, ",\"skipped_nonfinite\":%ld,\"train_loss\":", r->skipped);
+    jb_number(b, m->train_loss);
+    jb_printf(b, ",\"corpus_chars\":%zu,\"corpus_checksum\":\"%016" PRIx64 "\",\"run_id\":\"%016" PRIx64 "\",\"val_history\":[",
+              r->corpus_chars, r->corpus_checksum, r->run_id);
+    for (int i = 0; i < m->num_history; i++) {
+        jb_printf(b, i ? ",[%ld," : "[%ld,", m->history[i].iteration);
+        jb_number(b, m->history[i].loss);
         jb_raw(b, "]");
     }
     jb_raw(b, "]}");
 }
 
-int checkpoint_save(const charrnn_trainer *t, const char *path, charrnn_error *err) {
-    const charrnn_model *m = t->m;
+int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path, charrnn_error *err) {
     const model *net = &m->net;
     jbuf cfg, voc, opts, state;
     jb_init(&cfg);
@@ -91,8 +94,8 @@ int checkpoint_save(const charrnn_trainer *t, const char *path, charrnn_error *e
     jb_init(&state);
     write_config(&cfg, m);
     write_vocab(&voc, m);
-    write_options(&opts, &t->opt);
-    write_state(&state, t);
+    write_options(&opts, &r->opt);
+    write_state(&state, m, r);
     char version[16];
     snprintf(version, sizeof version, "%d", CHARRNN_FORMAT_VERSION);
     char sum[40];
@@ -110,19 +113,20 @@ int checkpoint_save(const charrnn_trainer *t, const char *path, charrnn_error *e
         n++;
     }
     const int64_t np = (int64_t)net->num_params;
-    if (t->opt_state.m1)
-        ts[n++] = (st_tensor){.name = "optim.m1", .dtype = ST_F32, .ndim = 1, .shape = {np}, .data = t->opt_state.m1,
+    if (r->m1)
+        ts[n++] = (st_tensor){.name = "optim.m1", .dtype = ST_F32, .ndim = 1, .shape = {np}, .data = r->m1,
                               .nbytes = (size_t)np * 4};
-    if (t->opt_state.m2)
-        ts[n++] = (st_tensor){.name = "optim.m2", .dtype = ST_F32, .ndim = 1, .shape = {np}, .data = t->opt_state.m2,
+    if (r->m2)
+        ts[n++] = (st_tensor){.name = "optim.m2", .dtype = ST_F32, .ndim = 1, .shape = {np}, .data = r->m2,
                               .nbytes = (size_t)np * 4};
-    const size_t state_n = (size_t)net->L * net->B * net->H;
-    ts[n++] = (st_tensor){.name = "state.h", .dtype = ST_F32, .ndim = 3, .shape = {net->L, net->B, net->H},
-                          .data = net->state_h, .nbytes = state_n * 4};
-    ts[n++] = (st_tensor){.name = "state.c", .dtype = ST_F32, .ndim = 3, .shape = {net->L, net->B, net->H},
-                          .data = net->state_c, .nbytes = state_n * 4};
-    ts[n++] = (st_tensor){.name = "history.train_loss", .dtype = ST_F32, .ndim = 1, .shape = {t->iter},
-                          .data = t->loss_history, .nbytes = (size_t)t->iter * 4};
+    const int B = r->opt.batch_size;
+    const size_t state_n = (size_t)net->L * B * net->H;
+    ts[n++] = (st_tensor){.name = "state.h", .dtype = ST_F32, .ndim = 3, .shape = {net->L, B, net->H},
+                          .data = r->state_h, .nbytes = state_n * 4};
+    ts[n++] = (st_tensor){.name = "state.c", .dtype = ST_F32, .ndim = 3, .shape = {net->L, B, net->H},
+                          .data = r->state_c, .nbytes = state_n * 4};
+    ts[n++] = (st_tensor){.name = "history.train_loss", .dtype = ST_F32, .ndim = 1, .shape = {r->iteration},
+                          .data = r->loss_history, .nbytes = (size_t)r->iteration * 4};
     uint64_t h = FNV_OFFSET;
     for (int i = 0; i < NUM_CHECKSUMMED; i++) h = fnv1a(h, meta[i].value ? meta[i].value : "", meta[i].value ? strlen(meta[i].value) : 0);
     for (int i = 0; i < n; i++) h = fnv1a(h, ts[i].data, ts[i].nbytes);
@@ -212,11 +216,25 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     return CHARRNN_OK;
 }
 
-static int parse_cell(const char *s, charrnn_cell *c) {
-    if (!strcmp(s, "lstm")) *c = CHARRNN_LSTM;
-    else if (!strcmp(s, "gru")) *c = CHARRNN_GRU;
-    else if (!strcmp(s, "rnn")) *c = CHARRNN_RNN;
-    else return -1;
+/* An integer field within [lo, hi]. */
+static int get_int(const json_value *obj, const char *key, double lo, double hi, double *out) {
+    double v;
+    if (json_get_number(obj, key, &v) || v != floor(v) || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A string of 1 to 16 hex digits as a 64-bit value. */
+static int get_hex64(const json_value *v, uint64_t *out) {
+    if (!v || v->type != JSON_STRING || v->len < 1 || v->len > 16) return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < v->len; i++) {
+        char c = v->str[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        x = x << 4 | (uint64_t)d;
+    }
+    *out = x;
     return 0;
 }
 
@@ -228,23 +246,22 @@ static int read_config(const st_file *f, const char *path, charrnn_model_config 
     const json_value *r = json_root(d);
     const char *cell, *u;
     double layers, size, dropout, vs;
-    if (json_get_string(r, "model", &cell) || parse_cell(cell, &mc->cell)) rc = bad_field(err, path, "config", "model");
-    else if (json_get_number(r, "num_layers", &layers) || layers < 1 || layers > MAX_LAYERS || layers != floor(layers))
-        rc = bad_field(err, path, "config", "num_layers");
-    else if (json_get_number(r, "rnn_size", &size) || size < 1 || size > 65536 || size != floor(size))
-        rc = bad_field(err, path, "config", "rnn_size");
+    charrnn_model_config_default(mc);
+    if (json_get_string(r, "model", &cell) || parse_cell(cell) < 0) rc = bad_field(err, path, "config", "model");
+    else if (get_int(r, "num_layers", 1, MAX_LAYERS, &layers)) rc = bad_field(err, path, "config", "num_layers");
+    else if (get_int(r, "rnn_size", 1, MAX_RNN_SIZE, &size)) rc = bad_field(err, path, "config", "rnn_size");
     else if (json_get_number(r, "dropout", &dropout) || !(dropout >= 0 && dropout < 1))
         rc = bad_field(err, path, "config", "dropout");
-    else if (json_get_number(r, "vocab_size", &vs) || vs < 1 || vs > 0x110000 || vs != floor(vs))
-        rc = bad_field(err, path, "config", "vocab_size");
-    else if (json_get_string(r, "unit", &u) || (strcmp(u, "codepoint") && strcmp(u, "byte")))
-        rc = bad_field(err, path, "config", "unit");
+    else if (get_int(r, "vocab_size", 1, 0x110000, &vs)) rc = bad_field(err, path, "config", "vocab_size");
+    else if (json_get_string(r, "unit", &u) || parse_unit(u) < 0) rc = bad_field(err, path, "config", "unit");
     else {
+        mc->cell = (charrnn_cell)parse_cell(cell);
         mc->num_layers = (int)layers;
         mc->rnn_size = (int)size;
         mc->dropout = (float)dropout;
         *V = (int)vs;
-        *unit = strcmp(u, "byte") ? CHARRNN_UNIT_CODEPOINT : CHARRNN_UNIT_BYTE;
+        *unit = (charrnn_unit)parse_unit(u);
+        if (*unit == CHARRNN_UNIT_BYTE && *V > 256) rc = bad_field(err, path, "config", "vocab_size");
     }
     json_free(d);
     return rc;
@@ -259,12 +276,13 @@ static int read_vocab(const st_file *f, const char *path, int V, charrnn_unit un
         json_free(d);
         return cr_fail(err, CHARRNN_EFORMAT, "%s: the vocabulary does not hold vocab_size = %d entries; the checkpoint is damaged", path, V);
     }
-    uint32_t *vocab = malloc(sizeof(uint32_t) * (size_t)V);
+    uint32_t *vocab = cr_malloc((size_t)V, sizeof(uint32_t));
     if (!vocab) { json_free(d); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     double limit = unit == CHARRNN_UNIT_BYTE ? 255 : 0x10FFFF;
     for (int i = 0; i < V; i++) {
         const json_value *e = &r->items[i];
         if (e->type != JSON_NUMBER || e->number < 0 || e->number > limit || e->number != floor(e->number) ||
+            (e->number >= 0xD800 && e->number <= 0xDFFF && unit != CHARRNN_UNIT_BYTE) ||
             (i > 0 && (uint32_t)e->number <= vocab[i - 1])) {
             free(vocab);
             json_free(d);
@@ -285,6 +303,7 @@ static int read_options(const st_file *f, const char *path, charrnn_train_option
     charrnn_train_options_default(o);
     const char *s;
     double v;
+    int k;
     struct { const char *k; double *dst; } dnums[] = {
         {"train_frac", &o->train_frac}, {"val_frac", &o->val_frac}, {"learning_rate", &o->learning_rate},
         {"decay_rate", &o->decay_rate}, {"beta1", &o->beta1}, {"beta2", &o->beta2},
@@ -294,26 +313,38 @@ static int read_options(const st_file *f, const char *path, charrnn_train_option
     for (size_t i = 0; i < sizeof dnums / sizeof dnums[0] && !rc; i++)
         if (json_get_number(r, dnums[i].k, dnums[i].dst)) rc = bad_field(err, path, "train_options", dnums[i].k);
     if (rc) goto done;
-    if (json_get_number(r, "batch_size", &v) || v < 1 || v > 100000) { rc = bad_field(err, path, "train_options", "batch_size"); goto done; }
-    o->batch_size = (int)v;
-    if (json_get_number(r, "seq_length", &v) || v < 1 || v > 100000) { rc = bad_field(err, path, "train_options", "seq_length"); goto done; }
-    o->seq_length = (int)v;
-    if (json_get_number(r, "max_iters", &v) || v < 0) { rc = bad_field(err, path, "train_options", "max_iters"); goto done; }
-    o->max_iters = (long)v;
-    if (json_get_number(r, "eval_val_every", &v) || v < 1) { rc = bad_field(err, path, "train_options", "eval_val_every"); goto done; }
-    o->eval_val_every = (long)v;
-    if (!json_get_number(r, "skip_nonfinite", &v) && v >= 0) o->skip_nonfinite = (long)v;
-    if (json_get_string(r, "unit", &s)) { rc = bad_field(err, path, "train_options", "unit"); goto done; }
-    o->unit = strcmp(s, "byte") ? CHARRNN_UNIT_CODEPOINT : CHARRNN_UNIT_BYTE;
-    if (json_get_string(r, "optim", &s)) { rc = bad_field(err, path, "train_options", "optim"); goto done; }
-    int found = 0;
-    for (int k = 0; k < 4; k++)
-        if (!strcmp(s, charrnn_optim_name((charrnn_optim)k))) { o->optim = (charrnn_optim)k; found = 1; }
-    if (!found) { rc = bad_field(err, path, "train_options", "optim"); goto done; }
-    if (json_get_string(r, "clip_mode", &s)) { rc = bad_field(err, path, "train_options", "clip_mode"); goto done; }
-    o->clip_mode = strcmp(s, "norm") ? CHARRNN_CLIP_VALUE : CHARRNN_CLIP_NORM;
-    if (json_get_string(r, "seed", &s)) { rc = bad_field(err, path, "train_options", "seed"); goto done; }
-    o->seed = strtoull(s, NULL, 10);
+    struct { const char *k; double lo, hi; } ints[] = {
+        {"batch_size", 1, MAX_BATCH}, {"seq_length", 1, MAX_SEQ}, {"max_iters", 0, (double)MAX_ITERS},
+        {"eval_val_every", 1, (double)MAX_ITERS},
+    };
+    double iv[4];
+    for (int i = 0; i < 4; i++)
+        if (get_int(r, ints[i].k, ints[i].lo, ints[i].hi, &iv[i])) { rc = bad_field(err, path, "train_options", ints[i].k); goto done; }
+    o->batch_size = (int)iv[0];
+    o->seq_length = (int)iv[1];
+    o->max_iters = (long)iv[2];
+    o->eval_val_every = (long)iv[3];
+    if (json_get(r, "skip_nonfinite")) {
+        if (get_int(r, "skip_nonfinite", 0, (double)MAX_ITERS, &v)) { rc = bad_field(err, path, "train_options", "skip_nonfinite"); goto done; }
+        o->skip_nonfinite = (long)v;
+    }
+    if (json_get_string(r, "unit", &s) || (k = parse_unit(s)) < 0) { rc = bad_field(err, path, "train_options", "unit"); goto done; }
+    o->unit = (charrnn_unit)k;
+    if (json_get_string(r, "optim", &s) || (k = parse_optim(s)) < 0) { rc = bad_field(err, path, "train_options", "optim"); goto done; }
+    o->optim = (charrnn_optim)k;
+    if (json_get_string(r, "clip_mode", &s) || (k = parse_clip_mode(s)) < 0) { rc = bad_field(err, path, "train_options", "clip_mode"); goto done; }
+    o->clip_mode = (charrnn_clip_mode)k;
+    if (json_get_string(r, "seed", &s) || !*s || strlen(s) > 20 || strspn(s, "0123456789") != strlen(s)) {
+        rc = bad_field(err, path, "train_options", "seed");
+        goto done;
+    }
+    uint64_t seed = 0;
+    for (const char *p = s; *p; p++) {
+        if (seed > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) { rc = bad_field(err, path, "train_options", "seed"); goto done; }
+        seed = seed * 10 + (uint64_t)(*p - '0');
+    }
+    o->seed = seed;
+    rc = check_run_settings(NULL, o, path, err);
 done:
     json_free(d);
     return rc;
@@ -363,29 +394,51 @@ int checkpoint_read_options(const char *path, charrnn_model_config *mc, charrnn_
     return rc;
 }
 
-static int read_train_state(const st_file *f, const char *path, charrnn_model *m, json_doc **out, charrnn_error *err) {
-    int rc = parse_meta_json(f, path, "train_state", out, err);
+/* The recorded train loss of every iteration must be there: this bounds the
+ * iteration count by the file's own bytes before anything is sized from it. */
+static int check_history_tensor(const st_file *f, const char *path, double iteration, charrnn_error *err) {
+    const st_tensor *t = st_find(f, "history.train_loss");
+    if (!t || t->dtype != ST_F32 || t->ndim != 1 || (double)t->shape[0] != iteration)
+        return cr_fail(err, CHARRNN_EFORMAT,
+                       "%s: train_state field \"iteration\" is %.0f but tensor \"history.train_loss\" does not hold that "
+                       "many losses; the checkpoint was damaged or edited", path, iteration);
+    return CHARRNN_OK;
+}
+
+static int read_train_state(const st_file *f, const char *path, charrnn_model *m, charrnn_error *err) {
+    json_doc *d;
+    int rc = parse_meta_json(f, path, "train_state", &d, err);
     if (rc) return rc;
-    const json_value *r = json_root(*out);
+    const json_value *r = json_root(d);
     double it, ep, lr;
-    if (json_get_number(r, "iteration", &it) || it < 0) return bad_field(err, path, "train_state", "iteration");
-    if (json_get_number(r, "epoch", &ep)) return bad_field(err, path, "train_state", "epoch");
-    if (json_get_number(r, "learning_rate", &lr)) return bad_field(err, path, "train_state", "learning_rate");
+    const char *field = NULL;
+    if (get_int(r, "iteration", 0, (double)MAX_ITERS, &it)) field = "iteration";
+    else if (json_get_number(r, "epoch", &ep) || !(ep >= 0 && ep < 1e18)) field = "epoch";
+    else if (json_get_number(r, "learning_rate", &lr) || !(lr > 0 && lr < 1e3)) field = "learning_rate";
+    if (field) { json_free(d); return bad_field(err, path, "train_state", field); }
+    if ((rc = check_history_tensor(f, path, it, err))) { json_free(d); return rc; }
     m->iteration = (long)it;
     m->epoch = ep;
     m->learning_rate = lr;
     const json_value *tl = json_get(r, "train_loss");
     m->train_loss = tl && tl->type == JSON_NUMBER ? tl->number : NAN;
+    uint64_t id = 0;
+    m->run_id = get_hex64(json_get(r, "run_id"), &id) == 0 ? id : 0;
     const json_value *h = json_get(r, "val_history");
-    if (!h || h->type != JSON_ARRAY) return bad_field(err, path, "train_state", "val_history");
+    if (!h || h->type != JSON_ARRAY) { json_free(d); return bad_field(err, path, "train_state", "val_history"); }
     m->num_history = 0;
     for (size_t i = 0; i < h->len; i++) {
         const json_value *e = &h->items[i];
-        if (e->type != JSON_ARRAY || e->len != 2 || e->items[0].type != JSON_NUMBER)
+        if (e->type != JSON_ARRAY || e->len != 2 || e->items[0].type != JSON_NUMBER || e->items[0].number < 0 ||
+            e->items[0].number > it || e->items[0].number != floor(e->items[0].number) ||
+            (e->items[1].type != JSON_NUMBER && e->items[1].type != JSON_NULL)) {
+            json_free(d);
             return bad_field(err, path, "train_state", "val_history");
+        }
         double loss = e->items[1].type == JSON_NUMBER ? e->items[1].number : NAN;
-        if (history_push(m, (long)e->items[0].number, loss)) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+        if (history_push(m, (long)e->items[0].number, loss)) { json_free(d); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     }
+    json_free(d);
     return CHARRNN_OK;
 }
 
@@ -400,7 +453,6 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     charrnn_unit unit;
     uint32_t *vocab = NULL;
     charrnn_model *m = NULL;
-    json_doc *state = NULL;
     if ((rc = read_config(f, path, &mc, &V, &unit, err))) goto done;
     if ((rc = read_options(f, path, &opt, err))) goto done;
     if ((rc = read_vocab(f, path, V, unit, &vocab, err))) goto done;
@@ -424,11 +476,10 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
             rc = cr_fail(err, CHARRNN_EFORMAT, "%s: the weights hold NaN or infinite values; use an earlier checkpoint", path);
             goto done;
         }
-    if ((rc = read_train_state(f, path, m, &state, err))) goto done;
+    if ((rc = read_train_state(f, path, m, err))) goto done;
     m->eval_seq_length = opt.seq_length;
     copy_meta(m, f);
 done:
-    json_free(state);
     free(vocab);
     st_close(f);
     if (rc) charrnn_model_close(m);
@@ -436,57 +487,65 @@ done:
     return rc;
 }
 
-int checkpoint_restore_trainer(charrnn_trainer *t, const char *path, charrnn_error *err) {
+int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err) {
+    return checkpoint_load(path, out, err);
+}
+
+int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *run, size_t expect_chars,
+                           uint64_t expect_checksum, charrnn_error *err) {
     st_file *f;
     int rc = open_checked(path, &f, err);
     if (rc) return rc;
     json_doc *d = NULL;
-    model *net = &t->m->net;
+    const model *net = &m->net;
     if ((rc = parse_meta_json(f, path, "train_state", &d, err))) goto done;
     const json_value *r = json_root(d);
-    double chars, step;
-    const char *sum;
+    double chars, step, skipped = 0;
+    uint64_t sum;
     const json_value *rngv = json_get(r, "rng_dropout");
-    if (json_get_number(r, "corpus_chars", &chars) || json_get_string(r, "corpus_checksum", &sum)) {
+    if (get_int(r, "corpus_chars", 0, 9007199254740992.0, &chars) || get_hex64(json_get(r, "corpus_checksum"), &sum)) {
         rc = bad_field(err, path, "train_state", "corpus_chars");
         goto done;
     }
-    char mine[32];
-    snprintf(mine, sizeof mine, "%016" PRIx64, t->data.checksum);
-    if ((size_t)chars != t->data.n || strcmp(sum, mine)) {
+    if ((size_t)chars != expect_chars || sum != expect_checksum) {
         rc = cr_fail(err, CHARRNN_EMISMATCH,
-                     "%s was trained on a different corpus (%.0f characters, checksum %s) than the one given (%zu characters, checksum %s); "
-                     "resume with the same input file, or use --init-from to start a new run from its weights",
-                     path, chars, sum, t->data.n, mine);
+                     "%s was trained on a different corpus (%.0f characters, checksum %016" PRIx64 ") than the one given "
+                     "(%zu characters, checksum %016" PRIx64 "); resume with the same input file, or use --init-from to "
+                     "start a new run from its weights",
+                     path, chars, sum, expect_chars, expect_checksum);
         goto done;
     }
-    if (json_get_number(r, "optim_step", &step) || step < 0) { rc = bad_field(err, path, "train_state", "optim_step"); goto done; }
-    if (!rngv || rngv->type != JSON_ARRAY || rngv->len != 2 || rngv->items[0].type != JSON_STRING ||
-        rngv->items[1].type != JSON_STRING) {
+    if (get_int(r, "optim_step", 0, (double)m->iteration, &step)) { rc = bad_field(err, path, "train_state", "optim_step"); goto done; }
+    if (json_get(r, "skipped_nonfinite") && get_int(r, "skipped_nonfinite", 0, (double)m->iteration, &skipped)) {
+        rc = bad_field(err, path, "train_state", "skipped_nonfinite");
+        goto done;
+    }
+    if (!rngv || rngv->type != JSON_ARRAY || rngv->len != 2 || get_hex64(&rngv->items[0], &run->drop_rng.state) ||
+        get_hex64(&rngv->items[1], &run->drop_rng.inc) || !(run->drop_rng.inc & 1)) {
         rc = bad_field(err, path, "train_state", "rng_dropout");
         goto done;
     }
-    t->drop_rng.state = strtoull(rngv->items[0].str, NULL, 16);
-    t->drop_rng.inc = strtoull(rngv->items[1].str, NULL, 16);
-    t->opt_state.step = (long)step;
+    run->optim_step = (long)step;
+    run->skipped = (long)skipped;
+    run->iteration = m->iteration;
+    run->lr = m->learning_rate;
+    run->run_id = m->run_id;
+    run->corpus_chars = (size_t)chars;
+    run->corpus_checksum = sum;
     int64_t np = (int64_t)net->num_params;
-    if (t->opt_state.m1 && (rc = read_tensor(f, path, "optim.m1", 1, &np, t->opt_state.m1, err))) goto done;
-    if (t->opt_state.m2 && (rc = read_tensor(f, path, "optim.m2", 1, &np, t->opt_state.m2, err))) goto done;
-    int64_t sshape[3] = {net->L, net->B, net->H};
-    if ((rc = read_tensor(f, path, "state.h", 3, sshape, net->state_h, err))) goto done;
-    if ((rc = read_tensor(f, path, "state.c", 3, sshape, net->state_c, err))) goto done;
-    t->iter = t->m->iteration;
-    t->lr = t->m->learning_rate;
-    double skipped;
-    t->skipped = json_get_number(r, "skipped_nonfinite", &skipped) == 0 && skipped >= 0 ? (long)skipped : 0;
-    if (t->iter > t->cap_loss_history) {
-        float *h = realloc(t->loss_history, sizeof(float) * (size_t)t->iter);
-        if (!h) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }
-        t->loss_history = h;
-        t->cap_loss_history = t->iter;
+    if (run->m1 && (rc = read_tensor(f, path, "optim.m1", 1, &np, run->m1, err))) goto done;
+    if (run->m2 && (rc = read_tensor(f, path, "optim.m2", 1, &np, run->m2, err))) goto done;
+    int64_t sshape[3] = {net->L, run->opt.batch_size, net->H};
+    if ((rc = read_tensor(f, path, "state.h", 3, sshape, run->state_h, err))) goto done;
+    if ((rc = read_tensor(f, path, "state.c", 3, sshape, run->state_c, err))) goto done;
+    if ((rc = check_history_tensor(f, path, (double)run->iteration, err))) goto done;
+    run->loss_history = cr_malloc((size_t)run->iteration, sizeof(float));
+    if (!run->loss_history) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory reading the loss history of %s", path); goto done; }
+    int64_t nh = run->iteration;
+    if ((rc = read_tensor(f, path, "history.train_loss", 1, &nh, run->loss_history, err))) {
+        free(run->loss_history);
+        run->loss_history = NULL;
     }
-    int64_t nh = t->iter;
-    if ((rc = read_tensor(f, path, "history.train_loss", 1, &nh, t->loss_history, err))) goto done;
 done:
     json_free(d);
     st_close(f);

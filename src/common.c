@@ -18,9 +18,28 @@ int cr_fail(charrnn_error *err, int code, const char *fmt, ...) {
     return code;
 }
 
+int cr_mul(size_t a, size_t b, size_t *out) {
+    if (b && a > SIZE_MAX / b) return -1;
+    *out = a * b;
+    return 0;
+}
+
 void *cr_calloc(size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) return NULL;
+    size_t total;
+    if (cr_mul(n, size, &total)) return NULL;
     return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *cr_malloc(size_t n, size_t size) {
+    size_t total;
+    if (cr_mul(n, size, &total)) return NULL;
+    return malloc(total ? total : 1);
+}
+
+void *cr_realloc(void *p, size_t n, size_t size) {
+    size_t total;
+    if (cr_mul(n, size, &total)) return NULL;
+    return realloc(p, total ? total : 1); /* never realloc(p, 0), which frees p */
 }
 
 size_t cr_available_memory(void) {
@@ -38,3 +57,6 @@ size_t cr_available_memory(void) {
     long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : 0;
 }
+
+const char *charrnn_version(void) { return CHARRNN_VERSION; }
+int charrnn_format_version(void) { return CHARRNN_FORMAT_VERSION; }

@@ -1,5 +1,6 @@
 /* common.h: small helpers shared by the library's files: error reporting into a
- * charrnn_error, checked allocation, timing. Nothing here prints or exits. */
+ * charrnn_error, allocation whose sizes are checked for overflow, the memory the
+ * machine has. Nothing here prints or exits. */
 #ifndef CHARRNN_COMMON_H
 #define CHARRNN_COMMON_H
 
@@ -11,17 +12,19 @@
 #define CR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define CR_PRINTF(a, b)
-/* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
-size_t cr_available_memory(void);
-
 #endif
 
 /* Fills err (which may be NULL) and returns code, so callers can write
  * `return cr_fail(err, CHARRNN_EIO, "cannot open %s: %s", path, strerror(errno));` */
 int cr_fail(charrnn_error *err, int code, const char *fmt, ...) CR_PRINTF(3, 4);
 
-/* calloc that refuses sizes that overflow; NULL on failure. */
+/* calloc / malloc / realloc of n items of size bytes that refuse a product that
+ * overflows (NULL). Zero items still give a valid (1-byte) block. */
 void *cr_calloc(size_t n, size_t size);
+void *cr_malloc(size_t n, size_t size);
+void *cr_realloc(void *p, size_t n, size_t size);
+/* *out = a * b; returns 0, or -1 (out untouched) if the product overflows. */
+int cr_mul(size_t a, size_t b, size_t *out);
 
 /* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
 size_t cr_available_memory(void);

@@ -1,5 +1,5 @@
 /* data.c: the corpus. Strict UTF-8 decoding, loading a text file through a
- * read-only mmap, building the sorted vocabulary and encoding the text once into
+ * chunked read, building the sorted vocabulary and encoding the text once into
  * the narrowest index type (uint8/16/32); also encoding with a fixed vocabulary. */
 #include "data.h"
 #include "common.h"
@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,9 +91,9 @@ static int elem_bytes_for(int vocab_size) {
 
 static int has_zero_byte(uint64_t w) { return ((w - LOW_BITS) & ~w & HIGH_BITS) != 0; }
 
-static int fail_utf8(charrnn_error *err, const char *name, const unsigned char *s, size_t off, const char *hint) {
+static int fail_utf8(charrnn_error *err, const char *name, size_t off, unsigned char byte, const char *hint) {
     return cr_fail(err, CHARRNN_EFORMAT, "'%s' is not valid UTF-8 at byte offset %zu (byte 0x%02X); %s",
-                   display_name(name), off, (unsigned)s[off], hint);
+                   display_name(name), off, (unsigned)byte, hint);
 }
 
 #define HINT_TRAIN "use --unit byte to train on raw bytes"
@@ -108,8 +107,8 @@ static int fail_nul(charrnn_error *err, const char *name, size_t off) {
 }
 
 static int fail_changed(charrnn_error *err, const char *name) {
-    return cr_fail(err, CHARRNN_EIO, "'%s' changed while it was being read; try again",
-                   display_name(name));
+    return cr_fail(err, CHARRNN_EIO, "'%s': corpus changed while being read (another program wrote or truncated "
+                   "it); try again once it is complete", display_name(name));
 }
 
 /* Allocates c->ids for c->n indices of c->elem_bytes each, in one block. */
@@ -138,15 +137,39 @@ static uint32_t *build_table(const uint32_t *vocab, int vocab_size, size_t *tabl
 }
 
 /* ---- pass 1: validate, collect the symbol set, count, checksum ----------------- */
+/* A corpus is read in chunks (a file with read(), never mapped: a file that
+ * another program truncates must give a message, not SIGBUS), twice: pass 1
+ * finds the symbols, pass 2 encodes them. Memory stays at the encoded text plus
+ * one chunk. */
 
-/* Code-point mode: sets bits in bitset (CP_LIMIT bits), *n to the number of code
- * points and *hash to FNV-1a 64 of the bytes. Fails on invalid UTF-8 or NUL. */
-static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
-                           uint64_t *bitset, size_t *n_out, uint64_t *hash_out,
-                           charrnn_error *err) {
-    unsigned char ascii[128] = {0};
-    uint64_t h = FNV_OFFSET;
-    size_t n = 0, i = 0;
+#define CHUNK (1u << 20)
+
+typedef struct scan_state {
+    uint64_t *bitset;          /* CP_LIMIT bits: the symbols seen */
+    unsigned char ascii[128];
+    uint64_t hash;             /* FNV-1a 64 of the bytes so far */
+    size_t n;                  /* symbols so far */
+    size_t off;                /* bytes so far */
+} scan_state;
+
+/* The length of the prefix of s that ends on a character boundary: a UTF-8
+ * sequence cut by the end of a chunk waits for the next one. */
+static size_t complete_prefix(const unsigned char *s, size_t len) {
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char b = s[len - back];
+        if ((b & 0xC0) == 0x80) continue; /* continuation byte: look further back */
+        size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+        return need > back ? len - back : len;
+    }
+    return len;
+}
+
+/* Code-point mode: the symbols, count and checksum of s[0..len), which ends on a
+ * character boundary unless it is the end of the text. Fails on invalid UTF-8
+ * or NUL, naming the offset in the whole text. */
+static int scan_codepoints(scan_state *st, const unsigned char *s, size_t len, const char *name, charrnn_error *err) {
+    uint64_t h = st->hash;
+    size_t n = st->n, i = 0;
     while (i < len) {
         /* Fast path: eight ASCII bytes, none of them NUL. */
         if (len - i >= 8) {
@@ -155,7 +178,7 @@ static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
             if (!(w & HIGH_BITS) && !has_zero_byte(w)) {
                 for (int k = 0; k < 8; k++) {
                     unsigned char b = s[i + k];
-                    ascii[b] = 1;
+                    st->ascii[b] = 1;
                     h = (h ^ b) * FNV_PRIME;
                 }
                 i += 8;
@@ -165,8 +188,8 @@ static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
         }
         unsigned char b = s[i];
         if (b < 0x80) {
-            if (b == 0) return fail_nul(err, name, i);
-            ascii[b] = 1;
+            if (b == 0) return fail_nul(err, name, st->off + i);
+            st->ascii[b] = 1;
             h = (h ^ b) * FNV_PRIME;
             i++;
             n++;
@@ -174,49 +197,56 @@ static int scan_codepoints(const unsigned char *s, size_t len, const char *name,
         }
         uint32_t cp;
         int k = utf8_decode(s + i, len - i, &cp);
-        if (!k) return fail_utf8(err, name, s, i, HINT_TRAIN);
-        bitset[cp >> 6] |= 1ull << (cp & 63);
+        if (!k) return fail_utf8(err, name, st->off + i, s[i], HINT_TRAIN);
+        st->bitset[cp >> 6] |= 1ull << (cp & 63);
         for (int j = 0; j < k; j++) h = (h ^ s[i + j]) * FNV_PRIME;
         i += (size_t)k;
         n++;
     }
-    for (int b = 0; b < 128; b++)
-        if (ascii[b]) bitset[b >> 6] |= 1ull << (b & 63);
-    *n_out = n;
-    *hash_out = h;
+    st->hash = h;
+    st->n = n;
+    st->off += len;
     return CHARRNN_OK;
 }
 
 /* Byte mode: every byte is a symbol. */
-static void scan_bytes(const unsigned char *s, size_t len, uint64_t *bitset, uint64_t *hash_out) {
-    unsigned char seen[256] = {0};
-    uint64_t h = FNV_OFFSET;
+static void scan_bytes(scan_state *st, const unsigned char *s, size_t len) {
+    uint64_t h = st->hash;
     for (size_t i = 0; i < len; i++) {
-        seen[s[i]] = 1;
+        st->bitset[s[i] >> 6] |= 1ull << (s[i] & 63);
         h = (h ^ s[i]) * FNV_PRIME;
     }
-    for (int b = 0; b < 256; b++)
-        if (seen[b]) bitset[b >> 6] |= 1ull << (b & 63);
-    *hash_out = h;
+    st->hash = h;
+    st->n += len;
+    st->off += len;
+}
+
+static int scan_chunk(scan_state *st, const unsigned char *s, size_t len, charrnn_unit unit, const char *name,
+                      charrnn_error *err) {
+    if (unit == CHARRNN_UNIT_BYTE) {
+        scan_bytes(st, s, len);
+        return CHARRNN_OK;
+    }
+    return scan_codepoints(st, s, len, name, err);
 }
 
 /* ---- pass 2: encode ------------------------------------------------------------ */
 
-/* Writes the index of every symbol of s that is in the table into out (exactly n
- * of them expected); symbols outside the table are skipped. Returns 0, or -1 if
- * the text does not match what pass 1 saw (the file changed underneath). */
+/* Writes the index of every symbol of s that is in the table into out[k..cap);
+ * symbols outside the table are skipped. Returns the new k, or -1 if the text
+ * does not match what pass 1 saw (more symbols, or invalid UTF-8 now). */
 #define DEFINE_ENCODE(FN, T)                                                              \
-    static int FN(const unsigned char *s, size_t len, charrnn_unit unit,                  \
-                  const uint32_t *table, size_t table_len, T *out, size_t n) {            \
-        size_t k = 0, i = 0;                                                              \
+    static long FN(const unsigned char *s, size_t len, charrnn_unit unit,                 \
+                   const uint32_t *table, size_t table_len, T *out, size_t k, size_t cap) { \
+        size_t i = 0;                                                                     \
         if (unit == CHARRNN_UNIT_BYTE) {                                                  \
             for (; i < len; i++) {                                                        \
                 uint32_t v = s[i] < table_len ? table[s[i]] : 0;                          \
                 if (!v) continue;                                                         \
-                if (k == n) return -1;                                                    \
+                if (k == cap) return -1;                                                  \
                 out[k++] = (T)(v - 1);                                                    \
             }                                                                             \
-            return k == n ? 0 : -1;                                                       \
+            return (long)k;                                                               \
         }                                                                                 \
         while (i < len) {                                                                 \
             uint32_t cp;                                                                  \
@@ -229,54 +259,111 @@ static void scan_bytes(const unsigned char *s, size_t len, uint64_t *bitset, uin
             }                                                                             \
             uint32_t v = cp < table_len ? table[cp] : 0;                                  \
             if (!v) continue;                                                             \
-            if (k == n) return -1;                                                        \
+            if (k == cap) return -1;                                                      \
             out[k++] = (T)(v - 1);                                                        \
         }                                                                                 \
-        return k == n ? 0 : -1;                                                           \
+        return (long)k;                                                                   \
     }
 DEFINE_ENCODE(encode_u8, uint8_t)
 DEFINE_ENCODE(encode_u16, uint16_t)
 DEFINE_ENCODE(encode_u32, uint32_t)
 
-static int encode_ids(corpus *c, const unsigned char *s, size_t len, const uint32_t *table,
-                      size_t table_len) {
+static long encode_chunk(corpus *c, const unsigned char *s, size_t len, const uint32_t *table, size_t table_len,
+                         size_t k) {
     switch (c->elem_bytes) {
-    case 1: return encode_u8(s, len, c->unit, table, table_len, c->ids, c->n);
-    case 2: return encode_u16(s, len, c->unit, table, table_len, c->ids, c->n);
-    default: return encode_u32(s, len, c->unit, table, table_len, c->ids, c->n);
+    case 1: return encode_u8(s, len, c->unit, table, table_len, c->ids, k, c->n);
+    case 2: return encode_u16(s, len, c->unit, table, table_len, c->ids, k, c->n);
+    default: return encode_u32(s, len, c->unit, table, table_len, c->ids, k, c->n);
     }
 }
 
 /* ---- building a corpus ---------------------------------------------------------- */
 
-static int build_corpus(corpus *c, const unsigned char *s, size_t len, charrnn_unit unit,
-                        const char *name, charrnn_error *err) {
+/* Where the text comes from: a memory buffer, or a file read in chunks. */
+typedef struct source {
+    const unsigned char *mem;
+    size_t len;                /* bytes: of the buffer, or the file's size when it was opened */
+    int fd;                    /* -1 for memory */
+    unsigned char *buf;        /* a file's chunk buffer (CHUNK + 4 bytes) */
+} source;
+
+/* Calls fn on the whole text, chunk by chunk, each ending on a character
+ * boundary (but the last). Returns 0, -1 if the file is not what it was (a
+ * short or long read), or fn's error code. */
+typedef int (*chunk_fn)(void *ctx, const unsigned char *s, size_t len);
+static int for_each_chunk(source *src, charrnn_unit unit, chunk_fn fn, void *ctx) {
+    if (src->fd < 0) return fn(ctx, src->mem, src->len);
+    if (lseek(src->fd, 0, SEEK_SET) != 0) return -1;
+    size_t carry = 0, total = 0;
+    for (;;) {
+        ssize_t r = read(src->fd, src->buf + carry, CHUNK);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        total += (size_t)r;
+        if (total > src->len) return -1; /* it grew */
+        size_t have = carry + (size_t)r;
+        int last = r == 0;
+        size_t use = last || unit == CHARRNN_UNIT_BYTE ? have : complete_prefix(src->buf, have);
+        int rc = use ? fn(ctx, src->buf, use) : 0;
+        if (rc) return rc;
+        carry = have - use;
+        memmove(src->buf, src->buf + use, carry);
+        if (last) break;
+    }
+    return total == src->len ? 0 : -1;
+}
+
+typedef struct scan_ctx { scan_state *st; charrnn_unit unit; const char *name; charrnn_error *err; } scan_ctx;
+static int scan_cb(void *ctx, const unsigned char *s, size_t len) {
+    scan_ctx *c = ctx;
+    return scan_chunk(c->st, s, len, c->unit, c->name, c->err);
+}
+
+typedef struct encode_ctx {
+    corpus *c;
+    const uint32_t *table;
+    size_t table_len, k;
+    uint64_t hash;
+} encode_ctx;
+static int encode_cb(void *ctx, const unsigned char *s, size_t len) {
+    encode_ctx *e = ctx;
+    long k = encode_chunk(e->c, s, len, e->table, e->table_len, e->k);
+    if (k < 0) return -1;
+    e->k = (size_t)k;
+    uint64_t h = e->hash;
+    for (size_t i = 0; i < len; i++) h = (h ^ s[i]) * FNV_PRIME;
+    e->hash = h;
+    return 0;
+}
+
+static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
     memset(c, 0, sizeof *c);
     if (unit != CHARRNN_UNIT_CODEPOINT && unit != CHARRNN_UNIT_BYTE)
         return cr_fail(err, CHARRNN_EINVAL, "unknown text unit %d", (int)unit);
-    if (len == 0)
+    if (src->len == 0)
         return cr_fail(err, CHARRNN_EDATA,
                        "'%s' is empty; give a text file with at least a few hundred characters",
                        display_name(name));
     size_t nwords = CP_LIMIT / 64;
-    uint64_t *bitset = cr_calloc(nwords, sizeof *bitset);
-    if (!bitset)
-        return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate %zu bytes",
-                       nwords * sizeof *bitset);
-    int rc;
+    scan_state st;
+    memset(&st, 0, sizeof st);
+    st.hash = FNV_OFFSET;
+    st.bitset = cr_calloc(nwords, sizeof *st.bitset);
+    if (!st.bitset)
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate %zu bytes", nwords * sizeof *st.bitset);
     uint32_t *table = NULL;
-    size_t n = 0, table_len = 0;
-    uint64_t hash;
-    if (unit == CHARRNN_UNIT_BYTE) {
-        scan_bytes(s, len, bitset, &hash);
-        n = len;
-    } else {
-        rc = scan_codepoints(s, len, name, bitset, &n, &hash, err);
-        if (rc) goto fail;
+    size_t table_len = 0;
+    scan_ctx sc = {&st, unit, name, err};
+    int rc = for_each_chunk(src, unit, scan_cb, &sc);
+    if (rc) {
+        if (rc < 0) rc = fail_changed(err, name);
+        goto fail;
     }
+    for (int b = 0; b < 128; b++)
+        if (st.ascii[b]) st.bitset[b >> 6] |= 1ull << (b & 63);
 
     size_t count = 0;
-    for (size_t w = 0; w < nwords; w++) count += (size_t)__builtin_popcountll(bitset[w]);
+    for (size_t w = 0; w < nwords; w++) count += (size_t)__builtin_popcountll(st.bitset[w]);
     c->vocab = cr_calloc(count, sizeof *c->vocab);
     if (!c->vocab) {
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the vocabulary");
@@ -284,14 +371,14 @@ static int build_corpus(corpus *c, const unsigned char *s, size_t len, charrnn_u
     }
     int v = 0;
     for (size_t w = 0; w < nwords; w++)
-        for (uint64_t bits = bitset[w]; bits; bits &= bits - 1)
+        for (uint64_t bits = st.bitset[w]; bits; bits &= bits - 1)
             c->vocab[v++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
     c->vocab_size = v;
-    c->n = n;
+    c->n = st.n;
     c->unit = unit;
     c->elem_bytes = elem_bytes_for(v);
-    c->checksum = hash;
-    c->file_bytes = len;
+    c->checksum = st.hash;
+    c->file_bytes = src->len;
 
     table = build_table(c->vocab, c->vocab_size, &table_len);
     if (!table) {
@@ -300,16 +387,17 @@ static int build_corpus(corpus *c, const unsigned char *s, size_t len, charrnn_u
     }
     rc = alloc_ids(c, name, err);
     if (rc) goto fail;
-    if (encode_ids(c, s, len, table, table_len) != 0) {
+    encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET};
+    if (for_each_chunk(src, unit, encode_cb, &ec) != 0 || ec.k != c->n || ec.hash != c->checksum) {
         rc = fail_changed(err, name);
         goto fail;
     }
     free(table);
-    free(bitset);
+    free(st.bitset);
     return CHARRNN_OK;
 fail:
     free(table);
-    free(bitset);
+    free(st.bitset);
     corpus_free(c);
     return rc;
 }
@@ -320,7 +408,8 @@ int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit
         memset(c, 0, sizeof *c);
         return cr_fail(err, CHARRNN_EINVAL, "no text given");
     }
-    return build_corpus(c, (const unsigned char *)buf, len, unit, name, err);
+    source src = {(const unsigned char *)buf, len, -1, NULL};
+    return build_corpus(c, &src, unit, name, err);
 }
 
 int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err) {
@@ -339,7 +428,7 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return cr_fail(err, CHARRNN_EIO, "'%s' is not a regular file; give a text file", path);
+        return cr_fail(err, CHARRNN_EIO, "'%s' is not a regular file; give a text file (or - for standard input)", path);
     }
     if (st.st_size == 0) {
         close(fd);
@@ -347,19 +436,16 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
                        "'%s' is empty; give a text file with at least a few hundred characters",
                        path);
     }
-    if ((uintmax_t)st.st_size > SIZE_MAX) {
+    if ((uintmax_t)st.st_size > SIZE_MAX / 2) {
         close(fd);
-        return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to map into memory", path);
+        return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to read", path);
     }
-    size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    int e = errno;
+    source src = {NULL, (size_t)st.st_size, fd, malloc(CHUNK + 4)};
+    int rc;
+    if (!src.buf) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path);
+    else rc = build_corpus(c, &src, unit, path, err);
+    free(src.buf);
     close(fd);
-    if (map == MAP_FAILED)
-        return cr_fail(err, e == ENOMEM ? CHARRNN_ENOMEM : CHARRNN_EIO,
-                       "cannot map '%s' (%zu bytes) into memory: %s", path, len, strerror(e));
-    int rc = build_corpus(c, map, len, unit, path, err);
-    munmap(map, len);
     return rc;
 }
 
@@ -399,7 +485,7 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
         } else {
             int k1 = utf8_decode(s + i, len - i, &cp);
             if (!k1) {
-                rc = fail_utf8(err, name, s, i, HINT_MODEL);
+                rc = fail_utf8(err, name, i, s[i], HINT_MODEL);
                 goto fail;
             }
             k = (size_t)k1;
@@ -434,7 +520,7 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
     c->file_bytes = len;
     rc = alloc_ids(c, name, err);
     if (rc) goto fail;
-    if (encode_ids(c, s, len, table, table_len) != 0) {
+    if (encode_chunk(c, s, len, table, table_len, 0) != (long)c->n) {
         rc = fail_changed(err, name);
         goto fail;
     }

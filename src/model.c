@@ -159,7 +159,7 @@ int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     m->act_floats = plan_acts(m, B, T, train, NULL);
     m->act_mem = cr_calloc(m->act_floats, sizeof(float));
     if (!m->act_mem)
-        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating activations for batch %d x seq %d (%.1f MB); use a smaller --batch-size or --seq-length",
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating activations for %d streams x %d steps (%.1f MB)",
                        B, T, m->act_floats * 4.0 / 1e6);
     plan_acts(m, B, T, train, m->act_mem);
     if (m->ones)
@@ -186,8 +186,11 @@ int model_view(model *view, const model *m, int b, int t, charrnn_error *err) {
     view->params_frozen = 1;
     view->half = NULL;
     view->w0t_ready = 0;
+    view->version_src = m->version_src ? m->version_src : &m->weights_version;
     return model_alloc(view, b, t, 0, err);
 }
+
+void model_weights_changed(model *m) { m->weights_version++; }
 
 void model_view_free(model *view) {
     free(view->act_mem);
@@ -325,11 +328,17 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
     const float keep = 1.0f - m->cfg.dropout, scale = dropout ? 1.0f / keep : 1.0f;
 
     /* layer 0's input projection is a row gather of W_ih^T (one-hot input) */
-    if (!(m->params_frozen && m->w0t_ready)) {
+    const uint64_t version = m->version_src ? *m->version_src : m->weights_version;
+    if (!(m->params_frozen && m->w0t_ready && m->w0t_version == version)) {
         const float *w0 = m->p[0].w_ih;
         for (int j = 0; j < GH; j++)
             for (int v = 0; v < V; v++) m->w0t[(size_t)v * GH + j] = w0[(size_t)j * V + v];
         m->w0t_ready = 1;
+        m->w0t_version = version;
+    }
+    if (m->half && m->half_version != version) {
+        half_from_float(m->half, m->params, m->num_params);
+        m->half_version = version;
     }
 
     for (int l = 0; l < m->L; l++) {

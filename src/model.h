@@ -6,11 +6,11 @@
 #define CHARRNN_MODEL_H
 
 #include "charrnn.h"
+#include "defaults.h"
 #include "rng.h"
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_LAYERS 16
 #define MAX_PARAM_TENSORS (4 * MAX_LAYERS + 2)
 
 typedef struct param_view {
@@ -61,9 +61,16 @@ typedef struct model {
     float *dseq[2];          /* (T, B, H): gradient into a layer's output, ping-pong */
     float *dh, *dc;          /* (B, H) carried backwards through time */
     const float *dout_cur;   /* backward: the gradient into the current layer's output */
-    int params_frozen;       /* set by samplers/evaluators: w0t is computed once */
+    /* Weights versions. The owner counts every change of its weights
+     * (model_weights_changed); a view (model_view) keeps copies derived from the
+     * owner's weights (w0t, half) and refreshes them when the owner's count moves,
+     * so a sampler opened on a model that is still training sees the current weights. */
+    uint64_t weights_version;
+    const uint64_t *version_src; /* a view: the owner's weights_version; NULL for an owner */
+    int params_frozen;       /* a view: w0t is kept between forwards while the version holds */
     uint16_t *half;          /* optional half-precision copy of params (same offsets): one-row products use it */
     int w0t_ready;
+    uint64_t w0t_version, half_version;
 } model;
 
 /* Computes the parameter layout and allocates parameters (zeroed). */
@@ -76,6 +83,8 @@ void model_free(model *m);
  * steps, no gradients): for sampling and evaluation beside a live model. */
 int model_view(model *view, const model *m, int b, int t, charrnn_error *err);
 void model_view_free(model *view);
+/* The owner's weights changed (an optimizer step, loaded weights): views refresh. */
+void model_weights_changed(model *m);
 /* The number of parameters of a config with V symbols, as a double: callers
  * check sizes that come from files or options before anything is allocated. */
 double model_param_count(const charrnn_model_config *cfg, int V);

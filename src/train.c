@@ -1,140 +1,43 @@
-/* train.c: the training run behind charrnn_trainer: option checks, the
- * contiguous train/val/test split, char-rnn's batching (B streams, T-step
- * chunks, state carried between batches and reset each epoch), one iteration
- * (forward, backward, clip, update, learning-rate decay) and validation. */
+/* train.c: the training run behind charrnn_trainer: the contiguous
+ * train/val/test split, char-rnn's batching (B streams, T-step chunks, state
+ * carried between batches and reset each epoch), one iteration (forward,
+ * backward, clip, update, learning-rate decay), validation, and saving or
+ * resuming the run through checkpoint.c. */
+#include "checkpoint.h"
 #include "common.h"
-#include "internal.h"
+#include "data.h"
+#include "defaults.h"
+#include "handle.h"
+#include "loss.h"
+#include "optim.h"
+#include "threads.h"
+#include "train.h"
 
-#include <cblas.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <time.h>
+#include <unistd.h>
 
-void charrnn_model_config_default(charrnn_model_config *c) {
-    c->cell = CHARRNN_LSTM;
-    c->num_layers = 2;
-    c->rnn_size = 128;
-    c->dropout = 0.0f;
-}
-
-void charrnn_train_options_default(charrnn_train_options *o) {
-    memset(o, 0, sizeof *o);
-    o->unit = CHARRNN_UNIT_CODEPOINT;
-    o->batch_size = 50;
-    o->seq_length = 50;
-    o->train_frac = 0.95;
-    o->val_frac = 0.05;
-    o->optim = CHARRNN_RMSPROP;
-    o->learning_rate = 2e-3;
-    o->decay_rate = 0.95;
-    o->beta1 = 0.9;
-    o->beta2 = 0.999;
-    o->learning_rate_decay = 0.97;
-    o->learning_rate_decay_after = 10;
-    o->grad_clip = 5;
-    o->clip_mode = CHARRNN_CLIP_VALUE;
-    o->max_epochs = 50;
-    o->max_iters = 0;
-    o->eval_val_every = 1000;
-    o->seed = 123;
-}
-
-const char *charrnn_cell_name(charrnn_cell c) {
-    return c == CHARRNN_LSTM ? "lstm" : c == CHARRNN_GRU ? "gru" : "rnn";
-}
-
-const char *charrnn_optim_name(charrnn_optim o) {
-    static const char *names[] = {"rmsprop", "adam", "adagrad", "sgd"};
-    return (unsigned)o < 4 ? names[o] : "?";
-}
-
-const char *unit_name(charrnn_unit u) { return u == CHARRNN_UNIT_BYTE ? "byte" : "codepoint"; }
-
-void charrnn_set_threads(int n) {
-    if (n <= 0) return;
-    openblas_set_num_threads(n);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-}
-
-int charrnn_get_threads(void) { return openblas_get_num_threads(); }
-
-static int check_options(const charrnn_model_config *mc, const charrnn_train_options *o, charrnn_error *err) {
-    if (mc->num_layers < 1 || mc->num_layers > MAX_LAYERS)
-        return cr_fail(err, CHARRNN_EINVAL, "--num-layers %d is out of range; use 1 to %d", mc->num_layers, MAX_LAYERS);
-    if (mc->rnn_size < 1 || mc->rnn_size > 16384)
-        return cr_fail(err, CHARRNN_EINVAL, "--rnn-size %d is out of range; use 1 to 16384", mc->rnn_size);
-    if (!(mc->dropout >= 0 && mc->dropout < 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--dropout %g is out of range; use 0 <= p < 1", mc->dropout);
-    if (o->batch_size < 1 || o->batch_size > 100000)
-        return cr_fail(err, CHARRNN_EINVAL, "--batch-size %d is out of range; use 1 to 100000", o->batch_size);
-    if (o->seq_length < 1 || o->seq_length > 100000)
-        return cr_fail(err, CHARRNN_EINVAL, "--seq-length %d is out of range; use 1 to 100000", o->seq_length);
-    if (!(o->train_frac > 0 && o->train_frac <= 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--train-frac %g is out of range; use 0 < f <= 1", o->train_frac);
-    if (!(o->val_frac >= 0 && o->val_frac < 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--val-frac %g is out of range; use 0 <= f < 1", o->val_frac);
-    if (o->train_frac + o->val_frac > 1 + 1e-9)
-        return cr_fail(err, CHARRNN_EINVAL, "--train-frac %g plus --val-frac %g is more than 1; the rest is the test block",
-                       o->train_frac, o->val_frac);
-    if (!(o->learning_rate > 0 && o->learning_rate < 1e3))
-        return cr_fail(err, CHARRNN_EINVAL, "--learning-rate %g is out of range; use a positive value such as 2e-3", o->learning_rate);
-    if (!(o->decay_rate > 0 && o->decay_rate < 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--decay-rate %g is out of range; use 0 < r < 1 (char-rnn: 0.95)", o->decay_rate);
-    if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--beta1/--beta2 must be in [0, 1)");
-    if (!(o->learning_rate_decay > 0 && o->learning_rate_decay <= 1))
-        return cr_fail(err, CHARRNN_EINVAL, "--learning-rate-decay %g is out of range; use 0 < d <= 1", o->learning_rate_decay);
-    if (!(o->learning_rate_decay_after >= 0))
-        return cr_fail(err, CHARRNN_EINVAL, "--learning-rate-decay-after must be >= 0");
-    if (!(o->grad_clip >= 0 && isfinite(o->grad_clip)))
-        return cr_fail(err, CHARRNN_EINVAL, "--grad-clip %g is out of range; use 0 (off) or a positive value", o->grad_clip);
-    if (!(o->max_epochs > 0 && o->max_epochs < 1e9))
-        return cr_fail(err, CHARRNN_EINVAL, "--max-epochs %g is out of range; use a positive value", o->max_epochs);
-    if (o->max_iters < 0)
-        return cr_fail(err, CHARRNN_EINVAL, "--max-iters %ld is negative; use 0 (run --max-epochs) or a positive count", o->max_iters);
-    if (o->skip_nonfinite < 0)
-        return cr_fail(err, CHARRNN_EINVAL, "--skip-nonfinite %ld is negative; use 0 (stop at the first) or a count", o->skip_nonfinite);
-    if (o->eval_val_every < 1)
-        return cr_fail(err, CHARRNN_EINVAL, "--eval-val-every %ld is out of range; use a positive count", o->eval_val_every);
-    return CHARRNN_OK;
-}
-
-int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,
-                     const uint32_t *vocab, int vocab_size, charrnn_error *err) {
-    charrnn_model *m = calloc(1, sizeof *m);
-    if (!m) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    int rc = model_init(&m->net, cfg, vocab_size, err);
-    if (rc) { free(m); return rc; }
-    m->vocab = malloc(sizeof(uint32_t) * (size_t)vocab_size);
-    if (!m->vocab) { charrnn_model_close(m); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
-    memcpy(m->vocab, vocab, sizeof(uint32_t) * (size_t)vocab_size);
-    m->vocab_size = vocab_size;
-    m->unit = unit;
-    m->train_loss = NAN;
-    m->eval_seq_length = 50;
-    *out = m;
-    return CHARRNN_OK;
-}
-
-int history_push(charrnn_model *m, long iteration, double loss) {
-    if (m->num_history == m->cap_history) {
-        int cap = m->cap_history ? 2 * m->cap_history : 16;
-        val_record *h = realloc(m->history, sizeof *h * (size_t)cap);
-        if (!h) return CHARRNN_ENOMEM;
-        m->history = h;
-        m->cap_history = cap;
-    }
-    m->history[m->num_history].iteration = iteration;
-    m->history[m->num_history].loss = loss;
-    m->num_history++;
-    return CHARRNN_OK;
-}
+struct charrnn_trainer {
+    charrnn_model *m;          /* owned; m->net sized (B, T) with gradients */
+    charrnn_train_options opt;
+    corpus data;
+    size_t train_n, val_n, test_n; /* contiguous blocks: train, val, test */
+    long iters_per_epoch, total_iters, iter;
+    double lr;
+    optim opt_state;
+    rng drop_rng;
+    int32_t *x, *y;            /* (T, B) batch buffers */
+    float *saved_state;        /* (2, L, B, H): the carried state, kept during validation */
+    float *loss_history;       /* train loss of every iteration done */
+    long cap_loss_history;
+    long skipped;              /* non-finite steps skipped */
+    uint64_t run_id;
+    int threads;
+};
 
 static void setup_split(charrnn_trainer *t) {
     size_t n = t->data.n;
@@ -186,13 +89,27 @@ static int check_memory(const charrnn_model_config *mc, const charrnn_train_opti
 static long compute_total_iters(const charrnn_trainer *t) {
     if (t->opt.max_iters > 0) return t->opt.max_iters;
     double total = t->opt.max_epochs * (double)t->iters_per_epoch;
+    if (total > (double)MAX_ITERS) total = (double)MAX_ITERS;
     return total < 1 ? 1 : (long)floor(total);
 }
 
 static int load_corpus(charrnn_trainer *t, const char *path, const char *text, size_t len,
                        charrnn_unit unit, charrnn_error *err) {
-    if (path) return corpus_load(&t->data, path, unit, err);
-    return corpus_from_memory(&t->data, text, len, unit, "the built-in corpus", err);
+    if (!text) return corpus_load(&t->data, path, unit, err);
+    return corpus_from_memory(&t->data, text, len, unit, path ? path : "the built-in corpus", err);
+}
+
+/* The train loss of every iteration is kept (checkpoints hold it): grown as
+ * the run goes, never sized up front from max_iters. */
+static int reserve_history(charrnn_trainer *t, long need, charrnn_error *err) {
+    if (need <= t->cap_loss_history) return CHARRNN_OK;
+    long cap = t->cap_loss_history < 1024 ? 1024 : t->cap_loss_history;
+    while (cap < need) cap = cap > MAX_ITERS / 2 ? MAX_ITERS : 2 * cap;
+    float *h = cr_realloc(t->loss_history, (size_t)cap, sizeof(float));
+    if (!h) return cr_fail(err, CHARRNN_ENOMEM, "out of memory recording the loss history (%ld iterations)", need);
+    t->loss_history = h;
+    t->cap_loss_history = cap;
+    return CHARRNN_OK;
 }
 
 /* Allocates everything a run needs once the corpus and the model handle exist. */
@@ -200,25 +117,44 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
     const int B = t->opt.batch_size, T = t->opt.seq_length;
     model *net = &t->m->net;
     int rc = model_alloc(net, B, T, 1, err);
-    if (rc) return rc;
+    if (rc) {
+        if (rc == CHARRNN_ENOMEM)
+            return cr_fail(err, CHARRNN_ENOMEM, "%s; use a smaller --batch-size or --seq-length", err->msg);
+        return rc;
+    }
     if ((rc = optim_init(&t->opt_state, &t->opt, net->num_params, err))) return rc;
-    t->x = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->y = malloc(sizeof(int32_t) * (size_t)B * T);
-    t->saved_state = malloc(sizeof(float) * 2 * (size_t)net->L * B * net->H);
-    t->cap_loss_history = t->total_iters > 0 ? t->total_iters : 1;
-    t->loss_history = calloc((size_t)t->cap_loss_history, sizeof(float));
-    if (!t->x || !t->y || !t->saved_state || !t->loss_history)
-        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
+    t->x = cr_malloc((size_t)B * T, sizeof(int32_t));
+    t->y = cr_malloc((size_t)B * T, sizeof(int32_t));
+    t->saved_state = cr_malloc(2 * (size_t)net->L * B * net->H, sizeof(float));
+    if (!t->x || !t->y || !t->saved_state) return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
     t->m->eval_seq_length = T;
     return CHARRNN_OK;
+}
+
+/* A run's identity, so that a checkpoint directory can tell its own run from
+ * another: random, from the kernel where it can, else time and pid. */
+static uint64_t new_run_id(void) {
+    uint64_t id = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &id, sizeof id) != (ssize_t)sizeof id) id = 0;
+        close(fd);
+    }
+    if (!id) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        id = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
+    }
+    return id ? id : 1;
 }
 
 int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const char *text, size_t len,
                          const charrnn_model_config *mc, const charrnn_train_options *opt,
                          charrnn_error *err) {
     *out = NULL;
-    int rc = check_options(mc, opt, err);
+    int rc = check_run_settings(mc, opt, NULL, err);
     if (rc) return rc;
+    if (!text && !corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus given: pass a file name or a text");
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     t->opt = *opt;
@@ -236,6 +172,7 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const c
     rng_seed(&t->drop_rng, opt->seed, 2);
     if ((rc = trainer_alloc(t, err))) goto fail;
     t->m->learning_rate = t->lr;
+    t->run_id = t->m->run_id = new_run_id();
     *out = t;
     return CHARRNN_OK;
 fail:
@@ -251,6 +188,7 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
     charrnn_train_options opt;
     int rc = checkpoint_read_options(ckpt_path, &mc, &opt, err);
     if (rc) return rc;
+    if (!text && !corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus given: pass a file name or a text");
     if (opt_override) {
         if (opt_override->max_epochs > 0) {
             opt.max_epochs = opt_override->max_epochs;
@@ -259,6 +197,7 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
         if (opt_override->max_iters > 0) opt.max_iters = opt_override->max_iters;
         if (opt_override->eval_val_every > 0) opt.eval_val_every = opt_override->eval_val_every;
         if (opt_override->skip_nonfinite > 0) opt.skip_nonfinite = opt_override->skip_nonfinite;
+        if ((rc = check_run_settings(&mc, &opt, NULL, err))) return rc;
     }
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
@@ -271,12 +210,43 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
     if ((rc = checkpoint_load(ckpt_path, &t->m, err))) goto fail;
     if ((rc = check_memory(&t->m->net.cfg, &opt, t->m->vocab_size, err))) goto fail;
     if ((rc = trainer_alloc(t, err))) goto fail;
-    if ((rc = checkpoint_restore_trainer(t, ckpt_path, err))) goto fail;
+    model *net = &t->m->net;
+    ckpt_run run = {.opt = opt, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2, .state_h = net->state_h,
+                    .state_c = net->state_c};
+    if ((rc = checkpoint_restore_run(ckpt_path, t->m, &run, t->data.n, t->data.checksum, err))) goto fail;
+    free(t->loss_history);
+    t->loss_history = run.loss_history;
+    /* same corpus, so the same vocabulary, unless the file was edited to say otherwise */
+    if (t->m->vocab_size != t->data.vocab_size || t->m->unit != t->data.unit ||
+        memcmp(t->m->vocab, t->data.vocab, sizeof(uint32_t) * (size_t)t->m->vocab_size)) {
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s: its vocabulary (%d characters) is not the one of the corpus it names "
+                     "(%d characters); the checkpoint was damaged or edited", ckpt_path, t->m->vocab_size,
+                     t->data.vocab_size);
+        goto fail;
+    }
+    t->cap_loss_history = run.iteration;
+    t->iter = run.iteration;
+    t->lr = run.lr;
+    t->opt_state.step = run.optim_step;
+    t->drop_rng = run.drop_rng;
+    t->skipped = run.skipped;
+    t->run_id = run.run_id ? run.run_id : new_run_id(); /* a checkpoint from before run ids starts one */
+    t->m->run_id = t->run_id;
     *out = t;
     return CHARRNN_OK;
 fail:
     charrnn_trainer_close(t);
     return rc;
+}
+
+static void describe_char(uint32_t c, charrnn_unit unit, char *out, size_t cap) {
+    if (unit == CHARRNN_UNIT_BYTE || c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
+        snprintf(out, cap, unit == CHARRNN_UNIT_BYTE ? "byte 0x%02X" : "U+%04X", c);
+    else {
+        char u[5] = {0};
+        u[charrnn_utf8_encode(c, u)] = 0;
+        snprintf(out, cap, "'%s' (U+%04X)", u, c);
+    }
 }
 
 int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn_error *err) {
@@ -289,14 +259,33 @@ int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn
                      "--init-from %s holds a %d x %d %s, but this run asks for a %d x %d %s; "
                      "pass the same --model, --num-layers and --rnn-size (or drop --init-from)",
                      ckpt_path, a->L, a->H, charrnn_cell_name(a->cfg.cell), b->L, b->H, charrnn_cell_name(b->cfg.cell));
-    } else if (src->unit != t->m->unit || src->vocab_size != t->m->vocab_size ||
+    } else if (src->unit != t->m->unit) {
+        rc = cr_fail(err, CHARRNN_EMISMATCH, "--init-from %s reads %s characters but this run reads %s characters; "
+                     "pass --unit %s or start without --init-from", ckpt_path, unit_name(src->unit),
+                     unit_name(t->m->unit), unit_name(src->unit));
+    } else if (src->vocab_size != t->m->vocab_size ||
                memcmp(src->vocab, t->m->vocab, sizeof(uint32_t) * (size_t)src->vocab_size)) {
+        /* name the first character that differs: in one vocabulary and not the other */
+        int i = 0, j = 0;
+        while (i < src->vocab_size && j < t->m->vocab_size && src->vocab[i] == t->m->vocab[j]) i++, j++;
+        char what[64];
+        const char *side;
+        if (j >= t->m->vocab_size || (i < src->vocab_size && src->vocab[i] < t->m->vocab[j])) {
+            describe_char(src->vocab[i], src->unit, what, sizeof what);
+            side = "the checkpoint knows %s, which this corpus lacks";
+        } else {
+            describe_char(t->m->vocab[j], src->unit, what, sizeof what);
+            side = "this corpus has %s, which the checkpoint does not know";
+        }
+        char diff[160];
+        snprintf(diff, sizeof diff, side, what);
         rc = cr_fail(err, CHARRNN_EMISMATCH,
-                     "--init-from %s has a different vocabulary (%d %s characters) from this corpus (%d %s characters); "
+                     "--init-from %s has a different vocabulary (%d characters) from this corpus (%d characters): %s; "
                      "train on text with the same character set, or start without --init-from",
-                     ckpt_path, src->vocab_size, unit_name(src->unit), t->m->vocab_size, unit_name(t->m->unit));
+                     ckpt_path, src->vocab_size, t->m->vocab_size, diff);
     } else {
         memcpy(t->m->net.params, src->net.params, sizeof(float) * a->num_params);
+        model_weights_changed(&t->m->net);
     }
     charrnn_model_close(src);
     return rc;
@@ -325,6 +314,7 @@ int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const
     if (!isfinite(*norm)) return 2;
     grad_clip(net->grads, net->num_params, opt->grad_clip, opt->clip_mode, *norm);
     optim_update(o, net->params, net->grads, lr);
+    model_weights_changed(net);
     return 0;
 }
 
@@ -333,6 +323,8 @@ int charrnn_trainer_done(const charrnn_trainer *t) { return t->iter >= t->total_
 int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_error *err) {
     model *net = &t->m->net;
     const int B = t->opt.batch_size, T = t->opt.seq_length;
+    int rc = reserve_history(t, t->iter + 1, err);
+    if (rc) return rc;
     const long k = t->iter % t->iters_per_epoch;
     if (k == 0) model_reset_state(net);
     /* stream j is the contiguous slice [j*S, (j+1)*S) of the training block */
@@ -344,7 +336,10 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
             t->y[s * B + j] = (int32_t)corpus_id(&t->data, pos + 1);
         }
     double loss, norm;
-    int rc = train_on_batch(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm);
+    thread_scope ts;
+    threads_enter(&ts, t->threads);
+    rc = train_on_batch(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm);
+    threads_leave(&ts);
     int skipped = 0;
     if (rc && t->skipped < t->opt.skip_nonfinite) {
         /* skip this batch: no update; the carried state may hold NaN, so start afresh */
@@ -361,13 +356,6 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
                        "the gradient became non-finite at iteration %ld; the weights were left as they were. "
                        "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
                        t->iter + 1);
-    }
-    if (t->iter >= t->cap_loss_history) { /* stepping past the planned end (an API user may) */
-        long cap = 2 * t->cap_loss_history + 16;
-        float *h = realloc(t->loss_history, sizeof(float) * (size_t)cap);
-        if (!h) return cr_fail(err, CHARRNN_ENOMEM, "out of memory recording the loss history");
-        t->loss_history = h;
-        t->cap_loss_history = cap;
     }
     t->loss_history[t->iter] = skipped ? NAN : (float)loss;
     t->iter++;
@@ -393,42 +381,8 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     return CHARRNN_OK;
 }
 
-double eval_ids(model *net, const corpus *c, size_t begin, size_t n, int32_t *x, int32_t *y, long *count,
-                charrnn_progress_fn progress, void *ctx) {
-    double total = 0.0;
-    long cnt = 0;
-    if (n >= 2) {
-        const size_t targets = n - 1, T = (size_t)net->T;
-        size_t b = targets / T;
-        if (b > (size_t)net->B) b = (size_t)net->B;
-        if (b < 1) b = 1;
-        const size_t len = targets / b;
-        /* pass 0: b streams of len predictions; pass 1: the rest as one stream */
-        for (int pass = 0; pass < 2; pass++) {
-            size_t nb = pass == 0 ? b : 1, nlen = pass == 0 ? len : targets - b * len;
-            size_t base = pass == 0 ? begin : begin + b * len;
-            if (nlen == 0) continue;
-            model_reset_state(net);
-            for (size_t pos = 0; pos < nlen; pos += T) {
-                size_t tt = nlen - pos < T ? nlen - pos : T;
-                for (size_t s = 0; s < tt; s++)
-                    for (size_t j = 0; j < nb; j++) {
-                        size_t at = base + j * nlen + pos + s;
-                        x[s * nb + j] = (int32_t)corpus_id(c, at);
-                        y[s * nb + j] = (int32_t)corpus_id(c, at + 1);
-                    }
-                double l = model_forward(net, x, y, (int)nb, (int)tt, 0, NULL);
-                total += l * (double)(nb * tt);
-                cnt += (long)(nb * tt);
-                if (progress) progress(ctx, cnt, (long)targets);
-            }
-        }
-    }
-    if (count) *count = cnt;
-    return cnt ? total / (double)cnt : NAN;
-}
-
-int charrnn_trainer_validate(charrnn_trainer *t, double *val_loss, charrnn_error *err) {
+int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
+                             charrnn_error *err) {
     if (t->val_n < 2)
         return cr_fail(err, CHARRNN_EDATA, "there is no validation block (--val-frac %g gives %zu characters)",
                        t->opt.val_frac, t->val_n);
@@ -437,26 +391,50 @@ int charrnn_trainer_validate(charrnn_trainer *t, double *val_loss, charrnn_error
     memcpy(t->saved_state, net->state_h, sizeof(float) * state);
     memcpy(t->saved_state + state, net->state_c, sizeof(float) * state);
     long cnt;
-    double loss = eval_ids(net, &t->data, t->train_n, t->val_n, t->x, t->y, &cnt, NULL, NULL);
+    int stopped;
+    thread_scope ts;
+    threads_enter(&ts, t->threads);
+    int streams = loss_default_streams(t->val_n, net->T, net->B);
+    double loss = corpus_loss(net, &t->data, t->train_n, t->val_n, streams, t->x, t->y, &cnt, progress, ctx, &stopped);
+    threads_leave(&ts);
     memcpy(net->state_h, t->saved_state, sizeof(float) * state);
     memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
+    if (stopped) return cr_fail(err, CHARRNN_ECANCELED, "validation was stopped");
+    if (!isfinite(loss))
+        return cr_fail(err, CHARRNN_ENONFINITE, "the validation loss at iteration %ld is not finite (%g)", t->iter, loss);
     if (history_push(t->m, t->iter, loss)) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     *val_loss = loss;
     return CHARRNN_OK;
 }
 
+static ckpt_run run_of(const charrnn_trainer *t) {
+    const model *net = &t->m->net;
+    return (ckpt_run){.opt = t->opt, .iteration = t->iter, .iters_per_epoch = t->iters_per_epoch, .lr = t->lr,
+                      .optim_step = t->opt_state.step, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2,
+                      .drop_rng = t->drop_rng, .skipped = t->skipped, .corpus_chars = t->data.n,
+                      .corpus_checksum = t->data.checksum, .loss_history = t->loss_history,
+                      .state_h = net->state_h, .state_c = net->state_c, .run_id = t->run_id};
+}
+
 int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err) {
-    return checkpoint_save(t, path, err);
+    ckpt_run r = run_of(t);
+    return checkpoint_save(t->m, &r, path, err);
 }
 
 charrnn_model *charrnn_trainer_model(charrnn_trainer *t) { return t->m; }
 
+void charrnn_trainer_set_threads(charrnn_trainer *t, int n) { t->threads = n > 0 ? n : 0; t->m->threads = t->threads; }
+
 size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t) {
     const model *net = &t->m->net;
+    long iters = t->iter + t->opt.eval_val_every;
+    if (iters > t->total_iters) iters = t->total_iters > t->iter ? t->total_iters : t->iter;
     size_t floats = net->num_params * (1 + (size_t)optim_num_moments(&t->opt_state)) +
-                    2 * (size_t)net->L * net->B * net->H + (size_t)t->total_iters;
-    return floats * sizeof(float) + 64 * 1024 + (size_t)t->m->vocab_size * 12; /* + header */
+                    2 * (size_t)net->L * net->B * net->H + (size_t)iters;
+    return floats * sizeof(float) + 64 * 1024 + (size_t)t->m->vocab_size * 12 +
+           (size_t)t->m->num_history * 40; /* + header */
 }
+
 void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters) {
     *iteration = t->iter;
     *total_iters = t->total_iters;

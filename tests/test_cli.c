@@ -371,7 +371,7 @@ static void test_bad_numeric_options(void) {
         {"--dropout 1", "--dropout 1", "out of range"},
         {"--dropout -0.1", "--dropout -0.1", "out of range"},
         {"--grad-clip -1", "--grad-clip -1", "out of range"},
-        {"--max-iters -1", "--max-iters -1", "negative"},
+        {"--max-iters -1", "--max-iters -1", "out of range"},
         {"--max-epochs 0", "--max-epochs 0", "out of range"},
         {"--eval-val-every 0", "--eval-val-every 0", "out of range"},
         {"--print-every 0", "--print-every 0", "out of range"},
@@ -1152,7 +1152,7 @@ static void test_chinese_codepoints(void) {
 
     /* eval on the corpus: every character known */
     rc = t_cli(&out, &err, "eval '%s' '%s'", ck, corpus);
-    snprintf(want, sizeof want, "over %ld predicted characters (0 unknown skipped)", n - 1);
+    snprintf(want, sizeof want, "over %ld predicted characters (0 unknown skipped;", n - 1);
     CHECKF(rc == 0 && strstr(out, want), "eval of the Chinese corpus: expected \"%s\": %s %s", want, out, err);
     free(out);
     free(err);
@@ -1172,7 +1172,7 @@ static void test_eval(void) {
     double nats = NAN, bpc = NAN;
     long pred = -1, unk = -1;
     const char *p = strstr(out, ": ");
-    int got = p ? sscanf(p, ": %lf nats, %lf bpc over %ld predicted characters (%ld unknown skipped)", &nats, &bpc,
+    int got = p ? sscanf(p, ": %lf nats, %lf bpc over %ld predicted characters (%ld unknown skipped;", &nats, &bpc,
                          &pred, &unk)
                 : 0;
     CHECKF(got == 4, "eval's line should read 'FILE: X nats, Y bpc over N predicted characters (U unknown skipped)': %s",
@@ -1190,7 +1190,7 @@ static void test_eval(void) {
     write_str(mix, "the cat sat on the mat.\nthe QUIZ dog ran 2 the 床.\n");
     rc = t_cli(&out, &err, "eval '%s' '%s'", m, mix);
     CHECKF(rc == 0, "eval with unknown characters: exit %d: %s", rc, err);
-    got = (p = strstr(out, ": ")) ? sscanf(p, ": %lf nats, %lf bpc over %ld predicted characters (%ld unknown skipped)",
+    got = (p = strstr(out, ": ")) ? sscanf(p, ": %lf nats, %lf bpc over %ld predicted characters (%ld unknown skipped;",
                                            &nats, &bpc, &pred, &unk)
                                   : 0;
     /* Q U I Z 2 床 are unknown; 50 code points - 6 = 44 known, 43 predictions */

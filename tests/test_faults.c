@@ -10,7 +10,7 @@
 #include "test.h"
 
 #include "charrnn.h"
-#include "internal.h"
+#include "handle.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -226,7 +226,7 @@ static void test_skip_nonfinite(void) {
     charrnn_error err;
     charrnn_trainer *t = small_trainer("abcabcabd\n", 200, 3);
     if (!t) return;
-    model *net = &t->m->net;
+    model *net = &charrnn_trainer_model(t)->net;
     net->dec_b[0] = NAN;
     float *before = malloc(sizeof(float) * net->num_params);
     memcpy(before, net->params, sizeof(float) * net->num_params);

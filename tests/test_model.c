@@ -9,7 +9,8 @@
 #include "cells.h"
 #include "cells_ref.h"
 #include "half.h"
-#include "internal.h"
+#include "handle.h"
+#include "train.h"
 #include "safetensors.h"
 
 #include <math.h>

@@ -1,0 +1,107 @@
+/* eval.c: `charrnn eval` (the loss of a model on a text) and `charrnn info`
+ * (what a checkpoint holds). */
+#include "charrnn.h"
+#include "cli.h"
+#include "options.h"
+#include "progress.h"
+#include "signals.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_eval(int argc, char **argv) {
+    int threads = 0, streams = 0;
+    optdef opts[] = {
+        {"streams", O_INT, &streams, 0, "cut the text into N streams read in parallel (default: one per seq-length "
+                                        "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {0, 0, 0, 0, 0, 0},
+    };
+    const char *pos[2] = {0};
+    int np = cli_parse(argc, argv, "eval", "eval CHECKPOINT FILE [options]   (FILE - : standard input)", opts, pos, 2);
+    if (np < 2) cli_die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
+    if (streams < 0 || streams > 100000) cli_die(2, "--streams %d is out of range; use 1 to 100000 (0: the default)", streams);
+    cli_set_threads(threads);
+    charrnn_error err = {0};
+    charrnn_model *m;
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    sig_install("stopping", 0);
+    size_t len;
+    char *text = cli_read_input(pos[1], &len);
+    const char *name = cli_input_name(pos[1]);
+    charrnn_eval_result r;
+    progress bar;
+    progress_init(&bar, "chars");
+    bar.label = "eval";
+    int rc = charrnn_evaluate(m, text, len, name, streams, cli_progress, &bar, &r, &err);
+    progress_clear(&bar);
+    if (rc == CHARRNN_ECANCELED) {
+        fprintf(stderr, "charrnn: stopped by %s after %ld of the characters; no result\n", sig_name(sig_stop_requested()),
+                r.predicted);
+        free(text);
+        charrnn_model_close(m);
+        return 128 + sig_stop_requested();
+    }
+    if (rc) cli_die_err(&err);
+    if (r.unknown) {
+        char list[512];
+        charrnn_model_info in;
+        charrnn_model_get_info(m, &in);
+        cli_describe_chars(r.unknown_examples, r.num_unknown_examples, in.unit, list, sizeof list);
+        fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were skipped, e.g. %s\n",
+                r.unknown, name, list);
+    }
+    out_printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name, r.nats,
+               r.bpc, r.predicted, r.unknown, r.streams, r.streams == 1 ? "" : "s");
+    free(text);
+    charrnn_model_close(m);
+    return 0;
+}
+
+int cmd_info(int argc, char **argv) {
+    int threads = 0;
+    optdef opts[] = {
+        {"threads", O_INT, &threads, 0, "accepted for symmetry; info does no numeric work", 0},
+        {0, 0, 0, 0, 0, 0},
+    };
+    const char *pos[1] = {0};
+    int np = cli_parse(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
+    if (np < 1) cli_die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
+    charrnn_error err = {0};
+    charrnn_model *m;
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    charrnn_model_info in;
+    charrnn_model_get_info(m, &in);
+    out_printf("checkpoint:     %s\n", pos[0]);
+    out_printf("model:          %s, %d layers x %d, dropout %g\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
+               in.config.rnn_size, in.config.dropout);
+    out_printf("parameters:     %zu\n", in.num_params);
+    out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
+    out_printf("characters:     ");
+    for (int i = 0; i < in.vocab_size && i < 200; i++) {
+        char u[32];
+        int n = cli_safe_char(charrnn_model_vocab(m, i), in.unit, u, sizeof u);
+        out_write(u, (size_t)n);
+    }
+    out_printf("%s\n", in.vocab_size > 200 ? " ..." : "");
+    out_printf("trained:        %ld iterations, epoch %.3f, learning rate %g\n", in.iteration, in.epoch, in.learning_rate);
+    out_printf("train loss:     %.4f nats (%.4f bpc), last iteration\n", in.train_loss, in.train_loss / log(2.0));
+    if (in.num_history) {
+        out_printf("best val loss:  %.4f nats (%.4f bpc)\n", in.val_loss, in.val_loss / log(2.0));
+        out_printf("val history:   ");
+        for (int i = 0; i < in.num_history; i++) {
+            long it;
+            double v;
+            charrnn_model_history(m, i, &it, &v);
+            out_printf(" %ld:%.4f", it, v);
+        }
+        out_printf("\n");
+    }
+    if (in.run_id) out_printf("run:            %016llx\n", (unsigned long long)in.run_id);
+    const char *opts_json = charrnn_model_metadata(m, "train_options");
+    if (opts_json) out_printf("train options:  %s\n", opts_json);
+    charrnn_model_close(m);
+    return 0;
+}

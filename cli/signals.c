@@ -1,0 +1,92 @@
+/* signals.c: stop requests (see signals.h). Everything in the handler is
+ * async-signal-safe: clock_gettime, write, unlink, _exit. */
+#include "signals.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SAME_REQUEST_NS 1000000000LL /* signals within 1 s of the first are one request */
+
+static volatile sig_atomic_t stop_sig, usr1;
+static long long first_ns;
+static char stopping_msg[256];
+static size_t stopping_len;
+static char cleanup_path[4096];
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void say(const char *s, size_t n) {
+    ssize_t w = write(2, s, n); /* stderr may be gone (SIGHUP): nothing to do then */
+    (void)w;
+}
+
+static void on_signal(int sig) {
+    if (sig == SIGUSR1) { usr1 = 1; return; }
+    long long t = now_ns();
+    if (!stop_sig) {
+        first_ns = t;
+        stop_sig = sig;
+        say(stopping_msg, stopping_len);
+        return;
+    }
+    if (t - first_ns < SAME_REQUEST_NS) return; /* the same request, delivered again (to the process group) */
+    if (cleanup_path[0]) unlink(cleanup_path);
+    static const char msg[] = "charrnn: quitting at once\n";
+    say(msg, sizeof msg - 1);
+    _exit(128 + sig);
+}
+
+void sig_install(const char *what, int with_usr1) {
+    stopping_len = (size_t)snprintf(stopping_msg, sizeof stopping_msg,
+                                    "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
+    if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (with_usr1) sigaction(SIGUSR1, &sa, NULL);
+}
+
+int sig_stop_requested(void) { return stop_sig; }
+
+int sig_take_checkpoint_request(void) {
+    if (!usr1) return 0;
+    usr1 = 0;
+    return 1;
+}
+
+void sig_set_cleanup(const char *path) {
+    /* block the stop signals while the path changes, so the handler never sees half of it */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    snprintf(cleanup_path, sizeof cleanup_path, "%s", path ? path : "");
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+const char *sig_name(int sig) {
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "a signal";
+    }
+}

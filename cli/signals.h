@@ -1,0 +1,23 @@
+/* signals.h: how `charrnn` stops when asked. SIGINT, SIGTERM and SIGHUP are a
+ * request to stop cleanly (training saves a checkpoint first); signals that
+ * arrive within a second of the first are the same request (process managers
+ * such as GNU timeout, systemd, Slurm and mpirun signal the process and then its
+ * whole group). Only a request that comes later, after the "stopping" message,
+ * quits at once. SIGUSR1 asks training for a checkpoint now. */
+#ifndef CHARRNN_SIGNALS_H
+#define CHARRNN_SIGNALS_H
+
+/* Installs the handlers; what is printed on the first request: e.g. "stopping
+ * after this iteration to save a checkpoint". with_usr1: also catch SIGUSR1. */
+void sig_install(const char *stopping_what, int with_usr1);
+/* The signal of the first stop request, or 0. */
+int sig_stop_requested(void);
+/* 1 once after each SIGUSR1 (then cleared). */
+int sig_take_checkpoint_request(void);
+/* A temporary file to remove if the process quits at once (NULL: none). The
+ * string is copied. */
+void sig_set_cleanup(const char *path);
+/* "SIGINT", "SIGTERM", ... */
+const char *sig_name(int sig);
+
+#endif

@@ -1,0 +1,383 @@
+/* train.c: `charrnn train`: options (char-rnn's names, with dashes), the run
+ * directory (rundir.c), progress on stderr and in train.jsonl, checkpoints at
+ * every validation, and every way a run can be stopped without losing it: a
+ * stop signal (signals.c), a time budget, a full disk. */
+#include "charrnn.h"
+#include "cli.h"
+#include "options.h"
+#include "progress.h"
+#include "rundir.h"
+#include "signals.h"
+#include "viz.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+extern const char charrnn_default_corpus[];
+extern const char charrnn_default_corpus_end[];
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double free_bytes(const char *dir) {
+    struct statvfs v;
+    return statvfs(dir, &v) == 0 ? (double)v.f_bavail * (double)v.f_frsize : -1;
+}
+
+/* What a run needs to say how to continue it. */
+typedef struct run_ctx {
+    charrnn_trainer *t;
+    rundir rd;
+    const char *file;          /* the corpus path, NULL for the built-in one, "-" for standard input */
+    int on_full_disk_continue;
+    long saved_iter;           /* the iteration latest.safetensors holds (-1: none written by this process) */
+    FILE *log;
+    int log_failed;
+} run_ctx;
+
+/* Ends the run: the log and the trainer closed, the status returned. */
+static int finish(run_ctx *c, int status) {
+    if (c->log) fclose(c->log);
+    c->log = NULL;
+    charrnn_trainer_close(c->t);
+    c->t = NULL;
+    return status;
+}
+
+static void print_resume(const run_ctx *c) {
+    char qf[4200], ql[4500];
+    if (c->file && !strcmp(c->file, "-"))
+        fprintf(stderr, "resume with: charrnn train FILE --resume %s   (FILE: the text that came on standard input, saved to a file)\n",
+                cli_shell_quote(c->rd.latest, ql, sizeof ql));
+    else
+        fprintf(stderr, "resume with: charrnn train%s%s --resume %s\n", c->file ? " " : "",
+                c->file ? cli_shell_quote(c->file, qf, sizeof qf) : "", cli_shell_quote(c->rd.latest, ql, sizeof ql));
+}
+
+/* Saves a checkpoint; on a full disk says so in one line naming the directory
+ * and the room needed, then stops (exit 1) or, with --on-full-disk continue,
+ * returns -1 and training goes on. Any other failure stops. */
+static int save(run_ctx *c, const char *path, long iteration) {
+    charrnn_error err = {0};
+    if (charrnn_trainer_save(c->t, path, &err) == 0) return 0;
+    double need = (double)charrnn_trainer_checkpoint_bytes(c->t), avail = free_bytes(c->rd.dir);
+    int full = strstr(err.msg, strerror(ENOSPC)) || strstr(err.msg, strerror(EDQUOT)) || (avail >= 0 && avail < need);
+    if (!full) {
+        fprintf(stderr, "charrnn: error: %s\n", err.msg);
+        if (c->saved_iter >= 0) fprintf(stderr, "the last good checkpoint is %s (iteration %ld)\n", c->rd.latest, c->saved_iter);
+        exit(1);
+    }
+    char kept[4400];
+    if (access(path, F_OK) == 0) snprintf(kept, sizeof kept, "%s is left as it was", path);
+    else snprintf(kept, sizeof kept, "nothing was written");
+    if (c->on_full_disk_continue) {
+        fprintf(stderr, "warning: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs about "
+                "%.1f MB and %.1f MB are free; %s; training goes on without saving (--on-full-disk continue)\n",
+                c->rd.dir, iteration, need / 1e6, avail / 1e6, kept);
+        return -1;
+    }
+    fprintf(stderr, "charrnn: error: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs "
+            "about %.1f MB and %.1f MB are free; %s; free some space (or pass --on-full-disk continue) and resume\n",
+            c->rd.dir, iteration, need / 1e6, avail / 1e6, kept);
+    if (c->saved_iter >= 0 || access(c->rd.latest, F_OK) == 0) print_resume(c);
+    exit(1);
+}
+
+static void log_line(run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(run_ctx *c, const char *fmt, ...) {
+    if (c->log_failed) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->log, fmt, ap);
+    va_end(ap);
+    if (fflush(c->log) != 0 || ferror(c->log)) {
+        c->log_failed = 1;
+        fprintf(stderr, "warning: cannot write %s: %s; the log stops here (checkpoints go on)\n", c->rd.log,
+                strerror(errno));
+    }
+}
+
+/* A validation, and checkpoints: latest always, the run's best when it improved. */
+static void validate_and_save(run_ctx *c, const charrnn_step_stats *st, const char *cell, progress *bar) {
+    double val;
+    charrnn_error err = {0};
+    bar->label = "validation";
+    int vrc = charrnn_trainer_validate(c->t, cli_progress, bar, &val, &err);
+    progress_clear(bar);
+    int have_val = vrc == CHARRNN_OK;
+    if (have_val) {
+        fprintf(stderr, "validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st->iteration, val, val / log(2.0));
+        log_line(c, "{\"iteration\":%ld,\"epoch\":%.6f,\"val_loss\":%.6f,\"val_bpc\":%.6f}\n", st->iteration, st->epoch,
+                 val, val / log(2.0));
+    } else if (vrc == CHARRNN_ENONFINITE) {
+        fprintf(stderr, "warning: %s\n", err.msg);
+    }
+    if (save(c, c->rd.latest, st->iteration) == 0) c->saved_iter = st->iteration;
+    else return;
+    if (have_val && (isnan(c->rd.best_val) || val < c->rd.best_val)) {
+        char newbest[4400];
+        snprintf(newbest, sizeof newbest, "%s/lm_%s_epoch%.2f_%.4f.safetensors", c->rd.dir, cell, st->epoch, val);
+        if (save(c, newbest, st->iteration) == 0) {
+            rundir_set_best(&c->rd, newbest, val);
+            fprintf(stderr, "saved %s (best so far) and %s\n", newbest, c->rd.latest);
+            return;
+        }
+    }
+    fprintf(stderr, "saved %s\n", c->rd.latest);
+}
+
+int cmd_train(int argc, char **argv) {
+    charrnn_model_config mc;
+    charrnn_train_options o;
+    charrnn_model_config_default(&mc);
+    charrnn_train_options_default(&o);
+    int cell = mc.cell, unit = o.unit, optim = o.optim, clip_mode = o.clip_mode;
+    double dropout = 0, max_time = 0;
+    int threads = 0, print_every = 10, force = 0, on_full_disk = 0;
+    long sample_every = 0, sample_length = 200;
+    double sample_temperature = 1.0;
+    const char *cv = "cv", *resume = NULL, *init_from = NULL, *data_dir = NULL;
+    optdef opts[] = {
+        {"model", O_CHOICE, &cell, "lstm|gru|rnn", "cell type (default lstm)", 0},
+        {"num-layers", O_INT, &mc.num_layers, 0, "layers (default 2)", 0},
+        {"rnn-size", O_INT, &mc.rnn_size, 0, "hidden units per layer (default 128)", 0},
+        {"dropout", O_DOUBLE, &dropout, 0, "dropout between layers and before the decoder (default 0)", 0},
+        {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)", 0},
+        {"batch-size", O_INT, &o.batch_size, 0, "parallel streams per batch (default 50)", 0},
+        {"seq-length", O_INT, &o.seq_length, 0, "steps of truncated backprop (default 50)", 0},
+        {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text for training (default 0.95)", 0},
+        {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test", 0},
+        {"optim", O_CHOICE, &optim, "rmsprop|adam|adagrad|sgd", "optimizer (default rmsprop)", 0},
+        {"learning-rate", O_DOUBLE, &o.learning_rate, 0, "learning rate (default 2e-3)", 0},
+        {"decay-rate", O_DOUBLE, &o.decay_rate, 0, "RMSProp decay (default 0.95)", 0},
+        {"beta1", O_DOUBLE, &o.beta1, 0, "Adam beta1 (default 0.9)", 0},
+        {"beta2", O_DOUBLE, &o.beta2, 0, "Adam beta2 (default 0.999)", 0},
+        {"learning-rate-decay", O_DOUBLE, &o.learning_rate_decay, 0, "lr multiplier per epoch (default 0.97)", 0},
+        {"learning-rate-decay-after", O_DOUBLE, &o.learning_rate_decay_after, 0, "epochs before lr decay starts (default 10)", 0},
+        {"grad-clip", O_DOUBLE, &o.grad_clip, 0, "clip gradients at this value (default 5; 0 off)", 0},
+        {"clip-mode", O_CHOICE, &clip_mode, "value|norm", "element-wise (default) or global L2 norm", 0},
+        {"max-epochs", O_DOUBLE, &o.max_epochs, 0, "epochs to train (default 50)", 0},
+        {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)", 0},
+        {"max-time", O_DURATION, &max_time, 0, "stop after this much training time (300, 90m, 8h, 1h30m), validate, save, exit 0", 0},
+        {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)", 0},
+        {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)", 0},
+        {"sample-every", O_LONG, &sample_every, 0, "record a sample in train.jsonl every N iterations (default 0: never)", 0},
+        {"sample-length", O_LONG, &sample_length, 0, "characters per recorded sample (default 200)", 0},
+        {"sample-temperature", O_DOUBLE, &sample_temperature, 0, "temperature of the recorded samples (default 1)", 0},
+        {"seed", O_U64, &o.seed, 0, "random seed (default 123)", 0},
+        {"checkpoint-dir", O_STR, &cv, 0, "where checkpoints and train.jsonl go (default cv; with --resume, the checkpoint's own directory)", 0},
+        {"resume", O_STR, &resume, 0, "continue the run saved in this checkpoint exactly", 0},
+        {"init-from", O_STR, &init_from, 0, "start a new run from this checkpoint's weights", 0},
+        {"force", O_FLAG, &force, 0, "start (or resume) in a checkpoint directory that holds another run", 0},
+        {"on-full-disk", O_CHOICE, &on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
+        {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)", 0},
+        {"skip-nonfinite", O_LONG, &o.skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
+        {"data-dir", O_STR, &data_dir, 0, "char-rnn's way to name the corpus: DIR/input.txt", 0},
+        {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
+        {"opencl", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
+        {"accurate-gpu-timing", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
+        {"savefile", O_IGNORED, NULL, 0, "checkpoints are named lm_<model>_epoch<E>_<loss>, as char-rnn's default", 0},
+        {0, 0, 0, 0, 0, 0},
+    };
+    const char *pos[1] = {0};
+    int np = cli_parse(argc, argv, "train", "train [FILE] [options]   (no FILE: the built-in corpus; - : standard input)",
+                       opts, pos, 1);
+    mc.cell = (charrnn_cell)cell;
+    mc.dropout = (float)dropout;
+    o.unit = (charrnn_unit)unit;
+    o.optim = (charrnn_optim)optim;
+    o.clip_mode = (charrnn_clip_mode)clip_mode;
+    /* every value is checked before anything is read or written */
+    if (print_every < 1) cli_die(2, "--print-every %d is out of range; use a positive count", print_every);
+    if (sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
+    if (sample_length < 1 || sample_length > 1000000) cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
+    if (!(sample_temperature == 0 || (sample_temperature >= 1e-6 && sample_temperature <= 1e6)))
+        cli_die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", sample_temperature);
+    if (resume && init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
+    if (np && data_dir) cli_die(2, "give the corpus as FILE or as --data-dir, not both");
+    char data_path[4200];
+    if (data_dir) snprintf(data_path, sizeof data_path, "%s/input.txt", data_dir);
+    const char *file = np ? pos[0] : data_dir ? data_path : NULL;
+    if (file && !strcmp(file, "-") && resume)
+        cli_die(2, "--resume needs the corpus the run was trained on as a file, to check it is the same; standard input "
+                "cannot be checked: save the text to a file and pass its path");
+    cli_set_threads(threads);
+
+    const char *text = NULL, *name = file;
+    char *stdin_text = NULL;
+    size_t len = 0;
+    if (!file) {
+        text = charrnn_default_corpus;
+        len = (size_t)(charrnn_default_corpus_end - charrnn_default_corpus);
+        fprintf(stderr, "no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
+    } else if (!strcmp(file, "-")) {
+        text = stdin_text = cli_read_input("-", &len);
+        name = "standard input";
+    }
+    charrnn_error err = {0};
+    charrnn_trainer *t = NULL;
+    int rc;
+    char resume_dir[4096];
+    if (resume) {
+        /* a resumed run keeps its own settings; only how long it runs may change */
+        charrnn_train_options over;
+        memset(&over, 0, sizeof over);
+        for (const optdef *q = opts; q->name; q++) {
+            if (!q->given) continue;
+            if (!strcmp(q->name, "max-epochs")) over.max_epochs = o.max_epochs;
+            else if (!strcmp(q->name, "max-iters")) over.max_iters = o.max_iters;
+            else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
+            else if (!strcmp(q->name, "skip-nonfinite")) over.skip_nonfinite = o.skip_nonfinite;
+            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
+                     strcmp(q->name, "print-every") && strcmp(q->name, "max-time") && strcmp(q->name, "force") &&
+                     strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) && q->type != O_IGNORED)
+                fprintf(stderr, "warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
+                        q->name, resume);
+        }
+        if (over.max_iters < 0 || over.eval_val_every < 0 || over.max_epochs < 0 || over.skip_nonfinite < 0)
+            cli_die(2, "--max-iters, --max-epochs, --eval-val-every and --skip-nonfinite must be positive");
+        rc = charrnn_trainer_resume(&t, resume, name, text, len, &over, &err);
+        int dir_given = 0;
+        for (const optdef *q = opts; q->name; q++) dir_given |= q->given && !strcmp(q->name, "checkpoint-dir");
+        if (!dir_given) { /* a resumed run writes where it was */
+            rundir_dirname(resume, resume_dir, sizeof resume_dir);
+            cv = resume_dir;
+        }
+    } else {
+        rc = charrnn_trainer_open(&t, name, text, len, &mc, &o, &err);
+        if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
+    }
+    if (rc) cli_die_err(&err);
+    free(stdin_text); /* the trainer keeps its own encoded copy */
+
+    run_ctx c = {.t = t, .file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
+    const charrnn_train_options *ro = charrnn_trainer_options(t);
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_model_info info;
+    charrnn_model_get_info(m, &info);
+    rundir_open(&c.rd, cv);
+    rundir_check_owner(&c.rd, info.run_id, resume != NULL, force);
+    double need = 2.0 * (double)charrnn_trainer_checkpoint_bytes(t), avail = free_bytes(cv);
+    if (avail >= 0 && avail < need)
+        cli_die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
+                "free some space or pass another --checkpoint-dir", cv, avail / 1e6, need / 1e6);
+    if (resume) rundir_adopt_best(&c.rd, info.run_id, info.val_loss);
+    c.log = rundir_open_log(&c.rd);
+
+    charrnn_corpus_info ci;
+    charrnn_trainer_corpus_info(t, &ci);
+    fprintf(stderr, "corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
+            ci.num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci.vocab_size, ci.elem_bytes,
+            ci.train_chars, ci.val_chars, ci.test_chars);
+    fprintf(stderr, "model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
+            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
+            info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
+            ro->learning_rate);
+    if (resume) fprintf(stderr, "resuming %s at iteration %ld (epoch %.2f), writing to %s\n", resume, info.iteration,
+                        info.epoch, cv);
+    if (max_time > 0) fprintf(stderr, "time budget: %.0f s of training, then a validation and a checkpoint\n", max_time);
+
+    const char *cellname = charrnn_cell_name(info.config.cell);
+    charrnn_step_stats st = {0};
+    double t_last = now_s(), t0 = t_last;
+    long it_last = info.iteration, start_iter = info.iteration;
+    long chars_per_iter = (long)ro->batch_size * ro->seq_length;
+    int saved_at_end = 0, out_of_time = 0;
+    progress bar; /* on a terminal: the current epoch's bar between the progress lines */
+    progress_init(&bar, "it");
+    if (charrnn_trainer_done(t)) {
+        long done_it, total_it;
+        charrnn_trainer_progress(t, &done_it, &total_it);
+        fprintf(stderr, "nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
+                done_it, total_it);
+    }
+    sig_install("stopping after this iteration to save a checkpoint", 1);
+    while (!charrnn_trainer_done(t)) {
+        if (max_time > 0 && now_s() - t0 >= max_time) { out_of_time = 1; break; }
+        rc = charrnn_trainer_step(t, &st, &err);
+        progress_clear(&bar);
+        if (rc) {
+            fprintf(stderr, "charrnn: error: %s\n", err.msg);
+            if (c.saved_iter >= 0 || access(c.rd.latest, F_OK) == 0)
+                fprintf(stderr, "the last good checkpoint is %s\n", c.rd.latest);
+            return finish(&c, 1);
+        }
+        saved_at_end = 0;
+        if (st.skipped)
+            fprintf(stderr, "warning: iteration %ld had a non-finite loss or gradient and was skipped (%ld of --skip-nonfinite %ld)\n",
+                    st.iteration, st.skipped_total, ro->skip_nonfinite);
+        if (sig_stop_requested()) {
+            int sig = sig_stop_requested();
+            if (save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
+            fprintf(stderr, "interrupted at iteration %ld (epoch %.3f) by %s: saved %s\n", st.iteration, st.epoch,
+                    sig_name(sig), c.rd.latest);
+            print_resume(&c);
+            return finish(&c, 128 + sig);
+        }
+        if (sig_take_checkpoint_request()) {
+            if (save(&c, c.rd.latest, st.iteration) == 0) {
+                c.saved_iter = st.iteration;
+                fprintf(stderr, "saved %s at iteration %ld (asked by SIGUSR1); training goes on\n", c.rd.latest, st.iteration);
+            }
+        }
+        int last = charrnn_trainer_done(t);
+        if (st.iteration % print_every == 0 || last || st.iteration == start_iter + 1) {
+            double tn = now_s();
+            double ms = (tn - t_last) * 1000.0 / (double)(st.iteration - it_last);
+            fprintf(stderr, "%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
+                    st.iteration, st.total_iters, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, ms,
+                    chars_per_iter * 1000.0 / ms, charrnn_get_threads());
+            log_line(&c, "{\"iteration\":%ld,\"epoch\":%.6f,\"train_loss\":%.6f,\"train_bpc\":%.6f,\"grad_norm\":%.6g,\"learning_rate\":%.6g,\"ms_per_iter\":%.3f}\n",
+                     st.iteration, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, st.learning_rate, ms);
+            t_last = tn;
+            it_last = st.iteration;
+        }
+        if (st.iteration % ro->eval_val_every == 0 || last) {
+            validate_and_save(&c, &st, cellname, &bar);
+            saved_at_end = 1;
+            if (sig_stop_requested()) break; /* validation was cut short by it; latest is saved */
+        }
+        if (sample_every && st.iteration % sample_every == 0 && !sig_stop_requested()) {
+            double ts = now_s();
+            report_log_sample(c.log_failed ? NULL : c.log, m, st.iteration, sample_length, sample_temperature, ro->seed);
+            t_last += now_s() - ts; /* sampling is not training time */
+        }
+        progress_epoch(&bar, st.iteration, st.total_iters, ci.iters_per_epoch, st.iteration - start_iter);
+    }
+    progress_clear(&bar);
+    if (sig_stop_requested()) { /* during the last validation: it was cut short, the checkpoint is what counts */
+        int sig = sig_stop_requested();
+        if (!saved_at_end && st.iteration > start_iter && save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
+        fprintf(stderr, "interrupted at iteration %ld by %s: saved %s\n", st.iteration, sig_name(sig), c.rd.latest);
+        print_resume(&c);
+        return finish(&c, 128 + sig);
+    }
+    if (out_of_time && st.iteration > start_iter && !saved_at_end) {
+        validate_and_save(&c, &st, cellname, &bar);
+        saved_at_end = 1;
+    }
+    if (!saved_at_end && st.iteration > start_iter) {
+        if (save(&c, c.rd.latest, st.iteration) == 0) fprintf(stderr, "saved %s\n", c.rd.latest);
+    }
+    double el = now_s() - t0;
+    if (out_of_time) {
+        fprintf(stderr, "time budget of %.0f s spent: stopped at iteration %ld of %ld (%.0f chars/s)\n", max_time,
+                st.iteration, st.total_iters, (st.iteration - start_iter) * (double)chars_per_iter / el);
+        print_resume(&c);
+    } else if (st.iteration > start_iter) {
+        fprintf(stderr, "done: %ld iterations in %.1f s (%.0f chars/s); sample with: charrnn sample %s\n",
+                st.iteration - start_iter, el, (st.iteration - start_iter) * (double)chars_per_iter / el,
+                c.rd.best[0] ? c.rd.bestlink : c.rd.latest);
+    }
+    return finish(&c, 0);
+}

@@ -1,0 +1,178 @@
+/* evaluate.c: what a model makes of a text: its loss (charrnn_evaluate) and,
+ * character by character, its states and guesses (charrnn_trace_text). */
+#include "common.h"
+#include "data.h"
+#include "handle.h"
+#include "loss.h"
+#include "threads.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- evaluation ------------------------------------------------------------------- */
+
+/* Rows per forward call: enough for efficient products, few enough that the
+ * activations stay small whatever the run's seq_length was. */
+#define EVAL_ROWS 3200
+
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
+                     charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
+    memset(res, 0, sizeof *res);
+    if (!name) name = "the text";
+    if (streams < 0 || streams > 100000)
+        return cr_fail(err, CHARRNN_EINVAL, "%d streams is out of range; use 1 to 100000, or 0 for the default", streams);
+    corpus c;
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name, &res->unknown,
+                                      res->unknown_examples, 8, &res->num_unknown_examples, err);
+    if (rc) return rc;
+    const size_t n = c.n;
+    if (n < 2) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_EDATA, "%s has %zu character%s the model knows; at least 2 are needed to measure a loss",
+                       name, n, n == 1 ? "" : "s");
+    }
+    int B = streams ? streams : loss_default_streams(n, m->eval_seq_length > 0 ? m->eval_seq_length : 50, 50);
+    if ((size_t)B > n - 1) B = (int)(n - 1);
+    int T = EVAL_ROWS / B;
+    if (T > 1024) T = 1024;
+    if (T < 16) T = 16;
+    size_t per_stream = (n - 1) / (size_t)B + 1;
+    if ((size_t)T > per_stream) T = (int)per_stream;
+    model run;
+    if ((rc = model_view(&run, &m->net, B, T, err))) { corpus_free(&c); return rc; }
+    int32_t *x = cr_malloc((size_t)B * T, sizeof(int32_t)), *y = cr_malloc((size_t)B * T, sizeof(int32_t));
+    if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    else {
+        long cnt;
+        int stopped;
+        thread_scope ts;
+        threads_enter(&ts, m->threads);
+        res->nats = corpus_loss(&run, &c, 0, n, B, x, y, &cnt, progress, ctx, &stopped);
+        threads_leave(&ts);
+        res->bpc = res->nats / log(2.0);
+        res->predicted = cnt;
+        res->streams = B;
+        if (stopped) rc = cr_fail(err, CHARRNN_ECANCELED, "evaluation was stopped");
+        else if (!isfinite(res->nats))
+            rc = cr_fail(err, CHARRNN_ENONFINITE, "the loss on %s is not finite (%g): the model's numbers overflow "
+                         "(its weights are too large); this checkpoint cannot be evaluated", name, res->nats);
+    }
+    free(x);
+    free(y);
+    model_view_free(&run);
+    corpus_free(&c);
+    return rc;
+}
+
+/* ---- tracing ---------------------------------------------------------------------- */
+
+void charrnn_trace_free(charrnn_trace *t) {
+    if (!t) return;
+    free(t->chars);
+    free(t->h);
+    free(t->c);
+    free(t->top_chars);
+    free(t->top_probs);
+    free(t->p_next);
+    free(t);
+}
+
+int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
+                       charrnn_progress_fn progress, void *ctx, charrnn_trace **out, charrnn_error *err) {
+    *out = NULL;
+    corpus c;
+    long unknown = 0;
+    uint32_t ex[1];
+    int nex = 0;
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name ? name : "the text",
+                                      &unknown, ex, 1, &nex, err);
+    if (rc) return rc;
+    size_t n = c.n;
+    if (max_chars > 0 && n > (size_t)max_chars) n = (size_t)max_chars;
+    if (n == 0) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_EDATA, "%s has no character the model knows", name ? name : "the text");
+    }
+    const model *net = &m->net;
+    const int L = net->L, H = net->H, V = net->V, T = 64;
+    const size_t state = (size_t)L * H;
+    if (n > SIZE_MAX / 8 / state) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_ENOMEM, "%zu characters are too many to trace", n);
+    }
+    charrnn_trace *t = calloc(1, sizeof *t);
+    model run;
+    int have_run = 0, have_threads = 0;
+    thread_scope ts;
+    if (!t) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }
+    t->n = (int)n;
+    t->num_layers = L;
+    t->hidden = H;
+    t->cell = net->cfg.cell;
+    t->unknown = unknown;
+    t->chars = cr_malloc(n, sizeof(uint32_t));
+    t->h = cr_malloc(n * state, sizeof(float));
+    t->c = net->cfg.cell == CHARRNN_LSTM ? cr_malloc(n * state, sizeof(float)) : NULL;
+    t->top_chars = cr_malloc(n * CHARRNN_TOPK, sizeof(uint32_t));
+    t->top_probs = cr_malloc(n * CHARRNN_TOPK, sizeof(float));
+    t->p_next = cr_malloc(n, sizeof(float));
+    if (!t->chars || !t->h || (net->cfg.cell == CHARRNN_LSTM && !t->c) || !t->top_chars || !t->top_probs || !t->p_next) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory tracing %zu characters (%.0f MB); trace fewer", n,
+                     n * state * 8.0 / 1e6);
+        goto done;
+    }
+    if ((rc = model_view(&run, net, 1, T, err))) goto done;
+    have_run = 1;
+    threads_enter(&ts, m->threads);
+    have_threads = 1;
+    model_reset_state(&run);
+    int32_t x[64];
+    for (size_t pos = 0; pos < n; pos += T) {
+        int tt = n - pos < (size_t)T ? (int)(n - pos) : T;
+        for (int s = 0; s < tt; s++) x[s] = (int32_t)corpus_id(&c, pos + s);
+        model_forward(&run, x, NULL, 1, tt, 0, NULL);
+        for (int s = 0; s < tt; s++) {
+            size_t i = pos + s;
+            t->chars[i] = m->vocab[x[s]];
+            for (int l = 0; l < L; l++) {
+                memcpy(t->h + (i * L + l) * H, run.a[l].h + (size_t)(s + 1) * H, sizeof(float) * H);
+                if (t->c) memcpy(t->c + (i * L + l) * H, run.a[l].c + (size_t)(s + 1) * H, sizeof(float) * H);
+            }
+            const float *p = run.probs + (size_t)s * V;
+            int best[CHARRNN_TOPK] = {0};
+            int k = 0;
+            for (int v = 0; v < V; v++) { /* insertion into a sorted top-k */
+                int at = k < CHARRNN_TOPK ? k++ : CHARRNN_TOPK;
+                while (at > 0 && p[v] > p[best[at - 1]]) {
+                    if (at < CHARRNN_TOPK) best[at] = best[at - 1];
+                    at--;
+                }
+                if (at < CHARRNN_TOPK) best[at] = v;
+            }
+            for (int q = 0; q < CHARRNN_TOPK; q++) {
+                int v = q < k ? best[q] : best[0];
+                t->top_chars[i * CHARRNN_TOPK + q] = m->vocab[v];
+                t->top_probs[i * CHARRNN_TOPK + q] = q < k ? p[v] : 0.0f;
+            }
+            t->p_next[i] = i + 1 < c.n ? p[corpus_id(&c, i + 1)] : NAN;
+        }
+        if (!isfinite(run.logits[0])) {
+            rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's numbers overflow on %s (its weights are too large); "
+                         "this checkpoint cannot be traced", name ? name : "the text");
+            goto done;
+        }
+        if (progress && progress(ctx, (long)(pos + tt), (long)n)) {
+            rc = cr_fail(err, CHARRNN_ECANCELED, "tracing was stopped");
+            goto done;
+        }
+    }
+done:
+    if (have_threads) threads_leave(&ts);
+    if (have_run) model_view_free(&run);
+    corpus_free(&c);
+    if (rc) charrnn_trace_free(t);
+    else *out = t;
+    return rc;
+}

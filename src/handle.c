@@ -1,0 +1,92 @@
+/* handle.c: the charrnn_model handle: creating one around a fresh network,
+ * describing it, closing it. Loading one from a file is checkpoint.c's. */
+#include "handle.h"
+#include "common.h"
+#include "data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,
+                     const uint32_t *vocab, int vocab_size, charrnn_error *err) {
+    *out = NULL;
+    charrnn_model *m = calloc(1, sizeof *m);
+    if (!m) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    int rc = model_init(&m->net, cfg, vocab_size, err);
+    if (rc) { free(m); return rc; }
+    m->vocab = cr_malloc((size_t)vocab_size, sizeof(uint32_t));
+    if (!m->vocab) { charrnn_model_close(m); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
+    memcpy(m->vocab, vocab, sizeof(uint32_t) * (size_t)vocab_size);
+    m->vocab_size = vocab_size;
+    m->unit = unit;
+    m->train_loss = NAN;
+    m->eval_seq_length = 50;
+    *out = m;
+    return CHARRNN_OK;
+}
+
+void charrnn_model_close(charrnn_model *m) {
+    if (!m) return;
+    model_free(&m->net);
+    free(m->vocab);
+    free(m->history);
+    for (int i = 0; i < m->num_meta; i++) { free(m->meta_keys[i]); free(m->meta_values[i]); }
+    free(m->meta_keys);
+    free(m->meta_values);
+    free(m);
+}
+
+int history_push(charrnn_model *m, long iteration, double loss) {
+    if (m->num_history == m->cap_history) {
+        if (m->cap_history > (1 << 28)) return CHARRNN_ENOMEM;
+        int cap = m->cap_history ? 2 * m->cap_history : 16;
+        val_record *h = cr_realloc(m->history, (size_t)cap, sizeof *h);
+        if (!h) return CHARRNN_ENOMEM;
+        m->history = h;
+        m->cap_history = cap;
+    }
+    m->history[m->num_history].iteration = iteration;
+    m->history[m->num_history].loss = loss;
+    m->num_history++;
+    return CHARRNN_OK;
+}
+
+int handle_index(const charrnn_model *m, uint32_t c) { return vocab_index(m->vocab, m->vocab_size, c); }
+
+void charrnn_model_get_info(const charrnn_model *m, charrnn_model_info *info) {
+    memset(info, 0, sizeof *info);
+    info->config = m->net.cfg;
+    info->unit = m->unit;
+    info->vocab_size = m->vocab_size;
+    info->num_params = m->net.num_params;
+    info->iteration = m->iteration;
+    info->epoch = m->epoch;
+    info->learning_rate = m->learning_rate;
+    info->train_loss = m->train_loss;
+    info->val_loss = NAN;
+    for (int i = 0; i < m->num_history; i++)
+        if (isnan(info->val_loss) || m->history[i].loss < info->val_loss) info->val_loss = m->history[i].loss;
+    info->num_history = m->num_history;
+    info->run_id = m->run_id;
+}
+
+uint32_t charrnn_model_vocab(const charrnn_model *m, int i) {
+    return i >= 0 && i < m->vocab_size ? m->vocab[i] : 0;
+}
+
+int charrnn_model_char_index(const charrnn_model *m, uint32_t c) { return handle_index(m, c); }
+
+void charrnn_model_history(const charrnn_model *m, int i, long *iteration, double *val_loss) {
+    if (i < 0 || i >= m->num_history) { *iteration = -1; *val_loss = NAN; return; }
+    *iteration = m->history[i].iteration;
+    *val_loss = m->history[i].loss;
+}
+
+const char *charrnn_model_metadata(const charrnn_model *m, const char *key) {
+    for (int i = 0; i < m->num_meta; i++)
+        if (!strcmp(m->meta_keys[i], key)) return m->meta_values[i];
+    return NULL;
+}
+
+void charrnn_model_set_threads(charrnn_model *m, int n) { m->threads = n > 0 ? n : 0; }

@@ -1,0 +1,35 @@
+/* handle.h: the structure behind the public charrnn_model handle: the network,
+ * its vocabulary, and what its checkpoint (or the live trainer) says about the
+ * run. Checkpoints, training, sampling and evaluation all build on it. */
+#ifndef CHARRNN_HANDLE_H
+#define CHARRNN_HANDLE_H
+
+#include "charrnn.h"
+#include "model.h"
+
+typedef struct val_record { long iteration; double loss; } val_record;
+
+struct charrnn_model {
+    model net;
+    charrnn_unit unit;
+    uint32_t *vocab;
+    int vocab_size;
+    int threads;               /* threads for work on this model (0: the process default) */
+    /* what a checkpoint said about its run (or the live trainer's numbers) */
+    long iteration;
+    double epoch, learning_rate, train_loss;
+    val_record *history;
+    int num_history, cap_history;
+    int eval_seq_length;       /* the run's seq_length: evaluation cuts streams this long */
+    uint64_t run_id;           /* which training run wrote it (0: unknown) */
+    int num_meta;
+    char **meta_keys, **meta_values;
+};
+
+int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,
+                     const uint32_t *vocab, int vocab_size, charrnn_error *err);
+int history_push(charrnn_model *m, long iteration, double loss);
+/* The vocabulary index of code point (or byte) c, or -1. */
+int handle_index(const charrnn_model *m, uint32_t c);
+
+#endif
