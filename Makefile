@@ -78,8 +78,9 @@ $(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
-# test_viz.c includes the page writers and property extractors it tests
+# test_viz.c includes the page writers and property extractors it tests, test_hardening.c the option parser
 $(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h
+$(BUILD)/tests/test_hardening.o: cli/options.c cli/options.h
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -88,8 +89,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The test binary wraps the system calls of a checkpoint write (tests/test_faults.c
-# injects failures through them); the library itself is linked unchanged.
-WRAPS := -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename
+# injects failures through them) and read() (tests/test_hardening.c: a corpus that
+# changes while it is read); the library itself is linked unchanged.
+WRAPS := -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename,--wrap=read
 $(TESTBIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(WRAPS) $^ $(LDLIBS) -o $@
 
@@ -104,14 +106,14 @@ bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
 
 # libFuzzer targets (clang): the checkpoint loader, the UTF-8 decoder and
-# vocabulary builder, the option parser. `make fuzz FUZZ_SECONDS=600` runs each
+# vocabulary builder, the option parser, resuming from edited checkpoint metadata. `make fuzz FUZZ_SECONDS=600` runs each
 # for that long from the seeds in fuzz/seeds (copied: the seeds stay as they are).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
-FUZZ_TARGETS := checkpoint utf8 options
+FUZZ_TARGETS := checkpoint utf8 options resume
 $(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

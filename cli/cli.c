@@ -35,7 +35,7 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
     if (n == OPT_ERROR) cli_die(2, "%s", msg);
     for (const optdef *o = opts; o->name; o++)
         if (o->given && o->type == O_IGNORED)
-            fprintf(stderr, "note: --%s is ignored: charrnn runs on the CPU (%s)\n", o->name, o->help);
+            fprintf(stderr, "note: --%s is ignored: %s\n", o->name, o->help);
     return n;
 }
 

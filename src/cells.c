@@ -136,7 +136,12 @@ double softmax_xent_forward(float *probs, const float *logits, const int32_t *y,
         float inv = 1.0f / sum;
         _Pragma("omp simd")
         for (int v = 0; v < V; v++) p[v] *= inv;
-        if (y) loss += (double)mx + log((double)sum) - (double)z[y[row]];
+        /* (max - z_y) first: exact for extreme logits, where max + log(sum) would drop the log;
+         * volatile, so that -ffast-math cannot reassociate it away */
+        if (y) {
+            volatile double gap = (double)mx - (double)z[y[row]];
+            loss += gap + log((double)sum);
+        }
     }
     return loss;
 }

@@ -551,3 +551,50 @@ done:
     st_close(f);
     return rc;
 }
+
+/* ---- editing (tests and fuzzing: what an attacker can do) ------------------------------ */
+
+int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *const *keys, const char *const *values,
+                       const char *tensor, const void *tensor_data, charrnn_error *err) {
+    char msg[600];
+    st_file *f = st_open(src, msg, sizeof msg);
+    if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
+    int nm = st_num_meta(f), nt = st_num_tensors(f), n = 0;
+    st_meta *meta = calloc((size_t)nm + (size_t)nedit + 1, sizeof *meta);
+    st_tensor *ts = calloc((size_t)nt + 1, sizeof *ts);
+    int rc = CHARRNN_OK;
+    if (!meta || !ts) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }
+    /* the checksummed keys first, in their order, then the rest; edits replace or add */
+    for (int i = 0; i < NUM_CHECKSUMMED; i++) {
+        const char *v = st_get_meta(f, CHECKSUMMED[i]);
+        for (int e = 0; e < nedit; e++)
+            if (!strcmp(keys[e], CHECKSUMMED[i])) v = values[e];
+        if (v) meta[n++] = (st_meta){CHECKSUMMED[i], v};
+    }
+    for (int i = 0; i < nm; i++) {
+        const st_meta *e = st_meta_at(f, i);
+        int known = !strcmp(e->key, "checksum");
+        for (int k = 0; k < NUM_CHECKSUMMED; k++) known |= !strcmp(e->key, CHECKSUMMED[k]);
+        if (!known) meta[n++] = *e;
+    }
+    uint64_t h = FNV_OFFSET;
+    for (int i = 0; i < n; i++) {
+        int summed = 0;
+        for (int k = 0; k < NUM_CHECKSUMMED; k++) summed |= !strcmp(meta[i].key, CHECKSUMMED[k]);
+        if (summed) h = fnv1a(h, meta[i].value, strlen(meta[i].value));
+    }
+    for (int i = 0; i < nt; i++) {
+        ts[i] = *st_tensor_at(f, i);
+        if (tensor && !strcmp(ts[i].name, tensor)) ts[i].data = tensor_data;
+        h = fnv1a(h, ts[i].data, ts[i].nbytes);
+    }
+    char sum[40];
+    snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
+    meta[n++] = (st_meta){"checksum", sum};
+    if (st_write(dst, meta, n, ts, nt, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s", msg);
+done:
+    free(meta);
+    free(ts);
+    st_close(f);
+    return rc;
+}

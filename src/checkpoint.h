@@ -40,4 +40,10 @@ int checkpoint_read_options(const char *path, charrnn_model_config *mc, charrnn_
 int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *r, size_t expect_chars,
                            uint64_t expect_checksum, charrnn_error *err);
 
+/* Copies checkpoint src to dst with metadata keys[i] set to values[i] (and,
+ * if tensor is not NULL, that tensor's bytes replaced by tensor_data), the
+ * checksum recomputed: what anyone can do to a file. For tests and fuzzing. */
+int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *const *keys, const char *const *values,
+                       const char *tensor, const void *tensor_data, charrnn_error *err);
+
 #endif

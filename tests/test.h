@@ -18,7 +18,7 @@ int t_check_close(double a, double b, double atol, double rtol, const char *file
 
 /* A fresh temporary directory for this test run (removed at exit). */
 const char *t_tmpdir(void);
-/* t_path("x.txt"): a path inside t_tmpdir(), in a static rotating buffer. */
+/* t_path("x.txt"): a path inside t_tmpdir(); the same string for the same name, valid for the whole run. */
 const char *t_path(const char *name);
 /* Writes len bytes to path; returns 0 on success. */
 int t_write_file(const char *path, const void *data, size_t len);

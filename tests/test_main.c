@@ -58,10 +58,13 @@ const char *t_tmpdir(void) {
 }
 
 const char *t_path(const char *name) {
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", t_tmpdir(), name);
+    /* one stable string per name, kept for the whole run (reachable: not a leak) */
+    static char *names[2048], *paths[2048];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], name)) return paths[i];
+    char *b = t_fmt("%s/%s", t_tmpdir(), name);
+    if (n < 2048) { names[n] = strdup(name); paths[n] = b; n++; }
     return b;
 }
 

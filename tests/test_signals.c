@@ -1,7 +1,11 @@
-/* test_signals.c: training is interrupted the ways users interrupt it. Ctrl-C
- * (SIGINT) and SIGTERM finish the step, save a resumable checkpoint, print the
- * resume command and exit 130 / 143; a second Ctrl-C leaves at once. kill -9 at
- * random moments, many of them inside checkpoint writes, never leaves a damaged
+/* test_signals.c: training is stopped the ways users and process managers stop
+ * it. SIGINT, SIGTERM and SIGHUP finish the step, save a resumable checkpoint,
+ * print the resume command and exit 130 / 143 / 129; signals that arrive
+ * together are one request (20 tries in a row); SIGUSR1 checkpoints and goes
+ * on; --max-time stops, saves and exits 0; the corpus can come on stdin; a
+ * really full disk (a tmpfs) stops cleanly with the previous checkpoint intact;
+ * Ctrl-C during viz, sample and eval stops cleanly. kill -9 at random moments,
+ * many of them inside checkpoint writes, never leaves a damaged
  * latest.safetensors: each time it loads, and the run resumes from it. */
 #include "test.h"
 
@@ -85,27 +89,237 @@ static void interrupt_case(int sig, int expect) {
 
 static void test_sigint_saves(void) { interrupt_case(SIGINT, 130); }
 static void test_sigterm_saves(void) { interrupt_case(SIGTERM, 143); }
+static void test_sighup_saves(void) { interrupt_case(SIGHUP, 129); }
 
-/* Two Ctrl-C in a row: the second leaves at once, and whatever was in the
- * checkpoint directory stays loadable. */
-static void test_double_sigint(void) {
+/* Signals that arrive together are one request: GNU timeout, systemd, Slurm and
+ * mpirun signal the process and then its group, so two land within
+ * microseconds. 20 tries in a row, half two SIGINTs to the process, half SIGINT
+ * + SIGTERM to the process group: every one saves a checkpoint that loads, and
+ * the last one resumes. */
+static void test_signals_together(void) {
     char dir[512], errpath[600], args[2048];
-    snprintf(dir, sizeof dir, "%s/cv_double", t_tmpdir());
-    snprintf(errpath, sizeof errpath, "%s/stderr_double", t_tmpdir());
-    /* a larger model so that a step takes a while and the second signal lands inside it */
-    snprintf(args, sizeof args, "--rnn-size 256 --num-layers 2 --batch-size 32 --seq-length 64 --max-iters 1000000 "
-             "--print-every 1 --eval-val-every 2 --threads 1 --checkpoint-dir '%s'", dir);
+    snprintf(dir, sizeof dir, "%s/cv_together", t_tmpdir());
+    snprintf(errpath, sizeof errpath, "%s/stderr_together", t_tmpdir());
+    int ok = 0;
+    for (int k = 0; k < 20; k++) {
+        snprintf(args, sizeof args, "--rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000 "
+                 "--print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' --force", dir);
+        unlink(errpath);
+        pid_t pid = start_training(args, errpath);
+        if (!CHECKF(wait_for(errpath, "\n2/"), "try %d: training did not start", k)) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); break; }
+        if (k % 2 == 0) {
+            kill(pid, SIGINT);
+            kill(pid, SIGINT);
+        } else {
+            kill(-pid, SIGINT); /* as kill -INT -PGID, then a manager's SIGTERM to the group */
+            kill(-pid, SIGTERM);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        char *err = slurp(errpath);
+        int saved = strstr(err, "interrupted at iteration") && strstr(err, "saved") && !strstr(err, "quitting at once");
+        CHECKF(exit_code(status) == 130 && saved, "try %d: exit %d: %s", k, exit_code(status), err);
+        free(err);
+        char cmd[1400], *out, *e;
+        snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), dir);
+        int rc = t_run(cmd, &out, &e);
+        CHECKF(rc == 0, "try %d: latest.safetensors does not load: %s", k, e);
+        ok += rc == 0 && exit_code(status) == 130 && saved;
+        free(out);
+        free(e);
+        if (ok != k + 1) break;
+    }
+    CHECKF(ok == 20, "%d of 20 tries left a checkpoint", ok);
+    char cmd[2400], *out, *e;
+    snprintf(cmd, sizeof cmd, "%s train '%s' --resume '%s/latest.safetensors' --max-iters 1000000 --threads 1 & p=$!; "
+             "sleep 1; kill -INT $p; wait $p", t_bin(), corpus(), dir);
+    int rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 130 && strstr(e, "resuming"), "resume after the signals: exit %d: %s", rc, e);
+    free(out);
+    free(e);
+}
+
+/* SIGUSR1: a checkpoint now, and training goes on. */
+static void test_sigusr1_checkpoints(void) {
+    char dir[512], errpath[600], args[2048], cmd[1400], *out, *e;
+    snprintf(dir, sizeof dir, "%s/cv_usr1", t_tmpdir());
+    snprintf(errpath, sizeof errpath, "%s/stderr_usr1", t_tmpdir());
+    snprintf(args, sizeof args, "--rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000 "
+             "--print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s'", dir);
     pid_t pid = start_training(args, errpath);
-    if (!CHECKF(wait_for(errpath, "saved"), "training did not save")) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); return; }
-    kill(pid, SIGINT);
+    if (!CHECKF(wait_for(errpath, "\n5/"), "training did not start")) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); return; }
+    kill(pid, SIGUSR1);
+    int saved = wait_for(errpath, "(asked by SIGUSR1); training goes on");
+    CHECKF(saved, "no checkpoint on SIGUSR1");
+    snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), dir);
+    int rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(out, "trained:"), "the SIGUSR1 checkpoint does not load: %s", e);
+    free(out);
+    free(e);
+    /* still training: more iterations are logged after the checkpoint */
+    char *before = slurp(errpath);
+    size_t n0 = strlen(before);
+    free(before);
+    int more = 0;
+    for (int i = 0; i < 300 && !more; i++) {
+        usleep(10000);
+        char *now = slurp(errpath);
+        more = strlen(now) > n0 + 200 && kill(pid, 0) == 0;
+        free(now);
+    }
+    CHECKF(more, "training stopped after SIGUSR1");
     kill(pid, SIGINT);
     int status;
     waitpid(pid, &status, 0);
-    CHECKF(exit_code(status) == 130, "exit %d", exit_code(status));
-    char cmd[1400], *out, *e;
-    snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), dir);
+    CHECKF(exit_code(status) == 130, "exit %d after the SIGINT", exit_code(status));
+}
+
+/* --max-time: train for the budget, then validate, save, exit 0 with the resume command. */
+static void test_max_time(void) {
+    char dir[512], cmd[2400], *out, *e;
+    snprintf(dir, sizeof dir, "%s/cv_maxtime", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s train '%s' --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 "
+             "--max-iters 100000000 --eval-val-every 100000000 --threads 1 --checkpoint-dir '%s' --max-time 5s",
+             t_bin(), corpus(), dir);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = t_run(cmd, &out, &e);
-    CHECKF(rc == 0, "latest.safetensors after a double Ctrl-C: %s", e);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double el = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECKF(rc == 0 && strstr(e, "time budget of 5 s spent") && strstr(e, "validation at") && strstr(e, "resume with:"),
+           "--max-time 5s: exit %d: %s", rc, e);
+    CHECKF(el >= 5 && el < 60, "--max-time 5s took %.1f s", el);
+    free(out);
+    free(e);
+    snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), dir);
+    rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(out, "best val loss"), "the checkpoint after --max-time: %s %s", out, e);
+    free(out);
+    free(e);
+}
+
+/* The corpus on standard input: trains; eval reads - too; --resume refuses it. */
+static void test_stdin_corpus(void) {
+    char dir[512], cmd[2400], *out, *e;
+    snprintf(dir, sizeof dir, "%s/cv_stdin", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "cat '%s' | %s train - --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+             "--max-iters 20 --eval-val-every 20 --threads 1 --checkpoint-dir '%s'", corpus(), t_bin(), dir);
+    int rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(e, "saved"), "train - : exit %d: %s", rc, e);
+    free(out);
+    free(e);
+    snprintf(cmd, sizeof cmd, "%s eval '%s/latest.safetensors' - < '%s'", t_bin(), dir, corpus());
+    rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(out, "standard input: ") && strstr(out, "nats"), "eval - : %s %s", out, e);
+    free(out);
+    free(e);
+    snprintf(cmd, sizeof cmd, "cat '%s' | %s train - --resume '%s/latest.safetensors'", corpus(), t_bin(), dir);
+    rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 2 && strstr(e, "standard input cannot be checked"), "--resume with - : exit %d: %s", rc, e);
+    free(out);
+    free(e);
+    /* the corpus saved to a file resumes the run: it is the same text */
+    snprintf(cmd, sizeof cmd, "%s train '%s' --resume '%s/latest.safetensors' --max-iters 25", t_bin(), corpus(), dir);
+    rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(e, "resuming"), "resuming a stdin run from the file: %s", e);
+    free(out);
+    free(e);
+}
+
+/* A full disk, for real: a small tmpfs as the checkpoint directory, filled up
+ * while training runs. The next checkpoint fails with one line naming the
+ * directory and the room needed, the previous one stays intact, and training
+ * stops (default) or goes on without saving (--on-full-disk continue). */
+static void full_disk_case(int keep_going) {
+    char mnt[512], cmd[4096], *out, *e;
+    snprintf(mnt, sizeof mnt, "%s/tmpfs%d", t_tmpdir(), keep_going);
+    mkdir(mnt, 0755);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=2m tmpfs '%s'", mnt);
+    if (t_run(cmd, NULL, NULL) != 0) {
+        fprintf(stderr, "(skipped: cannot mount a tmpfs here; needs root) ");
+        rmdir(mnt);
+        return;
+    }
+    char errpath[600], args[2048];
+    snprintf(errpath, sizeof errpath, "%s/stderr_full%d", t_tmpdir(), keep_going);
+    snprintf(args, sizeof args, "--rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 --max-iters %d "
+             "--eval-val-every 300 --print-every 100000 --threads 1 --checkpoint-dir '%s' %s", keep_going ? 900 : 100000,
+             mnt, keep_going ? "--on-full-disk continue" : "");
+    pid_t pid = start_training(args, errpath);
+    int first = wait_for(errpath, "saved ");
+    CHECKF(first, "no first checkpoint in the tmpfs");
+    /* fill the disk */
+    snprintf(cmd, sizeof cmd, "dd if=/dev/zero of='%s/filler' bs=4096 2>/dev/null; sync", mnt);
+    t_run(cmd, NULL, NULL);
+    int status;
+    waitpid(pid, &status, 0);
+    char *err = slurp(errpath);
+    if (keep_going) {
+        CHECKF(exit_code(status) == 0 && strstr(err, "warning: no space left in checkpoint directory") &&
+               strstr(err, "training goes on without saving") && strstr(err, "900/900"),
+               "--on-full-disk continue: exit %d: %s", exit_code(status), err);
+    } else {
+        const char *line = strstr(err, "charrnn: error: no space left in checkpoint directory");
+        CHECKF(exit_code(status) == 1 && line && strstr(line, mnt) && strstr(line, "needs about") &&
+               strstr(line, "MB are free") && strstr(err, "resume with:"), "a full disk: exit %d: %s", exit_code(status), err);
+    }
+    free(err);
+    /* the previous checkpoint is intact and is the first save's */
+    snprintf(cmd, sizeof cmd, "%s info '%s/latest.safetensors'", t_bin(), mnt);
+    int rc = t_run(cmd, &out, &e);
+    CHECKF(rc == 0 && strstr(out, "trained:        300 iterations"), "latest after a full disk: %s %s", out, e);
+    free(out);
+    free(e);
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c tmp", mnt);
+    t_run(cmd, &out, NULL);
+    CHECKF(atoi(out) == 0, "temporary files were left in the full directory");
+    free(out);
+    snprintf(cmd, sizeof cmd, "umount '%s' && rmdir '%s'", mnt, mnt);
+    CHECK(t_run(cmd, NULL, NULL) == 0);
+}
+static void test_full_disk_stops(void) { full_disk_case(0); }
+static void test_full_disk_continue(void) { full_disk_case(1); }
+
+/* Ctrl-C during the other commands: they stop with a non-zero status, flush
+ * what they have, and never leave a half-written page. */
+static void test_ctrl_c_other_commands(void) {
+    char dir[512], big[600], cmd[4096], *out, *e;
+    snprintf(dir, sizeof dir, "%s/cv_other", t_tmpdir());
+    snprintf(big, sizeof big, "%s/big_signals.txt", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6; do cat '%s'; done > '%s' && %s train '%s' --rnn-size 64 --num-layers 2 "
+             "--batch-size 8 --seq-length 16 --max-iters 10 --threads 1 --checkpoint-dir '%s'", corpus(), big, t_bin(),
+             corpus(), dir);
+    if (!CHECK(t_run(cmd, NULL, NULL) == 0)) return;
+    char page[600];
+    snprintf(page, sizeof page, "%s/page.html", t_tmpdir());
+    t_write_file(page, "previous page\n", 14);
+    /* viz: stopped while it traces 1e6 characters: the previous page stays, no temporary file */
+    snprintf(cmd, sizeof cmd, "%s viz '%s/latest.safetensors' '%s' --length 1000000 -o '%s' 2>'%s/viz.err' & p=$!; "
+             "sleep 0.5; kill -INT $p; wait $p; echo \"rc=$?\"; ls '%s' | grep -c 'page.html.tmp'", t_bin(), dir, big, page,
+             t_tmpdir(), t_tmpdir());
+    t_run(cmd, &out, &e);
+    char *page_now = slurp(page);
+    CHECKF(strstr(out, "rc=130") && !strcmp(page_now, "previous page\n"), "viz interrupted: %s; page: %.40s", out, page_now);
+    CHECKF(strstr(out, "\n0\n") != NULL, "a temporary page was left: %s", out);
+    free(page_now);
+    free(out);
+    free(e);
+    /* sample: stopped mid-stream, what was generated is flushed, status 130 */
+    snprintf(cmd, sizeof cmd, "%s sample '%s/latest.safetensors' --length 100000000 --verbose 0 > '%s/s.out' 2>'%s/s.err' & "
+             "p=$!; sleep 0.5; kill -INT $p; wait $p; echo \"rc=$?\"", t_bin(), dir, t_tmpdir(), t_tmpdir());
+    t_run(cmd, &out, &e);
+    char *sout = slurp(t_path("s.out")), *serr = slurp(t_path("s.err"));
+    CHECKF(strstr(out, "rc=130") && strlen(sout) > 100 && strstr(serr, "stopped by SIGINT"), "sample interrupted: %s %s",
+           out, serr);
+    free(sout);
+    free(serr);
+    free(out);
+    free(e);
+    /* eval: stopped, no result, status 130 */
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8; do cat '%s'; done > '%s.8' && %s eval '%s/latest.safetensors' "
+             "'%s.8' --streams 1 & p=$!; sleep 0.5; kill -INT $p; wait $p; echo \"rc=$?\"", big, big, t_bin(), dir, big);
+    t_run(cmd, &out, &e);
+    CHECKF(strstr(out, "rc=130") && !strstr(out, "nats") && strstr(e, "stopped by SIGINT"), "eval interrupted: %s %s", out, e);
     free(out);
     free(e);
 }
@@ -147,6 +361,13 @@ static void test_kill9_during_writes(void) {
 void register_signal_tests(void) {
     t_register("signals_sigint_saves", test_sigint_saves);
     t_register("signals_sigterm_saves", test_sigterm_saves);
-    t_register("signals_double_sigint", test_double_sigint);
+    t_register("signals_sighup_saves", test_sighup_saves);
+    t_register("signals_together_are_one_request", test_signals_together);
+    t_register("signals_sigusr1_checkpoints", test_sigusr1_checkpoints);
+    t_register("signals_max_time", test_max_time);
+    t_register("signals_stdin_corpus", test_stdin_corpus);
+    t_register("signals_full_disk_stops", test_full_disk_stops);
+    t_register("signals_full_disk_continue", test_full_disk_continue);
+    t_register("signals_ctrl_c_other_commands", test_ctrl_c_other_commands);
     t_register("signals_kill9_during_writes", test_kill9_during_writes);
 }

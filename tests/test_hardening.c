@@ -1,0 +1,638 @@
+/* test_hardening.c: what a break-it pass found, one test per finding, each
+ * closing the whole class: sizes from the command line and from files are
+ * overflow-checked and nothing is sized from --length; a checkpoint whose
+ * metadata was edited (checksum recomputed, as anyone can) is validated like
+ * the command line, field by field; a corpus that changes while it is read
+ * gives a message; a model whose numbers overflow is an error, never a result;
+ * a run never overwrites another run or writes through a planted link; output
+ * errors (a full disk, a closed pipe) are reported; messages say the right
+ * thing. Run under ASan + UBSan by test.sh. */
+#include "test.h"
+#include "cells.h"
+#include "checkpoint.h"
+#include "common.h"
+#include "data.h"
+#include "json.h"
+#include "safetensors.h"
+#include "../cli/options.c" /* the strict number parser, tested directly */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static int exists(const char *p) {
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static int crashed(int rc, const char *err) {
+    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
+}
+
+/* A clean failure: exit 1..127, no crash, a "charrnn: error:" line holding needle. */
+static void expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
+    t_check(!crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d: %s", what, rc, err);
+    const char *e = strstr(err, "charrnn: error: ");
+    t_check(e != NULL, file, line, "an error line", "%s: %s", what, err);
+    if (e && needle) {
+        const char *nl = strchr(e, '\n');
+        char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
+        t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
+        free(l);
+    }
+}
+#define EXPECT_FAIL(what, rc, err, needle) expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
+
+static const char *hcorpus(void) {
+    static char path[512];
+    if (!path[0]) {
+        snprintf(path, sizeof path, "%s", t_path("hard.txt"));
+        FILE *f = fopen(path, "w");
+        for (int i = 0; i < 600; i++) fprintf(f, "the %s sat on the %s.\n", i % 3 ? "cat" : "dog", i % 5 ? "mat" : "log");
+        fclose(f);
+    }
+    return path;
+}
+
+/* A tiny trained model (its latest.safetensors). */
+static const char *hmodel(void) {
+    static char ckpt[600];
+    if (!ckpt[0]) {
+        const char *dir = t_path("hard_cv");
+        char *err;
+        int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                       "--max-iters 30 --eval-val-every 30 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
+        CHECKF(rc == 0, "training the test model: %s", err);
+        free(err);
+        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
+    }
+    return ckpt;
+}
+
+/* The metadata value of key in a checkpoint (malloc'd), or NULL. */
+static char *meta_of(const char *path, const char *key) {
+    char msg[600];
+    st_file *f = st_open(path, msg, sizeof msg);
+    if (!f) return NULL;
+    const char *v = st_get_meta(f, key);
+    char *s = v ? strdup(v) : NULL;
+    st_close(f);
+    return s;
+}
+
+/* JSON text js with the value of "field" replaced by repl (a JSON value). */
+static char *json_set(const char *js, const char *field, const char *repl) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", field);
+    const char *at = strstr(js, pat);
+    if (!at) return NULL;
+    const char *v = at + strlen(pat), *e = v;
+    if (*e == '"') { e++; while (*e && *e != '"') e++; e++; }
+    else if (*e == '[') { int d = 0; do { d += *e == '['; d -= *e == ']'; e++; } while (*e && d); }
+    else while (*e && *e != ',' && *e != '}') e++;
+    return t_fmt("%.*s%s%s", (int)(v - js), js, repl, e);
+}
+
+/* dst: src with one field of one metadata object edited, the checksum recomputed. */
+static int edit_checkpoint(const char *src, const char *dst, const char *key, const char *field, const char *repl) {
+    char *js = meta_of(src, key);
+    char *edited = js ? json_set(js, field, repl) : NULL;
+    charrnn_error err = {0};
+    int rc = edited ? checkpoint_rewrite(src, dst, 1, (const char *[]){key}, (const char *[]){edited}, NULL, NULL, &err) : -1;
+    CHECKF(rc == 0, "editing %s.%s of %s: %s", key, field, src, err.msg);
+    free(js);
+    free(edited);
+    return rc;
+}
+
+/* ---- 1. sizes: nothing sized from --length, every product checked ------------------- */
+
+static void test_sample_huge_length(void) {
+    /* 2 samples of 2^62 characters: the sample streams (bounded memory); head ends it */
+    char *cmd = t_fmt("(%s sample '%s' --num-samples 2 --length 4611686018427387904 --verbose 0 2>'%s'; echo $? >'%s') "
+                      "| head -c 3000 >/dev/null", t_bin(), hmodel(), t_path("huge.err"), t_path("huge.rc"));
+    char *out, *err;
+    t_run(cmd, &out, &err);
+    char *e = t_read_file(t_path("huge.err"), NULL), *r = t_read_file(t_path("huge.rc"), NULL);
+    int rc = r ? atoi(r) : -1;
+    CHECKF(e && !strstr(e, "Sanitizer") && !strstr(e, "runtime error") && (rc == 141 || rc == 1),
+           "sample --length 2^62 --num-samples 2 ended with %d: %s", rc, e ? e : "");
+    free(cmd); free(out); free(err); free(e); free(r);
+    /* and the same with one sample, and with many */
+    cmd = t_fmt("(%s sample '%s' --num-samples 3000 --length 9223372036854775807 --verbose 0 2>'%s'; echo $? >'%s') "
+                "| head -c 3000 >/dev/null", t_bin(), hmodel(), t_path("huge.err"), t_path("huge.rc"));
+    t_run(cmd, &out, &err);
+    e = t_read_file(t_path("huge.err"), NULL);
+    CHECKF(e && !strstr(e, "Sanitizer") && !strstr(e, "runtime error"), "3000 samples of LONG_MAX: %s", e ? e : "");
+    free(cmd); free(out); free(err); free(e);
+}
+
+static void test_checked_allocation(void) {
+    size_t out = 7;
+    CHECK(cr_mul(SIZE_MAX / 2 + 1, 2, &out) == -1 && out == 7);
+    CHECK(cr_mul(1u << 20, 1u << 20, &out) == 0 && out == (size_t)1 << 40);
+    CHECK(cr_malloc(SIZE_MAX / 4 + 1, 8) == NULL);
+    CHECK(cr_calloc(SIZE_MAX / 2 + 1, 4) == NULL);
+    void *p = malloc(16);
+    CHECK(cr_realloc(p, SIZE_MAX / 2 + 1, 4) == NULL); /* refused: p stays valid */
+    void *q = cr_realloc(p, 0, 4);                     /* never realloc(p, 0), which would free p */
+    CHECK(q != NULL);
+    free(q);
+}
+
+/* ---- 2, 3. what a checkpoint says is checked like the command line ------------------ */
+
+static void test_edited_options_refused(void) {
+    static const struct { const char *key, *field, *value, *needle; } cases[] = {
+        {"train_options", "train_frac", "7", "\"train_frac\" is 7"},
+        {"train_options", "val_frac", "-3", "\"val_frac\" is -3"},
+        {"train_options", "learning_rate", "-0.5", "\"learning_rate\" is -0.5"},
+        {"train_options", "batch_size", "0", "batch_size"},
+        {"train_options", "seq_length", "1e9", "seq_length"},
+        {"train_options", "grad_clip", "-1", "grad_clip"},
+        {"train_options", "decay_rate", "1.5", "decay_rate"},
+        {"train_options", "max_iters", "-4", "max_iters"},
+        {"train_options", "eval_val_every", "0", "eval_val_every"},
+        {"train_options", "optim", "\"adamw\"", "optim"},
+        {"train_options", "unit", "\"word\"", "unit"},
+        {"train_options", "seed", "\"-5\"", "seed"},
+        {"train_state", "iteration", "4611686018427387904", "iteration"},
+        {"train_state", "iteration", "12.5", "iteration"},
+        {"train_state", "learning_rate", "-1", "learning_rate"},
+        {"train_state", "optim_step", "-1", "optim_step"},
+        {"train_state", "optim_step", "1000000", "optim_step"},
+        {"train_state", "rng_dropout", "[\"xyz\",\"1\"]", "rng_dropout"},
+        {"train_state", "rng_dropout", "[\"1\",\"2\"]", "rng_dropout"},
+        {"train_state", "corpus_chars", "-1", "corpus_chars"},
+        {"train_state", "val_history", "[[1e18,1]]", "val_history"},
+        {"train_state", "skipped_nonfinite", "99999", "skipped_nonfinite"},
+        {"config", "rnn_size", "0", "rnn_size"},
+        {"config", "num_layers", "17", "num_layers"},
+    };
+    const char *src = hmodel();
+    char dst[600], cvdir[600];
+    snprintf(dst, sizeof dst, "%s", t_path("edited.safetensors")); /* t_path's buffers rotate */
+    snprintf(cvdir, sizeof cvdir, "%s", t_path("edited_cv"));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (edit_checkpoint(src, dst, cases[i].key, cases[i].field, cases[i].value)) continue;
+        char *err, what[200];
+        int rc = t_cli(NULL, &err, "train '%s' --resume '%s' --checkpoint-dir '%s' --max-iters 40 --threads 1", hcorpus(),
+                       dst, cvdir);
+        snprintf(what, sizeof what, "--resume with %s.%s = %s", cases[i].key, cases[i].field, cases[i].value);
+        EXPECT_FAIL(what, rc, err, cases[i].needle);
+        CHECKF(strstr(err, dst) != NULL, "%s: the message should name the file: %s", what, err);
+        free(err);
+    }
+    /* the same validation when the file is only read */
+    edit_checkpoint(src, dst, "train_options", "train_frac", "7");
+    char *err;
+    int rc = t_cli(NULL, &err, "info '%s'", dst);
+    EXPECT_FAIL("info on edited train_frac", rc, err, "train_frac");
+    free(err);
+}
+
+/* ---- 4. a corpus that changes while it is read -------------------------------------- */
+
+/* The test binary wraps read(): armed, it ends the file early (a truncation) or
+ * flips a byte (a rewrite) on the Nth call. */
+ssize_t __real_read(int fd, void *buf, size_t n);
+static int read_mode, read_calls, read_at;
+ssize_t __wrap_read(int fd, void *buf, size_t n) {
+    if (read_mode && ++read_calls == read_at) {
+        if (read_mode == 1) return 0; /* the file ends here now */
+        ssize_t r = __real_read(fd, buf, n);
+        if (r > 0) ((unsigned char *)buf)[r / 2] ^= 0x01; /* 'a' <-> '`': same UTF-8 length */
+        return r;
+    }
+    return __real_read(fd, buf, n);
+}
+
+static void test_corpus_changes_while_read(void) {
+    char p[600];
+    snprintf(p, sizeof p, "%s", t_path("big.txt"));
+    FILE *f = fopen(p, "w");
+    for (int i = 0; i < 60000; i++) fprintf(f, "a line of plain text number %d, all ascii\n", i); /* > 2 chunks */
+    fclose(f);
+    /* 2.7 MB: pass 1 reads 3 chunks and the end (reads 1-4), pass 2 the same again (5-8) */
+    static const int ats[] = {1, 2, 3, 5, 6, 7};
+    for (int mode = 1; mode <= 2; mode++)
+        for (int ai = 0; ai < 6; ai++) {
+            int at = ats[ai];
+            corpus c;
+            charrnn_error err = {0};
+            read_mode = mode;
+            read_calls = 0;
+            read_at = at;
+            int rc = corpus_load(&c, p, CHARRNN_UNIT_CODEPOINT, &err);
+            read_mode = 0;
+            CHECKF(rc != 0 && strstr(err.msg, "corpus changed while being read") && strstr(err.msg, p),
+                   "mode %d at read %d: rc %d: %s", mode, at, rc, err.msg);
+            if (!rc) corpus_free(&c);
+        }
+    corpus c;
+    charrnn_error err = {0};
+    CHECK(corpus_load(&c, p, CHARRNN_UNIT_CODEPOINT, &err) == 0 && c.vocab_size > 10); /* unarmed: it loads */
+    corpus_free(&c);
+    /* and for real: another process truncates the file while train reads it, many times; never a signal */
+    int bad = 0;
+    for (int k = 0; k < 10 && !bad; k++) {
+        f = fopen(p, "w");
+        for (int i = 0; i < 120000; i++) fprintf(f, "a line of plain text number %d, all ascii\n", i);
+        fclose(f);
+        char *cmd = t_fmt("%s train '%s' --max-iters 1 --checkpoint-dir '%s' --force --threads 1 & p=$!; "
+                          "sleep 0.0%d; truncate -s %d '%s'; wait $p", t_bin(), p, t_path("trunc_cv"), k % 10, k * 1000, p);
+        char *out, *e;
+        int rc = t_run(cmd, &out, &e);
+        if (crashed(rc, e) || (rc != 0 && !strstr(e, "charrnn: error:"))) bad = 1;
+        CHECKF(!bad, "a corpus truncated while read: exit %d: %s", rc, e);
+        free(cmd); free(out); free(e);
+    }
+}
+
+/* ---- 5. numbers that overflow are errors -------------------------------------------- */
+
+static void test_huge_weights(void) {
+    const char *src = hmodel(), *dst = t_path("huge_w.safetensors");
+    char msg[600];
+    st_file *f = st_open(src, msg, sizeof msg);
+    if (!CHECKF(f, "%s", msg)) return;
+    const st_tensor *t = st_find(f, "weight_hh_l0");
+    size_t n = t->nbytes / 4;
+    float *w = malloc(t->nbytes);
+    for (size_t i = 0; i < n; i++) w[i] = (i % 2 ? -3e38f : 3e38f);
+    const st_tensor *d = st_find(f, "decoder.weight");
+    size_t nd = d->nbytes / 4;
+    float *dw = malloc(d->nbytes);
+    for (size_t i = 0; i < nd; i++) dw[i] = (i % 3 ? 3e38f : -3e38f);
+    st_close(f);
+    charrnn_error err = {0};
+    const char *mid = t_path("huge_w0.safetensors");
+    CHECK(checkpoint_rewrite(src, mid, 0, NULL, NULL, "weight_hh_l0", w, &err) == 0);
+    CHECK(checkpoint_rewrite(mid, dst, 0, NULL, NULL, "decoder.weight", dw, &err) == 0);
+    free(w);
+    free(dw);
+    char *out, *e;
+    int rc = t_cli(&out, &e, "eval '%s' '%s'", dst, hcorpus());
+    EXPECT_FAIL("eval with weights of 3e38", rc, e, "not finite");
+    CHECKF(!strstr(out, "nats"), "no loss may be printed: %s", out);
+    free(out); free(e);
+    rc = t_cli(&out, &e, "sample '%s' --length 20 --primetext the", dst);
+    EXPECT_FAIL("sample with weights of 3e38", rc, e, "not finite");
+    free(out); free(e);
+    rc = t_cli(&out, &e, "viz '%s' '%s' -o '%s'", dst, hcorpus(), t_path("huge.html"));
+    EXPECT_FAIL("viz with weights of 3e38", rc, e, "overflow");
+    CHECK(!exists(t_path("huge.html")));
+    free(out); free(e);
+}
+
+static void test_softmax_extreme_logits(void) {
+    const float z[6] = {3e38f, -3e38f, 0.0f, 1e30f, 1e30f, -1e30f};
+    float p[6];
+    int32_t y[2] = {0, 0};
+    double loss = softmax_xent_forward(p, z, y, 1, 3);
+    CHECKF(p[0] == 1.0f && p[1] == 0.0f && p[2] == 0.0f && loss == 0.0, "extreme logits: %g %g %g loss %g", p[0], p[1],
+           p[2], loss);
+    loss = softmax_xent_forward(p, z + 3, y + 1, 1, 3);
+    CHECK_CLOSE(p[0], 0.5, 1e-7, 0);
+    CHECK_CLOSE(p[1], 0.5, 1e-7, 0);
+    CHECK_CLOSE(loss, log(2.0), 1e-7, 0);
+    /* a loss of one extreme wrong prediction is huge but finite */
+    int32_t wrong = 1;
+    loss = softmax_xent_forward(p, z, &wrong, 1, 3);
+    CHECKF(isfinite(loss) && loss > 5e38, "loss %g", loss);
+}
+
+/* ---- never overwrite a run ------------------------------------------------------------- */
+
+static void test_resume_writes_own_dir(void) {
+    const char *b = t_path("runB");
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 10 "
+                   "--eval-val-every 5 --threads 1 --checkpoint-dir '%s'", hcorpus(), b);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    /* resume from elsewhere, without --checkpoint-dir: it writes to runB, not ./cv */
+    char *bin = realpath(t_bin(), NULL);
+    char *cmd = t_fmt("cd '%s' && '%s' train '%s' --resume '%s/latest.safetensors' --max-iters 20 --threads 1",
+                      t_tmpdir(), bin, hcorpus(), b);
+    free(bin);
+    char *out;
+    rc = t_run(cmd, &out, &err);
+    CHECKF(rc == 0, "resume: %s", err);
+    CHECKF(!exists(t_path("cv")), "the resumed run wrote into ./cv");
+    char *info;
+    t_cli(&info, NULL, "info '%s/latest.safetensors'", b);
+    CHECKF(strstr(info, "trained:        20 iterations"), "runB/latest should be at 20: %s", info);
+    free(info); free(cmd); free(out); free(err);
+}
+
+static void test_fresh_run_refuses_other_run(void) {
+    const char *d = t_path("runC");
+    const char *args = "--rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --eval-val-every 5 --threads 1";
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' %s --max-iters 10 --checkpoint-dir '%s'", hcorpus(), args, d);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    const char *latest = t_path("runC/latest.safetensors");
+    char *before = t_read_file(latest, NULL);
+    rc = t_cli(NULL, &err, "train '%s' %s --max-iters 5 --learning-rate 0.5 --checkpoint-dir '%s'", hcorpus(), args, d);
+    EXPECT_FAIL("a fresh run in a directory holding another run", rc, err, "already holds a run");
+    CHECKF(strstr(err, "--force") && strstr(err, "--resume"), "the message should say what to do: %s", err);
+    free(err);
+    char *after = t_read_file(latest, NULL);
+    CHECKF(before && after && !strcmp(before, after), "the refused run touched latest.safetensors");
+    free(after);
+    /* --force starts the new run there; "best" is the new run's own */
+    rc = t_cli(NULL, &err, "train '%s' %s --max-iters 5 --learning-rate 0.05 --checkpoint-dir '%s' --force", hcorpus(), args, d);
+    CHECKF(rc == 0 && strstr(err, "(best so far)"), "--force: %s", err);
+    free(err);
+    char *info;
+    t_cli(&info, NULL, "info '%s/best.safetensors'", d);
+    CHECKF(strstr(info, "trained:        5 iterations"), "best should now be the new run's: %s", info);
+    free(info);
+    free(before);
+    /* resuming an old checkpoint of another run into this directory is refused too */
+    rc = t_cli(NULL, &err, "train '%s' --resume '%s' --checkpoint-dir '%s' --max-iters 40", hcorpus(), hmodel(), d);
+    EXPECT_FAIL("resuming run A into run C's directory", rc, err, "holds another run");
+    free(err);
+}
+
+static void test_lock_refuses_second_training(void) {
+    const char *d = t_path("runL");
+    char *cmd = t_fmt("%s train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 100000000 "
+                      "--eval-val-every 100000 --threads 1 --checkpoint-dir '%s' >/dev/null 2>'%s' & echo $!",
+                      t_bin(), hcorpus(), d, t_path("lock1.err"));
+    char *out;
+    t_run(cmd, &out, NULL);
+    long pid = atol(out);
+    free(out);
+    free(cmd);
+    for (int i = 0; i < 500 && !exists(t_path("runL/train.jsonl")); i++) usleep(10000);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 5 "
+                   "--threads 1 --checkpoint-dir '%s' --force", hcorpus(), d);
+    char pidstr[32];
+    snprintf(pidstr, sizeof pidstr, "process %ld", pid);
+    EXPECT_FAIL("a second training in the same directory", rc, err, "in use by another training run");
+    CHECKF(strstr(err, pidstr), "the message should name %s: %s", pidstr, err);
+    free(err);
+    kill((pid_t)pid, SIGKILL);
+    for (int i = 0; i < 200 && kill((pid_t)pid, 0) == 0; i++) usleep(10000);
+}
+
+static void test_no_writes_through_links(void) {
+    const char *d = t_path("runS"), *target = t_path("precious.txt");
+    mkdir(d, 0755);
+    t_write_file(target, "precious\n", 9);
+    char *log = t_fmt("%s/train.jsonl", d);
+    CHECK(symlink(target, log) == 0);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 5 "
+                   "--threads 1 --checkpoint-dir '%s'", hcorpus(), d);
+    EXPECT_FAIL("train.jsonl planted as a link", rc, err, "symbolic link");
+    free(err);
+    unlink(log);
+    /* a planted latest.safetensors link is replaced, its target untouched; so is a planted temporary file */
+    char *latest = t_fmt("%s/latest.safetensors", d);
+    CHECK(symlink(target, latest) == 0);
+    rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 5 "
+               "--threads 1 --checkpoint-dir '%s' --force", hcorpus(), d);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    char *t = t_read_file(target, NULL);
+    struct stat st;
+    CHECKF(t && !strcmp(t, "precious\n") && lstat(latest, &st) == 0 && S_ISREG(st.st_mode),
+           "the link's target was written, or latest is still a link");
+    free(t); free(log); free(latest);
+}
+
+/* ---- errors that must not be swallowed --------------------------------------------------- */
+
+static void test_write_errors_reported(void) {
+    if (!exists("/dev/full")) { fprintf(stderr, "(skipped: no /dev/full) "); return; }
+    const char *cmds[] = {"sample '%s' --length 5000 --verbose 0", "info '%s'", "eval '%s' '%s'", "cells '%s' '%s' --length 500"};
+    for (int i = 0; i < 4; i++) {
+        char *args = t_fmt(cmds[i], hmodel(), hcorpus());
+        char *err;
+        int rc = t_cli(NULL, &err, "%s >/dev/full", args);
+        EXPECT_FAIL(args, rc, err, "cannot write output: No space left on device");
+        free(err);
+        free(args);
+    }
+    /* SIGPIPE ignored: a closed pipe ends the command at once */
+    char *cmd = t_fmt("trap '' PIPE; %s sample '%s' --length 100000000 --verbose 0 2>'%s' | head -c 100 >/dev/null; "
+                      "cat '%s'", t_bin(), hmodel(), t_path("pipe.err"), t_path("pipe.err"));
+    char *out, *err;
+    t_run(cmd, &out, &err);
+    CHECKF(strstr(out, "cannot write output") && strstr(out, "Broken pipe"), "EPIPE: %s", out);
+    free(cmd); free(out); free(err);
+}
+
+static void test_eval_long_seq_bounded(void) {
+    /* a run trained with --seq-length 20000: eval plans from a bounded chunk, not 50 x 20000 */
+    const char *p = t_path("long.txt"), *d = t_path("runLong");
+    FILE *f = fopen(p, "w");
+    for (int i = 0; i < 1200; i++) fprintf(f, "abc def %d\n", i % 10);
+    fclose(f);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 1 --seq-length 10000 --max-iters 1 "
+                   "--threads 1 --checkpoint-dir '%s'", p, d);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    char *out;
+    rc = t_cli(&out, &err, "eval '%s/latest.safetensors' '%s'", d, p);
+    CHECKF(rc == 0 && strstr(out, "nats"), "eval of a --seq-length 10000 model: %s %s", out, err);
+    free(out); free(err);
+    /* messages suggest only the printing command's options */
+    rc = t_cli(NULL, &err, "eval '%s' /dev/zero", hmodel());
+    EXPECT_FAIL("eval on /dev/zero", rc, err, "not a regular file");
+    free(err);
+    rc = t_cli(NULL, &err, "viz '%s' /dev/zero -o '%s'", hmodel(), t_path("z.html"));
+    EXPECT_FAIL("viz on /dev/zero", rc, err, "not a regular file");
+    free(err);
+    rc = t_cli(NULL, &err, "cells '%s' /dev/zero", hmodel());
+    EXPECT_FAIL("cells on /dev/zero", rc, err, "not a regular file");
+    free(err);
+    rc = t_cli(NULL, &err, "sample '%s' --prime-file /dev/zero", hmodel());
+    EXPECT_FAIL("--prime-file /dev/zero", rc, err, "not a regular file");
+    free(err);
+}
+
+/* ---- messages that were wrong ------------------------------------------------------------ */
+
+static void test_messages(void) {
+    char *out, *err;
+    /* eval on a file with one known character */
+    const char *one = t_path("one.txt");
+    t_write_file(one, "t", 1);
+    int rc = t_cli(&out, &err, "eval '%s' '%s'", hmodel(), one);
+    EXPECT_FAIL("eval on one character", rc, err, "has 1 character the model knows");
+    free(out); free(err);
+    /* the unknown-prime warning lists exactly the unknown characters */
+    rc = t_cli(&out, &err, "sample '%s' --length 5 --primetext '~the' --verbose 0", hmodel());
+    CHECKF(rc == 0 && strstr(err, "'~' (U+007E)") && !strstr(err, "U+0000"), "prime warning: %s", err);
+    free(out); free(err);
+    /* --temperature out of range: refused before any output */
+    rc = t_cli(&out, &err, "sample '%s' --temperature 1e39 --primetext 'the '", hmodel());
+    CHECKF(rc == 2 && out[0] == 0, "--temperature 1e39: exit %d, stdout '%s'", rc, out);
+    free(out); free(err);
+    rc = t_cli(NULL, &err, "train '%s' --sample-every 5 --sample-temperature 1e39 --checkpoint-dir '%s'", hcorpus(),
+               t_path("cv_st"));
+    EXPECT_FAIL("--sample-temperature 1e39", rc, err, "--sample-temperature");
+    CHECK(!exists(t_path("cv_st")));
+    free(err);
+    /* one strict number syntax */
+    static const char *bad_seeds[] = {"' -5'", "' 5'", "'5 '", "-5", "+5", "0x10", "5.0", "''"};
+    for (int i = 0; i < 8; i++) {
+        rc = t_cli(NULL, &err, "sample '%s' --length 1 --seed %s", hmodel(), bad_seeds[i]);
+        char what[64];
+        snprintf(what, sizeof what, "--seed %s", bad_seeds[i]);
+        EXPECT_FAIL(what, rc, err, "--seed");
+        free(err);
+    }
+    static const char *bad_doubles[] = {"0x10", "' 1'", "'1 '", "1e", ".", "1..2", "inf", "nan", "1,5"};
+    for (int i = 0; i < 9; i++) {
+        rc = t_cli(NULL, &err, "sample '%s' --length 1 --temperature %s", hmodel(), bad_doubles[i]);
+        char what[64];
+        snprintf(what, sizeof what, "--temperature %s", bad_doubles[i]);
+        EXPECT_FAIL(what, rc, err, "--temperature");
+        free(err);
+    }
+    long l;
+    double d;
+    unsigned long long u;
+    CHECK(parse_long_strict("-12", &l) == 0 && l == -12);
+    CHECK(parse_long_strict(" 12", &l) == -1 && parse_long_strict("12 ", &l) == -1 && parse_long_strict("0x1", &l) == -1);
+    CHECK(parse_u64_strict("18446744073709551615", &u) == 0 && parse_u64_strict("18446744073709551616", &u) == -1);
+    CHECK(parse_u64_strict("-1", &u) == -1);
+    CHECK(parse_double_strict("2e-3", &d) == 0 && d == 2e-3 && parse_double_strict(".5", &d) == 0 && d == 0.5);
+    CHECK(parse_double_strict("0x1p3", &d) == -1 && parse_double_strict("1e400", &d) == -1);
+    CHECK(parse_duration("90m", &d) == 0 && d == 5400 && parse_duration("1h30m", &d) == 0 && d == 5400);
+    CHECK(parse_duration("300", &d) == 0 && d == 300 && parse_duration("2d", &d) == 0 && d == 172800);
+    CHECK(parse_duration("1.5h", &d) == 0 && d == 5400);
+    CHECK(parse_duration("5x", &d) == -1 && parse_duration("m", &d) == -1 && parse_duration("0", &d) == -1 &&
+          parse_duration("10 m", &d) == -1 && parse_duration("1h30", &d) == -1);
+    /* char-rnn's GPU options are accepted with a note */
+    rc = t_cli(&out, &err, "sample '%s' --length 3 -gpuid -1 --verbose 0", hmodel());
+    CHECKF(rc == 0 && strstr(err, "--gpuid is ignored") && strstr(err, "CPU"), "-gpuid -1: %d %s", rc, err);
+    free(out); free(err);
+    /* char-rnn's -sample 0 is argmax */
+    char *a, *b;
+    t_cli(&a, NULL, "sample '%s' --length 40 -sample 0 --verbose 0 --primetext 'the '", hmodel());
+    t_cli(&b, NULL, "sample '%s' --length 40 --temperature 0 --verbose 0 --primetext 'the ' --seed 9", hmodel());
+    CHECKF(!strcmp(a, b), "-sample 0 should be argmax: '%s' vs '%s'", a, b);
+    free(a); free(b);
+}
+
+static void test_max_iters_huge(void) {
+    char *err, *out;
+    char *cmd = t_fmt("%s train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000000000 "
+                      "--eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' --max-time 1", t_bin(), hcorpus(),
+                      t_path("cv_1e12"));
+    int rc = t_run(cmd, &out, &err);
+    CHECKF(rc == 0 && strstr(err, "time budget") && !strstr(err, "out of memory"), "--max-iters 1e12: exit %d: %s", rc, err);
+    free(cmd); free(out); free(err);
+}
+
+static void test_init_from_names_character(void) {
+    const char *p = t_path("other_vocab.txt");
+    FILE *f = fopen(p, "w");
+    for (int i = 0; i < 600; i++) fprintf(f, "the %s sat on the %s!\n", i % 3 ? "cat" : "dog", i % 5 ? "mat" : "log");
+    fclose(f);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 2 "
+                   "--init-from '%s' --checkpoint-dir '%s'", p, hmodel(), t_path("cv_init"));
+    EXPECT_FAIL("--init-from with another vocabulary", rc, err, "'!' (U+0021)");
+    free(err);
+}
+
+static void test_info_escapes(void) {
+    /* a byte-mode corpus with C1 controls, bidi overrides, separators and raw high bytes */
+    const char *p = t_path("bytes.bin"), *d = t_path("cv_bytes");
+    unsigned char buf[4096];
+    for (int i = 0; i < 4096; i++) buf[i] = (unsigned char)("abc\x1b\x9b\xff\xe2\x80\xae\xe2\x80\xa8\x7f\n"[i % 14]);
+    t_write_file(p, buf, sizeof buf);
+    char *err, *out;
+    int rc = t_cli(NULL, &err, "train '%s' --unit byte --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 "
+                   "--max-iters 1 --checkpoint-dir '%s'", p, d);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", d);
+    const char *line = strstr(out, "characters:");
+    char *l = line ? strndup(line, strcspn(line, "\n")) : strdup("");
+    int raw = 0;
+    for (const char *c = l; *c; c++) raw |= (unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20 || *c == 0x7f;
+    CHECKF(rc == 0 && !raw && strstr(l, "\\x1b") && strstr(l, "\\x9b") && strstr(l, "\\xff") && strstr(l, "\\n"),
+           "info's vocabulary line must be escaped: %s", l);
+    free(l); free(out); free(err);
+    /* code points: U+009B, U+202E, U+2028 escaped, ordinary letters as they are */
+    const char *q = t_path("cps.txt"), *d2 = t_path("cv_cps");
+    FILE *f = fopen(q, "w");
+    for (int i = 0; i < 400; i++) fputs("ab\xc2\x9b\xe2\x80\xae\xe2\x80\xa8\xc3\xa9\n", f);
+    fclose(f);
+    rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 1 "
+               "--checkpoint-dir '%s'", q, d2);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", d2);
+    CHECKF(rc == 0 && strstr(out, "\\u{009B}") && strstr(out, "\\u{202E}") && strstr(out, "\\u{2028}") &&
+           strstr(out, "\xc3\xa9") && !strstr(out, "\xe2\x80\xae"), "code-point escapes: %s", out);
+    free(out); free(err);
+}
+
+static void test_resume_hint_quoted(void) {
+    const char *dir = t_path("dir with spaces"), *p = t_path("it's a corpus.txt");
+    char *cmd = t_fmt("cp '%s' \"%s\"", hcorpus(), p);
+    t_run(cmd, NULL, NULL);
+    free(cmd);
+    cmd = t_fmt("%s train \"%s\" --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000 "
+                "--print-every 1 --threads 1 --checkpoint-dir \"%s\" 2>\"%s\" & p=$!; "
+                "while ! grep -q '^3/' \"%s\" 2>/dev/null; do sleep 0.05; done; kill -INT $p; wait $p",
+                t_bin(), p, dir, t_path("hint.err"), t_path("hint.err"));
+    t_run(cmd, NULL, NULL);
+    free(cmd);
+    char *e = t_read_file(t_path("hint.err"), NULL);
+    const char *hint = e ? strstr(e, "resume with: ") : NULL;
+    CHECKF(hint, "no resume hint: %s", e ? e : "");
+    if (hint) {
+        /* run the printed command itself (briefly): the shell must read it as intended */
+        char *line = strndup(hint + 13, strcspn(hint + 13, "\n"));
+        char *bin = t_fmt("%s", t_bin());
+        char *run = t_fmt("%s%s --max-iters 2 2>&1", bin, line + strlen("charrnn"));
+        char *out;
+        int rc = t_run(run, &out, NULL);
+        CHECKF(rc == 0 && strstr(out, "resuming"), "the printed resume command fails: %s\n%s", line, out);
+        free(line); free(bin); free(run); free(out);
+    }
+    free(e);
+}
+
+void register_hardening_tests(void) {
+    t_register("hard_sample_huge_length", test_sample_huge_length);
+    t_register("hard_checked_allocation", test_checked_allocation);
+    t_register("hard_edited_options_refused", test_edited_options_refused);
+    t_register("hard_corpus_changes_while_read", test_corpus_changes_while_read);
+    t_register("hard_huge_weights", test_huge_weights);
+    t_register("hard_softmax_extreme_logits", test_softmax_extreme_logits);
+    t_register("hard_resume_writes_own_dir", test_resume_writes_own_dir);
+    t_register("hard_fresh_run_refuses_other_run", test_fresh_run_refuses_other_run);
+    t_register("hard_lock_refuses_second_training", test_lock_refuses_second_training);
+    t_register("hard_no_writes_through_links", test_no_writes_through_links);
+    t_register("hard_write_errors_reported", test_write_errors_reported);
+    t_register("hard_eval_long_seq_bounded", test_eval_long_seq_bounded);
+    t_register("hard_messages", test_messages);
+    t_register("hard_max_iters_huge", test_max_iters_huge);
+    t_register("hard_init_from_names_character", test_init_from_names_character);
+    t_register("hard_info_escapes", test_info_escapes);
+    t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
+}
