@@ -1,5 +1,7 @@
-# charrnn: `make` builds the CLI and the library, `make test` runs every test.
+# charrnn: `make` builds the CLI and the libraries, `make test` runs every test.
 # `make test SANITIZE=1` builds everything with AddressSanitizer + UBSan first.
+# `make PORTABLE=1` builds for any x86-64 (packagers), the hot kernels chosen at
+# run time. `make install PREFIX=/usr/local DESTDIR=...` and `make uninstall`.
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -19,6 +21,12 @@ else
 endif
 LDLIBS  += $(BLAS_LIBS) -lm
 
+VERSION := $(shell sed -n 's/^\#define CHARRNN_VERSION "\(.*\)"/\1/p' include/charrnn.h)
+SOMAJOR := 0
+# The library's objects are position-independent (for libcharrnn.so) and hide
+# every symbol but the public charrnn_* ones (CHARRNN_API in charrnn.h).
+LIBFLAGS := -fPIC -fvisibility=hidden
+
 ifeq ($(SANITIZE),1)
   BUILD   := build/sanitize
   CFLAGS  := -O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -27,23 +35,34 @@ else ifeq ($(VALGRIND),1)
   # valgrind does not decode AVX-512: an AVX2 build for memcheck runs
   BUILD   := build/valgrind
   CFLAGS  := -O1 -g -march=x86-64-v3 -fno-math-errno
+else ifeq ($(PORTABLE),1)
+  BUILD   := build/portable
+  CFLAGS  := -O3 -march=x86-64 -mtune=generic -fno-math-errno -g
+  CPPFLAGS += -DCHARRNN_PORTABLE
 else
   BUILD   := build/release
 endif
 
-LIB_SRC  := $(wildcard src/*.c)
+LIB_SRC  := $(filter-out src/cells_dispatch.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+ifeq ($(PORTABLE),1)
+  # cells.c once per instruction-set level, and the dispatcher that picks one
+  LIB_OBJ := $(filter-out $(BUILD)/src/cells.o,$(LIB_OBJ)) $(BUILD)/src/cells_v1.o $(BUILD)/src/cells_v3.o \
+             $(BUILD)/src/cells_v4.o $(BUILD)/src/cells_dispatch.o
+endif
 CLI_SRC  := $(wildcard cli/*.c)
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 LIB      := $(BUILD)/libcharrnn.a
+SOLIB    := $(BUILD)/libcharrnn.so.$(VERSION)
 BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
 
-.PHONY: all test clean charrnn bench fuzz
-all: charrnn
+.PHONY: all test clean charrnn bench fuzz install uninstall lib
+all: charrnn lib
+lib: $(LIB) $(SOLIB)
 
 # ./charrnn always points at the last build (release or sanitized).
 charrnn: $(BIN)
@@ -51,14 +70,24 @@ charrnn: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
 
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).
 FAST_CFLAGS := -O3 -ffast-math -fno-finite-math-only -mprefer-vector-width=512
 $(BUILD)/src/cells.o: src/cells.c src/cells.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(OMPFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
+$(BUILD)/src/cells_v%.o: src/cells.c src/cells.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -DCELLS_VARIANT=v$* \
+	    $(if $(filter 1,$*),-march=x86-64,-march=x86-64-v$*) -c $< -o $@
+ifeq ($(PORTABLE),1)
+# the half-precision kernel is compiled for AVX-512 and used only where the processor has it
+$(BUILD)/src/half.o: src/half.c src/half.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -mavx512f -mavx512bw -mavx512vl -mf16c $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
+endif
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
@@ -85,6 +114,13 @@ $(BUILD)/tests/test_hardening.o: cli/options.c cli/options.h
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# libcharrnn.so.VERSION with soname libcharrnn.so.0; it links OpenBLAS and libgomp itself
+$(SOLIB): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libcharrnn.so.$(SOMAJOR) -Wl,--no-undefined $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	ln -sf libcharrnn.so.$(VERSION) $(BUILD)/libcharrnn.so.$(SOMAJOR)
+	ln -sf libcharrnn.so.$(SOMAJOR) $(BUILD)/libcharrnn.so
+
+# The command links the static library: one self-contained binary.
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -96,7 +132,40 @@ $(TESTBIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(WRAPS) $^ $(LDLIBS) -o $@
 
 test: charrnn $(TESTBIN)
-	CHARRNN_BIN=./charrnn OMP_NUM_THREADS=1 ./$(TESTBIN)
+	CHARRNN_BIN=./charrnn CHARRNN_BUILD=$(BUILD) OMP_NUM_THREADS=1 ./$(TESTBIN)
+
+# ---- install, as a Debian package would lay it out --------------------------------------
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
+PCDIR      ?= $(LIBDIR)/pkgconfig
+INSTALLED  := $(BINDIR)/charrnn $(LIBDIR)/libcharrnn.a $(LIBDIR)/libcharrnn.so.$(VERSION) \
+              $(LIBDIR)/libcharrnn.so.$(SOMAJOR) $(LIBDIR)/libcharrnn.so $(INCLUDEDIR)/charrnn.h \
+              $(PCDIR)/charrnn.pc $(MANDIR)/man1/charrnn.1 $(COMPLDIR)/charrnn
+
+$(BUILD)/charrnn.pc: charrnn.pc.in include/charrnn.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' $< > $@
+
+install: $(BIN) $(LIB) $(SOLIB) $(BUILD)/charrnn.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PCDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/charrnn
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libcharrnn.a
+	install -m 755 $(SOLIB) $(DESTDIR)$(LIBDIR)/libcharrnn.so.$(VERSION)
+	ln -sf libcharrnn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcharrnn.so.$(SOMAJOR)
+	ln -sf libcharrnn.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libcharrnn.so
+	install -m 644 include/charrnn.h $(DESTDIR)$(INCLUDEDIR)/charrnn.h
+	install -m 644 $(BUILD)/charrnn.pc $(DESTDIR)$(PCDIR)/charrnn.pc
+	install -m 644 man/charrnn.1 $(DESTDIR)$(MANDIR)/man1/charrnn.1
+	install -m 644 completions/charrnn $(DESTDIR)$(COMPLDIR)/charrnn
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir -p $(addprefix $(DESTDIR),$(sort $(dir $(INSTALLED)))) 2>/dev/null; true
 
 # The speed benchmark against PyTorch (needs Debian's python3-torch); see bench/run.
 $(BUILD)/gemm_rate: bench/gemm_rate.c
@@ -106,8 +175,9 @@ bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
 
 # libFuzzer targets (clang): the checkpoint loader, the UTF-8 decoder and
-# vocabulary builder, the option parser, resuming from edited checkpoint metadata. `make fuzz FUZZ_SECONDS=600` runs each
-# for that long from the seeds in fuzz/seeds (copied: the seeds stay as they are).
+# vocabulary builder, the option parser, resuming from edited checkpoint metadata.
+# `make fuzz FUZZ_SECONDS=600` runs each for that long from the seeds in
+# fuzz/seeds (copied: the seeds stay as they are).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz

@@ -3,7 +3,7 @@
  * own CSS and JavaScript (no network, no external files). The pages are pure
  * ASCII, so they read the same under any charset. */
 #include "viz.h"
-#include "data.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>

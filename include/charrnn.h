@@ -12,6 +12,13 @@
 extern "C" {
 #endif
 
+/* Marks the public functions: the shared library exports these and nothing else. */
+#if defined(__GNUC__) && !defined(CHARRNN_STATIC_ONLY)
+#define CHARRNN_API __attribute__((visibility("default")))
+#else
+#define CHARRNN_API
+#endif
+
 #define CHARRNN_VERSION "0.2.0"
 #define CHARRNN_VERSION_MAJOR 0
 #define CHARRNN_VERSION_MINOR 2
@@ -21,8 +28,8 @@ extern "C" {
 /* The version of the library actually linked (may differ from the header's
  * CHARRNN_VERSION when a program runs against a newer shared library), and the
  * newest checkpoint format it reads and writes. */
-const char *charrnn_version(void);
-int charrnn_format_version(void);
+CHARRNN_API const char *charrnn_version(void);
+CHARRNN_API int charrnn_format_version(void);
 
 /* ---- errors ---------------------------------------------------------------- */
 enum {
@@ -80,10 +87,10 @@ typedef struct charrnn_train_options {
     long skip_nonfinite;    /* tolerate up to this many steps with NaN/Inf loss or gradient (skipped) */
 } charrnn_train_options;
 
-void charrnn_model_config_default(charrnn_model_config *c);
-void charrnn_train_options_default(charrnn_train_options *o);
-const char *charrnn_cell_name(charrnn_cell c);
-const char *charrnn_optim_name(charrnn_optim o);
+CHARRNN_API void charrnn_model_config_default(charrnn_model_config *c);
+CHARRNN_API void charrnn_train_options_default(charrnn_train_options *o);
+CHARRNN_API const char *charrnn_cell_name(charrnn_cell c);
+CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
 
 /* Threads. charrnn_set_threads sets the process-wide default for BLAS and the
  * library's own OpenMP loops (n <= 0: leave it). charrnn_model_set_threads and
@@ -94,16 +101,16 @@ const char *charrnn_optim_name(charrnn_optim o);
  * is built against where installed) that is truly per thread; with its pthreads
  * build the BLAS count is process-wide, so a BLAS call made by another thread
  * during a charrnn call sees charrnn's count. */
-void charrnn_set_threads(int n);
+CHARRNN_API void charrnn_set_threads(int n);
 /* The thread count in effect for the calling thread now. */
-int charrnn_get_threads(void);
+CHARRNN_API int charrnn_get_threads(void);
 
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;
 
 /* Opens a checkpoint (*.safetensors) for sampling, evaluation or inspection. */
-int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err);
-void charrnn_model_close(charrnn_model *m);
+CHARRNN_API int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err);
+CHARRNN_API void charrnn_model_close(charrnn_model *m);
 
 typedef struct charrnn_model_info {
     charrnn_model_config config;
@@ -118,17 +125,17 @@ typedef struct charrnn_model_info {
     int num_history;       /* validation evaluations recorded */
     uint64_t run_id;       /* the training run that wrote it (random at the start of a run, kept on resume; 0: unknown) */
 } charrnn_model_info;
-void charrnn_model_get_info(const charrnn_model *m, charrnn_model_info *info);
+CHARRNN_API void charrnn_model_get_info(const charrnn_model *m, charrnn_model_info *info);
 /* The i-th vocabulary entry (a code point, or a byte value in byte mode). */
-uint32_t charrnn_model_vocab(const charrnn_model *m, int i);
+CHARRNN_API uint32_t charrnn_model_vocab(const charrnn_model *m, int i);
 /* The vocabulary index of code point (or byte) c, or -1 if the model does not know it. */
-int charrnn_model_char_index(const charrnn_model *m, uint32_t c);
+CHARRNN_API int charrnn_model_char_index(const charrnn_model *m, uint32_t c);
 /* Threads for work on this model (0: the process default); see charrnn_set_threads. */
-void charrnn_model_set_threads(charrnn_model *m, int n);
+CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
 /* Validation history: iteration and loss (nats) of evaluation i. */
-void charrnn_model_history(const charrnn_model *m, int i, long *iteration, double *val_loss);
+CHARRNN_API void charrnn_model_history(const charrnn_model *m, int i, long *iteration, double *val_loss);
 /* The metadata JSON string stored under KEY in the checkpoint, or NULL. */
-const char *charrnn_model_metadata(const charrnn_model *m, const char *key);
+CHARRNN_API const char *charrnn_model_metadata(const charrnn_model *m, const char *key);
 
 /* ---- progress ---------------------------------------------------------------------- */
 /* Called now and then by long operations with how much of the work is done
@@ -156,7 +163,7 @@ typedef struct charrnn_eval_result {
  * start: its exact loss, every character after the first predicted from all the
  * text before it. A result that is not finite (a model whose numbers overflow)
  * is an error (CHARRNN_ENONFINITE), never a number. */
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
+CHARRNN_API int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
                      charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err);
 
 /* ---- streaming: the model reading text one character at a time ---------------------- */
@@ -166,53 +173,53 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
  * beam search, compression and dynamic evaluation build on. The stream uses the
  * model's current weights at every feed (also while a trainer updates them). */
 typedef struct charrnn_stream charrnn_stream;
-int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams, charrnn_error *err);
-void charrnn_stream_close(charrnn_stream *s);
-int charrnn_stream_count(const charrnn_stream *s);
-int charrnn_stream_vocab_size(const charrnn_stream *s);
+CHARRNN_API int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams, charrnn_error *err);
+CHARRNN_API void charrnn_stream_close(charrnn_stream *s);
+CHARRNN_API int charrnn_stream_count(const charrnn_stream *s);
+CHARRNN_API int charrnn_stream_vocab_size(const charrnn_stream *s);
 /* Every stream back to the zero state (nothing read). */
-void charrnn_stream_reset(charrnn_stream *s);
+CHARRNN_API void charrnn_stream_reset(charrnn_stream *s);
 /* Feeds one character to every stream: ids[j] is a vocabulary index
  * (charrnn_model_char_index) for stream j. */
-int charrnn_stream_feed(charrnn_stream *s, const int *ids, charrnn_error *err);
+CHARRNN_API int charrnn_stream_feed(charrnn_stream *s, const int *ids, charrnn_error *err);
 /* Feeds the same text (UTF-8 in code-point mode, bytes in byte mode) to every
  * stream; characters outside the vocabulary are skipped and counted in *unknown
  * (may be NULL). */
-int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, long *unknown, charrnn_error *err);
+CHARRNN_API int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, long *unknown, charrnn_error *err);
 /* Stream j's next-character distribution: vocab_size probabilities (valid until
  * the next feed or reset), and the same as natural-log probabilities into out. */
-const float *charrnn_stream_probs(const charrnn_stream *s, int j);
-void charrnn_stream_logprobs(const charrnn_stream *s, int j, float *out);
+CHARRNN_API const float *charrnn_stream_probs(const charrnn_stream *s, int j);
+CHARRNN_API void charrnn_stream_logprobs(const charrnn_stream *s, int j, float *out);
 /* The recurrent state of one stream as a flat array of charrnn_stream_state_size
  * floats (h and, for an LSTM, c of every layer, plus the distribution it
  * predicts), to copy between streams, save, or restore later: set_state makes
  * stream j exactly as the stream was when the state was taken. */
-size_t charrnn_stream_state_size(const charrnn_stream *s);
-void charrnn_stream_get_state(const charrnn_stream *s, int j, float *out);
-void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in);
+CHARRNN_API size_t charrnn_stream_state_size(const charrnn_stream *s);
+CHARRNN_API void charrnn_stream_get_state(const charrnn_stream *s, int j, float *out);
+CHARRNN_API void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in);
 
 /* ---- sampling -------------------------------------------------------------------- */
 typedef struct charrnn_sampler charrnn_sampler;
 /* num_streams independent samples generated together (one batch). */
-int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_streams,
+CHARRNN_API int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_streams,
                          uint64_t seed, charrnn_error *err);
-void charrnn_sampler_close(charrnn_sampler *s);
+CHARRNN_API void charrnn_sampler_close(charrnn_sampler *s);
 /* Keeps a half-precision copy of the weights and uses it for batch-1 steps:
  * sampling streams every weight from memory once per character, so this roughly
  * halves the time on large models; the numbers (and so the samples) differ
  * slightly from full precision. CHARRNN_EINVAL where the build lacks the
  * kernels (x86-64 AVX-512F + F16C). */
-int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err);
+CHARRNN_API int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err);
 /* Feeds prime text (UTF-8 in code-point mode) to every stream. Characters not in
  * the vocabulary are skipped; their count and the first few are reported. With
  * no prime (len 0) the first character is drawn after a random start character
  * from the vocabulary, as char-rnn does. */
-int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len,
+CHARRNN_API int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len,
                           long *skipped, uint32_t *skipped_examples, int max_examples,
                           int *num_examples, charrnn_error *err);
 /* Draws the next character of every stream (temperature 0: argmax) and feeds it
  * back. out: num_streams vocabulary values (code points or bytes). */
-int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out,
+CHARRNN_API int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out,
                          charrnn_error *err);
 
 /* ---- looking inside ------------------------------------------------------------- */
@@ -234,15 +241,15 @@ typedef struct charrnn_trace {
     long unknown;          /* characters of the text outside the vocabulary, skipped */
 } charrnn_trace;
 /* At most max_chars characters (0: all). name is used in messages. */
-int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
+CHARRNN_API int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const char *name, int max_chars,
                        charrnn_progress_fn progress, void *ctx, charrnn_trace **out, charrnn_error *err);
-void charrnn_trace_free(charrnn_trace *t);
+CHARRNN_API void charrnn_trace_free(charrnn_trace *t);
 
 /* ---- training -------------------------------------------------------------------- */
 typedef struct charrnn_trainer charrnn_trainer;
 
 /* A new run on a corpus file (NULL path: text/len in memory is used instead). */
-int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path,
+CHARRNN_API int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path,
                          const char *text, size_t len,
                          const charrnn_model_config *mc, const charrnn_train_options *opt,
                          charrnn_error *err);
@@ -251,13 +258,13 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path,
  * otherwise its max_epochs, max_iters, eval_val_every and skip_nonfinite replace the saved ones
  * where they are > 0 (a max_epochs given without max_iters clears the saved
  * max_iters). Every other option is the run's own. */
-int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path,
+CHARRNN_API int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path,
                            const char *corpus_path, const char *text, size_t len,
                            const charrnn_train_options *opt_override, charrnn_error *err);
 /* Replaces the fresh weights of a new run with those of a checkpoint (same model
  * shape and vocabulary required). */
-int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn_error *err);
-void charrnn_trainer_close(charrnn_trainer *t);
+CHARRNN_API int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn_error *err);
+CHARRNN_API void charrnn_trainer_close(charrnn_trainer *t);
 
 typedef struct charrnn_step_stats {
     long iteration;       /* 1-based: iterations done after this step */
@@ -275,23 +282,23 @@ typedef struct charrnn_step_stats {
  * not finite the weights are left untouched: within the skip_nonfinite budget
  * the step is skipped (stats->skipped, the carried state reset), beyond it the
  * call returns CHARRNN_ENONFINITE. */
-int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *stats, charrnn_error *err);
-int charrnn_trainer_done(const charrnn_trainer *t);
+CHARRNN_API int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *stats, charrnn_error *err);
+CHARRNN_API int charrnn_trainer_done(const charrnn_trainer *t);
 /* Validation loss (nats) over the whole validation block; records it in the
  * run's history. Returns CHARRNN_EDATA if there is no validation block,
  * CHARRNN_ECANCELED if progress asked to stop (nothing recorded, the carried
  * state as it was), CHARRNN_ENONFINITE if the loss is not finite. */
-int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
+CHARRNN_API int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
                              charrnn_error *err);
 /* Writes a resumable checkpoint atomically (temporary file, fsync, rename). */
-int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
+CHARRNN_API int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
 /* Bytes the next checkpoints of this run will take, up to its next
  * eval_val_every iterations (for a free-space check). */
-size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
+CHARRNN_API size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
 /* Threads for this run's work (0: the process default); see charrnn_set_threads. */
-void charrnn_trainer_set_threads(charrnn_trainer *t, int n);
+CHARRNN_API void charrnn_trainer_set_threads(charrnn_trainer *t, int n);
 /* The model being trained, for sampling or evaluation mid-run (owned by t). */
-charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
+CHARRNN_API charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
 
 typedef struct charrnn_corpus_info {
     size_t num_chars;     /* characters (code points or bytes) in the corpus */
@@ -300,14 +307,14 @@ typedef struct charrnn_corpus_info {
     long iters_per_epoch;
     int elem_bytes;       /* bytes per encoded character: 1, 2 or 4 */
 } charrnn_corpus_info;
-void charrnn_trainer_corpus_info(const charrnn_trainer *t, charrnn_corpus_info *info);
+CHARRNN_API void charrnn_trainer_corpus_info(const charrnn_trainer *t, charrnn_corpus_info *info);
 /* Iterations done and the total the run will reach. */
-void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters);
-const charrnn_train_options *charrnn_trainer_options(const charrnn_trainer *t);
+CHARRNN_API void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters);
+CHARRNN_API const charrnn_train_options *charrnn_trainer_options(const charrnn_trainer *t);
 
 /* ---- text ------------------------------------------------------------------------- */
 /* Encodes code point cp as UTF-8 into out (4 bytes room); returns its length. */
-int charrnn_utf8_encode(uint32_t cp, char *out);
+CHARRNN_API int charrnn_utf8_encode(uint32_t cp, char *out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,17 @@
 #include <math.h>
 #include <stddef.h>
 
+/* A PORTABLE build compiles this file once per instruction-set level with
+ * -DCELLS_VARIANT=v1|v3|v4 (names get that suffix) and cells_dispatch.c picks
+ * one at run time; otherwise the names are plain, for -march=native. */
+#ifdef CELLS_VARIANT
+#define CELL_CAT2(a, b) a##_##b
+#define CELL_CAT(a, b) CELL_CAT2(a, b)
+#define CELL_FN(name) CELL_CAT(name, CELLS_VARIANT)
+#else
+#define CELL_FN(name) name
+#endif
+
 /* glibc's libmvec has vector expf/tanhf, but math.h only declares them under
  * full -ffast-math; this file keeps NaN/Inf semantics (-fno-finite-math-only) and
  * declares them itself so the loops below vectorise. */
@@ -13,13 +24,17 @@ __attribute__((__simd__("notinbranch"))) float expf(float);
 __attribute__((__simd__("notinbranch"))) float tanhf(float);
 #endif
 
+#ifndef CHARRNN_PORTABLE
+const char *cells_kernel_name(void) { return "native"; }
+#endif
+
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* Rows are split across the OpenMP threads (the same pool as OpenBLAS's) once a
  * step is big enough to pay for the fork; below that one thread does it all. */
 #define PARALLEL_ROWS _Pragma("omp parallel for schedule(static) if ((size_t)b * H >= 1024)")
 
-void lstm_cell_forward(float *g, const float *bias, const float *c_prev, float *c, float *tc, float *h, int b, int H) {
+void CELL_FN(lstm_cell_forward)(float *g, const float *bias, const float *c_prev, float *c, float *tc, float *h, int b, int H) {
     const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
     PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
@@ -39,7 +54,7 @@ void lstm_cell_forward(float *g, const float *bias, const float *c_prev, float *
     }
 }
 
-void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *dout,
+void CELL_FN(lstm_cell_backward)(float *dgates, const float *dh, float *dc, const float *dout,
                         const float *g, const float *c_prev, const float *tc, int b, int H) {
     PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
@@ -63,7 +78,7 @@ void lstm_cell_backward(float *dgates, const float *dh, float *dc, const float *
     }
 }
 
-void gru_cell_forward(float *gx, const float *bias, const float *gh, const float *b_hn, const float *h_prev,
+void CELL_FN(gru_cell_forward)(float *gx, const float *bias, const float *gh, const float *b_hn, const float *h_prev,
                       float *hn, float *h, int b, int H) {
     const float *br = bias, *bz = bias + H, *bn = bias + 2 * H;
     PARALLEL_ROWS
@@ -85,7 +100,7 @@ void gru_cell_forward(float *gx, const float *bias, const float *gh, const float
     }
 }
 
-void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, const float *g,
+void CELL_FN(gru_cell_backward)(float *dgx, float *dgh, float *dh, const float *dout, const float *g,
                        const float *hn, const float *h_prev, int b, int H) {
     PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
@@ -108,7 +123,7 @@ void gru_cell_backward(float *dgx, float *dgh, float *dh, const float *dout, con
     }
 }
 
-void rnn_cell_forward(const float *g, const float *bias, float *h, int b, int H) {
+void CELL_FN(rnn_cell_forward)(const float *g, const float *bias, float *h, int b, int H) {
     PARALLEL_ROWS
     for (int r = 0; r < b; r++) {
         const float *gr = g + (size_t)r * H;
@@ -118,12 +133,12 @@ void rnn_cell_forward(const float *g, const float *bias, float *h, int b, int H)
     }
 }
 
-void rnn_cell_backward(float *dgates, const float *dh, const float *dout, const float *h, int b, int H) {
+void CELL_FN(rnn_cell_backward)(float *dgates, const float *dh, const float *dout, const float *h, int b, int H) {
     _Pragma("omp simd")
     for (size_t i = 0; i < (size_t)b * H; i++) dgates[i] = (dout[i] + dh[i]) * (1.0f - h[i] * h[i]);
 }
 
-double softmax_xent_forward(float *probs, const float *logits, const int32_t *y, size_t rows, int V) {
+double CELL_FN(softmax_xent_forward)(float *probs, const float *logits, const int32_t *y, size_t rows, int V) {
     double loss = 0.0;
     for (size_t row = 0; row < rows; row++) {
         const float *z = logits + row * V;
@@ -146,7 +161,7 @@ double softmax_xent_forward(float *probs, const float *logits, const int32_t *y,
     return loss;
 }
 
-void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y, size_t rows, int V) {
+void CELL_FN(softmax_xent_backward)(float *dlogits, const float *probs, const int32_t *y, size_t rows, int V) {
     const float scale = 1.0f / (float)rows;
     for (size_t row = 0; row < rows; row++) {
         const float *p = probs + row * V;
@@ -157,7 +172,7 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y,
     }
 }
 
-float tempered_exp(float *q, const float *logits, int V, float temperature) {
+float CELL_FN(tempered_exp)(float *q, const float *logits, int V, float temperature) {
     float mx = logits[0];
     for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
     const float inv_t = 1.0f / temperature;

@@ -42,4 +42,9 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *y,
 /* q = exp((logits - max) / temperature), unnormalised; returns its sum. */
 float tempered_exp(float *q, const float *logits, int V, float temperature);
 
+/* Which compiled variant of these kernels runs: "native" (-march=native), or in
+ * a PORTABLE build "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 + FMA) or "x86-64"
+ * chosen at run time. Results differ in the last bits between variants. */
+const char *cells_kernel_name(void);
+
 #endif

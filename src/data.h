@@ -5,13 +5,10 @@
 #define CHARRNN_DATA_H
 
 #include "charrnn.h"
+#include "utf8.h"
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decodes one UTF-8 sequence at s[0..n). Returns its length (1-4) and sets *cp,
- * or 0 if the bytes are not valid UTF-8 (overlong forms, surrogates, values above
- * U+10FFFF, truncated or stray continuation bytes are all invalid). */
-int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 typedef struct corpus {
     size_t n;            /* characters */

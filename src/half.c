@@ -3,14 +3,24 @@
  * widened from half with one instruction per 16; rows split across threads. */
 #include "half.h"
 
-#if defined(__AVX512F__) && defined(__F16C__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__F16C__)
 #include <immintrin.h>
 #define HAVE_HALF 1
 #else
 #define HAVE_HALF 0
 #endif
 
-int half_supported(void) { return HAVE_HALF; }
+/* A PORTABLE build compiles this file with AVX-512 enabled and asks the
+ * processor at run time; a native build knows at compile time. */
+int half_supported(void) {
+#if HAVE_HALF && defined(CHARRNN_PORTABLE)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c");
+#else
+    return HAVE_HALF;
+#endif
+}
 
 #if HAVE_HALF
 void half_from_float(uint16_t *dst, const float *src, size_t n) {

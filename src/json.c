@@ -3,6 +3,7 @@
  * Errors name the byte offset of the problem in the input. */
 #include "json.h"
 #include "charrnn.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -1,0 +1,44 @@
+#!/bin/sh
+# install.sh: charrnn installed as a package would be. `make install` into a
+# temporary prefix; examples/complete.c built through pkg-config against the
+# installed shared library and run on a model the installed command trained;
+# the shared library exports only charrnn_* symbols and carries its soname; the
+# man page renders without warnings; the completion script parses and completes;
+# `make uninstall` leaves the prefix empty. Prints "install: ok".
+set -e
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+prefix="$tmp/usr"
+make -s install PREFIX="$prefix" >/dev/null
+fail() { echo "install: FAILED: $*"; exit 1; }
+
+# the library: soname, exports, pkg-config
+so="$prefix/lib/libcharrnn.so.0"
+[ -L "$so" ] || fail "no $so"
+readelf -d "$so" | grep -q 'SONAME.*libcharrnn.so.0' || fail "no soname libcharrnn.so.0"
+extra=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^charrnn_' || true)
+[ -z "$extra" ] || fail "the shared library exports more than charrnn_*: $extra"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+[ "$(pkg-config --modversion charrnn)" = "$("$prefix/bin/charrnn" --version | cut -d' ' -f2)" ] || fail "pkg-config version"
+
+# the example, against the installed shared library
+cc -std=c17 -Wall -Wextra -Werror examples/complete.c $(pkg-config --cflags --libs charrnn) -Wl,-rpath,"$prefix/lib" \
+    -o "$tmp/complete"
+ldd "$tmp/complete" | grep -q "$prefix/lib/libcharrnn.so.0" || fail "the example does not use the installed shared library"
+i=0
+while [ $i -lt 300 ]; do echo "the cat sat on the mat."; i=$((i + 1)); done > "$tmp/text.txt"
+"$prefix/bin/charrnn" train "$tmp/text.txt" --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 200 \
+    --eval-val-every 200 --checkpoint-dir "$tmp/cv" --threads 1 2>/dev/null
+out=$("$tmp/complete" "$tmp/cv/latest.safetensors" "the cat")
+case "$out" in "the cat"?*) ;; *) fail "the example printed '$out'" ;; esac
+
+# the man page and the completion
+MANWIDTH=80 man -l "$prefix/share/man/man1/charrnn.1" >/dev/null 2>"$tmp/man.err" || fail "man -l failed"
+[ ! -s "$tmp/man.err" ] || fail "man -l warned: $(cat "$tmp/man.err")"
+bash -n "$prefix/share/bash-completion/completions/charrnn" || fail "the completion script does not parse"
+
+make -s uninstall PREFIX="$prefix" >/dev/null
+left=$(find "$tmp" -mindepth 1 -path "$tmp/usr*" 2>/dev/null | head -5)
+[ -z "$left" ] || fail "make uninstall left: $left"
+echo "install: ok (example said: $out)"

@@ -1,0 +1,189 @@
+/* test_layers.c: the house stays one-way. Every source file has a layer (the
+ * table below, from the helpers at the bottom to the command at the top); a
+ * file may include the headers of, and call the functions of, files in lower
+ * layers only (files of one module, such as the viz pages, may use each other).
+ * Two checks: the #include "..." lines of every file, and the symbols every
+ * compiled object file uses (nm), which also catches a call made upward through
+ * the public header charrnn.h, which everything may include for its types. */
+#include "test.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct { const char *file; int layer; const char *module; } LAYERS[] = {
+    /* helpers */
+    {"src/common", 0, NULL}, {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/rng", 0, NULL},
+    {"src/utf8", 0, NULL},
+    {"src/json", 1, NULL}, {"src/data", 1, NULL},
+    {"src/safetensors", 2, NULL},
+    /* the network */
+    {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
+    {"src/optim", 2, NULL}, {"src/defaults", 2, NULL},
+    {"src/model", 3, NULL},
+    {"src/loss", 4, NULL},
+    /* the model handle, files, runs */
+    {"src/handle", 5, NULL},
+    {"src/checkpoint", 6, NULL},
+    {"src/train", 7, NULL}, {"src/sample", 7, NULL}, {"src/evaluate", 7, NULL},
+    /* the public face: declarations only, included everywhere for its types */
+    {"include/charrnn", 8, NULL},
+    /* the command */
+    {"cli/options", 9, NULL}, {"cli/progress", 9, NULL}, {"cli/signals", 9, NULL},
+    {"cli/cli", 10, NULL},
+    {"cli/rundir", 11, NULL},
+    {"cli/default_corpus", 12, NULL}, {"cli/viz", 12, "viz"}, {"cli/viz_props", 12, "viz"}, {"cli/viz_html", 12, "viz"}, {"cli/viz_report", 12, "viz"},
+    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL},
+    {"cli/main", 14, NULL},
+};
+#define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])
+
+static int find(const char *key) {
+    for (int i = 0; i < NUM_LAYERS; i++)
+        if (!strcmp(LAYERS[i].file, key)) return i;
+    return -1;
+}
+
+/* May file a use file b? Lower layers, itself, its own module; everyone may use
+ * the public header's declarations (calls are checked by the symbol test). */
+static int allowed(int a, int b) {
+    if (a == b || !strcmp(LAYERS[b].file, "include/charrnn")) return 1;
+    if (LAYERS[a].module && LAYERS[b].module && !strcmp(LAYERS[a].module, LAYERS[b].module)) return 1;
+    return LAYERS[b].layer < LAYERS[a].layer;
+}
+
+/* "src/x.c" -> "src/x" */
+static void key_of(const char *dir, const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%.*s", dir, (int)(strrchr(name, '.') - name), name);
+}
+
+/* The file a quoted include names, as seen from dir: the same directory first,
+ * then include/ and src/ (the compiler's -I order). */
+static int resolve_include(const char *dir, const char *hdr, char *out, size_t cap) {
+    const char *dirs[] = {dir, "include", "src"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dirs[i], hdr);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            key_of(dirs[i], hdr, out, cap);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void test_includes_point_down(void) {
+    const char *dirs[] = {"src", "cli", "include"};
+    int files = 0;
+    for (int d = 0; d < 3; d++) {
+        DIR *dp = opendir(dirs[d]);
+        if (!CHECKF(dp, "cannot list %s (run from the repository root)", dirs[d])) return;
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            size_t n = strlen(e->d_name);
+            if (n < 3 || (strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name + n - 2, ".h"))) continue;
+            char key[256], path[512];
+            key_of(dirs[d], e->d_name, key, sizeof key);
+            int me = find(key);
+            CHECKF(me >= 0, "%s/%s has no layer in tests/test_layers.c: give it one", dirs[d], e->d_name);
+            if (me < 0) continue;
+            files++;
+            snprintf(path, sizeof path, "%s/%s", dirs[d], e->d_name);
+            char *text = t_read_file(path, NULL);
+            for (char *p = text; p && (p = strstr(p, "#include \"")); p++) {
+                char hdr[128];
+                if (sscanf(p, "#include \"%127[^\"]\"", hdr) != 1) continue;
+                char target[256];
+                if (resolve_include(dirs[d], hdr, target, sizeof target)) continue;
+                int t = find(target);
+                CHECKF(t >= 0 && allowed(me, t), "%s includes \"%s\" (%s, layer %d) from layer %d: an include pointing up",
+                       path, hdr, target, t >= 0 ? LAYERS[t].layer : -1, LAYERS[me].layer);
+            }
+            free(text);
+        }
+        closedir(dp);
+    }
+    CHECKF(files > 30, "only %d files checked", files);
+}
+
+/* Symbols: name -> the object file that defines it. */
+typedef struct { char name[128]; int owner; } sym;
+
+static int read_syms(const char *cmd, sym **out, int *n, int *cap, int owner) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        /* "ADDRESS TYPE NAME" or "TYPE NAME": the name is the last word */
+        char *name = NULL;
+        for (char *t = strtok(line, " \t\n"); t; t = strtok(NULL, " \t\n")) name = t;
+        if (!name) continue;
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 1024;
+            *out = realloc(*out, sizeof **out * (size_t)*cap);
+        }
+        snprintf((*out)[*n].name, sizeof (*out)[*n].name, "%s", name);
+        (*out)[*n].owner = owner;
+        (*n)++;
+    }
+    return pclose(p);
+}
+
+static void test_calls_point_down(void) {
+    const char *build = getenv("CHARRNN_BUILD");
+    if (!build) build = "build/release";
+    sym *defs = NULL;
+    int ndef = 0, capdef = 0, objects = 0;
+    const char *dirs[] = {"src", "cli"};
+    /* every object's defined global symbols */
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < NUM_LAYERS; i++) {
+            if (strncmp(LAYERS[i].file, dirs[d], 3)) continue;
+            char obj[512], cmd[700];
+            snprintf(obj, sizeof obj, "%s/%s.o", build, LAYERS[i].file);
+            FILE *f = fopen(obj, "r");
+            if (!f) continue; /* a header-only module, or a file this build leaves out */
+            fclose(f);
+            objects++;
+            snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s' 2>/dev/null", obj);
+            read_syms(cmd, &defs, &ndef, &capdef, i);
+        }
+    if (!CHECKF(objects > 20, "only %d object files found under %s (set CHARRNN_BUILD)", objects, build)) {
+        free(defs);
+        return;
+    }
+    /* every object's undefined symbols that one of ours defines must be lower */
+    int checked = 0;
+    for (int i = 0; i < NUM_LAYERS; i++) {
+        char obj[512], cmd[700];
+        snprintf(obj, sizeof obj, "%s/%s.o", build, LAYERS[i].file);
+        FILE *f = fopen(obj, "r");
+        if (!f) continue;
+        fclose(f);
+        sym *und = NULL;
+        int nund = 0, capund = 0;
+        snprintf(cmd, sizeof cmd, "nm -u '%s' 2>/dev/null", obj);
+        read_syms(cmd, &und, &nund, &capund, i);
+        for (int u = 0; u < nund; u++)
+            for (int k = 0; k < ndef; k++) {
+                if (strcmp(defs[k].name, und[u].name)) continue;
+                checked++;
+                int def = defs[k].owner;
+                /* the public functions are declared by the face but defined below it: the definer's layer counts */
+                CHECKF(allowed(i, def) || LAYERS[def].layer < LAYERS[i].layer,
+                       "%s (layer %d) calls %s, defined in %s (layer %d): a call pointing up", LAYERS[i].file,
+                       LAYERS[i].layer, und[u].name, LAYERS[def].file, LAYERS[def].layer);
+            }
+        free(und);
+    }
+    CHECKF(checked > 100, "only %d cross-file references checked: is nm installed?", checked);
+    free(defs);
+}
+
+void register_layer_tests(void) {
+    t_register("layers_includes_point_down", test_includes_point_down);
+    t_register("layers_calls_point_down", test_calls_point_down);
+}
