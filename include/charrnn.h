@@ -218,9 +218,46 @@ CHARRNN_API int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size
                           long *skipped, uint32_t *skipped_examples, int max_examples,
                           int *num_examples, charrnn_error *err);
 /* Draws the next character of every stream (temperature 0: argmax) and feeds it
- * back. out: num_streams vocabulary values (code points or bytes). */
+ * back, with the sampler's configuration but this temperature. out: num_streams
+ * vocabulary values (code points or bytes). */
 CHARRNN_API int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out,
                          charrnn_error *err);
+
+/* How the next character is drawn. The controls compose in this order, each on
+ * what the one before left:
+ *   1. repetition penalty: the logit z of every character among the last
+ *      repetition_window characters of the stream (prime included) becomes
+ *      z / penalty if z > 0, else z * penalty (CTRL, Keskar et al. 2019);
+ *   2. temperature: logits / temperature, then the softmax (temperature 0:
+ *      the likeliest character, and the steps below do not matter);
+ *   3. top-k: only the k likeliest characters stay (ties broken by vocabulary order);
+ *   4. top-p (nucleus): only the smallest set of the likeliest characters whose
+ *      probabilities add up to at least top_p stays;
+ *   5. min-p: characters below min_p x the likeliest one's probability go;
+ *   6. what stays is renormalised and one uniform number from the sampler's
+ *      generator picks the character, so a seed reproduces a sample exactly. */
+typedef struct charrnn_sample_config {
+    float temperature;        /* default 1 */
+    int top_k;                /* 0: off */
+    float top_p;              /* 1: off; (0, 1] */
+    float min_p;              /* 0: off; [0, 1) */
+    float repetition_penalty; /* 1: off; >= 1 */
+    int repetition_window;    /* characters that count for the penalty (default 64, at most 4096) */
+} charrnn_sample_config;
+CHARRNN_API void charrnn_sample_config_default(charrnn_sample_config *c);
+/* CHARRNN_EINVAL with a message naming the field if a value is out of range. */
+CHARRNN_API int charrnn_sample_config_check(const charrnn_sample_config *c, charrnn_error *err);
+CHARRNN_API int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_sample_config *c, charrnn_error *err);
+/* charrnn_sampler_next with the configured temperature. */
+CHARRNN_API int charrnn_sampler_draw(charrnn_sampler *s, uint32_t *out, charrnn_error *err);
+
+/* The most likely continuation of `length` characters after the prime text
+ * (beam search of width beam over whole continuations; beam 1 is greedy
+ * decoding, the argmax at every step), into out (length values), and its total
+ * natural-log probability under the model. length is at most 100000 and beam
+ * at most 256; memory is about beam x length x 8 bytes. */
+CHARRNN_API int charrnn_beam_search(charrnn_model *m, const char *prime, size_t prime_len, int beam, long length,
+                                    uint32_t *out, double *logprob, charrnn_error *err);
 
 /* ---- looking inside ------------------------------------------------------------- */
 #define CHARRNN_TOPK 5

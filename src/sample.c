@@ -144,13 +144,49 @@ void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in) {
 
 /* ---- sampling --------------------------------------------------------------------- */
 
+#define MAX_WINDOW 4096
+
 struct charrnn_sampler {
     charrnn_stream *st;
     rng r;
     int have_pred;     /* a character was fed: the distribution is the model's */
     int *cur;          /* (n) the characters drawn */
-    float *q;          /* (V) scratch for the tempered distribution */
+    float *q;          /* (V) scratch: the distribution being shaped */
+    float *z;          /* (V) scratch: penalised logits */
+    int *order;        /* (V) scratch: vocabulary indices by probability */
+    charrnn_sample_config cfg;
+    int *hist;         /* (n, MAX_WINDOW) ring of each stream's recent characters */
+    int hist_len, hist_pos;
+    uint32_t *stamp;   /* (V) marks characters already penalised in this draw */
+    uint32_t stamp_now;
 };
+
+void charrnn_sample_config_default(charrnn_sample_config *c) {
+    c->temperature = 1.0f;
+    c->top_k = 0;
+    c->top_p = 1.0f;
+    c->min_p = 0.0f;
+    c->repetition_penalty = 1.0f;
+    c->repetition_window = 64;
+}
+
+int charrnn_sample_config_check(const charrnn_sample_config *c, charrnn_error *err) {
+    if (!(c->temperature == 0 || (c->temperature >= 1e-6f && c->temperature <= 1e6f)))
+        return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
+                       c->temperature);
+    if (c->top_k < 0) return cr_fail(err, CHARRNN_EINVAL, "top-k %d is out of range; use 0 (off) or a positive count", c->top_k);
+    if (!(c->top_p > 0 && c->top_p <= 1))
+        return cr_fail(err, CHARRNN_EINVAL, "top-p %g is out of range; use 0 < p <= 1 (1: off)", c->top_p);
+    if (!(c->min_p >= 0 && c->min_p < 1))
+        return cr_fail(err, CHARRNN_EINVAL, "min-p %g is out of range; use 0 <= p < 1 (0: off)", c->min_p);
+    if (!(c->repetition_penalty >= 1 && c->repetition_penalty <= 1e6))
+        return cr_fail(err, CHARRNN_EINVAL, "repetition penalty %g is out of range; use 1 (off) or more, such as 1.3",
+                       c->repetition_penalty);
+    if (c->repetition_window < 1 || c->repetition_window > MAX_WINDOW)
+        return cr_fail(err, CHARRNN_EINVAL, "repetition window %d is out of range; use 1 to %d characters",
+                       c->repetition_window, MAX_WINDOW);
+    return CHARRNN_OK;
+}
 
 int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_streams, uint64_t seed, charrnn_error *err) {
     *out = NULL;
@@ -160,9 +196,17 @@ int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_stream
     if (!s) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     int rc = charrnn_stream_open(&s->st, m, num_streams, err);
     if (rc) { free(s); return rc; }
+    const size_t V = (size_t)m->vocab_size;
     s->cur = cr_calloc((size_t)num_streams, sizeof(int));
-    s->q = cr_calloc((size_t)m->vocab_size, sizeof(float));
-    if (!s->cur || !s->q) { charrnn_sampler_close(s); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
+    s->q = cr_calloc(V, sizeof(float));
+    s->z = cr_calloc(V, sizeof(float));
+    s->order = cr_calloc(V, sizeof(int));
+    s->stamp = cr_calloc(V, sizeof(uint32_t));
+    if (!s->cur || !s->q || !s->z || !s->order || !s->stamp) {
+        charrnn_sampler_close(s);
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    }
+    charrnn_sample_config_default(&s->cfg);
     rng_seed(&s->r, seed, 3);
     *out = s;
     return CHARRNN_OK;
@@ -173,7 +217,22 @@ void charrnn_sampler_close(charrnn_sampler *s) {
     charrnn_stream_close(s->st);
     free(s->cur);
     free(s->q);
+    free(s->z);
+    free(s->order);
+    free(s->stamp);
+    free(s->hist);
     free(s);
+}
+
+int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_sample_config *c, charrnn_error *err) {
+    int rc = charrnn_sample_config_check(c, err);
+    if (rc) return rc;
+    if (c->repetition_penalty != 1 && !s->hist) {
+        s->hist = cr_calloc((size_t)s->st->n * MAX_WINDOW, sizeof(int));
+        if (!s->hist) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the repetition window");
+    }
+    s->cfg = *c;
+    return CHARRNN_OK;
 }
 
 int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err) {
@@ -186,6 +245,14 @@ int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err) {
     half_from_float(run->half, run->params, run->num_params);
     run->half_version = run->version_src ? *run->version_src : run->weights_version;
     return CHARRNN_OK;
+}
+
+/* Every stream's newest character goes into its ring (for the repetition penalty). */
+static void remember(charrnn_sampler *s) {
+    if (!s->hist) return;
+    for (int j = 0; j < s->st->n; j++) s->hist[(size_t)j * MAX_WINDOW + s->hist_pos] = s->cur[j];
+    s->hist_pos = (s->hist_pos + 1) % MAX_WINDOW;
+    if (s->hist_len < MAX_WINDOW) s->hist_len++;
 }
 
 int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long *skipped, uint32_t *examples,
@@ -207,13 +274,92 @@ int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long
     for (size_t i = 0; i < c.n; i++) {
         for (int j = 0; j < s->st->n; j++) s->cur[j] = (int)corpus_id(&c, i);
         charrnn_stream_feed(s->st, s->cur, NULL);
+        remember(s);
         s->have_pred = 1;
     }
     corpus_free(&c);
     return CHARRNN_OK;
 }
 
-int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
+/* Probabilities descending, ties by vocabulary index: a deterministic order. */
+static const float *sort_q;
+static int by_prob(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_q[i] != sort_q[j]) return sort_q[i] > sort_q[j] ? -1 : 1;
+    return i - j;
+}
+
+/* Stream j's next character under the configuration (see charrnn.h for the order). */
+static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out) {
+    const charrnn_sample_config *c = &s->cfg;
+    const int V = s->st->m->vocab_size;
+    const float *logits = s->st->run.logits + (size_t)j * V, *p = s->st->run.probs + (size_t)j * V;
+    int penalise = c->repetition_penalty != 1 && s->hist && s->hist_len > 0;
+    if (penalise) {
+        memcpy(s->z, logits, sizeof(float) * (size_t)V);
+        if (++s->stamp_now == 0) { memset(s->stamp, 0, sizeof(uint32_t) * (size_t)V); s->stamp_now = 1; }
+        int w = c->repetition_window < s->hist_len ? c->repetition_window : s->hist_len;
+        for (int k = 1; k <= w; k++) {
+            int id = s->hist[(size_t)j * MAX_WINDOW + (size_t)((s->hist_pos - k + MAX_WINDOW) % MAX_WINDOW)];
+            if (s->stamp[id] == s->stamp_now) continue;
+            s->stamp[id] = s->stamp_now;
+            s->z[id] = s->z[id] > 0 ? s->z[id] / c->repetition_penalty : s->z[id] * c->repetition_penalty;
+        }
+        logits = s->z;
+    }
+    int pick = 0;
+    if (temperature == 0) {
+        const float *a = penalise ? logits : p;
+        for (int v = 1; v < V; v++) if (a[v] > a[pick]) pick = v;
+        if (!isfinite(a[pick])) return -1;
+        *pick_out = pick;
+        return 0;
+    }
+    int filter = (c->top_k > 0 && c->top_k < V) || c->top_p < 1 || c->min_p > 0;
+    const float *q = p;
+    double sum = 1.0;
+    if (temperature != 1.0f || penalise || filter) { /* the plain case keeps the model's own softmax */
+        sum = tempered_exp(s->q, logits, V, temperature);
+        q = s->q;
+    }
+    if (!(isfinite(sum) && sum > 0) || !isfinite(q[0])) return -1;
+    if (filter) {
+        for (int v = 0; v < V; v++) s->order[v] = v;
+        sort_q = s->q;
+        qsort(s->order, (size_t)V, sizeof(int), by_prob);
+        int keep = c->top_k > 0 && c->top_k < V ? c->top_k : V;
+        if (c->top_p < 1) {
+            double acc = 0, want = (double)c->top_p * sum;
+            int k = 0;
+            while (k < keep && acc < want) acc += s->q[s->order[k++]];
+            keep = k > 0 ? k : 1;
+        }
+        if (c->min_p > 0) {
+            float floor_q = c->min_p * s->q[s->order[0]];
+            int k = 1;
+            while (k < keep && s->q[s->order[k]] >= floor_q) k++;
+            keep = k;
+        }
+        sum = 0;
+        for (int k = 0; k < V; k++) {
+            if (k < keep) sum += s->q[s->order[k]];
+            else s->q[s->order[k]] = 0.0f;
+        }
+    }
+    double u = rng_uniform_double(&s->r) * sum, acc = 0;
+    pick = V - 1;
+    for (int v = 0; v < V; v++) {
+        acc += q[v];
+        if (u < acc) { pick = v; break; }
+    }
+    if (!isfinite(acc)) return -1;
+    while (q[pick] == 0 && pick > 0) pick--; /* never draw a zero-probability tail */
+    while (q[pick] == 0 && pick < V - 1) pick++;
+    *pick_out = pick;
+    return 0;
+}
+
+static int next_with(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
     if (!(temperature == 0 || (temperature >= 1e-6f && temperature <= 1e6f)))
         return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
                        temperature);
@@ -223,37 +369,120 @@ int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, c
         int pick = 0;
         if (!s->have_pred) {
             pick = (int)(rng_uniform_double(&s->r) * V); /* no prime: a uniform first character, as char-rnn */
-        } else {
-            const float *p = s->st->run.probs + (size_t)j * V;
-            if (temperature == 0) {
-                for (int v = 1; v < V; v++) if (p[v] > p[pick]) pick = v;
-                if (!isfinite(p[pick])) goto nonfinite;
-            } else {
-                /* q ~ p^(1/temperature) = exp((logits - max) / temperature), unnormalised */
-                const float *q = p;
-                double sum = 1.0;
-                if (temperature != 1.0f) {
-                    sum = tempered_exp(s->q, s->st->run.logits + (size_t)j * V, V, temperature);
-                    q = s->q;
-                }
-                if (!(isfinite(sum) && sum > 0) || !isfinite(q[0])) goto nonfinite;
-                double u = rng_uniform_double(&s->r) * sum, acc = 0;
-                pick = V - 1;
-                for (int v = 0; v < V; v++) {
-                    acc += q[v];
-                    if (u < acc) { pick = v; break; }
-                }
-                if (!isfinite(acc)) goto nonfinite;
-                while (q[pick] == 0 && pick > 0) pick--; /* never draw a zero-probability tail */
-            }
+        } else if (draw_one(s, j, temperature, &pick)) {
+            return cr_fail(err, CHARRNN_ENONFINITE, "the model's next-character probabilities are not finite (its "
+                           "weights are so large that its numbers overflow); this checkpoint cannot be sampled");
         }
         s->cur[j] = pick;
         out[j] = m->vocab[pick];
     }
     charrnn_stream_feed(s->st, s->cur, NULL);
+    remember(s);
     s->have_pred = 1;
     return CHARRNN_OK;
-nonfinite:
-    return cr_fail(err, CHARRNN_ENONFINITE, "the model's next-character probabilities are not finite (its weights "
-                   "are so large that its numbers overflow); this checkpoint cannot be sampled");
+}
+
+int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
+    return next_with(s, temperature, out, err);
+}
+
+int charrnn_sampler_draw(charrnn_sampler *s, uint32_t *out, charrnn_error *err) {
+    return next_with(s, s->cfg.temperature, out, err);
+}
+
+/* ---- beam search ------------------------------------------------------------------- */
+
+typedef struct cand { double score; int beam, ch; } cand;
+
+static int by_score(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    if (x->beam != y->beam) return x->beam - y->beam;
+    return x->ch - y->ch;
+}
+
+/* Beam search of width W from the state the stream is in (every stream the
+ * same); out and *logprob as charrnn_beam_search. */
+static int beam_run(charrnn_stream *st, int W, long length, int *out, double *logprob, charrnn_error *err) {
+    const int V = st->m->vocab_size;
+    const size_t ns = charrnn_stream_state_size(st);
+    double *score = cr_calloc((size_t)W, sizeof(double)), *next_score = cr_calloc((size_t)W, sizeof(double));
+    float *lp = cr_malloc((size_t)V, sizeof(float)), *states = cr_malloc((size_t)W * ns, sizeof(float));
+    int *back = cr_malloc((size_t)length * W, sizeof(int)), *chr = cr_malloc((size_t)length * W, sizeof(int));
+    cand *cands = cr_malloc((size_t)W * V, sizeof(cand));
+    int *ids = cr_malloc((size_t)W, sizeof(int));
+    int rc = CHARRNN_OK;
+    if (!score || !next_score || !lp || !states || !back || !chr || !cands || !ids) {
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for a beam of %d over %ld characters", W, length);
+        goto done;
+    }
+    int live = 1; /* all streams start alike: expand one */
+    for (long t = 0; t < length; t++) {
+        size_t nc = 0;
+        for (int b = 0; b < live; b++) {
+            charrnn_stream_logprobs(st, b, lp);
+            for (int v = 0; v < V; v++) cands[nc++] = (cand){score[b] + lp[v], b, v};
+        }
+        size_t keep = nc < (size_t)W ? nc : (size_t)W;
+        qsort(cands, nc, sizeof *cands, by_score);
+        if (!isfinite(cands[0].score)) {
+            rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's probabilities are not finite; beam search stopped");
+            goto done;
+        }
+        for (int b = 0; b < live; b++) charrnn_stream_get_state(st, b, states + (size_t)b * ns);
+        for (size_t k = 0; k < keep; k++) {
+            charrnn_stream_set_state(st, (int)k, states + (size_t)cands[k].beam * ns);
+            back[t * W + (long)k] = cands[k].beam;
+            chr[t * W + (long)k] = cands[k].ch;
+            next_score[k] = cands[k].score;
+            ids[k] = cands[k].ch;
+        }
+        for (int k = (int)keep; k < W; k++) ids[k] = ids[0]; /* idle streams just follow */
+        live = (int)keep;
+        memcpy(score, next_score, sizeof(double) * (size_t)live);
+        if ((rc = charrnn_stream_feed(st, ids, err))) goto done;
+    }
+    int best = 0;
+    for (int b = 1; b < live; b++) if (score[b] > score[best]) best = b;
+    *logprob = score[best];
+    for (long t = length - 1; t >= 0; t--) {
+        out[t] = chr[t * W + best];
+        best = back[t * W + best];
+    }
+done:
+    free(score); free(next_score); free(lp); free(states); free(back); free(chr); free(cands); free(ids);
+    return rc;
+}
+
+int charrnn_beam_search(charrnn_model *m, const char *prime, size_t prime_len, int beam, long length, uint32_t *out,
+                        double *logprob, charrnn_error *err) {
+    if (beam < 1 || beam > 256) return cr_fail(err, CHARRNN_EINVAL, "beam %d is out of range; use 1 to 256", beam);
+    if (length < 0 || length > 100000)
+        return cr_fail(err, CHARRNN_EINVAL, "beam search over %ld characters is out of range; use 0 to 100000", length);
+    *logprob = 0;
+    if (length == 0) return CHARRNN_OK;
+    int *best = cr_malloc((size_t)length, sizeof(int)), *greedy = cr_malloc((size_t)length, sizeof(int));
+    if (!best || !greedy) { free(best); free(greedy); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
+    charrnn_stream *st = NULL;
+    double lp_beam = 0, lp_greedy = -INFINITY;
+    int rc = charrnn_stream_open(&st, m, beam, err);
+    if (!rc && prime_len) rc = charrnn_stream_feed_text(st, prime, prime_len, NULL, err);
+    if (!rc) rc = beam_run(st, beam, length, best, &lp_beam, err);
+    /* never less likely than greedy decoding: beam search can prune the greedy path */
+    if (!rc && beam > 1) {
+        charrnn_stream_close(st);
+        st = NULL;
+        rc = charrnn_stream_open(&st, m, 1, err);
+        if (!rc && prime_len) rc = charrnn_stream_feed_text(st, prime, prime_len, NULL, err);
+        if (!rc) rc = beam_run(st, 1, length, greedy, &lp_greedy, err);
+    }
+    if (!rc) {
+        const int *pick = lp_greedy > lp_beam ? greedy : best;
+        *logprob = lp_greedy > lp_beam ? lp_greedy : lp_beam;
+        for (long t = 0; t < length; t++) out[t] = m->vocab[pick[t]];
+    }
+    charrnn_stream_close(st);
+    free(best);
+    free(greedy);
+    return rc;
 }
