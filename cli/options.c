@@ -157,6 +157,13 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
         return 0;
     case O_IGNORED:
         return 0;
+    case O_MULTI: {
+        opt_multi *m = o->dst;
+        if (m->n >= OPT_MULTI_MAX)
+            return fail(err, errlen, "--%s is given more than %d times; that is the most it takes", o->name, OPT_MULTI_MAX);
+        m->values[m->n++] = val;
+        return 0;
+    }
     case O_FLAG:
         *(int *)o->dst = 1;
         return 0;
@@ -178,9 +185,10 @@ void print_help(FILE *f, const char *usage, const optdef *opts) {
     for (const optdef *o = opts; o->name; o++) {
         char left[64];
         if (o->type == O_IGNORED) continue; /* accepted for char-rnn's scripts, not offered */
-        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR ? "S" : o->type == O_DURATION ? "T" : "N";
-        if (o->type == O_FLAG) snprintf(left, sizeof left, "--%s", o->name);
-        else snprintf(left, sizeof left, "--%s %s", o->name, arg);
+        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR || o->type == O_MULTI ? "S" : o->type == O_DURATION ? "T" : "N";
+        const char *dashes = o->name[1] ? "--" : "-"; /* one-letter aliases such as -o take one dash */
+        if (o->type == O_FLAG) snprintf(left, sizeof left, "%s%s", dashes, o->name);
+        else snprintf(left, sizeof left, "%s%s %s", dashes, o->name, arg);
         fprintf(f, "  %-34s %s\n", left, o->help);
     }
     fprintf(f, "  %-34s %s\n", "--help", "show this help");

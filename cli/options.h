@@ -9,7 +9,10 @@
  * 45s, 90m, 8h, 2d or 1h30m (a double); O_IGNORED takes a value and drops it
  * (char-rnn's GPU options, which scripts still pass). Numbers are strict: decimal
  * digits only, an optional '-' for signed kinds, no spaces, no hex. */
-typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64, O_FLAG, O_DURATION, O_IGNORED } opt_type;
+typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64, O_FLAG, O_DURATION, O_IGNORED, O_MULTI } opt_type;
+/* O_MULTI: a repeatable string option; its dst is one of these. */
+#define OPT_MULTI_MAX 16
+typedef struct opt_multi { const char *values[OPT_MULTI_MAX]; int n; } opt_multi;
 typedef struct optdef {
     const char *name;     /* without dashes, words joined by '-' */
     opt_type type;

@@ -87,8 +87,8 @@ static int help_commands(nameset *s) {
     return rc;
 }
 
-/* The options of `charrnn CMD --help`: its lines "  --name ...", as names
- * without dashes ("--o" is the one-letter option o). */
+/* The options of `charrnn CMD --help`: its lines "  --name ..." (and "  -o ..."
+ * for a one-letter option), as names without dashes. */
 static int help_options(const char *cmd, nameset *s) {
     char *out = NULL;
     int rc = t_cli(&out, NULL, "%s --help", cmd);
@@ -99,6 +99,8 @@ static int help_options(const char *cmd, nameset *s) {
             size_t k = 4;
             while (k < len && (isalnum((unsigned char)line[k]) || line[k] == '-')) k++;
             if (k > 4) set_add(s, line + 4, k - 4);
+        } else if (len > 4 && !strncmp(line, "  -", 3) && isalnum((unsigned char)line[3]) && line[4] == ' ') {
+            set_add(s, line + 3, 1);
         }
         line = nl ? nl + 1 : line + len;
     }

@@ -1,0 +1,314 @@
+/* test_sampling.c: the sampling controls. Each draw under top-k, top-p or min-p
+ * comes from the support set the control allows (checked against a shadow
+ * stream fed the same characters, which sees the model's own distribution);
+ * samples are reproducible under a seed; the repetition penalty makes repeats
+ * rarer; beam search finds continuations at least as likely as argmax, and its
+ * reported log-probability is the model's; --stop, --max-lines, --num-samples
+ * and --interactive do what they say. */
+#include "test.h"
+#include "charrnn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *LINES[] = {"the cat sat on the mat.\n", "a dog ran in the fog.\n", "my hat is in the box.\n",
+                              "bees buzz all day long.\n"};
+
+static charrnn_trainer *trained(void) {
+    static char text[20000];
+    size_t len = 0;
+    for (int i = 0; len + 40 < sizeof text; i++) len += (size_t)snprintf(text + len, sizeof text - len, "%s", LINES[(i * 7 + i / 3) % 4]);
+    charrnn_model_config mc;
+    charrnn_train_options o;
+    charrnn_model_config_default(&mc);
+    charrnn_train_options_default(&o);
+    mc.num_layers = 1;
+    mc.rnn_size = 32;
+    o.batch_size = 8;
+    o.seq_length = 16;
+    o.max_iters = 300;
+    o.learning_rate = 0.01;
+    charrnn_trainer *t = NULL;
+    charrnn_error err = {0};
+    if (!CHECKF(charrnn_trainer_open(&t, "lines", text, len, &mc, &o, &err) == 0, "%s", err.msg)) return NULL;
+    while (!charrnn_trainer_done(t)) charrnn_trainer_step(t, NULL, &err);
+    return t;
+}
+
+/* Is index id among the characters control c allows under distribution p? */
+static int allowed(const float *p, int V, int id, const charrnn_sample_config *c) {
+    int rank = 0;
+    for (int v = 0; v < V; v++) rank += p[v] > p[id] || (p[v] == p[id] && v < id);
+    if (c->top_k && rank >= c->top_k) return 0;
+    if (c->top_p < 1) { /* the mass strictly above id must be short of top_p, or id would not be needed */
+        double above = 0;
+        for (int v = 0; v < V; v++) if (p[v] > p[id] || (p[v] == p[id] && v < id)) above += p[v];
+        if (above >= c->top_p + 1e-6) return 0;
+    }
+    if (c->min_p > 0) {
+        float mx = 0;
+        for (int v = 0; v < V; v++) mx = p[v] > mx ? p[v] : mx;
+        if (p[id] < c->min_p * mx * (1 - 1e-5f)) return 0;
+    }
+    return 1;
+}
+
+static void support_case(charrnn_model *m, charrnn_sample_config cfg, const char *what) {
+    charrnn_error err = {0};
+    charrnn_sampler *s;
+    charrnn_stream *shadow;
+    CHECK(charrnn_sampler_open(&s, m, 1, 11, &err) == 0);
+    CHECK(charrnn_sampler_configure(s, &cfg, &err) == 0);
+    CHECK(charrnn_stream_open(&shadow, m, 1, &err) == 0);
+    CHECK(charrnn_sampler_prime(s, "the ", 4, NULL, NULL, 0, NULL, &err) == 0);
+    CHECK(charrnn_stream_feed_text(shadow, "the ", 4, NULL, &err) == 0);
+    const int V = charrnn_stream_vocab_size(shadow);
+    int bad = 0, distinct_seen = 0, seen[512] = {0};
+    for (int i = 0; i < 3000; i++) {
+        uint32_t c;
+        CHECK(charrnn_sampler_draw(s, &c, &err) == 0);
+        int id = charrnn_model_char_index(m, c);
+        if (!allowed(charrnn_stream_probs(shadow, 0), V, id, &cfg)) bad++;
+        if (id < 512 && !seen[id]++) distinct_seen++;
+        charrnn_stream_feed(shadow, &id, &err);
+    }
+    CHECKF(bad == 0, "%s: %d of 3000 draws fell outside the allowed set", what, bad);
+    CHECKF(distinct_seen >= 3, "%s: only %d distinct characters drawn", what, distinct_seen);
+    charrnn_stream_close(shadow);
+    charrnn_sampler_close(s);
+}
+
+static void test_support_sets(void) {
+    charrnn_trainer *t = trained();
+    if (!t) return;
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_sample_config c;
+    charrnn_sample_config_default(&c);
+    c.temperature = 1.5f; /* a flatter distribution, so the filters have work to do */
+    /* the shadow stream sees the untempered distribution: the filters act on the tempered one, whose
+     * order is the same; check top-k (order only) at 1.5, and top-p/min-p at temperature 1 */
+    c.top_k = 3;
+    support_case(m, c, "top-k 3");
+    charrnn_sample_config_default(&c);
+    c.top_p = 0.8f;
+    support_case(m, c, "top-p 0.8");
+    charrnn_sample_config_default(&c);
+    c.min_p = 0.2f;
+    support_case(m, c, "min-p 0.2");
+    charrnn_sample_config_default(&c);
+    c.top_k = 5;
+    c.top_p = 0.9f;
+    c.min_p = 0.05f;
+    support_case(m, c, "top-k 5 + top-p 0.9 + min-p 0.05");
+    /* bad values are refused, naming the control */
+    charrnn_error err = {0};
+    charrnn_sample_config_default(&c);
+    c.top_p = 0;
+    CHECK(charrnn_sample_config_check(&c, &err) == CHARRNN_EINVAL && strstr(err.msg, "top-p"));
+    charrnn_sample_config_default(&c);
+    c.repetition_penalty = 0.5f;
+    CHECK(charrnn_sample_config_check(&c, &err) == CHARRNN_EINVAL && strstr(err.msg, "repetition penalty"));
+    charrnn_trainer_close(t);
+}
+
+/* Same seed, same text, for every control; another seed, another text. */
+static void test_deterministic(void) {
+    charrnn_trainer *t = trained();
+    if (!t) return;
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_error err = {0};
+    char a[401], b[401], c2[401];
+    charrnn_sample_config cfg;
+    charrnn_sample_config_default(&cfg);
+    cfg.top_k = 6;
+    cfg.top_p = 0.95f;
+    cfg.min_p = 0.01f;
+    cfg.repetition_penalty = 1.3f;
+    cfg.temperature = 0.9f;
+    for (int run = 0; run < 3; run++) {
+        charrnn_sampler *s;
+        CHECK(charrnn_sampler_open(&s, m, 1, run == 2 ? 99 : 5, &err) == 0);
+        CHECK(charrnn_sampler_configure(s, &cfg, &err) == 0);
+        char *o = run == 0 ? a : run == 1 ? b : c2;
+        for (int i = 0; i < 400; i++) {
+            uint32_t ch;
+            charrnn_sampler_draw(s, &ch, &err);
+            o[i] = (char)ch;
+        }
+        o[400] = 0;
+        charrnn_sampler_close(s);
+    }
+    CHECK(!strcmp(a, b));
+    CHECK(strcmp(a, c2));
+    charrnn_trainer_close(t);
+}
+
+/* A strong penalty over the last character makes immediate repeats (common in
+ * "bees", "buzz", "all") disappear at temperature 0. */
+static void test_repetition_penalty(void) {
+    charrnn_trainer *t = trained();
+    if (!t) return;
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_error err = {0};
+    int repeats[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        charrnn_sample_config cfg;
+        charrnn_sample_config_default(&cfg);
+        cfg.temperature = 0;
+        cfg.repetition_penalty = k ? 1e4f : 1.0f;
+        cfg.repetition_window = 1;
+        charrnn_sampler *s;
+        CHECK(charrnn_sampler_open(&s, m, 1, 1, &err) == 0);
+        CHECK(charrnn_sampler_configure(s, &cfg, &err) == 0);
+        CHECK(charrnn_sampler_prime(s, "bees buzz all day long.\nbe", 26, NULL, NULL, 0, NULL, &err) == 0);
+        uint32_t prev = 'e', ch;
+        for (int i = 0; i < 500; i++) {
+            charrnn_sampler_draw(s, &ch, &err);
+            repeats[k] += ch == prev;
+            prev = ch;
+        }
+        charrnn_sampler_close(s);
+    }
+    CHECKF(repeats[0] > 0 && repeats[1] * 4 < repeats[0], "immediate repeats: %d without the penalty, %d with it",
+           repeats[0], repeats[1]);
+    charrnn_trainer_close(t);
+}
+
+/* The log-probability of a continuation, by a stream. */
+static double logprob_of(charrnn_model *m, const char *prime, const uint32_t *cont, long n) {
+    charrnn_error err = {0};
+    charrnn_stream *s;
+    charrnn_stream_open(&s, m, 1, &err);
+    charrnn_stream_feed_text(s, prime, strlen(prime), NULL, &err);
+    const int V = charrnn_stream_vocab_size(s);
+    float *lp = malloc(sizeof(float) * (size_t)V);
+    double total = 0;
+    for (long i = 0; i < n; i++) {
+        int id = charrnn_model_char_index(m, cont[i]);
+        charrnn_stream_logprobs(s, 0, lp);
+        total += lp[id];
+        charrnn_stream_feed(s, &id, &err);
+    }
+    free(lp);
+    charrnn_stream_close(s);
+    return total;
+}
+
+static void test_beam_beats_argmax(void) {
+    charrnn_trainer *t = trained();
+    if (!t) return;
+    charrnn_model *m = charrnn_trainer_model(t);
+    charrnn_error err = {0};
+    const char *primes[] = {"the ", "a d", "my hat ", "b", ""};
+    for (int p = 0; p < 5; p++) {
+        uint32_t g[120], b[120], am[120];
+        double lg, lb;
+        CHECK(charrnn_beam_search(m, primes[p], strlen(primes[p]), 1, 120, g, &lg, &err) == 0);
+        CHECK(charrnn_beam_search(m, primes[p], strlen(primes[p]), 10, 120, b, &lb, &err) == 0);
+        CHECKF(lb >= lg - 1e-9, "prime '%s': beam 10 found %.6f, argmax %.6f", primes[p], lb, lg);
+        CHECK_CLOSE(logprob_of(m, primes[p], b, 120), lb, 1e-3, 1e-5);
+        CHECK_CLOSE(logprob_of(m, primes[p], g, 120), lg, 1e-3, 1e-5);
+        /* beam 1 is the argmax at every step, as temperature 0 sampling */
+        if (p < 4) {
+            charrnn_sampler *s;
+            charrnn_sampler_open(&s, m, 1, 1, &err);
+            charrnn_sampler_prime(s, primes[p], strlen(primes[p]), NULL, NULL, 0, NULL, &err);
+            for (int i = 0; i < 120; i++) charrnn_sampler_next(s, 0.0f, &am[i], &err);
+            charrnn_sampler_close(s);
+            CHECK(memcmp(am, g, sizeof g) == 0);
+        }
+    }
+    uint32_t x;
+    double l;
+    CHECK(charrnn_beam_search(m, "", 0, 0, 5, &x, &l, &err) == CHARRNN_EINVAL);
+    charrnn_trainer_close(t);
+}
+
+/* ---- the command line ------------------------------------------------------------------- */
+
+static const char *cli_model(void) {
+    static char ckpt[600];
+    if (ckpt[0]) return ckpt;
+    const char *p = t_path("samp_lines.txt");
+    FILE *f = fopen(p, "w");
+    for (int i = 0; i < 2000; i++) fputs(LINES[(i * 7 + i / 3) % 4], f);
+    fclose(f);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 300 "
+                   "--learning-rate 0.01 --eval-val-every 300 --threads 1 --checkpoint-dir '%s'", p, t_path("samp_cv"));
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", t_path("samp_cv"));
+    return ckpt;
+}
+
+static int count(const char *s, const char *needle) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static void test_cli_controls(void) {
+    const char *m = cli_model();
+    char *out, *err;
+    /* --max-lines: exactly that many lines after the prime */
+    int rc = t_cli(&out, &err, "sample '%s' --max-lines 5 --length 100000 --primetext 'the cat sat on the mat.\n' --verbose 0", m);
+    CHECKF(rc == 0 && count(out, "\n") == 1 + 5 + 1, "--max-lines 5: %d newlines: %s", count(out, "\n"), out);
+    free(out); free(err);
+    /* --stop: ends right after the stop text, with several stops and escapes */
+    rc = t_cli(&out, &err, "sample '%s' --stop 'fog.' --stop 'box.\\n' --length 100000 --primetext 'a ' --verbose 0", m);
+    size_t n = strlen(out);
+    int ends = (n >= 5 && !strcmp(out + n - 5, "fog.\n")) || (n >= 6 && !strcmp(out + n - 6, "box.\n\n"));
+    CHECKF(rc == 0 && ends && count(out, "fog.") + count(out, "box.\n") == 1, "--stop: %s", out);
+    free(out); free(err);
+    /* --num-samples: clearly separated, each stopped on its own */
+    rc = t_cli(&out, &err, "sample '%s' --num-samples 4 --max-lines 2 --length 1000 --primetext 'my ' --verbose 0", m);
+    CHECKF(rc == 0 && count(out, "--- sample ") == 4 && strstr(out, "--- sample 4 ---\nmy "), "--num-samples 4: %s", out);
+    free(out); free(err);
+    /* a seed reproduces every control; out-of-range values are refused before any output */
+    char *a, *b;
+    t_cli(&a, NULL, "sample '%s' --top-k 4 --top-p 0.9 --min-p 0.02 --repetition-penalty 1.2 --temperature 0.8 --length 300 --seed 3 --verbose 0", m);
+    t_cli(&b, NULL, "sample '%s' --top-k 4 --top-p 0.9 --min-p 0.02 --repetition-penalty 1.2 --temperature 0.8 --length 300 --seed 3 --verbose 0", m);
+    CHECK(strlen(a) == 301 && !strcmp(a, b));
+    free(a); free(b);
+    static const char *bad[] = {"--top-k -1", "--top-p 0", "--top-p 1.5", "--min-p 1", "--repetition-penalty 0.5",
+                                "--repetition-window 0", "--beam 300", "--beam 2 --num-samples 2", "--stop ''",
+                                "--max-lines -1"};
+    for (int i = 0; i < 10; i++) {
+        rc = t_cli(&out, &err, "sample '%s' %s", m, bad[i]);
+        CHECKF(rc == 2 && out[0] == 0 && strstr(err, "charrnn: error:"), "%s: exit %d: %s", bad[i], rc, err);
+        free(out); free(err);
+    }
+    /* --beam: the continuation and its log-probability */
+    rc = t_cli(&out, &err, "sample '%s' --beam 5 --length 60 --primetext 'the ' --verbose 0", m);
+    CHECKF(rc == 0 && strncmp(out, "the ", 4) == 0 && strlen(out) == 4 + 60 + 1 && strstr(err, "beam 5:") &&
+           strstr(err, "log-probability"), "--beam: %s %s", out, err);
+    free(out); free(err);
+}
+
+static void test_cli_interactive(void) {
+    const char *m = cli_model();
+    char *out, *err;
+    char *cmd = t_fmt("printf 'the cat\\n/reset\\nthe cat\\na dog\\n/quit\\nnever read\\n' | %s sample '%s' --interactive --seed 4",
+                      t_bin(), m);
+    int rc = t_run(cmd, &out, &err);
+    free(cmd);
+    /* three replies, one line each; the same prompt after /reset gives the same reply as at the start */
+    char l1[256] = "", l2[256] = "", l3[256] = "";
+    sscanf(out, "%255[^\n]\n%255[^\n]\n%255[^\n]\n", l1, l2, l3);
+    CHECKF(rc == 0 && count(out, "\n") == 3 && !strncmp(l1, "the cat", 7) && !strcmp(l1, l2) && !strncmp(l3, "a dog", 5) &&
+           !strstr(out, "never"), "interactive: exit %d: %s / %s", rc, out, err);
+    CHECK(strstr(err, "(state reset)") != NULL);
+    free(out); free(err);
+}
+
+void register_sampling_tests(void) {
+    t_register("sampling_support_sets", test_support_sets);
+    t_register("sampling_deterministic", test_deterministic);
+    t_register("sampling_repetition_penalty", test_repetition_penalty);
+    t_register("sampling_beam_beats_argmax", test_beam_beats_argmax);
+    t_register("sampling_cli_controls", test_cli_controls);
+    t_register("sampling_cli_interactive", test_cli_interactive);
+}
