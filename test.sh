@@ -1,8 +1,10 @@
 #!/bin/sh
 # test.sh: installs what is missing, builds, and runs every test: the test suite
 # in the optimised build and again under AddressSanitizer + UBSan, a train /
-# resume / sample run under valgrind, and each libFuzzer target for a short
-# time. Ends with one line "N passed, N failed" over all of it.
+# resume / sample run under valgrind, each libFuzzer target for a short time,
+# make install / uninstall with the example built against the installed
+# library, the PyTorch round trip, and the model tests of a PORTABLE build.
+# Ends with one line "N passed, N failed" over all of it.
 cd "$(dirname "$0")"
 sh scripts/install-deps.sh --test || exit 1
 total_p=0; total_f=0
@@ -33,5 +35,26 @@ for t in checkpoint utf8 options resume; do
     fi
 done
 make -s charrnn   # leave ./charrnn pointing at the optimised build
+# a runner's summary line "N passed, N failed" into the totals (1 failure if it has none)
+add_summary() { # add_summary OUTPUT
+    line=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -z "$line" ]; then echo "it did not finish"; count 0 1; return; fi
+    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+    count "$p" "$f"
+}
+echo "== install: make install, the example through pkg-config against the shared library, man page, uninstall =="
+if sh tests/install.sh; then count 1 0; else count 0 1; fi
+echo "== PyTorch interop: python/charrnn_torch.py both ways =="
+out=$(/usr/bin/python3 tests/torch_interop.py ./charrnn 2>&1)
+printf '%s\n' "$out" | tail -n 4
+add_summary "$out"
+echo "== portable build (make PORTABLE=1): the model tests with the kernels chosen at run time =="
+if make -s PORTABLE=1 build/portable/charrnn build/portable/run_tests >build/portable-make.log 2>&1; then
+    out=$(CHARRNN_BIN=build/portable/charrnn CHARRNN_BUILD=build/portable OMP_NUM_THREADS=1 build/portable/run_tests model_ 2>&1)
+    printf '%s\n' "$out" | tail -n 1
+    add_summary "$out"
+else
+    tail -n 20 build/portable-make.log; count 0 1
+fi
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

@@ -4,6 +4,7 @@
  * samples recorded with --sample-every, and the checkpoint's description. */
 #include "viz.h"
 #include "options.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <math.h>
@@ -410,6 +411,7 @@ int cmd_report(int argc, char **argv) {
         cli_die(2, "report needs a run directory (a --checkpoint-dir of charrnn train): charrnn report cv -o report.html");
     int svg = format == 1;
     if (!out) out = svg ? "loss.svg" : "report.html";
+    sig_install("stopping", 0); /* so an interrupted page write leaves no temporary file */
     const char *dir = pos[0];
     struct stat st;
     if (stat(dir, &st) != 0) cli_die(1, "cannot open run directory '%s': %s", dir, strerror(errno));
