@@ -146,11 +146,10 @@ INSTALLED  := $(BINDIR)/charrnn $(LIBDIR)/libcharrnn.a $(LIBDIR)/libcharrnn.so.$
               $(LIBDIR)/libcharrnn.so.$(SOMAJOR) $(LIBDIR)/libcharrnn.so $(INCLUDEDIR)/charrnn.h \
               $(PCDIR)/charrnn.pc $(MANDIR)/man1/charrnn.1 $(COMPLDIR)/charrnn
 
-$(BUILD)/charrnn.pc: charrnn.pc.in include/charrnn.h
+# charrnn.pc is written for the PREFIX of this install, every time
+install: $(BIN) $(LIB) $(SOLIB) charrnn.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' $< > $@
-
-install: $(BIN) $(LIB) $(SOLIB) $(BUILD)/charrnn.pc
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' charrnn.pc.in > $(BUILD)/charrnn.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PCDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPLDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/charrnn
