@@ -16,7 +16,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* helpers */
     {"src/common", 0, NULL}, {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/rng", 0, NULL},
     {"src/utf8", 0, NULL},
-    {"src/json", 1, NULL}, {"src/data", 1, NULL},
+    {"src/json", 1, NULL}, {"src/data", 1, NULL}, {"src/sam", 1, NULL},
     {"src/safetensors", 2, NULL},
     /* the network */
     {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
@@ -34,7 +34,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/cli", 10, NULL},
     {"cli/rundir", 11, NULL},
     {"cli/default_corpus", 12, NULL}, {"cli/viz", 12, "viz"}, {"cli/viz_props", 12, "viz"}, {"cli/viz_html", 12, "viz"}, {"cli/viz_report", 12, "viz"},
-    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL},
+    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL}, {"cli/novelty", 13, NULL},
     {"cli/main", 14, NULL},
 };
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])
