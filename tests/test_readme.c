@@ -174,10 +174,17 @@ static char *blocks_diff(const md_outline *en, const md_outline *zh) {
             pb = block_line(b, k, &lb);
             if (!pa || !pb || la != lb || memcmp(pa, pb, la)) break;
         }
+        size_t col = 0; /* the first byte where the two lines part */
+        while (pa && pb && col < la && col < lb && pa[col] == pb[col]) col++;
         char *fa = first_line(a), *qa = quote(pa, la), *qb = quote(pb, lb);
+        char *counts = en->nblocks == zh->nblocks ? t_fmt("%s", "")
+                       : t_fmt(" (" README_EN " has %d code blocks, " README_ZH " %d: one may be missing or extra)",
+                               en->nblocks, zh->nblocks);
         char *msg = t_fmt("code block %d of %d (" README_EN " line %d, first line %s) differs in " README_ZH
-                          " (line %d): line %d of the block is %s in " README_EN " but %s in " README_ZH,
-                          i + 1, en->nblocks, a->line, fa, b->line, k + 1, qa, qb);
+                          " (line %d): line %d of the block, from byte %zu, is %s in " README_EN " but %s in "
+                          README_ZH "%s",
+                          i + 1, en->nblocks, a->line, fa, b->line, k + 1, col + 1, qa, qb, counts);
+        free(counts);
         free(fa);
         free(qa);
         free(qb);
@@ -285,7 +292,7 @@ static void test_readme_comparison_catches_drift(void) {
     outline_free(&o);
 
     char *z = replace(zh, "make test", "make tests");
-    expect_diff("a changed line", en, z, "code block 1 of 3", "line 3 of the block is 'make test'");
+    expect_diff("a changed line", en, z, "code block 1 of 3", "line 3 of the block, from byte 10, is 'make test'");
     free(z);
     z = replace(zh, "```\nout 1", "```text\nout 1");
     expect_diff("a changed info string", en, z, "code block 2 of 3", "'```'");
@@ -295,6 +302,9 @@ static void test_readme_comparison_catches_drift(void) {
     free(z);
     z = replace(zh, "~~~python\nx = 1\n~~~\n", "");
     expect_diff("a missing block", en, z, "code block 3", "is missing from " README_ZH);
+    free(z);
+    z = replace(zh, "```sh\nmake\nmake test\n```\n", "");
+    expect_diff("a missing block, not the last", en, z, "code block 1 of 3", "has 3 code blocks, " README_ZH " 2");
     free(z);
     z = t_fmt("%s\n```\nextra\n```\n", zh);
     expect_diff("an extra block", en, z, "code block 4", "is not in " README_EN);
