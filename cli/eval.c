@@ -12,8 +12,14 @@
 #include <string.h>
 
 int cmd_eval(int argc, char **argv) {
-    int threads = 0, streams = 0;
+    int threads = 0, streams = 0, dynamic = 0;
+    charrnn_dynamic_options dyn;
+    charrnn_dynamic_options_default(&dyn);
     optdef opts[] = {
+        {"dynamic", O_FLAG, &dynamic, 0, "also dynamic evaluation: the model adapts to the text as it reads it (Krause et al. 2018)", 0},
+        {"dynamic-segment", O_INT, &dyn.segment, 0, "with --dynamic: characters per adaptation step (default 50)", 0},
+        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, 0, "with --dynamic: the step size (default 3e-5)", 0},
+        {"dynamic-decay", O_DOUBLE, &dyn.decay, 0, "with --dynamic: the pull back to the trained weights per step (default 1e-3)", 0},
         {"streams", O_INT, &streams, 0, "cut the text into N streams read in parallel (default: one per seq-length "
                                         "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
         {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
@@ -23,6 +29,12 @@ int cmd_eval(int argc, char **argv) {
     int np = cli_parse(argc, argv, "eval", "eval CHECKPOINT FILE [options]   (FILE - : standard input)", opts, pos, 2);
     if (np < 2) cli_die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
     if (streams < 0 || streams > 100000) cli_die(2, "--streams %d is out of range; use 1 to 100000 (0: the default)", streams);
+    if (dynamic && (dyn.segment < 1 || dyn.segment > 10000))
+        cli_die(2, "--dynamic-segment %d is out of range; use 1 to 10000", dyn.segment);
+    if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
+        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
+    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %g is out of range; use 0 <= d < 1", dyn.decay);
+    if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
@@ -55,6 +67,22 @@ int cmd_eval(int argc, char **argv) {
     }
     out_printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name, r.nats,
                r.bpc, r.predicted, r.unknown, r.streams, r.streams == 1 ? "" : "s");
+    if (dynamic) {
+        charrnn_eval_result d;
+        bar.label = "dynamic";
+        rc = charrnn_model_adapt(m, text, len, name, &dyn, cli_progress, &bar, &d, &err);
+        progress_clear(&bar);
+        if (rc == CHARRNN_ECANCELED) {
+            fprintf(stderr, "charrnn: stopped by %s; no dynamic result\n", sig_name(sig_stop_requested()));
+            free(text);
+            charrnn_model_close(m);
+            return 128 + sig_stop_requested();
+        }
+        if (rc) cli_die_err(&err);
+        out_printf("%s: dynamic: %.4f nats, %.4f bpc over %ld predicted characters (segment %d, lr %g, decay %g): "
+                   "%+.4f bpc against static\n", name, d.nats, d.bpc, d.predicted, dyn.segment, dyn.learning_rate, dyn.decay,
+                   d.bpc - r.bpc);
+    }
     free(text);
     charrnn_model_close(m);
     return 0;

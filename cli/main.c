@@ -12,6 +12,8 @@ int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_compress(int argc, char **argv);
+int cmd_decompress(int argc, char **argv);
 int cmd_novelty(int argc, char **argv);
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
@@ -23,6 +25,9 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"viz", cmd_viz, "viz CHECKPOINT FILE     a web page of the text coloured by any neuron, with the model's guesses"},
     {"cells", cmd_cells, "cells CHECKPOINT FILE   neurons ranked by how well they track quotes, brackets, comments, ..."},
     {"report", cmd_report, "report RUN_DIR          a web page of a run: loss curves, samples during training, checkpoint"},
+    {"play", cmd_play, "play CHECKPOINT         a web page that runs the model: type a prime, watch it write"},
+    {"compress", cmd_compress, "compress [CKPT] FILE    lossless compression with the model (--adapt: it learns as it codes)"},
+    {"decompress", cmd_decompress, "decompress [CKPT] FILE  the original bytes back"},
 };
 #define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -49,5 +54,5 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NUM_COMMANDS; i++)
         if (edit_distance(cmd, commands[i].name) <= 2)
             cli_die(2, "unknown command '%s'; did you mean '%s'?", cmd, commands[i].name);
-    cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, novelty, viz, cells, report (charrnn --help)", cmd);
+    cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, novelty, viz, cells, report, play, compress, decompress (charrnn --help)", cmd);
 }

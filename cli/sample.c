@@ -232,6 +232,9 @@ int cmd_sample(int argc, char **argv) {
     const char *primetext = NULL, *prime_file = NULL;
     uint64_t seed = 123;
     int verbose = 1, num = 1, threads = 0, half = 0, sample = 1, top_k = 0, window = 64, beam_width = 0, inter = 0;
+    int dynamic = 0;
+    charrnn_dynamic_options dyn;
+    charrnn_dynamic_options_default(&dyn);
     opt_multi stops = {{0}, 0};
     optdef opts[] = {
         {"length", O_LONG, &length, 0, "characters to generate (default 2000)", 0},
@@ -246,6 +249,8 @@ int cmd_sample(int argc, char **argv) {
         {"max-lines", O_LONG, &max_lines, 0, "end a sample after N lines (e.g. exactly 50 names)", 0},
         {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)", 0},
         {"prime-file", O_STR, &prime_file, 0, "file whose text to start from (- : standard input)", 0},
+        {"dynamic", O_FLAG, &dynamic, 0, "adapt the model to the prime text first (dynamic evaluation), then sample", 0},
+        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, 0, "with --dynamic: the step size (default 3e-5)", 0},
         {"seed", O_U64, &seed, 0, "random seed (default 123)", 0},
         {"num-samples", O_INT, &num, 0, "independent samples, printed one after another (default 1)", 0},
         {"interactive", O_FLAG, &inter, 0, "a prompt loop: each line typed (or piped) is continued, the state carried on", 0},
@@ -278,6 +283,9 @@ int cmd_sample(int argc, char **argv) {
     if (beam_width && (num > 1 || inter)) cli_die(2, "--beam finds the one likeliest continuation; it takes no --num-samples or --interactive");
     if (max_lines < 0) cli_die(2, "--max-lines %ld is out of range; use 0 (no limit) or a positive count", max_lines);
     if (!sample) temperature = 0;
+    if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
+        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
+    if (dynamic && !primetext && !prime_file) cli_die(2, "--dynamic adapts the model to the prime text: give --primetext or --prime-file");
     sample_args a = {0};
     for (int k = 0; k < stops.n; k++) {
         a.stop[k] = decode_stop(stops.values[k], &a.stop_len[k]);
@@ -296,6 +304,12 @@ int cmd_sample(int argc, char **argv) {
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
+    if (dynamic && plen) {
+        charrnn_eval_result d;
+        if (charrnn_model_adapt(m, prime, plen, "the prime text", &dyn, NULL, NULL, &d, &err)) cli_die_err(&err);
+        if (verbose)
+            fprintf(stderr, "adapted to the prime text (%ld characters): %.4f bpc while reading it\n", d.predicted + 1, d.bpc);
+    }
     a.m = m;
     a.unit = info.unit;
     a.prime = prime;

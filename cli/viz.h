@@ -17,6 +17,9 @@
 int cmd_viz(int argc, char **argv);
 int cmd_cells(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_play(int argc, char **argv);
+/* The playground page of model m (cli/viz_play.c): weights float32, or int8 with a scale per row. */
+void play_write_page(jbuf *b, charrnn_model *m, const char *title, const char *prime, int int8);
 
 /* Training with --sample-every: appends {"iteration":N,"sample":"...","temperature":T}
  * to the run's log, a sample of length characters from the model as it is now,

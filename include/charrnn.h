@@ -132,6 +132,14 @@ CHARRNN_API uint32_t charrnn_model_vocab(const charrnn_model *m, int i);
 CHARRNN_API int charrnn_model_char_index(const charrnn_model *m, uint32_t c);
 /* Threads for work on this model (0: the process default); see charrnn_set_threads. */
 CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
+/* The model's parameter tensors with PyTorch's names and shapes (weight_ih_l0,
+ * weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., decoder.weight, decoder.bias),
+ * float32 row-major, owned by the model: i from 0 to charrnn_model_num_tensors - 1
+ * (cols is 1 for a bias). NULL if i is out of range. After writing into one, call
+ * charrnn_model_weights_changed so streams and samplers of the model refresh. */
+CHARRNN_API int charrnn_model_num_tensors(const charrnn_model *m);
+CHARRNN_API float *charrnn_model_tensor(charrnn_model *m, int i, const char **name, int *rows, int *cols);
+CHARRNN_API void charrnn_model_weights_changed(charrnn_model *m);
 /* Validation history: iteration and loss (nats) of evaluation i. */
 CHARRNN_API void charrnn_model_history(const charrnn_model *m, int i, long *iteration, double *val_loss);
 /* The metadata JSON string stored under KEY in the checkpoint, or NULL. */
@@ -197,6 +205,26 @@ CHARRNN_API void charrnn_stream_logprobs(const charrnn_stream *s, int j, float *
 CHARRNN_API size_t charrnn_stream_state_size(const charrnn_stream *s);
 CHARRNN_API void charrnn_stream_get_state(const charrnn_stream *s, int j, float *out);
 CHARRNN_API void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in);
+
+/* ---- dynamic evaluation (Krause et al. 2018) ------------------------------------------- */
+/* The model adapts to the text as it reads it: each segment is predicted with
+ * the weights as they are (that is the loss counted), then the weights take one
+ * gradient step on it, divided by the root mean square of the training
+ * gradients (read from the checkpoint's optimizer state; without it, a running
+ * mean of the steps' own), and are pulled back toward the trained weights:
+ *   theta <- theta - lr g / (sqrt(ms) + eps) + decay (theta_trained - theta) */
+typedef struct charrnn_dynamic_options {
+    int segment;            /* characters per step (default 50) */
+    double learning_rate;   /* default 3e-5 */
+    double decay;           /* default 1e-3 */
+} charrnn_dynamic_options;
+CHARRNN_API void charrnn_dynamic_options_default(charrnn_dynamic_options *o);
+/* Reads the text (the model's unit; unknown characters skipped) as one stream
+ * from a zero state, adapting as above; res gets the dynamic loss, and the
+ * model's weights are left adapted to the text (for sampling after a prime). */
+CHARRNN_API int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const char *name,
+                                    const charrnn_dynamic_options *o, charrnn_progress_fn progress, void *ctx,
+                                    charrnn_eval_result *res, charrnn_error *err);
 
 /* ---- sampling -------------------------------------------------------------------- */
 typedef struct charrnn_sampler charrnn_sampler;
@@ -348,6 +376,42 @@ CHARRNN_API void charrnn_trainer_corpus_info(const charrnn_trainer *t, charrnn_c
 /* Iterations done and the total the run will reach. */
 CHARRNN_API void charrnn_trainer_progress(const charrnn_trainer *t, long *iteration, long *total_iters);
 CHARRNN_API const charrnn_train_options *charrnn_trainer_options(const charrnn_trainer *t);
+
+/* ---- compression --------------------------------------------------------------------- */
+/* Lossless compression with the model: an arithmetic coder driven by its
+ * next-character probabilities (quantised to integer frequencies, so the
+ * encoder and decoder agree exactly); characters outside the vocabulary and
+ * bytes that are not UTF-8 are escaped, so any data round-trips. With adapt,
+ * the model keeps learning the text as it codes it (one RMS-normalised step per
+ * segment), so it needs no training at all: pass no model and it starts from a
+ * fresh byte-level one of the given shape. Exact decoding needs the same build,
+ * kernels and thread count; the file records them and decompression refuses
+ * another. */
+typedef struct charrnn_compress_options {
+    int adapt;               /* 0: the model as it is; 1: it learns as it codes */
+    int segment;             /* characters per learning step (default 32) */
+    double learning_rate;    /* default 1e-2 */
+    double rms_decay;        /* running mean of squared gradients (default 0.99) */
+    double decay;            /* pull toward the starting weights per step (default 0) */
+    charrnn_cell cell;       /* a fresh model (no checkpoint): shape and seed */
+    int num_layers, rnn_size;
+    uint64_t seed;
+} charrnn_compress_options;
+CHARRNN_API void charrnn_compress_options_default(charrnn_compress_options *o);
+/* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt. */
+CHARRNN_API int charrnn_compress(charrnn_model *m, const void *in, size_t len, const charrnn_compress_options *o,
+                                 void **out, size_t *out_len, charrnn_progress_fn progress, void *ctx,
+                                 charrnn_error *err);
+/* The original bytes back; m: the model that compressed them (NULL when the file
+ * made its own fresh one). name is used in messages. A file that is truncated,
+ * damaged, or from another model or build is refused with a message. */
+CHARRNN_API int charrnn_decompress(charrnn_model *m, const void *in, size_t len, const char *name, void **out,
+                                   size_t *out_len, charrnn_progress_fn progress, void *ctx, charrnn_error *err);
+/* A new model of the given shape with char-rnn's random initialisation (seeded). */
+CHARRNN_API int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,
+                                  const uint32_t *vocab, int vocab_size, uint64_t seed, charrnn_error *err);
+/* Frees what the library allocated for the caller (compressed and decompressed bytes). */
+CHARRNN_API void charrnn_free(void *p);
 
 /* ---- text ------------------------------------------------------------------------- */
 /* Encodes code point cp as UTF-8 into out (4 bytes room); returns its length. */

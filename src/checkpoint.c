@@ -479,6 +479,7 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     if ((rc = read_train_state(f, path, m, err))) goto done;
     m->eval_seq_length = opt.seq_length;
     copy_meta(m, f);
+    m->path = strdup(path);
 done:
     free(vocab);
     st_close(f);
@@ -595,6 +596,31 @@ int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *
 done:
     free(meta);
     free(ts);
+    st_close(f);
+    return rc;
+}
+
+int checkpoint_read_grad_ms(const char *path, const model *net, float *out, charrnn_error *err) {
+    charrnn_model_config mc;
+    charrnn_train_options opt;
+    int rc = checkpoint_read_options(path, &mc, &opt, err);
+    if (rc) return rc;
+    if (opt.optim == CHARRNN_SGD) return cr_fail(err, CHARRNN_EDATA, "%s was trained with SGD: no gradient statistics", path);
+    st_file *f;
+    if ((rc = open_checked(path, &f, err))) return rc;
+    const char *name = opt.optim == CHARRNN_ADAM ? "optim.m2" : "optim.m1";
+    int64_t np = (int64_t)net->num_params;
+    rc = st_find(f, name) ? read_tensor(f, path, name, 1, &np, out, err)
+                          : cr_fail(err, CHARRNN_EDATA, "%s holds no optimizer state", path);
+    json_doc *d = NULL;
+    double step = 0;
+    if (!rc && opt.optim != CHARRNN_RMSPROP && !parse_meta_json(f, path, "train_state", &d, err) &&
+        json_get_number(json_root(d), "optim_step", &step) == 0 && step >= 1) {
+        /* Adam: E[g^2] is m2 / (1 - beta2^t); Adagrad: the sum over t steps */
+        double scale = opt.optim == CHARRNN_ADAM ? 1.0 / (1.0 - pow(opt.beta2, step)) : 1.0 / step;
+        for (size_t i = 0; i < net->num_params; i++) out[i] = (float)(out[i] * scale);
+    }
+    json_free(d);
     st_close(f);
     return rc;
 }

@@ -40,6 +40,12 @@ int checkpoint_read_options(const char *path, charrnn_model_config *mc, charrnn_
 int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *r, size_t expect_chars,
                            uint64_t expect_checksum, charrnn_error *err);
 
+/* The mean squared gradient of every parameter during training, from the
+ * optimizer's state in path (RMSProp's m1, Adam's bias-corrected m2, Adagrad's
+ * m1 / steps): what dynamic evaluation normalises its steps with. CHARRNN_EDATA
+ * if the checkpoint has none (SGD). */
+int checkpoint_read_grad_ms(const char *path, const model *net, float *out, charrnn_error *err);
+
 /* Copies checkpoint src to dst with metadata keys[i] set to values[i] (and,
  * if tensor is not NULL, that tensor's bytes replaced by tensor_data), the
  * checksum recomputed: what anyone can do to a file. For tests and fuzzing. */

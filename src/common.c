@@ -60,3 +60,5 @@ size_t cr_available_memory(void) {
 
 const char *charrnn_version(void) { return CHARRNN_VERSION; }
 int charrnn_format_version(void) { return CHARRNN_FORMAT_VERSION; }
+
+void charrnn_free(void *p) { free(p); }

@@ -1,5 +1,7 @@
 /* evaluate.c: what a model makes of a text: its loss (charrnn_evaluate) and,
  * character by character, its states and guesses (charrnn_trace_text). */
+#include "adapt.h"
+#include "checkpoint.h"
 #include "common.h"
 #include "data.h"
 #include "handle.h"
@@ -62,6 +64,78 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
     free(x);
     free(y);
     model_view_free(&run);
+    corpus_free(&c);
+    return rc;
+}
+
+/* ---- dynamic evaluation ------------------------------------------------------------------ */
+
+void charrnn_dynamic_options_default(charrnn_dynamic_options *o) {
+    o->segment = 50;
+    o->learning_rate = 3e-5;
+    o->decay = 1e-3;
+}
+
+int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const char *name,
+                        const charrnn_dynamic_options *o, charrnn_progress_fn progress, void *ctx,
+                        charrnn_eval_result *res, charrnn_error *err) {
+    memset(res, 0, sizeof *res);
+    if (!name) name = "the text";
+    if (o->segment < 1 || o->segment > 10000 || !(o->learning_rate >= 0 && o->learning_rate < 1) ||
+        !(o->decay >= 0 && o->decay < 1))
+        return cr_fail(err, CHARRNN_EINVAL, "dynamic evaluation settings out of range: segment 1 to 10000, learning "
+                       "rate in [0, 1), decay in [0, 1)");
+    corpus c;
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name, &res->unknown,
+                                      res->unknown_examples, 8, &res->num_unknown_examples, err);
+    if (rc) return rc;
+    if (c.n < 2) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_EDATA, "%s has %zu character%s the model knows; at least 2 are needed", name, c.n,
+                       c.n == 1 ? "" : "s");
+    }
+    float *ms = cr_malloc(m->net.num_params, sizeof(float));
+    int have_ms = ms && m->path && checkpoint_read_grad_ms(m->path, &m->net, ms, NULL) == CHARRNN_OK;
+    adapt_config cfg = {o->segment, o->learning_rate, o->decay, have_ms ? 1.0 : 0.99, 1e-8, 0};
+    adapter a;
+    int32_t *x = cr_malloc((size_t)o->segment, sizeof(int32_t)), *y = cr_malloc((size_t)o->segment, sizeof(int32_t));
+    if (!ms || !x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    else rc = adapter_init(&a, &m->net, have_ms ? ms : NULL, &cfg, err);
+    if (!rc) {
+        thread_scope ts;
+        threads_enter(&ts, m->threads);
+        double total = 0;
+        long cnt = 0;
+        for (size_t pos = 0; pos + 1 < c.n && !rc; pos += (size_t)o->segment) {
+            int t = (int)(c.n - 1 - pos < (size_t)o->segment ? c.n - 1 - pos : (size_t)o->segment);
+            for (int k = 0; k < t; k++) {
+                x[k] = (int32_t)corpus_id(&c, pos + (size_t)k);
+                y[k] = (int32_t)corpus_id(&c, pos + (size_t)k + 1);
+            }
+            double l = adapter_step(&a, x, y, t);
+            if (!isfinite(l)) {
+                rc = cr_fail(err, CHARRNN_ENONFINITE, "the loss on %s became %g during dynamic evaluation; use a lower "
+                             "learning rate", name, l);
+                break;
+            }
+            total += l * t;
+            cnt += t;
+            if (progress && progress(ctx, cnt, (long)(c.n - 1))) rc = cr_fail(err, CHARRNN_ECANCELED, "evaluation was stopped");
+        }
+        threads_leave(&ts);
+        if (!rc) {
+            res->nats = total / (double)cnt;
+            res->bpc = res->nats / log(2.0);
+            res->predicted = cnt;
+            res->streams = 1;
+            memcpy(m->net.params, a.net.params, sizeof(float) * m->net.num_params);
+            model_weights_changed(&m->net);
+        }
+        adapter_free(&a);
+    }
+    free(ms);
+    free(x);
+    free(y);
     corpus_free(&c);
     return rc;
 }

@@ -31,6 +31,7 @@ void charrnn_model_close(charrnn_model *m) {
     model_free(&m->net);
     free(m->vocab);
     free(m->history);
+    free(m->path);
     for (int i = 0; i < m->num_meta; i++) { free(m->meta_keys[i]); free(m->meta_values[i]); }
     free(m->meta_keys);
     free(m->meta_values);
@@ -90,3 +91,16 @@ const char *charrnn_model_metadata(const charrnn_model *m, const char *key) {
 }
 
 void charrnn_model_set_threads(charrnn_model *m, int n) { m->threads = n > 0 ? n : 0; }
+
+int charrnn_model_num_tensors(const charrnn_model *m) { return m->net.num_views; }
+
+float *charrnn_model_tensor(charrnn_model *m, int i, const char **name, int *rows, int *cols) {
+    if (i < 0 || i >= m->net.num_views) return NULL;
+    const param_view *v = &m->net.views[i];
+    if (name) *name = v->name;
+    if (rows) *rows = v->shape[0];
+    if (cols) *cols = v->ndim > 1 ? v->shape[1] : 1;
+    return m->net.params + v->offset;
+}
+
+void charrnn_model_weights_changed(charrnn_model *m) { model_weights_changed(&m->net); }

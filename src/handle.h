@@ -22,6 +22,7 @@ struct charrnn_model {
     int num_history, cap_history;
     int eval_seq_length;       /* the run's seq_length: evaluation cuts streams this long */
     uint64_t run_id;           /* which training run wrote it (0: unknown) */
+    char *path;                /* the checkpoint it was loaded from (NULL: made in memory) */
     int num_meta;
     char **meta_keys, **meta_values;
 };

@@ -22,11 +22,11 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
     {"src/optim", 2, NULL}, {"src/defaults", 2, NULL},
     {"src/model", 3, NULL},
-    {"src/loss", 4, NULL},
+    {"src/loss", 4, NULL}, {"src/adapt", 4, NULL},
     /* the model handle, files, runs */
     {"src/handle", 5, NULL},
     {"src/checkpoint", 6, NULL},
-    {"src/train", 7, NULL}, {"src/sample", 7, NULL}, {"src/evaluate", 7, NULL},
+    {"src/train", 7, NULL}, {"src/sample", 7, NULL}, {"src/evaluate", 7, NULL}, {"src/compress", 7, NULL},
     /* the public face: declarations only, included everywhere for its types */
     {"include/charrnn", 8, NULL},
     /* the command */
@@ -34,7 +34,8 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/cli", 10, NULL},
     {"cli/rundir", 11, NULL},
     {"cli/default_corpus", 12, NULL}, {"cli/viz", 12, "viz"}, {"cli/viz_props", 12, "viz"}, {"cli/viz_html", 12, "viz"}, {"cli/viz_report", 12, "viz"},
-    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL}, {"cli/novelty", 13, NULL},
+    {"cli/viz_play", 12, "viz"},
+    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL}, {"cli/compress", 13, NULL}, {"cli/novelty", 13, NULL},
     {"cli/main", 14, NULL},
 };
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])

@@ -1,0 +1,68 @@
+/* adapt.c: learning from the text being read (see adapt.h). */
+#include "adapt.h"
+#include "common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_config *cfg, charrnn_error *err) {
+    memset(a, 0, sizeof *a);
+    if (cfg->segment < 1 || cfg->segment > 100000)
+        return cr_fail(err, CHARRNN_EINVAL, "segment of %d characters is out of range; use 1 to 100000", cfg->segment);
+    if (!(cfg->lr >= 0 && cfg->lr < 10) || !(cfg->decay >= 0 && cfg->decay < 1) || !(cfg->rho > 0 && cfg->rho <= 1) ||
+        !(cfg->eps > 0))
+        return cr_fail(err, CHARRNN_EINVAL, "adaptation rate %g or decay %g is out of range", cfg->lr, cfg->decay);
+    charrnn_model_config mc = src->cfg;
+    mc.dropout = 0; /* evaluation: no dropout, so no masks for backward to read */
+    int rc = model_init(&a->net, &mc, src->V, err);
+    if (rc) return rc;
+    memcpy(a->net.params, src->params, sizeof(float) * src->num_params);
+    if ((rc = model_alloc(&a->net, 1, cfg->segment, 1, err))) { adapter_free(a); return rc; }
+    a->ms = cr_malloc(src->num_params, sizeof(float));
+    a->theta0 = cfg->decay > 0 ? cr_malloc(src->num_params, sizeof(float)) : NULL;
+    if (!a->ms || (cfg->decay > 0 && !a->theta0)) { adapter_free(a); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
+    if (ms0) memcpy(a->ms, ms0, sizeof(float) * src->num_params);
+    else for (size_t i = 0; i < src->num_params; i++) a->ms[i] = -1.0f; /* unset: the first gradient sets it */
+    if (a->theta0) memcpy(a->theta0, src->params, sizeof(float) * src->num_params);
+    a->cfg = *cfg;
+    model_reset_state(&a->net);
+    return CHARRNN_OK;
+}
+
+void adapter_free(adapter *a) {
+    model_free(&a->net);
+    free(a->ms);
+    free(a->theta0);
+    memset(a, 0, sizeof *a);
+}
+
+void adapter_set_state(adapter *a, const float *h, const float *c) {
+    const size_t n = (size_t)a->net.L * a->net.H;
+    memcpy(a->net.state_h, h, sizeof(float) * n);
+    memcpy(a->net.state_c, c, sizeof(float) * n);
+}
+
+double adapter_step(adapter *a, const int32_t *x, const int32_t *y, int t) {
+    model *net = &a->net;
+    model_zero_grad(net);
+    double loss = model_forward(net, x, y, 1, t, 0, NULL);
+    if (!isfinite(loss)) return loss;
+    model_backward(net, x, y, 1, t);
+    const adapt_config *c = &a->cfg;
+    const float lr = (float)c->lr, rho = (float)c->rho, eps = (float)c->eps, decay = (float)c->decay;
+    const float clip = (float)c->clip;
+    float *p = net->params, *g = net->grads, *ms = a->ms;
+    for (size_t i = 0; i < net->num_params; i++) {
+        float gi = g[i];
+        if (clip > 0) gi = gi > clip ? clip : gi < -clip ? -clip : gi;
+        if (!isfinite(gi)) continue; /* a step that cannot be taken is skipped alike on both sides */
+        if (ms[i] < 0) ms[i] = gi * gi;
+        else if (rho < 1) ms[i] = rho * ms[i] + (1 - rho) * gi * gi;
+        p[i] -= lr * gi / (sqrtf(ms[i]) + eps);
+        if (decay > 0) p[i] += decay * (a->theta0[i] - p[i]);
+    }
+    model_weights_changed(net);
+    a->updates++;
+    return loss;
+}

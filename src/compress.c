@@ -1,0 +1,582 @@
+/* compress.c: lossless compression with the model: an arithmetic coder (Witten,
+ * Neal and Cleary's, 32-bit) driven by the model's next-character
+ * probabilities, quantised to integer frequencies (every symbol at least 1) so
+ * that the encoder and the decoder agree exactly. A character outside the
+ * vocabulary, or a byte that is not valid UTF-8, is coded as an escape symbol
+ * and then the raw byte, so any file round-trips. With adapt the model also
+ * learns the text as it codes it (adapt.c), so it needs no training first.
+ *
+ * The file: "CHARRNNZ", a format version, the flags, the original length and
+ * its CRC-32, the payload's length, a fingerprint of the model (its weights and
+ * vocabulary), what exact decoding needs (the kernels, BLAS and thread count
+ * that computed the probabilities), the adaptation settings and, for a model
+ * made fresh, its shape and seed; then the coded bits. */
+#include "adapt.h"
+#include "cells.h"
+#include "common.h"
+#include "data.h"
+#include "handle.h"
+#include "rng.h"
+#include "threads.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC "CHARRNNZ"
+#define FORMAT 1
+#define TOTAL_BITS 24                 /* frequencies add up to at most 2^24 */
+#define CODE_BITS 39 /* range >= 2^37 >> 2^24: the truncation costs ~1e-4 bits a symbol; range * cum < 2^63 */
+#define TOP ((1ULL << CODE_BITS) - 1)
+#define HALF (1ULL << (CODE_BITS - 1))
+#define QUARTER (1ULL << (CODE_BITS - 2))
+#define FLAG_ADAPT 1u
+#define FLAG_FRESH 2u
+
+/* ---- bits ---------------------------------------------------------------------------- */
+
+typedef struct bitbuf {
+    unsigned char *buf;
+    size_t len, cap, bitpos; /* writing: bytes done and bits in the current byte; reading: bit index */
+    int oom;
+} bitbuf;
+
+static void put_byte(bitbuf *b, unsigned char c) {
+    if (b->len == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        unsigned char *nb = cr_realloc(b->buf, cap, 1);
+        if (!nb) { b->oom = 1; return; }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    b->buf[b->len++] = c;
+}
+
+static void put_bit(bitbuf *b, int bit) {
+    if (b->bitpos == 0) put_byte(b, 0);
+    if (b->oom) return;
+    if (bit) b->buf[b->len - 1] |= (unsigned char)(0x80 >> b->bitpos);
+    b->bitpos = (b->bitpos + 1) & 7;
+}
+
+static int get_bit(const unsigned char *p, size_t n, size_t *pos) {
+    size_t i = (*pos)++;
+    return i / 8 < n ? (p[i / 8] >> (7 - i % 8)) & 1 : 0; /* past the end: zeros, caught by the CRC */
+}
+
+/* ---- the arithmetic coder ---------------------------------------------------------------- */
+
+typedef struct coder {
+    uint64_t low, high, value;
+    long pending;
+    bitbuf out;                 /* encoding */
+    const unsigned char *in;    /* decoding */
+    size_t in_len, in_pos;
+} coder;
+
+static void emit(coder *c, int bit) {
+    put_bit(&c->out, bit);
+    for (; c->pending > 0; c->pending--) put_bit(&c->out, !bit);
+}
+
+static void encode(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
+    uint64_t range = c->high - c->low + 1;
+    c->high = c->low + range * hi / total - 1;
+    c->low = c->low + range * lo / total;
+    for (;;) {
+        if (c->high < HALF) {
+            emit(c, 0);
+        } else if (c->low >= HALF) {
+            emit(c, 1);
+            c->low -= HALF;
+            c->high -= HALF;
+        } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
+            c->pending++;
+            c->low -= QUARTER;
+            c->high -= QUARTER;
+        } else {
+            break;
+        }
+        c->low <<= 1;
+        c->high = (c->high << 1) | 1;
+    }
+}
+
+static void encode_finish(coder *c) {
+    c->pending++;
+    emit(c, c->low >= QUARTER);
+}
+
+static void decode_start(coder *c) {
+    c->low = 0;
+    c->high = TOP;
+    c->value = 0;
+    for (int i = 0; i < CODE_BITS; i++) c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
+}
+
+/* The count in [0, total) the current code value falls on. */
+static uint32_t decode_count(const coder *c, uint32_t total) {
+    uint64_t range = c->high - c->low + 1;
+    return (uint32_t)(((c->value - c->low + 1) * total - 1) / range);
+}
+
+static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
+    uint64_t range = c->high - c->low + 1;
+    c->high = c->low + range * hi / total - 1;
+    c->low = c->low + range * lo / total;
+    for (;;) {
+        if (c->high < HALF) {
+        } else if (c->low >= HALF) {
+            c->low -= HALF;
+            c->high -= HALF;
+            c->value -= HALF;
+        } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
+            c->low -= QUARTER;
+            c->high -= QUARTER;
+            c->value -= QUARTER;
+        } else {
+            break;
+        }
+        c->low <<= 1;
+        c->high = (c->high << 1) | 1;
+        c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
+    }
+}
+
+/* ---- what the file says about how it was made -------------------------------------------- */
+
+static uint32_t crc32_of(const unsigned char *p, size_t n) {
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t fingerprint(const charrnn_model *m) {
+    uint64_t h = fnv(14695981039346656037ULL, m->net.params, sizeof(float) * m->net.num_params);
+    h = fnv(h, m->vocab, sizeof(uint32_t) * (size_t)m->vocab_size);
+    return fnv(h, &m->unit, sizeof m->unit);
+}
+
+/* The numbers' provenance: results are exact only with the same kernels and threads. */
+static void build_string(char *out, size_t cap, int threads) {
+    snprintf(out, cap, "charrnn %s; kernels %s; openblas %s, %s; threads %d", CHARRNN_VERSION, cells_kernel_name(),
+             openblas_get_corename(), openblas_get_config(), threads);
+}
+
+typedef struct header {
+    uint32_t flags;
+    uint64_t length, payload;
+    uint32_t crc;
+    uint64_t model;
+    char build[256];
+    int32_t segment;
+    double lr, decay, rho, eps;
+    int32_t cell, layers, size; /* a fresh model */
+    uint64_t seed;
+} header;
+
+static void put_u32(bitbuf *b, uint32_t v) { for (int i = 0; i < 4; i++) put_byte(b, (unsigned char)(v >> (8 * i))); }
+static void put_u64(bitbuf *b, uint64_t v) { for (int i = 0; i < 8; i++) put_byte(b, (unsigned char)(v >> (8 * i))); }
+static void put_f64(bitbuf *b, double d) { uint64_t v; memcpy(&v, &d, 8); put_u64(b, v); }
+
+static void write_header(bitbuf *b, const header *h) {
+    for (int i = 0; i < 8; i++) put_byte(b, (unsigned char)MAGIC[i]);
+    put_u32(b, FORMAT);
+    put_u32(b, h->flags);
+    put_u64(b, h->length);
+    put_u32(b, h->crc);
+    put_u64(b, h->payload);
+    put_u64(b, h->model);
+    size_t bl = strlen(h->build);
+    put_u32(b, (uint32_t)bl);
+    for (size_t i = 0; i < bl; i++) put_byte(b, (unsigned char)h->build[i]);
+    put_u32(b, (uint32_t)h->segment);
+    put_f64(b, h->lr);
+    put_f64(b, h->decay);
+    put_f64(b, h->rho);
+    put_f64(b, h->eps);
+    put_u32(b, (uint32_t)h->cell);
+    put_u32(b, (uint32_t)h->layers);
+    put_u32(b, (uint32_t)h->size);
+    put_u64(b, h->seed);
+    put_u32(b, crc32_of(b->buf, b->len)); /* the header's own CRC: no field can be flipped unnoticed */
+}
+
+typedef struct reader { const unsigned char *p; size_t n, at; int short_read; } reader;
+static uint64_t get_le(reader *r, int bytes) {
+    uint64_t v = 0;
+    if (r->at + (size_t)bytes > r->n) { r->short_read = 1; return 0; }
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)r->p[r->at + (size_t)i] << (8 * i);
+    r->at += (size_t)bytes;
+    return v;
+}
+static double get_f64(reader *r) { uint64_t v = get_le(r, 8); double d; memcpy(&d, &v, 8); return d; }
+
+static int read_header(const unsigned char *p, size_t n, const char *name, header *h, size_t *payload_at, charrnn_error *err) {
+    memset(h, 0, sizeof *h);
+    if (n < 8 || memcmp(p, MAGIC, 8))
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is not a charrnn compressed file (no CHARRNNZ magic)", name);
+    reader r = {p, n, 8, 0};
+    uint32_t version = (uint32_t)get_le(&r, 4);
+    if (!r.short_read && version != FORMAT)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s was written in compressed format version %u, but this charrnn (%s) reads "
+                       "version %d; use the charrnn that wrote it", name, version, CHARRNN_VERSION, FORMAT);
+    h->flags = (uint32_t)get_le(&r, 4);
+    h->length = get_le(&r, 8);
+    h->crc = (uint32_t)get_le(&r, 4);
+    h->payload = get_le(&r, 8);
+    h->model = get_le(&r, 8);
+    uint32_t bl = (uint32_t)get_le(&r, 4);
+    if (r.short_read || bl >= sizeof h->build || r.at + bl > n)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is truncated or damaged (its header is incomplete)", name);
+    memcpy(h->build, p + r.at, bl);
+    h->build[bl] = 0;
+    r.at += bl;
+    h->segment = (int32_t)get_le(&r, 4);
+    h->lr = get_f64(&r);
+    h->decay = get_f64(&r);
+    h->rho = get_f64(&r);
+    h->eps = get_f64(&r);
+    h->cell = (int32_t)get_le(&r, 4);
+    h->layers = (int32_t)get_le(&r, 4);
+    h->size = (int32_t)get_le(&r, 4);
+    h->seed = get_le(&r, 8);
+    size_t header_len = r.at;
+    uint32_t hcrc = (uint32_t)get_le(&r, 4);
+    if (r.short_read) return cr_fail(err, CHARRNN_EFORMAT, "%s is truncated or damaged (its header is incomplete)", name);
+    if (hcrc != crc32_of(p, header_len)) return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: its header fails its CRC-32 check", name);
+    if (h->flags & ~(FLAG_ADAPT | FLAG_FRESH) || ((h->flags & FLAG_FRESH) && !(h->flags & FLAG_ADAPT)))
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged (unknown flags %u)", name, h->flags);
+    if (h->payload != n - r.at)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is %s: its header says %llu bytes of coded data, it holds %zu", name,
+                       h->payload > n - r.at ? "truncated" : "damaged or has trailing bytes",
+                       (unsigned long long)h->payload, n - r.at);
+    if (h->length > ((uint64_t)1 << 40) || h->payload > h->length * 8 + 64 + 32 * h->length)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged (an impossible length)", name);
+    *payload_at = r.at;
+    return CHARRNN_OK;
+}
+
+/* ---- frequencies ----------------------------------------------------------------------------- */
+
+/* Integer frequencies for the V model symbols and the escape (index V), from
+ * the probabilities p; the escape's share follows how often escapes came. */
+static uint32_t quantise(uint32_t *cum, const float *p, int V, long escapes, long coded) {
+    const double room = (double)((1u << TOTAL_BITS) - (unsigned)V - 1);
+    double pe = (double)(escapes + 1) / (double)(coded + 2);
+    if (pe > 0.5) pe = 0.5;
+    const double scale = room * (1.0 - pe);
+    uint32_t acc = 0;
+    for (int v = 0; v < V; v++) {
+        cum[v] = acc;
+        double f = (double)p[v] * scale;
+        acc += 1 + (uint32_t)(f > 0 ? f : 0);
+    }
+    cum[V] = acc;
+    acc += 1 + (uint32_t)(pe * room);
+    cum[V + 1] = acc;
+    return acc;
+}
+
+/* ---- the coding loop, shared by both directions -------------------------------------------------- */
+
+typedef struct job {
+    charrnn_model *m;
+    model view;                /* batch 1, one step: the probabilities */
+    adapter ad;
+    int adapt;
+    int32_t *ring;             /* the last segment + 1 coded characters (adapt) */
+    float *snap;               /* the state at the current segment's start: h then c */
+    long coded, escapes;
+    uint32_t *cum;
+    int V;
+} job;
+
+static int job_init(job *j, charrnn_model *m, const header *h, charrnn_error *err) {
+    memset(j, 0, sizeof *j);
+    j->m = m;
+    j->V = m->vocab_size;
+    j->adapt = (h->flags & FLAG_ADAPT) != 0;
+    int rc;
+    const model *src = &m->net;
+    if (j->adapt) {
+        adapt_config c = {h->segment, h->lr, h->decay, h->rho, h->eps, 5.0};
+        if ((rc = adapter_init(&j->ad, src, NULL, &c, err))) return rc;
+        src = &j->ad.net; /* the view reads the adapting weights */
+    }
+    if ((rc = model_view(&j->view, src, 1, 1, err))) return rc;
+    model_reset_state(&j->view);
+    const size_t state = (size_t)src->L * src->H;
+    j->cum = cr_malloc((size_t)j->V + 2, sizeof(uint32_t));
+    j->ring = j->adapt ? cr_malloc((size_t)h->segment + 1, sizeof(int32_t)) : NULL;
+    j->snap = j->adapt ? cr_calloc(2 * state, sizeof(float)) : NULL;
+    if (!j->cum || (j->adapt && (!j->ring || !j->snap))) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    /* before anything is read the prediction is uniform */
+    for (int v = 0; v < j->V; v++) j->view.probs[v] = 1.0f / (float)j->V;
+    return CHARRNN_OK;
+}
+
+static void job_free(job *j) {
+    model_view_free(&j->view);
+    if (j->adapt) adapter_free(&j->ad);
+    free(j->cum);
+    free(j->ring);
+    free(j->snap);
+}
+
+/* Model character id was just coded: learn (at a segment's end) and read it. */
+static void job_advance(job *j, int32_t id) {
+    const long k = j->coded++;
+    if (j->adapt) {
+        const int S = j->ad.cfg.segment;
+        j->ring[k % (S + 1)] = id;
+        if (k >= S && k % S == 0) { /* targets k-S+1 .. k, inputs k-S .. k-1, from the state before k-S */
+            int32_t x[512], y[512], *xs = S <= 512 ? x : malloc(sizeof(int32_t) * (size_t)S),
+                                     *ys = S <= 512 ? y : malloc(sizeof(int32_t) * (size_t)S);
+            if (xs && ys) {
+                for (int t = 0; t < S; t++) {
+                    xs[t] = j->ring[(k - S + t) % (S + 1)];
+                    ys[t] = j->ring[(k - S + t + 1) % (S + 1)];
+                }
+                const size_t state = (size_t)j->view.L * j->view.H;
+                adapter_set_state(&j->ad, j->snap, j->snap + state);
+                adapter_step(&j->ad, xs, ys, S);
+            }
+            if (xs != x) free(xs);
+            if (ys != y) free(ys);
+        }
+        if (k % S == 0) {
+            const size_t state = (size_t)j->view.L * j->view.H;
+            memcpy(j->snap, j->view.state_h, sizeof(float) * state);
+            memcpy(j->snap + state, j->view.state_c, sizeof(float) * state);
+        }
+    }
+    model_forward(&j->view, &id, NULL, 1, 1, 0, NULL);
+}
+
+/* What the input's bytes at s[i..] are: a model symbol (its length in bytes), or -1 for an escape. */
+static int next_symbol(const charrnn_model *m, const unsigned char *s, size_t n, size_t i, int *id) {
+    uint32_t cp;
+    int k = 1;
+    if (m->unit == CHARRNN_UNIT_BYTE) cp = s[i];
+    else if ((k = utf8_decode(s + i, n - i, &cp)) == 0) return -1;
+    *id = vocab_index(m->vocab, m->vocab_size, cp);
+    return *id < 0 ? -1 : k;
+}
+
+/* ---- the public face -------------------------------------------------------------------------- */
+
+void charrnn_compress_options_default(charrnn_compress_options *o) {
+    memset(o, 0, sizeof *o);
+    o->segment = 32;
+    o->learning_rate = 1e-2;
+    o->rms_decay = 0.99;
+    o->cell = CHARRNN_LSTM;
+    o->num_layers = 1;
+    o->rnn_size = 256;
+    o->seed = 1;
+}
+
+int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit, const uint32_t *vocab,
+                      int vocab_size, uint64_t seed, charrnn_error *err) {
+    *out = NULL;
+    for (int i = 1; i < vocab_size; i++)
+        if (vocab[i] <= vocab[i - 1]) return cr_fail(err, CHARRNN_EINVAL, "the vocabulary must be strictly ascending");
+    int rc = model_handle_new(out, cfg, unit, vocab, vocab_size, err);
+    if (rc) return rc;
+    rng r;
+    rng_seed(&r, seed, 1);
+    model_init_weights(&(*out)->net, &r);
+    return CHARRNN_OK;
+}
+
+/* A fresh byte-level model for --adapt without a checkpoint. */
+static int fresh_model(charrnn_model **out, const header *h, charrnn_error *err) {
+    if (h->cell < 0 || h->cell > 2 || h->layers < 1 || h->layers > 16 || h->size < 1 || h->size > 4096)
+        return cr_fail(err, CHARRNN_EFORMAT, "the compressed file describes an impossible model (%d x %d)", h->layers, h->size);
+    charrnn_model_config c;
+    charrnn_model_config_default(&c);
+    c.cell = (charrnn_cell)h->cell;
+    c.num_layers = h->layers;
+    c.rnn_size = h->size;
+    uint32_t vocab[256];
+    for (int i = 0; i < 256; i++) vocab[i] = (uint32_t)i;
+    return charrnn_model_new(out, &c, CHARRNN_UNIT_BYTE, vocab, 256, h->seed, err);
+}
+
+int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_compress_options *o, void **out,
+                     size_t *out_len, charrnn_progress_fn progress, void *ctx, charrnn_error *err) {
+    *out = NULL;
+    *out_len = 0;
+    header h;
+    memset(&h, 0, sizeof h);
+    charrnn_model *own = NULL;
+    if (o->adapt) {
+        h.flags |= FLAG_ADAPT;
+        h.segment = o->segment;
+        h.lr = o->learning_rate;
+        h.decay = o->decay;
+        h.rho = o->rms_decay;
+        h.eps = 1e-8;
+        if (o->segment < 1 || o->segment > 4096 || !(o->learning_rate > 0 && o->learning_rate < 1) ||
+            !(o->rms_decay > 0 && o->rms_decay < 1) || !(o->decay >= 0 && o->decay < 1))
+            return cr_fail(err, CHARRNN_EINVAL, "adaptation settings out of range: segment 1 to 4096, learning rate "
+                           "in (0, 1), RMS decay in (0, 1), decay in [0, 1)");
+    }
+    if (!m) {
+        if (!o->adapt) return cr_fail(err, CHARRNN_EINVAL, "compressing without a checkpoint needs adapt (a fresh model that learns)");
+        h.flags |= FLAG_FRESH;
+        h.cell = o->cell;
+        h.layers = o->num_layers;
+        h.size = o->rnn_size;
+        h.seed = o->seed;
+        int rc = fresh_model(&own, &h, err);
+        if (rc) return rc;
+        m = own;
+    }
+    thread_scope ts;
+    threads_enter(&ts, m->threads);
+    h.length = n;
+    h.crc = crc32_of(in, n);
+    h.model = fingerprint(m);
+    build_string(h.build, sizeof h.build, charrnn_get_threads());
+    job j;
+    int rc = job_init(&j, m, &h, err);
+    coder c = {0, TOP, 0, 0, {0}, NULL, 0, 0};
+    const unsigned char *s = in;
+    for (size_t i = 0; !rc && i < n;) {
+        const int V = j.V;
+        uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
+        int id, k = next_symbol(m, s, n, i, &id);
+        if (!isfinite(j.view.probs[0])) {
+            rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's probabilities are not finite; it cannot compress");
+            break;
+        }
+        if (k < 0) { /* escape, then the raw byte */
+            encode(&c, j.cum[V], j.cum[V + 1], total);
+            encode(&c, s[i], s[i] + 1u, 256);
+            j.escapes++;
+            i++;
+        } else {
+            encode(&c, j.cum[id], j.cum[id + 1], total);
+            job_advance(&j, id);
+            i += (size_t)k;
+        }
+        if (c.out.oom) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for the compressed output");
+        if (progress && (i & 4095) < (size_t)(k > 0 ? k : 1) && progress(ctx, (long)i, (long)n))
+            rc = cr_fail(err, CHARRNN_ECANCELED, "compression was stopped");
+    }
+    if (!rc) encode_finish(&c);
+    job_free(&j);
+    threads_leave(&ts);
+    if (!rc) {
+        h.payload = c.out.len;
+        bitbuf file = {0};
+        write_header(&file, &h);
+        for (size_t i = 0; i < c.out.len && !file.oom; i++) put_byte(&file, c.out.buf[i]);
+        if (file.oom) {
+            free(file.buf);
+            rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for the compressed output");
+        } else {
+            *out = file.buf;
+            *out_len = file.len;
+        }
+    }
+    free(c.out.buf);
+    charrnn_model_close(own);
+    return rc;
+}
+
+int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *name, void **out, size_t *out_len,
+                       charrnn_progress_fn progress, void *ctx, charrnn_error *err) {
+    *out = NULL;
+    *out_len = 0;
+    if (!name) name = "the compressed data";
+    header h;
+    size_t at = 0;
+    int rc = read_header(in, n, name, &h, &at, err);
+    if (rc) return rc;
+    charrnn_model *own = NULL;
+    if (h.flags & FLAG_FRESH) {
+        if ((rc = fresh_model(&own, &h, err))) return rc;
+        m = own;
+    } else if (!m) {
+        return cr_fail(err, CHARRNN_EINVAL, "%s was compressed with a trained model: give its checkpoint", name);
+    }
+    thread_scope ts;
+    threads_enter(&ts, m->threads);
+    char build[256];
+    build_string(build, sizeof build, charrnn_get_threads());
+    if (fingerprint(m) != h.model) {
+        rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed with another model than this checkpoint (its weights "
+                     "or vocabulary differ); decompress with the checkpoint that compressed it", name);
+    } else if (strcmp(build, h.build)) {
+        rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed by \"%s\" but this is \"%s\": exact decoding needs the "
+                     "same build, kernels and threads (pass --threads as it was)", name, h.build, build);
+    }
+    unsigned char *buf = NULL;
+    job j;
+    int have_job = 0;
+    if (!rc && !(buf = cr_malloc((size_t)h.length, 1))) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    if (!rc) { rc = job_init(&j, m, &h, err); have_job = 1; }
+    coder c = {0};
+    c.in = (const unsigned char *)in + at;
+    c.in_len = (size_t)h.payload;
+    if (!rc) decode_start(&c);
+    size_t o = 0;
+    while (!rc && o < h.length) {
+        const int V = j.V;
+        uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
+        uint32_t cnt = decode_count(&c, total);
+        int lo = 0, hi = V + 1; /* the symbol whose interval holds cnt: binary search over cum */
+        if (cnt >= total) { rc = -1; break; }
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            if (j.cum[mid] <= cnt) lo = mid; else hi = mid;
+        }
+        decode_consume(&c, j.cum[lo], j.cum[lo + 1], total);
+        if (lo == V) {
+            uint32_t b = decode_count(&c, 256);
+            if (b >= 256) { rc = -1; break; }
+            decode_consume(&c, b, b + 1, 256);
+            buf[o++] = (unsigned char)b;
+            j.escapes++;
+        } else {
+            uint32_t ch = m->vocab[lo];
+            char u[4];
+            int k = 1;
+            if (m->unit == CHARRNN_UNIT_BYTE) u[0] = (char)ch;
+            else k = charrnn_utf8_encode(ch, u);
+            if (o + (size_t)k > h.length) { rc = -1; break; }
+            memcpy(buf + o, u, (size_t)k);
+            o += (size_t)k;
+            job_advance(&j, lo);
+        }
+        if (progress && (o & 4095) == 0 && progress(ctx, (long)o, (long)h.length))
+            rc = cr_fail(err, CHARRNN_ECANCELED, "decompression was stopped");
+    }
+    if (rc == -1 || (!rc && crc32_of(buf, (size_t)h.length) != h.crc))
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: what it decodes to fails its CRC-32 check", name);
+    if (have_job) job_free(&j);
+    threads_leave(&ts);
+    charrnn_model_close(own);
+    if (rc) { free(buf); return rc; }
+    *out = buf;
+    *out_len = (size_t)h.length;
+    return CHARRNN_OK;
+}
