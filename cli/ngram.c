@@ -88,7 +88,7 @@ int cmd_ngram(int argc, char **argv) {
     double temperature = 1.0;
     uint64_t seed = 123;
     optdef opts[] = {
-        {"order", O_INT, &o.order, 0, "n: every character is predicted from the n-1 before it (default 5; 1 to 32)", 0},
+        {"order", O_INT, &o.order, 0, "n: every character is predicted from the n-1 before it (default 10; 1 to 32)", 0},
         {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)", 0},
         {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text that is counted, as train's (default 0.95)", 0},
         {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test", 0},
@@ -103,9 +103,9 @@ int cmd_ngram(int argc, char **argv) {
     const char *pos[1] = {0};
     int np = cli_parse(argc, argv, "ngram", "ngram FILE [options]   (FILE - : standard input)", opts, pos, 1);
     /* every value is checked before anything is read */
-    if (np < 1) cli_die(2, "ngram needs a text file: charrnn ngram input.txt --order 5");
+    if (np < 1) cli_die(2, "ngram needs a text file: charrnn ngram input.txt --order 10");
     if (o.order < 1 || o.order > CHARRNN_NGRAM_MAX_ORDER)
-        cli_die(2, "--order %d is out of range; use 1 to %d (5 to 10 suit most text)", o.order, CHARRNN_NGRAM_MAX_ORDER);
+        cli_die(2, "--order %d is out of range; use 1 to %d (10 suits most text)", o.order, CHARRNN_NGRAM_MAX_ORDER);
     if (sample_length < 0) cli_die(2, "--sample %ld is out of range; use 0 or more characters", sample_length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
         cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);

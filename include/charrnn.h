@@ -326,7 +326,7 @@ typedef struct charrnn_ngram charrnn_ngram;
 #define CHARRNN_NGRAM_MAX_ORDER 32
 
 typedef struct charrnn_ngram_options {
-    int order;                    /* n: each character is predicted from the n-1 before it (default 5) */
+    int order;                    /* n: each character is predicted from the n-1 before it (default 10) */
     charrnn_unit unit;            /* as training's (default code points) */
     double train_frac, val_frac;  /* as training's (defaults 0.95, 0.05); the rest is test */
 } charrnn_ngram_options;

@@ -84,7 +84,7 @@ struct charrnn_ngram_sampler {
 
 void charrnn_ngram_options_default(charrnn_ngram_options *o) {
     memset(o, 0, sizeof *o);
-    o->order = 5;
+    o->order = 10;
     o->unit = CHARRNN_UNIT_CODEPOINT;
     o->train_frac = 0.95;
     o->val_frac = 0.05;
@@ -366,7 +366,7 @@ int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char
                         const charrnn_ngram_options *opt, charrnn_progress_fn progress, void *ctx, charrnn_error *err) {
     *out = NULL;
     if (opt->order < 1 || opt->order > MAXN)
-        return cr_fail(err, CHARRNN_EINVAL, "--order %d is out of range; use 1 to %d (5 to 10 suit most text)",
+        return cr_fail(err, CHARRNN_EINVAL, "--order %d is out of range; use 1 to %d (10 suits most text)",
                        opt->order, MAXN);
     charrnn_train_options o;
     charrnn_train_options_default(&o);
