@@ -109,6 +109,10 @@ int cmd_ngram(int argc, char **argv) {
     if (sample_length < 0) cli_die(2, "--sample %ld is out of range; use 0 or more characters", sample_length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
         cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);
+    if (!sample_length)
+        for (const optdef *q = opts; q->name; q++)
+            if (q->given && (q->dst == &temperature || q->dst == &primetext || q->dst == &seed))
+                fprintf(stderr, "note: --%s is ignored: it applies to --sample N, which was not given\n", q->name);
     o.unit = (charrnn_unit)unit;
     cli_set_threads(threads);
 
