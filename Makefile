@@ -174,7 +174,8 @@ bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
 
 # libFuzzer targets (clang): the checkpoint loader, the UTF-8 decoder and
-# vocabulary builder, the option parser, resuming from edited checkpoint metadata.
+# vocabulary builder, the option parser, resuming from edited checkpoint metadata,
+# the n-gram model loader (whole files, and edited re-checksummed tables).
 # `make fuzz FUZZ_SECONDS=600` runs each for that long from the seeds in
 # fuzz/seeds (copied: the seeds stay as they are).
 FUZZ_CC      ?= clang
@@ -182,7 +183,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
-FUZZ_TARGETS := checkpoint utf8 options resume
+FUZZ_TARGETS := checkpoint utf8 options resume ngram
 $(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

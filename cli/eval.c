@@ -1,5 +1,6 @@
 /* eval.c: `charrnn eval` (the loss of a model on a text) and `charrnn info`
- * (what a checkpoint holds). */
+ * (what a checkpoint holds), for network checkpoints and for the n-gram models
+ * of `charrnn ngram --save` alike. */
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"
@@ -10,6 +11,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void warn_unknown(const charrnn_eval_result *r, const char *name, charrnn_unit unit) {
+    if (!r->unknown) return;
+    char list[512];
+    cli_describe_chars(r->unknown_examples, r->num_unknown_examples, unit, list, sizeof list);
+    fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were skipped, e.g. %s\n",
+            r->unknown, name, list);
+}
+
+static void print_result(const charrnn_eval_result *r, const char *name) {
+    out_printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name, r->nats,
+               r->bpc, r->predicted, r->unknown, r->streams, r->streams == 1 ? "" : "s");
+}
+
+/* eval of an n-gram model: by default the whole text as one stream (exact). */
+static int eval_ngram(const char *path, const char *input, int streams) {
+    charrnn_error err = {0};
+    charrnn_ngram *g;
+    if (charrnn_ngram_load(&g, path, &err)) cli_die_err(&err);
+    sig_install("stopping", 0);
+    size_t len;
+    char *text = cli_read_input(input, &len);
+    const char *name = cli_input_name(input);
+    charrnn_eval_result r;
+    progress bar;
+    progress_init(&bar, "chars");
+    bar.label = "eval";
+    int rc = charrnn_ngram_evaluate(g, text, len, name, streams, cli_progress, &bar, &r, &err);
+    progress_clear(&bar);
+    if (rc == CHARRNN_ECANCELED) {
+        fprintf(stderr, "charrnn: stopped by %s after %ld of the characters; no result\n", sig_name(sig_stop_requested()),
+                r.predicted);
+        free(text);
+        charrnn_ngram_close(g);
+        return 128 + sig_stop_requested();
+    }
+    if (rc) cli_die_err(&err);
+    charrnn_ngram_info in;
+    charrnn_ngram_get_info(g, &in);
+    warn_unknown(&r, name, in.unit);
+    print_result(&r, name);
+    free(text);
+    charrnn_ngram_close(g);
+    return 0;
+}
 
 int cmd_eval(int argc, char **argv) {
     int threads = 0, streams = 0, dynamic = 0;
@@ -38,7 +84,9 @@ int cmd_eval(int argc, char **argv) {
     cli_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    int lrc = charrnn_model_load(&m, pos[0], &err);
+    if (lrc == CHARRNN_EMISMATCH) return eval_ngram(pos[0], pos[1], streams); /* an n-gram model, not a network */
+    if (lrc) cli_die_err(&err);
     sig_install("stopping", 0);
     size_t len;
     char *text = cli_read_input(pos[1], &len);
@@ -57,16 +105,10 @@ int cmd_eval(int argc, char **argv) {
         return 128 + sig_stop_requested();
     }
     if (rc) cli_die_err(&err);
-    if (r.unknown) {
-        char list[512];
-        charrnn_model_info in;
-        charrnn_model_get_info(m, &in);
-        cli_describe_chars(r.unknown_examples, r.num_unknown_examples, in.unit, list, sizeof list);
-        fprintf(stderr, "warning: %ld character(s) of %s are not in the model's vocabulary and were skipped, e.g. %s\n",
-                r.unknown, name, list);
-    }
-    out_printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name, r.nats,
-               r.bpc, r.predicted, r.unknown, r.streams, r.streams == 1 ? "" : "s");
+    charrnn_model_info in;
+    charrnn_model_get_info(m, &in);
+    warn_unknown(&r, name, in.unit);
+    print_result(&r, name);
     if (dynamic) {
         charrnn_eval_result d;
         bar.label = "dynamic";
@@ -88,6 +130,26 @@ int cmd_eval(int argc, char **argv) {
     return 0;
 }
 
+static int info_ngram(const char *path) {
+    charrnn_error err = {0};
+    charrnn_ngram *g;
+    if (charrnn_ngram_load(&g, path, &err)) cli_die_err(&err);
+    charrnn_ngram_info in;
+    charrnn_ngram_get_info(g, &in);
+    out_printf("n-gram model:   %s\n", path);
+    out_printf("model:          order %d, interpolated modified Kneser-Ney, %zu n-grams\n", in.order, in.num_ngrams);
+    out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
+    out_printf("counted on:     %zu of %zu characters (train-frac %g, val-frac %g: val %zu, test %zu)\n", in.train_chars,
+               in.corpus_chars, in.train_frac, in.val_frac, in.val_chars, in.test_chars);
+    for (int k = 1; k <= in.order; k++) {
+        double D[3];
+        size_t n = charrnn_ngram_order_info(g, k, D);
+        out_printf("order %-2d        %zu n-grams, discounts %.4f %.4f %.4f\n", k, n, D[0], D[1], D[2]);
+    }
+    charrnn_ngram_close(g);
+    return 0;
+}
+
 int cmd_info(int argc, char **argv) {
     int threads = 0;
     optdef opts[] = {
@@ -99,7 +161,9 @@ int cmd_info(int argc, char **argv) {
     if (np < 1) cli_die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    int lrc = charrnn_model_load(&m, pos[0], &err);
+    if (lrc == CHARRNN_EMISMATCH) return info_ngram(pos[0]);
+    if (lrc) cli_die_err(&err);
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     out_printf("checkpoint:     %s\n", pos[0]);

@@ -1,5 +1,5 @@
 /* main.c: the `charrnn` command: dispatches to the subcommands (train.c,
- * sample.c, eval.c, novelty.c, viz.c, viz_report.c), each a thin layer on libcharrnn. */
+ * sample.c, eval.c, ngram.c, novelty.c, compress.c, viz*.c), each a thin layer on libcharrnn. */
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"
@@ -15,12 +15,14 @@ int cmd_info(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_decompress(int argc, char **argv);
 int cmd_novelty(int argc, char **argv);
+int cmd_ngram(int argc, char **argv);
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
     {"train", cmd_train, "train [FILE]            train a model on a text file (no FILE: the built-in corpus; -: stdin)"},
     {"sample", cmd_sample, "sample CHECKPOINT       generate text from a model"},
     {"eval", cmd_eval, "eval CHECKPOINT FILE    loss of a model on a text, in nats and bits per character"},
     {"info", cmd_info, "info CHECKPOINT         describe a checkpoint"},
+    {"ngram", cmd_ngram, "ngram FILE --order N    the baseline to beat: a Kneser-Ney n-gram model's val and test loss"},
     {"novelty", cmd_novelty, "novelty SAMPLE TRAIN    how much of a sample is new: n-grams and lines not in the training text"},
     {"viz", cmd_viz, "viz CHECKPOINT FILE     a web page of the text coloured by any neuron, with the model's guesses"},
     {"cells", cmd_cells, "cells CHECKPOINT FILE   neurons ranked by how well they track quotes, brackets, comments, ..."},
@@ -54,5 +56,6 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NUM_COMMANDS; i++)
         if (edit_distance(cmd, commands[i].name) <= 2)
             cli_die(2, "unknown command '%s'; did you mean '%s'?", cmd, commands[i].name);
-    cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, novelty, viz, cells, report, play, compress, decompress (charrnn --help)", cmd);
+    cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, ngram, novelty, viz, cells, report, "
+            "play, compress, decompress (charrnn --help)", cmd);
 }

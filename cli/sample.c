@@ -1,4 +1,5 @@
-/* sample.c: `charrnn sample`: text from a model, streamed to stdout as it is
+/* sample.c: `charrnn sample`: text from a model (a network checkpoint, or an
+ * n-gram model of `charrnn ngram --save`), streamed to stdout as it is
  * generated, with the sampling controls of the library (temperature, top-k,
  * top-p, min-p, repetition penalty), beam search, stop strings and a line
  * count, and an interactive prompt loop. Nothing is sized from --length: one
@@ -226,6 +227,70 @@ static char *decode_stop(const char *s, size_t *len) {
     return o;
 }
 
+/* Samples from an n-gram model (charrnn ngram --save): one after another,
+ * sample j from seed + j, each streamed. */
+static int sample_ngram(const char *path, const sample_args *a, int num, int verbose) {
+    if (a->half) cli_die(2, "--half is for network checkpoints; %s is an n-gram model", path);
+    charrnn_error err = {0};
+    charrnn_ngram *g;
+    if (charrnn_ngram_load(&g, path, &err)) cli_die_err(&err);
+    charrnn_ngram_info info;
+    charrnn_ngram_get_info(g, &info);
+    charrnn_ngram_sampler *s;
+    if (a->prime && a->plen) { /* any prime error before any output, and its warning once */
+        long skipped = 0;
+        uint32_t ex[8];
+        int nex = 0;
+        if (charrnn_ngram_sampler_open(&s, g, a->seed, &err) ||
+            charrnn_ngram_sampler_prime(s, a->prime, a->plen, &skipped, ex, 8, &nex, &err))
+            cli_die_err(&err);
+        charrnn_ngram_sampler_close(s);
+        if (skipped) {
+            char list[512];
+            cli_describe_chars(ex, nex, info.unit, list, sizeof list);
+            fprintf(stderr, "warning: %ld character(s) of the prime text are not in the model's vocabulary and were skipped: %s\n",
+                    skipped, list);
+        }
+    }
+    if (verbose)
+        fprintf(stderr, "%s: order %d n-gram model (interpolated modified Kneser-Ney), vocabulary %d, temperature %g, seed %llu\n",
+                path, info.order, info.vocab_size, a->cfg.temperature, (unsigned long long)a->seed);
+    sig_install("stopping", 0);
+    double t0 = now_s();
+    long per = 0;
+    for (int j = 0; j < num && !sig_stop_requested(); j++) {
+        if (num > 1) out_printf("%s--- sample %d ---\n", j ? "\n" : "", j + 1);
+        if (charrnn_ngram_sampler_open(&s, g, a->seed + (uint64_t)j, &err)) cli_die_err(&err);
+        if (a->prime && a->plen) {
+            if (charrnn_ngram_sampler_prime(s, a->prime, a->plen, NULL, NULL, 0, NULL, &err)) cli_die_err(&err);
+            out_write(a->prime, a->plen);
+        }
+        for (per = 0; per < a->length && !sig_stop_requested(); per++) {
+            uint32_t c;
+            if (charrnn_ngram_sampler_next(s, a->cfg.temperature, &c, &err)) {
+                out_finish();
+                cli_die_err(&err);
+            }
+            out_char(c, info.unit);
+            if (c == '\n') out_finish();
+        }
+        charrnn_ngram_sampler_close(s);
+    }
+    out_printf("\n");
+    out_finish();
+    double el = now_s() - t0;
+    int rc = 0;
+    if (sig_stop_requested()) {
+        fprintf(stderr, "charrnn: stopped by %s after %ld characters\n", sig_name(sig_stop_requested()), per);
+        rc = 128 + sig_stop_requested();
+    } else if (verbose && a->length > 0) {
+        fprintf(stderr, "generated %ld x %d characters in %.3f s (%.0f chars/s)\n", a->length, num, el,
+                (double)a->length * num / (el > 0 ? el : 1e-9));
+    }
+    charrnn_ngram_close(g);
+    return rc;
+}
+
 int cmd_sample(int argc, char **argv) {
     long length = 2000, max_lines = 0;
     double temperature = 1.0, top_p = 1.0, min_p = 0.0, rep = 1.0;
@@ -301,7 +366,23 @@ int cmd_sample(int argc, char **argv) {
     else if (primetext) { prime = strdup(primetext); plen = strlen(primetext); }
     charrnn_error err = {0};
     charrnn_model *m;
-    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    int lrc = charrnn_model_load(&m, pos[0], &err);
+    if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
+        if (beam_width || inter || dynamic || top_k || top_p < 1 || min_p > 0 || rep != 1 || stops.n || max_lines)
+            cli_die(2, "%s is an n-gram model: it samples with --temperature, --length, --primetext, --seed and "
+                    "--num-samples only", pos[0]);
+        a.prime = prime;
+        a.plen = plen;
+        a.cfg.temperature = (float)temperature;
+        a.length = length;
+        a.seed = seed;
+        a.half = half;
+        int rc = sample_ngram(pos[0], &a, num, verbose);
+        for (int k = 0; k < a.num_stop; k++) free((void *)a.stop[k]);
+        free(prime);
+        return rc;
+    }
+    if (lrc) cli_die_err(&err);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
     if (dynamic && plen) {

@@ -413,6 +413,96 @@ CHARRNN_API int charrnn_model_new(charrnn_model **out, const charrnn_model_confi
 /* Frees what the library allocated for the caller (compressed and decompressed bytes). */
 CHARRNN_API void charrnn_free(void *p);
 
+/* ---- n-gram baseline ---------------------------------------------------------------- */
+/* Does your network beat counting? An interpolated modified Kneser-Ney
+ * character model (Chen & Goodman 1998: discounts D1, D2, D3+ for every order
+ * from its count-of-counts n1..n4, continuation counts for every order below
+ * the highest, interpolation down to a uniform distribution over the
+ * vocabulary), counted on exactly the training block and vocabulary that
+ * charrnn_trainer_open uses for the same file, fractions and unit. The start
+ * of the training block counts as one more left context of the characters
+ * that open it (as a start-of-text symbol would). */
+typedef struct charrnn_ngram charrnn_ngram;
+
+#define CHARRNN_NGRAM_MAX_ORDER 32
+
+typedef struct charrnn_ngram_options {
+    int order;                    /* n: each character is predicted from the n-1 before it (default 10) */
+    charrnn_unit unit;            /* as training's (default code points) */
+    double train_frac, val_frac;  /* as training's (defaults 0.95, 0.05); the rest is test */
+} charrnn_ngram_options;
+CHARRNN_API void charrnn_ngram_options_default(charrnn_ngram_options *o);
+
+/* Counts a corpus file, or (text not NULL) text/len in memory, corpus_path
+ * then naming it in messages (may be NULL). progress (may be NULL) is called with work done of total, in characters
+ * counted once per pass. CHARRNN_ENOMEM before any large allocation when the
+ * counts would not fit the memory available. */
+CHARRNN_API int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char *text, size_t len,
+                                    const charrnn_ngram_options *opt, charrnn_progress_fn progress, void *ctx,
+                                    charrnn_error *err);
+/* Writes the model atomically as a safetensors file ("format": "charrnn-ngram"
+ * metadata): charrnn_ngram_load, `charrnn eval` and `charrnn sample` read it.
+ * charrnn_model_load refuses it with CHARRNN_EMISMATCH. */
+CHARRNN_API int charrnn_ngram_save(const charrnn_ngram *g, const char *path, charrnn_error *err);
+/* Opens a saved model; a damaged, truncated or edited file is refused. */
+CHARRNN_API int charrnn_ngram_load(charrnn_ngram **out, const char *path, charrnn_error *err);
+CHARRNN_API void charrnn_ngram_close(charrnn_ngram *g);
+
+typedef struct charrnn_ngram_info {
+    int order;
+    charrnn_unit unit;
+    int vocab_size;
+    size_t num_ngrams;            /* distinct n-grams of every order 1..order */
+    size_t corpus_chars;          /* characters of the corpus it was counted on */
+    size_t train_chars, val_chars, test_chars;
+    double train_frac, val_frac;
+    size_t memory_bytes;          /* what its tables take */
+    int has_corpus;               /* built in this process: the blocks can be evaluated */
+} charrnn_ngram_info;
+CHARRNN_API void charrnn_ngram_get_info(const charrnn_ngram *g, charrnn_ngram_info *info);
+/* Distinct n-grams of order k (1..order; 0 outside), and that order's
+ * discounts D1, D2, D3+ into discounts (may be NULL). */
+CHARRNN_API size_t charrnn_ngram_order_info(const charrnn_ngram *g, int k, double discounts[3]);
+/* The i-th vocabulary entry, and the index of code point (or byte) c or -1. */
+CHARRNN_API uint32_t charrnn_ngram_vocab(const charrnn_ngram *g, int i);
+CHARRNN_API int charrnn_ngram_char_index(const charrnn_ngram *g, uint32_t c);
+/* Threads for evaluation (0: the process default); see charrnn_set_threads. */
+CHARRNN_API void charrnn_ngram_set_threads(charrnn_ngram *g, int n);
+
+/* Loss on a UTF-8 (or byte) buffer, read as charrnn_evaluate reads it: every
+ * character after the first of each stream predicted from the up to order-1
+ * characters before it in that stream; characters outside the vocabulary are
+ * skipped and counted. streams 0 or 1: the whole text as one stream (exact);
+ * more cuts it as charrnn_evaluate does. */
+CHARRNN_API int charrnn_ngram_evaluate(const charrnn_ngram *g, const char *text, size_t len, const char *name,
+                                       int streams, charrnn_progress_fn progress, void *ctx,
+                                       charrnn_eval_result *res, charrnn_error *err);
+/* The same on one block of the corpus the model was built from, read as its own
+ * text (CHARRNN_EINVAL on a loaded model; CHARRNN_EDATA if the block has fewer
+ * than 2 characters). */
+typedef enum { CHARRNN_BLOCK_TRAIN = 0, CHARRNN_BLOCK_VAL = 1, CHARRNN_BLOCK_TEST = 2 } charrnn_block;
+CHARRNN_API int charrnn_ngram_evaluate_block(const charrnn_ngram *g, charrnn_block block, charrnn_progress_fn progress,
+                                             void *ctx, charrnn_eval_result *res, charrnn_error *err);
+/* The next-character distribution after a context of n vocabulary indices (the
+ * last order-1 are used; n may be 0): vocab_size probabilities into probs. */
+CHARRNN_API int charrnn_ngram_probs(const charrnn_ngram *g, const int *context, size_t n, double *probs,
+                                    charrnn_error *err);
+
+/* Sampling: draw from the distribution after the characters so far, append,
+ * repeat. With no prime the first character comes from the distribution after
+ * an empty context. */
+typedef struct charrnn_ngram_sampler charrnn_ngram_sampler;
+CHARRNN_API int charrnn_ngram_sampler_open(charrnn_ngram_sampler **out, const charrnn_ngram *g, uint64_t seed,
+                                           charrnn_error *err);
+CHARRNN_API void charrnn_ngram_sampler_close(charrnn_ngram_sampler *s);
+/* As charrnn_sampler_prime. */
+CHARRNN_API int charrnn_ngram_sampler_prime(charrnn_ngram_sampler *s, const char *text, size_t len, long *skipped,
+                                            uint32_t *skipped_examples, int max_examples, int *num_examples,
+                                            charrnn_error *err);
+/* The next character (temperature 0: the likeliest), a vocabulary value into *out. */
+CHARRNN_API int charrnn_ngram_sampler_next(charrnn_ngram_sampler *s, float temperature, uint32_t *out,
+                                           charrnn_error *err);
+
 /* ---- text ------------------------------------------------------------------------- */
 /* Encodes code point cp as UTF-8 into out (4 bytes room); returns its length. */
 CHARRNN_API int charrnn_utf8_encode(uint32_t cp, char *out);

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "defaults.h"
 #include "json.h"
+#include "ngram.h"
 #include "safetensors.h"
 
 #include <inttypes.h>
@@ -167,6 +168,12 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     st_file *f = st_open(path, msg, sizeof msg);
     if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
     const char *fmt = st_get_meta(f, "format");
+    if (fmt && !strcmp(fmt, NGRAM_FORMAT)) {
+        int rc = cr_fail(err, CHARRNN_EMISMATCH, "%s is an n-gram model (charrnn ngram --save), not a network checkpoint; "
+                         "charrnn eval and charrnn sample read both, this needs a network", path);
+        st_close(f);
+        return rc;
+    }
     if (!fmt || strcmp(fmt, "charrnn")) {
         int rc = cr_fail(err, CHARRNN_EFORMAT, "%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)",
                        path); /* before st_close: the message may quote the file */

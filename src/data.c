@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +478,15 @@ void corpus_free(corpus *c) {
     free(c->ids);
     free(c->vocab);
     memset(c, 0, sizeof *c);
+}
+
+void corpus_split(size_t n, double train_frac, double val_frac, size_t *train_n, size_t *val_n, size_t *test_n) {
+    size_t train = (size_t)floor((double)n * train_frac), val = (size_t)floor((double)n * val_frac);
+    if (train > n) train = n;
+    if (train + val > n) val = n - train;
+    *train_n = train;
+    *val_n = val;
+    *test_n = n - train - val;
 }
 
 int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp) {

@@ -45,6 +45,12 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
                              int *num_examples, charrnn_error *err);
 void corpus_free(corpus *c);
 
+/* The contiguous train / val / test blocks of a corpus of n characters, as
+ * training cuts them: train = floor(n * train_frac), val = floor(n * val_frac)
+ * (cut to what is left), test the rest. Training and the n-gram baseline share
+ * it, so both see the same blocks. */
+void corpus_split(size_t n, double train_frac, double val_frac, size_t *train_n, size_t *val_n, size_t *test_n);
+
 /* Index of code point cp in a sorted vocabulary, or -1. */
 int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp);
 

@@ -40,11 +40,7 @@ struct charrnn_trainer {
 };
 
 static void setup_split(charrnn_trainer *t) {
-    size_t n = t->data.n;
-    t->train_n = (size_t)floor((double)n * t->opt.train_frac);
-    t->val_n = (size_t)floor((double)n * t->opt.val_frac);
-    if (t->train_n + t->val_n > n) t->val_n = n - t->train_n;
-    t->test_n = n - t->train_n - t->val_n;
+    corpus_split(t->data.n, t->opt.train_frac, t->opt.val_frac, &t->train_n, &t->val_n, &t->test_n);
 }
 
 static int check_corpus_size(const charrnn_trainer *t, const char *name, charrnn_error *err) {

@@ -21,7 +21,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* the network */
     {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
     {"src/optim", 2, NULL}, {"src/defaults", 2, NULL},
-    {"src/model", 3, NULL},
+    {"src/model", 3, NULL}, {"src/ngram", 3, NULL}, /* the n-gram baseline: counts, no network */
     {"src/loss", 4, NULL}, {"src/adapt", 4, NULL},
     /* the model handle, files, runs */
     {"src/handle", 5, NULL},
@@ -36,6 +36,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/default_corpus", 12, NULL}, {"cli/viz", 12, "viz"}, {"cli/viz_props", 12, "viz"}, {"cli/viz_html", 12, "viz"}, {"cli/viz_report", 12, "viz"},
     {"cli/viz_play", 12, "viz"},
     {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL}, {"cli/compress", 13, NULL}, {"cli/novelty", 13, NULL},
+    {"cli/ngram", 13, NULL},
     {"cli/main", 14, NULL},
 };
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])

@@ -1,5 +1,6 @@
 #!/bin/sh
-# valgrind.sh: a short train + resume + sample + eval + info under valgrind's
+# valgrind.sh: a short train + resume + sample + eval + info, and an n-gram
+# model counted, saved, evaluated, sampled and described, under valgrind's
 # memcheck (an AVX2 build: valgrind does not decode AVX-512). Any invalid access,
 # use of uninitialised memory or definite leak fails it. Prints "valgrind: ok".
 set -e
@@ -16,4 +17,9 @@ vg sample "$dir/cv/latest.safetensors" --length 50 --primetext "the " --temperat
 vg sample "$dir/cv/latest.safetensors" --length 20 --num-samples 3 --threads 1 >/dev/null 2>&1
 vg eval "$dir/cv/latest.safetensors" "$dir/text.txt" --threads 1 >/dev/null
 vg info "$dir/cv/latest.safetensors" >/dev/null
+vg ngram "$dir/text.txt" --order 4 --train-frac 0.8 --val-frac 0.1 --save "$dir/ngram.safetensors" --sample 30 \
+    --threads 1 >/dev/null 2>&1
+vg eval "$dir/ngram.safetensors" "$dir/text.txt" --threads 1 >/dev/null
+vg sample "$dir/ngram.safetensors" --length 30 --primetext "the " --num-samples 2 >/dev/null 2>&1
+vg info "$dir/ngram.safetensors" >/dev/null
 echo "valgrind: ok"
