@@ -90,3 +90,24 @@ const char *sig_name(int sig) {
     default: return "a signal";
     }
 }
+
+static char bus_msg[512];
+static size_t bus_len;
+
+static void on_bus(int sig) {
+    (void)sig;
+    say(bus_msg, bus_len);
+    _exit(1);
+}
+
+void sig_guard_mapped_file(const char *path) {
+    bus_len = (size_t)snprintf(bus_msg, sizeof bus_msg,
+                               "charrnn: error: '%s': corpus changed while being read (it was truncated while training "
+                               "read it); the checkpoints are intact: restore the file and resume\n", path);
+    if (bus_len >= sizeof bus_msg) bus_len = sizeof bus_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_bus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}

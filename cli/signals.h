@@ -17,6 +17,10 @@ int sig_take_checkpoint_request(void);
 /* A temporary file to remove if the process quits at once (NULL: none). The
  * string is copied. */
 void sig_set_cleanup(const char *path);
+/* Training reads a large corpus through a memory mapping: if another program
+ * truncates the file, the kernel sends SIGBUS; this turns that into a one-line
+ * message naming the file (and exit 1) instead of "Bus error". */
+void sig_guard_mapped_file(const char *path);
 /* "SIGINT", "SIGTERM", ... */
 const char *sig_name(int sig);
 

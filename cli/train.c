@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,7 @@ int cmd_train(int argc, char **argv) {
         {"max-iters", O_LONG, &o.max_iters, 0, "iterations to train (overrides --max-epochs)", 0},
         {"max-time", O_DURATION, &max_time, 0, "stop after this much training time (300, 90m, 8h, 1h30m), validate, save, exit 0", 0},
         {"eval-val-every", O_LONG, &o.eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)", 0},
+        {"val-max-chars", O_LONG, &o.val_max_chars, 0, "validate on at most N characters, the start of the validation block (default 2000000; 0: all)", 0},
         {"print-every", O_INT, &print_every, 0, "progress line every N iterations (default 10)", 0},
         {"sample-every", O_LONG, &sample_every, 0, "record a sample in train.jsonl every N iterations (default 0: never)", 0},
         {"sample-length", O_LONG, &sample_length, 0, "characters per recorded sample (default 200)", 0},
@@ -228,10 +230,13 @@ int cmd_train(int argc, char **argv) {
     charrnn_trainer *t = NULL;
     int rc;
     char resume_dir[4096];
+    charrnn_train_options over;
+    memset(&over, 0, sizeof over);
+    /* what can be checked before the checkpoint directory is made: the corpus file, the settings */
+    struct stat fst;
+    if (file && strcmp(file, "-") && stat(file, &fst) != 0) cli_die(1, "cannot open '%s': %s", file, strerror(errno));
     if (resume) {
         /* a resumed run keeps its own settings; only how long it runs may change */
-        charrnn_train_options over;
-        memset(&over, 0, sizeof over);
         for (const optdef *q = opts; q->name; q++) {
             if (!q->given) continue;
             if (!strcmp(q->name, "max-epochs")) over.max_epochs = o.max_epochs;
@@ -246,27 +251,60 @@ int cmd_train(int argc, char **argv) {
         }
         if (over.max_iters < 0 || over.eval_val_every < 0 || over.max_epochs < 0 || over.skip_nonfinite < 0)
             cli_die(2, "--max-iters, --max-epochs, --eval-val-every and --skip-nonfinite must be positive");
-        rc = charrnn_trainer_resume(&t, resume, name, text, len, &over, &err);
         int dir_given = 0;
         for (const optdef *q = opts; q->name; q++) dir_given |= q->given && !strcmp(q->name, "checkpoint-dir");
         if (!dir_given) { /* a resumed run writes where it was */
             rundir_dirname(resume, resume_dir, sizeof resume_dir);
             cv = resume_dir;
         }
+    } else if (charrnn_check_run_settings(&mc, &o, &err)) {
+        cli_die_err(&err);
+    }
+    run_ctx c = {.file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
+    /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there */
+    rundir_open(&c.rd, cv);
+    uint64_t resumed_id = 0;
+    if (resume) {
+        charrnn_model *rm;
+        if (charrnn_model_load(&rm, resume, &err)) cli_die_err(&err);
+        charrnn_model_info ri;
+        charrnn_model_get_info(rm, &ri);
+        resumed_id = ri.run_id;
+        charrnn_model_close(rm);
+    }
+    rundir_check_owner(&c.rd, resumed_id, resume != NULL, force);
+    progress rbar;
+    progress_init(&rbar, "bytes");
+    rbar.label = "reading the corpus";
+    charrnn_corpus_options co = {cv, cli_progress, &rbar, 0};
+    sig_install("stopping", 0); /* Ctrl-C while a large corpus is read and encoded */
+    double t_read = now_s();
+    if (resume) {
+        rc = text ? charrnn_trainer_resume(&t, resume, name, text, len, &over, &err)
+                  : charrnn_trainer_resume_file(&t, resume, name, &co, &over, &err);
     } else {
-        rc = charrnn_trainer_open(&t, name, text, len, &mc, &o, &err);
+        rc = text ? charrnn_trainer_open(&t, name, text, len, &mc, &o, &err)
+                  : charrnn_trainer_open_file(&t, name, &co, &mc, &o, &err);
         if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
+    }
+    progress_clear(&rbar);
+    if (rc == CHARRNN_ECANCELED) {
+        fprintf(stderr, "charrnn: stopped by %s while reading the corpus; nothing to save\n", sig_name(sig_stop_requested()));
+        return 128 + sig_stop_requested();
     }
     if (rc) cli_die_err(&err);
     free(stdin_text); /* the trainer keeps its own encoded copy */
-
-    run_ctx c = {.t = t, .file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
+    t_read = now_s() - t_read;
+    if (co.reused) fprintf(stderr, "corpus: reusing the token cache in %s (the file is unchanged)\n", cv);
+    else if (!text && t_read > 1 && fst.st_size > 0)
+        fprintf(stderr, "corpus: read and encoded %.1f MB in %.1f s (%.0f MB/s)\n", fst.st_size / 1e6, t_read,
+                fst.st_size / 1e6 / t_read);
+    if (!text) sig_guard_mapped_file(name);
+    c.t = t;
     const charrnn_train_options *ro = charrnn_trainer_options(t);
     charrnn_model *m = charrnn_trainer_model(t);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
-    rundir_open(&c.rd, cv);
-    rundir_check_owner(&c.rd, info.run_id, resume != NULL, force);
     double need = 2.0 * (double)charrnn_trainer_checkpoint_bytes(t), avail = free_bytes(cv);
     if (avail >= 0 && avail < need)
         cli_die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
@@ -283,6 +321,9 @@ int cmd_train(int argc, char **argv) {
             info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
             info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
             ro->learning_rate);
+    if (ro->val_max_chars > 0 && ci.val_chars > (size_t)ro->val_max_chars)
+        fprintf(stderr, "validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
+                ro->val_max_chars, ci.val_chars);
     if (resume) fprintf(stderr, "resuming %s at iteration %ld (epoch %.2f), writing to %s\n", resume, info.iteration,
                         info.epoch, cv);
     if (max_time > 0) fprintf(stderr, "time budget: %.0f s of training, then a validation and a checkpoint\n", max_time);

@@ -85,10 +85,16 @@ typedef struct charrnn_train_options {
     long eval_val_every;
     uint64_t seed;
     long skip_nonfinite;    /* tolerate up to this many steps with NaN/Inf loss or gradient (skipped) */
+    long val_max_chars;     /* validation reads at most this many characters, the start of the
+                               validation block (0: all of it; default 2,000,000) */
 } charrnn_train_options;
 
 CHARRNN_API void charrnn_model_config_default(charrnn_model_config *c);
 CHARRNN_API void charrnn_train_options_default(charrnn_train_options *o);
+/* The checks charrnn_trainer_open makes of a new run's settings, on their own
+ * (CHARRNN_EINVAL with a message naming the option). */
+CHARRNN_API int charrnn_check_run_settings(const charrnn_model_config *mc, const charrnn_train_options *o,
+                                           charrnn_error *err);
 CHARRNN_API const char *charrnn_cell_name(charrnn_cell c);
 CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
 
@@ -326,6 +332,23 @@ CHARRNN_API int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_p
 CHARRNN_API int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path,
                            const char *corpus_path, const char *text, size_t len,
                            const charrnn_train_options *opt_override, charrnn_error *err);
+/* The same for a corpus file of any size, at bounded memory: byte mode maps the
+ * file itself; code-point mode encodes it once into a token cache file in
+ * co->cache_dir (reused while the file is unchanged: size, mtime, a hash of its
+ * head and tail) and maps that. co->progress sees the reading and encoding
+ * (bytes of two passes). co NULL or its cache_dir NULL: as charrnn_trainer_open. */
+typedef struct charrnn_corpus_options {
+    const char *cache_dir;
+    charrnn_progress_fn progress;
+    void *ctx;
+    int reused;              /* out: the token cache was there already */
+} charrnn_corpus_options;
+CHARRNN_API int charrnn_trainer_open_file(charrnn_trainer **out, const char *corpus_path, charrnn_corpus_options *co,
+                                          const charrnn_model_config *mc, const charrnn_train_options *opt,
+                                          charrnn_error *err);
+CHARRNN_API int charrnn_trainer_resume_file(charrnn_trainer **out, const char *ckpt_path, const char *corpus_path,
+                                            charrnn_corpus_options *co, const charrnn_train_options *opt_override,
+                                            charrnn_error *err);
 /* Replaces the fresh weights of a new run with those of a checkpoint (same model
  * shape and vocabulary required). */
 CHARRNN_API int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn_error *err);

@@ -4,7 +4,7 @@
 # found about 90% not in the training set).
 . "$(dirname "$0")/common.sh"
 corpus baby-names-8000.txt
-train --num-layers 2 --rnn-size 128 --dropout 0.2 --batch-size 50 --seq-length 50 --train-frac 0.9 --val-frac 0.1 \
+train --num-layers 2 --rnn-size 128 --dropout 0.2 --batch-size 50 --seq-length 50 --train-frac 0.9 --val-frac 0.1 --max-epochs 2000 \
     --eval-val-every 200
 baseline --train-frac 0.9 --val-frac 0.1
 sample --primetext '

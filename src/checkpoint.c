@@ -59,6 +59,7 @@ static void write_options(jbuf *b, const charrnn_train_options *o) {
         {"learning_rate_decay", o->learning_rate_decay}, {"learning_rate_decay_after", o->learning_rate_decay_after},
         {"grad_clip", o->grad_clip}, {"max_epochs", o->max_epochs}, {"max_iters", (double)o->max_iters},
         {"eval_val_every", (double)o->eval_val_every}, {"skip_nonfinite", (double)o->skip_nonfinite},
+        {"val_max_chars", (double)o->val_max_chars},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         jb_printf(b, ",\"%s\":", nums[i].k);
@@ -334,6 +335,11 @@ static int read_options(const st_file *f, const char *path, charrnn_train_option
     if (json_get(r, "skip_nonfinite")) {
         if (get_int(r, "skip_nonfinite", 0, (double)MAX_ITERS, &v)) { rc = bad_field(err, path, "train_options", "skip_nonfinite"); goto done; }
         o->skip_nonfinite = (long)v;
+    }
+    o->val_max_chars = 0; /* a checkpoint from before the option validated on the whole block */
+    if (json_get(r, "val_max_chars")) {
+        if (get_int(r, "val_max_chars", 0, 1e12, &v)) { rc = bad_field(err, path, "train_options", "val_max_chars"); goto done; }
+        o->val_max_chars = (long)v;
     }
     if (json_get_string(r, "unit", &s) || (k = parse_unit(s)) < 0) { rc = bad_field(err, path, "train_options", "unit"); goto done; }
     o->unit = (charrnn_unit)k;

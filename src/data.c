@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +228,9 @@ typedef struct source {
     size_t len;                /* bytes: of the buffer, or the file's size when it was opened */
     int fd;                    /* -1 for memory */
     unsigned char *buf;        /* a file's chunk buffer (CHUNK + 4 bytes) */
+    charrnn_progress_fn progress; /* called after every chunk with bytes done of 2 x len (both passes) */
+    void *ctx;
+    size_t done;
 } source;
 
 /* Calls fn on the whole text, chunk by chunk, each ending on a character
@@ -247,6 +252,8 @@ static int for_each_chunk(source *src, charrnn_unit unit, chunk_fn fn, void *ctx
         size_t use = last || unit == CHARRNN_UNIT_BYTE ? have : complete_prefix(src->buf, have);
         int rc = use ? fn(ctx, src->buf, use) : 0;
         if (rc) return rc;
+        src->done += (size_t)r;
+        if (src->progress && src->progress(src->ctx, (long)src->done, (long)(2 * src->len))) return CHARRNN_ECANCELED;
         carry = have - use;
         memmove(src->buf, src->buf + use, carry);
         if (last) break;
@@ -265,19 +272,36 @@ typedef struct encode_ctx {
     const uint32_t *table;
     size_t table_len, k;
     uint64_t hash;
+    int out_fd;                /* >= 0: the ids go to this file, through scratch, instead of c->ids */
+    corpus scratch;
+    int write_failed;
 } encode_ctx;
 static int encode_cb(void *ctx, const unsigned char *s, size_t len) {
     encode_ctx *e = ctx;
-    long k = encode_chunk(e->c, s, len, e->table, e->table_len, e->k);
-    if (k < 0) return -1;
-    e->k = (size_t)k;
+    if (e->out_fd >= 0) {
+        long k = encode_chunk(&e->scratch, s, len, e->table, e->table_len, 0);
+        if (k < 0 || e->k + (size_t)k > e->c->n) return -1;
+        size_t bytes = (size_t)k * (size_t)e->scratch.elem_bytes;
+        for (size_t off = 0; off < bytes;) {
+            ssize_t w = write(e->out_fd, (const char *)e->scratch.ids + off, bytes - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { e->write_failed = errno ? errno : EIO; return -1; }
+            off += (size_t)w;
+        }
+        e->k += (size_t)k;
+    } else {
+        long k = encode_chunk(e->c, s, len, e->table, e->table_len, e->k);
+        if (k < 0) return -1;
+        e->k = (size_t)k;
+    }
     uint64_t h = e->hash;
     for (size_t i = 0; i < len; i++) h = (h ^ s[i]) * FNV_PRIME;
     e->hash = h;
     return 0;
 }
 
-static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
+/* Pass 1: the vocabulary, the count, the checksum, into c (no ids yet). */
+static int scan_source(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
     memset(c, 0, sizeof *c);
     if (unit != CHARRNN_UNIT_CODEPOINT && unit != CHARRNN_UNIT_BYTE)
         return cr_fail(err, CHARRNN_EINVAL, "unknown text unit %d", (int)unit);
@@ -292,54 +316,70 @@ static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *n
     st.bitset = cr_calloc(nwords, sizeof *st.bitset);
     if (!st.bitset)
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate %zu bytes", nwords * sizeof *st.bitset);
-    uint32_t *table = NULL;
-    size_t table_len = 0;
     scan_ctx sc = {&st, unit, name, err};
     int rc = for_each_chunk(src, unit, scan_cb, &sc);
     if (rc) {
         if (rc < 0) rc = fail_changed(err, name);
-        goto fail;
+        else if (rc == CHARRNN_ECANCELED) rc = cr_fail(err, CHARRNN_ECANCELED, "reading '%s' was stopped", display_name(name));
+        free(st.bitset);
+        return rc;
     }
     for (int b = 0; b < 128; b++)
         if (st.ascii[b]) st.bitset[b >> 6] |= 1ull << (b & 63);
-
     size_t count = 0;
     for (size_t w = 0; w < nwords; w++) count += (size_t)__builtin_popcountll(st.bitset[w]);
     c->vocab = cr_calloc(count, sizeof *c->vocab);
     if (!c->vocab) {
-        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the vocabulary");
-        goto fail;
+        free(st.bitset);
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the vocabulary");
     }
     int v = 0;
     for (size_t w = 0; w < nwords; w++)
         for (uint64_t bits = st.bitset[w]; bits; bits &= bits - 1)
             c->vocab[v++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+    free(st.bitset);
     c->vocab_size = v;
     c->n = st.n;
     c->unit = unit;
     c->elem_bytes = elem_bytes_for(v);
     c->checksum = st.hash;
     c->file_bytes = src->len;
-
-    table = build_table(c->vocab, c->vocab_size, &table_len);
-    if (!table) {
-        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
-        goto fail;
-    }
-    rc = alloc_ids(c, name, err);
-    if (rc) goto fail;
-    encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET};
-    if (for_each_chunk(src, unit, encode_cb, &ec) != 0 || ec.k != c->n || ec.hash != c->checksum) {
-        rc = fail_changed(err, name);
-        goto fail;
-    }
-    free(table);
-    free(st.bitset);
     return CHARRNN_OK;
-fail:
+}
+
+/* Pass 2 into memory or, with out_fd >= 0, into that file. */
+static int encode_source(corpus *c, source *src, int out_fd, const char *name, charrnn_error *err) {
+    size_t table_len = 0;
+    uint32_t *table = build_table(c->vocab, c->vocab_size, &table_len);
+    if (!table) return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
+    int rc = CHARRNN_OK;
+    encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET, out_fd, {0}, 0};
+    if (out_fd >= 0) {
+        ec.scratch.elem_bytes = c->elem_bytes;
+        ec.scratch.n = CHUNK + 4;
+        ec.scratch.unit = c->unit;
+        ec.scratch.ids = cr_malloc(CHUNK + 4, (size_t)c->elem_bytes);
+        if (!ec.scratch.ids) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    } else {
+        rc = alloc_ids(c, name, err);
+    }
+    if (!rc) {
+        int r = for_each_chunk(src, c->unit, encode_cb, &ec);
+        if (r == CHARRNN_ECANCELED) rc = cr_fail(err, CHARRNN_ECANCELED, "reading '%s' was stopped", display_name(name));
+        else if (ec.write_failed)
+            rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache of '%s': %s", display_name(name),
+                         strerror(ec.write_failed));
+        else if (r != 0 || ec.k != c->n || ec.hash != c->checksum) rc = fail_changed(err, name);
+    }
+    free(ec.scratch.ids);
     free(table);
-    free(st.bitset);
-    corpus_free(c);
+    return rc;
+}
+
+static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
+    int rc = scan_source(c, src, unit, name, err);
+    if (!rc) rc = encode_source(c, src, -1, name, err);
+    if (rc) corpus_free(c);
     return rc;
 }
 
@@ -349,7 +389,7 @@ int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit
         memset(c, 0, sizeof *c);
         return cr_fail(err, CHARRNN_EINVAL, "no text given");
     }
-    source src = {(const unsigned char *)buf, len, -1, NULL};
+    source src = {(const unsigned char *)buf, len, -1, NULL, NULL, NULL, 0};
     return build_corpus(c, &src, unit, name, err);
 }
 
@@ -381,7 +421,7 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
         close(fd);
         return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to read", path);
     }
-    source src = {NULL, (size_t)st.st_size, fd, malloc(CHUNK + 4)};
+    source src = {NULL, (size_t)st.st_size, fd, malloc(CHUNK + 4), NULL, NULL, 0};
     int rc;
     if (!src.buf) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path);
     else rc = build_corpus(c, &src, unit, path, err);
@@ -475,7 +515,9 @@ fail:
 
 void corpus_free(corpus *c) {
     if (!c) return;
-    free(c->ids);
+    if (c->map) munmap(c->map, c->map_len);
+    else free(c->ids);
+    free(c->lut);
     free(c->vocab);
     memset(c, 0, sizeof *c);
 }
@@ -498,4 +540,193 @@ int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp) {
         else return mid;
     }
     return -1;
+}
+
+/* ---- corpora of any size: mapped, with a token cache --------------------------- */
+
+#define CACHE_MAGIC "CRNCACHE"
+#define CACHE_VERSION 1u
+
+typedef struct cache_header {
+    char magic[8];
+    uint32_t version, unit;
+    uint64_t size, mtime_sec, mtime_nsec, head_tail; /* the key: what the file was when cached */
+    uint64_t n, checksum;
+    uint32_t elem_bytes, vocab_size;
+    uint64_t ids_offset;                             /* codepoint mode: where the ids start (64-aligned) */
+} cache_header;
+
+/* FNV-1a 64 of the file's first and last 64 KB: with its size and mtime, what
+ * says a file is the one a cache was made from. */
+static int head_tail_hash(int fd, size_t size, uint64_t *out) {
+    unsigned char buf[65536];
+    uint64_t h = FNV_OFFSET;
+    size_t spans[2][2] = {{0, size < sizeof buf ? size : sizeof buf}, {size > sizeof buf ? size - sizeof buf : 0, 0}};
+    spans[1][1] = size - spans[1][0];
+    for (int k = 0; k < 2; k++) {
+        size_t got = 0;
+        while (got < spans[k][1]) {
+            ssize_t r = pread(fd, buf + got, spans[k][1] - got, (off_t)(spans[k][0] + got));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return -1;
+            got += (size_t)r;
+        }
+        for (size_t i = 0; i < got; i++) h = (h ^ buf[i]) * FNV_PRIME;
+    }
+    *out = h;
+    return 0;
+}
+
+static int map_file(int fd, size_t len, void **out) {
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) return -1;
+    *out = m;
+    return 0;
+}
+
+/* The cache file's header and vocabulary, if it exists and matches key. */
+static int read_cache(const char *cache, const cache_header *key, corpus *c, int *cfd) {
+    int fd = open(cache, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    cache_header h;
+    struct stat st;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, CACHE_MAGIC, 8) || h.version != CACHE_VERSION ||
+        h.unit != key->unit || h.size != key->size || h.mtime_sec != key->mtime_sec || h.mtime_nsec != key->mtime_nsec ||
+        h.head_tail != key->head_tail || h.vocab_size < 1 || h.vocab_size > CP_LIMIT || fstat(fd, &st) != 0 ||
+        (h.elem_bytes != 1 && h.elem_bytes != 2 && h.elem_bytes != 4) || h.n > h.size) {
+        close(fd);
+        return -1;
+    }
+    uint64_t want = key->unit == CHARRNN_UNIT_BYTE ? sizeof h + 4ull * h.vocab_size : h.ids_offset + h.n * h.elem_bytes;
+    if ((uint64_t)st.st_size != want || (key->unit != CHARRNN_UNIT_BYTE && h.ids_offset < sizeof h + 4ull * h.vocab_size)) {
+        close(fd);
+        return -1;
+    }
+    c->vocab = cr_malloc(h.vocab_size, sizeof(uint32_t));
+    if (!c->vocab || pread(fd, c->vocab, 4ull * h.vocab_size, sizeof h) != (ssize_t)(4ull * h.vocab_size)) {
+        free(c->vocab);
+        c->vocab = NULL;
+        close(fd);
+        return -1;
+    }
+    for (uint32_t i = 1; i < h.vocab_size; i++)
+        if (c->vocab[i] <= c->vocab[i - 1] || c->vocab[i] >= CP_LIMIT) { free(c->vocab); c->vocab = NULL; close(fd); return -1; }
+    c->vocab_size = (int)h.vocab_size;
+    c->n = h.n;
+    c->elem_bytes = (int)h.elem_bytes;
+    c->checksum = h.checksum;
+    c->file_bytes = h.size;
+    c->unit = (charrnn_unit)h.unit;
+    *cfd = fd;
+    return (int)h.ids_offset;
+}
+
+static int write_all_fd(int fd, const void *p, size_t n) {
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, (const char *)p + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
+                void *ctx, int *reused, charrnn_error *err) {
+    memset(c, 0, sizeof *c);
+    if (reused) *reused = 0;
+    if (!cache_dir) return corpus_load(c, path, unit, err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return cr_fail(err, CHARRNN_EIO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        close(fd);
+        return corpus_load(c, path, unit, err); /* its messages for directories, devices, empty files */
+    }
+    const size_t size = (size_t)st.st_size;
+    cache_header key;
+    memset(&key, 0, sizeof key);
+    memcpy(key.magic, CACHE_MAGIC, 8);
+    key.version = CACHE_VERSION;
+    key.unit = (uint32_t)unit;
+    key.size = size;
+    key.mtime_sec = (uint64_t)st.st_mtim.tv_sec;
+    key.mtime_nsec = (uint64_t)st.st_mtim.tv_nsec;
+    int rc = CHARRNN_OK;
+    if (head_tail_hash(fd, size, &key.head_tail)) { close(fd); return fail_changed(err, path); }
+    uint64_t id = FNV_OFFSET;
+    const unsigned char *kb = (const unsigned char *)&key;
+    for (size_t i = 0; i < sizeof key; i++) id = (id ^ kb[i]) * FNV_PRIME;
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/corpus-%016llx.%s", cache_dir, (unsigned long long)id,
+             unit == CHARRNN_UNIT_BYTE ? "meta" : "ids");
+    int cfd = -1;
+    int ids_offset = read_cache(cache, &key, c, &cfd);
+    if (ids_offset >= 0) {
+        if (reused) *reused = 1;
+    } else {
+        /* build it: pass 1 (the vocabulary), then the cache written beside, atomically */
+        source src = {NULL, size, fd, malloc(CHUNK + 4), progress, ctx, 0};
+        if (!src.buf) { close(fd); return cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path); }
+        rc = scan_source(c, &src, unit, path, err);
+        char tmp[4300];
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", cache, (long)getpid());
+        int tfd = -1;
+        if (!rc) {
+            unlink(tmp);
+            tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (tfd < 0) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", tmp, strerror(errno));
+        }
+        cache_header h = key;
+        if (!rc) {
+            h.n = c->n;
+            h.checksum = c->checksum;
+            h.elem_bytes = (uint32_t)c->elem_bytes;
+            h.vocab_size = (uint32_t)c->vocab_size;
+            h.ids_offset = unit == CHARRNN_UNIT_BYTE ? 0 : (sizeof h + 4ull * h.vocab_size + 63) / 64 * 64;
+            static const char zeros[64];
+            size_t pad = unit == CHARRNN_UNIT_BYTE ? 0 : h.ids_offset - sizeof h - 4ull * h.vocab_size;
+            if (write_all_fd(tfd, &h, sizeof h) || write_all_fd(tfd, c->vocab, 4ull * h.vocab_size) ||
+                write_all_fd(tfd, zeros, pad))
+                rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", tmp, strerror(errno));
+        }
+        if (!rc && unit != CHARRNN_UNIT_BYTE) rc = encode_source(c, &src, tfd, path, err);
+        free(src.buf);
+        if (tfd >= 0 && close(tfd) != 0 && !rc) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s", tmp);
+        if (!rc && rename(tmp, cache) != 0) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", cache, strerror(errno));
+        if (rc) {
+            unlink(tmp);
+            close(fd);
+            corpus_free(c);
+            return rc;
+        }
+        ids_offset = (int)h.ids_offset;
+        if (unit != CHARRNN_UNIT_BYTE && (cfd = open(cache, O_RDONLY | O_CLOEXEC)) < 0) {
+            close(fd);
+            corpus_free(c);
+            return cr_fail(err, CHARRNN_EIO, "cannot read the token cache %s: %s", cache, strerror(errno));
+        }
+    }
+    /* map what training reads: the file itself (bytes), or the cache's ids */
+    if (unit == CHARRNN_UNIT_BYTE) {
+        c->lut = cr_calloc(256, 1);
+        if (!c->lut || map_file(fd, size, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map '%s': %s", path, strerror(errno));
+        for (int i = 0; !rc && i < c->vocab_size; i++) c->lut[c->vocab[i]] = (uint8_t)i;
+        c->map_len = size;
+        c->ids = c->map;
+        c->elem_bytes = 1;
+    } else {
+        size_t len = (size_t)ids_offset + c->n * (size_t)c->elem_bytes;
+        if (map_file(cfd, len, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map the token cache %s: %s", cache, strerror(errno));
+        c->map_len = len;
+        c->ids = (char *)c->map + ids_offset;
+    }
+    if (cfd >= 0) close(cfd);
+    close(fd);
+    if (rc) corpus_free(c);
+    return rc;
+}
+
+void corpus_release_pages(const corpus *c) {
+    if (c->map) madvise(c->map, c->map_len, MADV_DONTNEED);
 }

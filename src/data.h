@@ -1,4 +1,4 @@
-/* data.h: the corpus: reading a text file (memory-mapped), decoding UTF-8 into
+/* data.h: the corpus: reading a text file (read in chunks, or mapped), decoding UTF-8 into
  * code points (or taking raw bytes), building the sorted vocabulary and encoding
  * the text once into the smallest integer type that holds a vocabulary index. */
 #ifndef CHARRNN_DATA_H
@@ -19,11 +19,14 @@ typedef struct corpus {
     charrnn_unit unit;
     uint64_t checksum;   /* FNV-1a 64 over the raw file bytes */
     size_t file_bytes;
+    void *map;           /* when ids are memory-mapped (corpus_open): the mapping, else NULL */
+    size_t map_len;
+    uint8_t *lut;        /* byte mode on the mapped file itself: byte value -> vocabulary index */
 } corpus;
 
 static inline uint32_t corpus_id(const corpus *c, size_t i) {
     switch (c->elem_bytes) {
-    case 1: return ((const uint8_t *)c->ids)[i];
+    case 1: return c->lut ? c->lut[((const uint8_t *)c->ids)[i]] : ((const uint8_t *)c->ids)[i];
     case 2: return ((const uint16_t *)c->ids)[i];
     default: return ((const uint32_t *)c->ids)[i];
     }
@@ -34,6 +37,19 @@ static inline uint32_t corpus_id(const corpus *c, size_t i) {
  * a directory, unreadable, empty file, invalid UTF-8 in code-point mode (naming
  * the byte offset and suggesting --unit byte). */
 int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err);
+/* A corpus of any size at bounded memory. Byte mode maps the file itself (no
+ * copy); code-point mode encodes it once, in streaming passes, into a token
+ * cache file in cache_dir (corpus-KEY.ids, KEY from the file's size, mtime and
+ * a hash of its head and tail, so an unchanged file reuses it and a changed one
+ * rebuilds it) and maps that. The vocabulary and the file's checksum are kept
+ * in the cache too (byte mode: corpus-KEY.meta), so reopening a known file reads
+ * no more than its head and tail. cache_dir NULL: corpus_load. *reused: whether
+ * a cache was found. progress: bytes of two passes. */
+int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
+                void *ctx, int *reused, charrnn_error *err);
+/* Lets the kernel take back the mapped pages already read (they come back from
+ * the page cache when read again): keeps a long run's resident memory small. */
+void corpus_release_pages(const corpus *c);
 /* Same from memory (name used in messages). */
 int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit,
                        const char *name, charrnn_error *err);

@@ -36,6 +36,7 @@ void charrnn_train_options_default(charrnn_train_options *o) {
     o->max_iters = 0;
     o->eval_val_every = 1000;
     o->seed = 123;
+    o->val_max_chars = 2000000;
 }
 
 static const char *const CELLS[] = {"lstm", "gru", "rnn"};
@@ -122,7 +123,13 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
                    "use 0 (run --max-epochs) or a positive count up to 1e15");
     if (o->eval_val_every < 1 || o->eval_val_every > MAX_ITERS)
         return bad(err, file, O, "eval_val_every", (double)o->eval_val_every, "use a positive count");
+    if (o->val_max_chars < 0 || o->val_max_chars > 1000000000000L)
+        return bad(err, file, O, "val_max_chars", (double)o->val_max_chars, "use 0 (the whole validation block) or a positive count");
     if (o->skip_nonfinite < 0 || o->skip_nonfinite > MAX_ITERS)
         return bad(err, file, O, "skip_nonfinite", (double)o->skip_nonfinite, "use 0 (stop at the first) or a count");
     return CHARRNN_OK;
+}
+
+int charrnn_check_run_settings(const charrnn_model_config *mc, const charrnn_train_options *o, charrnn_error *err) {
+    return check_run_settings(mc, o, NULL, err);
 }

@@ -90,8 +90,14 @@ static long compute_total_iters(const charrnn_trainer *t) {
 }
 
 static int load_corpus(charrnn_trainer *t, const char *path, const char *text, size_t len,
-                       charrnn_unit unit, charrnn_error *err) {
-    if (!text) return corpus_load(&t->data, path, unit, err);
+                       charrnn_unit unit, charrnn_corpus_options *co, charrnn_error *err) {
+    if (!text) {
+        int reused = 0;
+        int rc = corpus_open(&t->data, path, unit, co ? co->cache_dir : NULL, co ? co->progress : NULL,
+                             co ? co->ctx : NULL, &reused, err);
+        if (co) co->reused = reused;
+        return rc;
+    }
     return corpus_from_memory(&t->data, text, len, unit, path ? path : "the built-in corpus", err);
 }
 
@@ -144,9 +150,9 @@ static uint64_t new_run_id(void) {
     return id ? id : 1;
 }
 
-int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const char *text, size_t len,
-                         const charrnn_model_config *mc, const charrnn_train_options *opt,
-                         charrnn_error *err) {
+static int trainer_open(charrnn_trainer **out, const char *corpus_path, const char *text, size_t len,
+                        charrnn_corpus_options *co, const charrnn_model_config *mc, const charrnn_train_options *opt,
+                        charrnn_error *err) {
     *out = NULL;
     int rc = check_run_settings(mc, opt, NULL, err);
     if (rc) return rc;
@@ -154,7 +160,7 @@ int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const c
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     t->opt = *opt;
-    if ((rc = load_corpus(t, corpus_path, text, len, opt->unit, err))) goto fail;
+    if ((rc = load_corpus(t, corpus_path, text, len, opt->unit, co, err))) goto fail;
     setup_split(t);
     if ((rc = check_corpus_size(t, corpus_path ? corpus_path : "the built-in corpus", err))) goto fail;
     t->iters_per_epoch = (long)((t->train_n - 1) / ((size_t)opt->batch_size * opt->seq_length));
@@ -176,9 +182,9 @@ fail:
     return rc;
 }
 
-int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const char *corpus_path,
-                           const char *text, size_t len, const charrnn_train_options *opt_override,
-                           charrnn_error *err) {
+static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const char *corpus_path, const char *text,
+                          size_t len, charrnn_corpus_options *co, const charrnn_train_options *opt_override,
+                          charrnn_error *err) {
     *out = NULL;
     charrnn_model_config mc;
     charrnn_train_options opt;
@@ -198,7 +204,7 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
     charrnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     t->opt = opt;
-    if ((rc = load_corpus(t, corpus_path, text, len, opt.unit, err))) goto fail;
+    if ((rc = load_corpus(t, corpus_path, text, len, opt.unit, co, err))) goto fail;
     setup_split(t);
     if ((rc = check_corpus_size(t, corpus_path ? corpus_path : "the built-in corpus", err))) goto fail;
     t->iters_per_epoch = (long)((t->train_n - 1) / ((size_t)opt.batch_size * opt.seq_length));
@@ -233,6 +239,29 @@ int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const c
 fail:
     charrnn_trainer_close(t);
     return rc;
+}
+
+int charrnn_trainer_open(charrnn_trainer **out, const char *corpus_path, const char *text, size_t len,
+                         const charrnn_model_config *mc, const charrnn_train_options *opt, charrnn_error *err) {
+    return trainer_open(out, corpus_path, text, len, NULL, mc, opt, err);
+}
+
+int charrnn_trainer_open_file(charrnn_trainer **out, const char *corpus_path, charrnn_corpus_options *co,
+                              const charrnn_model_config *mc, const charrnn_train_options *opt, charrnn_error *err) {
+    if (!corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus file given");
+    return trainer_open(out, corpus_path, NULL, 0, co, mc, opt, err);
+}
+
+int charrnn_trainer_resume(charrnn_trainer **out, const char *ckpt_path, const char *corpus_path, const char *text,
+                           size_t len, const charrnn_train_options *opt_override, charrnn_error *err) {
+    return trainer_resume(out, ckpt_path, corpus_path, text, len, NULL, opt_override, err);
+}
+
+int charrnn_trainer_resume_file(charrnn_trainer **out, const char *ckpt_path, const char *corpus_path,
+                                charrnn_corpus_options *co, const charrnn_train_options *opt_override,
+                                charrnn_error *err) {
+    if (!corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus file given");
+    return trainer_resume(out, ckpt_path, corpus_path, NULL, 0, co, opt_override, err);
 }
 
 static void describe_char(uint32_t c, charrnn_unit unit, char *out, size_t cap) {
@@ -355,6 +384,7 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     }
     t->loss_history[t->iter] = skipped ? NAN : (float)loss;
     t->iter++;
+    if (t->iter % 1000 == 0) corpus_release_pages(&t->data); /* a mapped corpus: keep resident memory small */
     int epoch_end = t->iter % t->iters_per_epoch == 0;
     double epoch = (double)t->iter / (double)t->iters_per_epoch;
     if (epoch_end && t->opt.learning_rate_decay < 1 && epoch >= t->opt.learning_rate_decay_after)
@@ -390,8 +420,9 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
     int stopped;
     thread_scope ts;
     threads_enter(&ts, t->threads);
-    int streams = loss_default_streams(t->val_n, net->T, net->B);
-    double loss = corpus_loss(net, &t->data, t->train_n, t->val_n, streams, t->x, t->y, &cnt, progress, ctx, &stopped);
+    size_t vn = t->opt.val_max_chars > 0 && (size_t)t->opt.val_max_chars < t->val_n ? (size_t)t->opt.val_max_chars : t->val_n;
+    int streams = loss_default_streams(vn, net->T, net->B);
+    double loss = corpus_loss(net, &t->data, t->train_n, vn, streams, t->x, t->y, &cnt, progress, ctx, &stopped);
     threads_leave(&ts);
     memcpy(net->state_h, t->saved_state, sizeof(float) * state);
     memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
