@@ -1,7 +1,7 @@
 # charrnn: `make` builds the CLI and the libraries, `make test` runs every test.
 # `make test SANITIZE=1` builds everything with AddressSanitizer + UBSan first.
 # `make PORTABLE=1` builds for any x86-64 (packagers), the hot kernels chosen at
-# run time. `make install PREFIX=/usr/local DESTDIR=...` and `make uninstall`.
+# run time. `make MPI=1` builds build/mpi/charrnn for mpirun (OpenMPI). `make install PREFIX=/usr/local DESTDIR=...` and `make uninstall`.
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -35,6 +35,11 @@ else ifeq ($(VALGRIND),1)
   # valgrind does not decode AVX-512: an AVX2 build for memcheck runs
   BUILD   := build/valgrind
   CFLAGS  := -O1 -g -march=x86-64-v3 -fno-math-errno
+else ifeq ($(MPI),1)
+  # data-parallel training over MPI ranks (OpenMPI: libopenmpi-dev): mpirun -np P charrnn train ...
+  BUILD   := build/mpi
+  CC      := mpicc
+  CPPFLAGS += -DCHARRNN_MPI
 else ifeq ($(PORTABLE),1)
   BUILD   := build/portable
   CFLAGS  := -O3 -march=x86-64 -mtune=generic -fno-math-errno -g

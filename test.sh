@@ -48,6 +48,14 @@ echo "== PyTorch interop: python/charrnn_torch.py both ways =="
 out=$(/usr/bin/python3 tests/torch_interop.py ./charrnn 2>&1)
 printf '%s\n' "$out" | tail -n 4
 add_summary "$out"
+echo "== MPI: data-parallel training on 2 ranks (make MPI=1, OpenMPI) =="
+if make -s MPI=1 build/mpi/charrnn >build/mpi-make.log 2>&1; then
+    out=$(sh tests/mpi.sh build/mpi/charrnn ./charrnn 2>&1)
+    printf '%s\n' "$out"
+    add_summary "$out"
+else
+    tail -n 20 build/mpi-make.log; count 0 1
+fi
 echo "== portable build (make PORTABLE=1): the model tests with the kernels chosen at run time =="
 if make -s PORTABLE=1 build/portable/charrnn build/portable/run_tests >build/portable-make.log 2>&1; then
     out=$(CHARRNN_BIN=build/portable/charrnn CHARRNN_BUILD=build/portable OMP_NUM_THREADS=1 build/portable/run_tests model_ 2>&1)

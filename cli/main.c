@@ -47,8 +47,11 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     for (int i = 0; i < NUM_COMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) {
+            int mpi = commands[i].fn == cmd_train; /* under mpirun, training is data-parallel */
+            if (mpi && charrnn_mpi_init(&argc, &argv)) cli_die(1, "MPI could not start (MPI_Init failed)");
             int rc = commands[i].fn(argc - 2, argv + 2);
             if (rc == 0) out_finish();
+            if (mpi) charrnn_mpi_finalize();
             return rc;
         }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(stdout); out_finish(); return 0; }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@
 
 extern const char charrnn_default_corpus[];
 extern const char charrnn_default_corpus_end[];
+
+/* Data-parallel runs (mpirun): every rank trains, rank 0 alone reports and writes. */
+static int r0 = 1, nranks = 1;
+#define SAY(...) do { if (r0) fprintf(stderr, __VA_ARGS__); } while (0)
 
 static double now_s(void) {
     struct timespec ts;
@@ -58,10 +63,10 @@ static int finish(run_ctx *c, int status) {
 static void print_resume(const run_ctx *c) {
     char qf[4200], ql[4500];
     if (c->file && !strcmp(c->file, "-"))
-        fprintf(stderr, "resume with: charrnn train FILE --resume %s   (FILE: the text that came on standard input, saved to a file)\n",
+        SAY("resume with: charrnn train FILE --resume %s   (FILE: the text that came on standard input, saved to a file)\n",
                 cli_shell_quote(c->rd.latest, ql, sizeof ql));
     else
-        fprintf(stderr, "resume with: charrnn train%s%s --resume %s\n", c->file ? " " : "",
+        SAY("resume with: charrnn train%s%s --resume %s\n", c->file ? " " : "",
                 c->file ? cli_shell_quote(c->file, qf, sizeof qf) : "", cli_shell_quote(c->rd.latest, ql, sizeof ql));
 }
 
@@ -70,19 +75,19 @@ static void print_resume(const run_ctx *c) {
  * returns -1 and training goes on. Any other failure stops. */
 static int save(run_ctx *c, const char *path, long iteration) {
     charrnn_error err = {0};
-    if (charrnn_trainer_save(c->t, path, &err) == 0) return 0;
+    if (charrnn_trainer_save(c->t, path, &err) == 0) return 0; /* collective; rank 0 writes */
     double need = (double)charrnn_trainer_checkpoint_bytes(c->t), avail = free_bytes(c->rd.dir);
     int full = strstr(err.msg, strerror(ENOSPC)) || strstr(err.msg, strerror(EDQUOT)) || (avail >= 0 && avail < need);
     if (!full) {
         fprintf(stderr, "charrnn: error: %s\n", err.msg);
-        if (c->saved_iter >= 0) fprintf(stderr, "the last good checkpoint is %s (iteration %ld)\n", c->rd.latest, c->saved_iter);
+        if (c->saved_iter >= 0) SAY("the last good checkpoint is %s (iteration %ld)\n", c->rd.latest, c->saved_iter);
         exit(1);
     }
     char kept[4400];
     if (access(path, F_OK) == 0) snprintf(kept, sizeof kept, "%s is left as it was", path);
     else snprintf(kept, sizeof kept, "nothing was written");
     if (c->on_full_disk_continue) {
-        fprintf(stderr, "warning: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs about "
+        SAY("warning: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs about "
                 "%.1f MB and %.1f MB are free; %s; training goes on without saving (--on-full-disk continue)\n",
                 c->rd.dir, iteration, need / 1e6, avail / 1e6, kept);
         return -1;
@@ -96,14 +101,14 @@ static int save(run_ctx *c, const char *path, long iteration) {
 
 static void log_line(run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(run_ctx *c, const char *fmt, ...) {
-    if (c->log_failed) return;
+    if (c->log_failed || !c->log) return;
     va_list ap;
     va_start(ap, fmt);
     vfprintf(c->log, fmt, ap);
     va_end(ap);
     if (fflush(c->log) != 0 || ferror(c->log)) {
         c->log_failed = 1;
-        fprintf(stderr, "warning: cannot write %s: %s; the log stops here (checkpoints go on)\n", c->rd.log,
+        SAY("warning: cannot write %s: %s; the log stops here (checkpoints go on)\n", c->rd.log,
                 strerror(errno));
     }
 }
@@ -117,24 +122,26 @@ static void validate_and_save(run_ctx *c, const charrnn_step_stats *st, const ch
     progress_clear(bar);
     int have_val = vrc == CHARRNN_OK;
     if (have_val) {
-        fprintf(stderr, "validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st->iteration, val, val / log(2.0));
+        SAY("validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st->iteration, val, val / log(2.0));
         log_line(c, "{\"iteration\":%ld,\"epoch\":%.6f,\"val_loss\":%.6f,\"val_bpc\":%.6f}\n", st->iteration, st->epoch,
                  val, val / log(2.0));
     } else if (vrc == CHARRNN_ENONFINITE) {
-        fprintf(stderr, "warning: %s\n", err.msg);
+        SAY("warning: %s\n", err.msg);
     }
     if (save(c, c->rd.latest, st->iteration) == 0) c->saved_iter = st->iteration;
     else return;
-    if (have_val && (isnan(c->rd.best_val) || val < c->rd.best_val)) {
+    int better = have_val && (isnan(c->rd.best_val) || val < c->rd.best_val);
+    if (nranks > 1) better = charrnn_ranks_agree(r0 && better); /* rank 0 knows the directory's best */
+    if (better) {
         char newbest[4400];
         snprintf(newbest, sizeof newbest, "%s/lm_%s_epoch%.2f_%.4f.safetensors", c->rd.dir, cell, st->epoch, val);
         if (save(c, newbest, st->iteration) == 0) {
-            rundir_set_best(&c->rd, newbest, val);
-            fprintf(stderr, "saved %s (best so far) and %s\n", newbest, c->rd.latest);
+            if (r0) rundir_set_best(&c->rd, newbest, val);
+            SAY("saved %s (best so far) and %s\n", newbest, c->rd.latest);
             return;
         }
     }
-    fprintf(stderr, "saved %s\n", c->rd.latest);
+    SAY("saved %s\n", c->rd.latest);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -221,7 +228,7 @@ int cmd_train(int argc, char **argv) {
     if (!file) {
         text = charrnn_default_corpus;
         len = (size_t)(charrnn_default_corpus_end - charrnn_default_corpus);
-        fprintf(stderr, "no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
+        SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     } else if (!strcmp(file, "-")) {
         text = stdin_text = cli_read_input("-", &len);
         name = "standard input";
@@ -246,7 +253,7 @@ int cmd_train(int argc, char **argv) {
             else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
                      strcmp(q->name, "print-every") && strcmp(q->name, "max-time") && strcmp(q->name, "force") &&
                      strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) && q->type != O_IGNORED)
-                fprintf(stderr, "warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
+                SAY("warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
                         q->name, resume);
         }
         if (over.max_iters < 0 || over.eval_val_every < 0 || over.max_epochs < 0 || over.skip_nonfinite < 0)
@@ -261,10 +268,14 @@ int cmd_train(int argc, char **argv) {
         cli_die_err(&err);
     }
     run_ctx c = {.file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
-    /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there */
-    rundir_open(&c.rd, cv);
+    r0 = charrnn_rank() == 0;
+    nranks = charrnn_num_ranks();
+    /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there;
+     * with several ranks, rank 0 owns it and the others read the cache it made */
+    if (r0) rundir_open(&c.rd, cv);
+    else snprintf(c.rd.dir, sizeof c.rd.dir, "%s", cv), c.rd.best_val = NAN;
     uint64_t resumed_id = 0;
-    if (resume) {
+    if (resume && r0) {
         charrnn_model *rm;
         if (charrnn_model_load(&rm, resume, &err)) cli_die_err(&err);
         charrnn_model_info ri;
@@ -272,20 +283,28 @@ int cmd_train(int argc, char **argv) {
         resumed_id = ri.run_id;
         charrnn_model_close(rm);
     }
-    rundir_check_owner(&c.rd, resumed_id, resume != NULL, force);
+    if (r0) rundir_check_owner(&c.rd, resumed_id, resume != NULL, force);
+    if (nranks > 1 && charrnn_ranks_agree(0)) return 1; /* rank 0 has its directory (or died saying why) */
     progress rbar;
     progress_init(&rbar, "bytes");
     rbar.label = "reading the corpus";
     charrnn_corpus_options co = {cv, cli_progress, &rbar, 0};
     sig_install("stopping", 0); /* Ctrl-C while a large corpus is read and encoded */
     double t_read = now_s();
-    if (resume) {
-        rc = text ? charrnn_trainer_resume(&t, resume, name, text, len, &over, &err)
-                  : charrnn_trainer_resume_file(&t, resume, name, &co, &over, &err);
-    } else {
-        rc = text ? charrnn_trainer_open(&t, name, text, len, &mc, &o, &err)
-                  : charrnn_trainer_open_file(&t, name, &co, &mc, &o, &err);
-        if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
+    for (int turn = 0; turn < (nranks > 1 ? 2 : 1); turn++) {
+        /* rank 0 reads (and caches) the corpus first, then the others */
+        if (nranks > 1 && turn == 1 && charrnn_ranks_agree(rc != 0)) return 1;
+        if ((turn == 0) != r0 && nranks > 1) continue;
+        if (resume) {
+            rc = text ? charrnn_trainer_resume(&t, resume, name, text, len, &over, &err)
+                      : charrnn_trainer_resume_file(&t, resume, name, &co, &over, &err);
+        } else {
+            rc = text ? charrnn_trainer_open(&t, name, text, len, &mc, &o, &err)
+                      : charrnn_trainer_open_file(&t, name, &co, &mc, &o, &err);
+            if (!rc && init_from) rc = charrnn_trainer_init_from(t, init_from, &err);
+        }
+        if (rc && turn == 0 && nranks > 1) charrnn_ranks_agree(1);
+        if (rc) break;
     }
     progress_clear(&rbar);
     if (rc == CHARRNN_ECANCELED) {
@@ -295,9 +314,9 @@ int cmd_train(int argc, char **argv) {
     if (rc) cli_die_err(&err);
     free(stdin_text); /* the trainer keeps its own encoded copy */
     t_read = now_s() - t_read;
-    if (co.reused) fprintf(stderr, "corpus: reusing the token cache in %s (the file is unchanged)\n", cv);
+    if (co.reused) SAY("corpus: reusing the token cache in %s (the file is unchanged)\n", cv);
     else if (!text && t_read > 1 && fst.st_size > 0)
-        fprintf(stderr, "corpus: read and encoded %.1f MB in %.1f s (%.0f MB/s)\n", fst.st_size / 1e6, t_read,
+        SAY("corpus: read and encoded %.1f MB in %.1f s (%.0f MB/s)\n", fst.st_size / 1e6, t_read,
                 fst.st_size / 1e6 / t_read);
     if (!text) sig_guard_mapped_file(name);
     c.t = t;
@@ -305,28 +324,32 @@ int cmd_train(int argc, char **argv) {
     charrnn_model *m = charrnn_trainer_model(t);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
-    double need = 2.0 * (double)charrnn_trainer_checkpoint_bytes(t), avail = free_bytes(cv);
+    double need = 2.0 * (double)charrnn_trainer_checkpoint_bytes(t), avail = r0 ? free_bytes(cv) : -1;
     if (avail >= 0 && avail < need)
         cli_die(1, "checkpoint directory '%s' has %.1f MB free, but two checkpoints of this run need %.1f MB; "
                 "free some space or pass another --checkpoint-dir", cv, avail / 1e6, need / 1e6);
-    if (resume) rundir_adopt_best(&c.rd, info.run_id, info.val_loss);
-    c.log = rundir_open_log(&c.rd);
+    if (resume && r0) rundir_adopt_best(&c.rd, info.run_id, info.val_loss);
+    else c.rd.best_val = info.val_loss;
+    c.log = r0 ? rundir_open_log(&c.rd) : NULL;
+    if (nranks > 1) SAY("data-parallel: %d ranks, %d streams of the batch of %d each (about), threads %d per rank\n",
+                        nranks, charrnn_trainer_options(t)->batch_size / nranks, charrnn_trainer_options(t)->batch_size,
+                        charrnn_get_threads());
 
     charrnn_corpus_info ci;
     charrnn_trainer_corpus_info(t, &ci);
-    fprintf(stderr, "corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
+    SAY("corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
             ci.num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci.vocab_size, ci.elem_bytes,
             ci.train_chars, ci.val_chars, ci.test_chars);
-    fprintf(stderr, "model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
+    SAY("model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
             info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
             info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
             ro->learning_rate);
     if (ro->val_max_chars > 0 && ci.val_chars > (size_t)ro->val_max_chars)
-        fprintf(stderr, "validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
+        SAY("validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
                 ro->val_max_chars, ci.val_chars);
-    if (resume) fprintf(stderr, "resuming %s at iteration %ld (epoch %.2f), writing to %s\n", resume, info.iteration,
+    if (resume) SAY("resuming %s at iteration %ld (epoch %.2f), writing to %s\n", resume, info.iteration,
                         info.epoch, cv);
-    if (max_time > 0) fprintf(stderr, "time budget: %.0f s of training, then a validation and a checkpoint\n", max_time);
+    if (max_time > 0) SAY("time budget: %.0f s of training, then a validation and a checkpoint\n", max_time);
 
     const char *cellname = charrnn_cell_name(info.config.cell);
     charrnn_step_stats st = {0};
@@ -339,43 +362,48 @@ int cmd_train(int argc, char **argv) {
     if (charrnn_trainer_done(t)) {
         long done_it, total_it;
         charrnn_trainer_progress(t, &done_it, &total_it);
-        fprintf(stderr, "nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
+        SAY("nothing to do: the run is at iteration %ld of %ld; raise --max-iters or --max-epochs to continue\n",
                 done_it, total_it);
     }
     sig_install("stopping after this iteration to save a checkpoint", 1);
+    int stopping = 0; /* the signal of an agreed stop (every rank stops at the same iteration) */
     while (!charrnn_trainer_done(t)) {
-        if (max_time > 0 && now_s() - t0 >= max_time) { out_of_time = 1; break; }
+        int over_time = max_time > 0 && now_s() - t0 >= max_time;
+        if (nranks > 1) over_time = charrnn_ranks_agree(over_time);
+        if (over_time) { out_of_time = 1; break; }
         rc = charrnn_trainer_step(t, &st, &err);
         progress_clear(&bar);
         if (rc) {
             fprintf(stderr, "charrnn: error: %s\n", err.msg);
             if (c.saved_iter >= 0 || access(c.rd.latest, F_OK) == 0)
-                fprintf(stderr, "the last good checkpoint is %s\n", c.rd.latest);
+                SAY("the last good checkpoint is %s\n", c.rd.latest);
             return finish(&c, 1);
         }
         saved_at_end = 0;
         if (st.skipped)
-            fprintf(stderr, "warning: iteration %ld had a non-finite loss or gradient and was skipped (%ld of --skip-nonfinite %ld)\n",
+            SAY("warning: iteration %ld had a non-finite loss or gradient and was skipped (%ld of --skip-nonfinite %ld)\n",
                     st.iteration, st.skipped_total, ro->skip_nonfinite);
-        if (sig_stop_requested()) {
-            int sig = sig_stop_requested();
+        int flags = (sig_stop_requested() ? 1 : 0) | (sig_take_checkpoint_request() ? 2 : 0);
+        if (nranks > 1) flags = charrnn_ranks_agree(flags);
+        if (flags & 1) {
+            int sig = sig_stop_requested() ? sig_stop_requested() : SIGTERM;
             if (save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
-            fprintf(stderr, "interrupted at iteration %ld (epoch %.3f) by %s: saved %s\n", st.iteration, st.epoch,
+            SAY("interrupted at iteration %ld (epoch %.3f) by %s: saved %s\n", st.iteration, st.epoch,
                     sig_name(sig), c.rd.latest);
-            print_resume(&c);
+            if (r0) print_resume(&c);
             return finish(&c, 128 + sig);
         }
-        if (sig_take_checkpoint_request()) {
+        if (flags & 2) {
             if (save(&c, c.rd.latest, st.iteration) == 0) {
                 c.saved_iter = st.iteration;
-                fprintf(stderr, "saved %s at iteration %ld (asked by SIGUSR1); training goes on\n", c.rd.latest, st.iteration);
+                SAY("saved %s at iteration %ld (asked by SIGUSR1); training goes on\n", c.rd.latest, st.iteration);
             }
         }
         int last = charrnn_trainer_done(t);
         if (st.iteration % print_every == 0 || last || st.iteration == start_iter + 1) {
             double tn = now_s();
             double ms = (tn - t_last) * 1000.0 / (double)(st.iteration - it_last);
-            fprintf(stderr, "%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
+            SAY("%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
                     st.iteration, st.total_iters, st.epoch, st.loss, st.loss / log(2.0), st.grad_norm, ms,
                     chars_per_iter * 1000.0 / ms, charrnn_get_threads());
             log_line(&c, "{\"iteration\":%ld,\"epoch\":%.6f,\"train_loss\":%.6f,\"train_bpc\":%.6f,\"grad_norm\":%.6g,\"learning_rate\":%.6g,\"ms_per_iter\":%.3f}\n",
@@ -386,7 +414,9 @@ int cmd_train(int argc, char **argv) {
         if (st.iteration % ro->eval_val_every == 0 || last) {
             validate_and_save(&c, &st, cellname, &bar);
             saved_at_end = 1;
-            if (sig_stop_requested()) break; /* validation was cut short by it; latest is saved */
+            int stop_now = sig_stop_requested() != 0;
+            if (nranks > 1) stop_now = charrnn_ranks_agree(stop_now);
+            if (stop_now) { stopping = sig_stop_requested() ? sig_stop_requested() : SIGTERM; break; } /* latest is saved */
         }
         if (sample_every && st.iteration % sample_every == 0 && !sig_stop_requested()) {
             double ts = now_s();
@@ -396,11 +426,12 @@ int cmd_train(int argc, char **argv) {
         progress_epoch(&bar, st.iteration, st.total_iters, ci.iters_per_epoch, st.iteration - start_iter);
     }
     progress_clear(&bar);
-    if (sig_stop_requested()) { /* during the last validation: it was cut short, the checkpoint is what counts */
-        int sig = sig_stop_requested();
+    if (nranks == 1 && !stopping && sig_stop_requested()) stopping = sig_stop_requested();
+    if (stopping) { /* during the last validation: it was cut short, the checkpoint is what counts */
+        int sig = stopping;
         if (!saved_at_end && st.iteration > start_iter && save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
-        fprintf(stderr, "interrupted at iteration %ld by %s: saved %s\n", st.iteration, sig_name(sig), c.rd.latest);
-        print_resume(&c);
+        SAY("interrupted at iteration %ld by %s: saved %s\n", st.iteration, sig_name(sig), c.rd.latest);
+        if (r0) print_resume(&c);
         return finish(&c, 128 + sig);
     }
     if (out_of_time && st.iteration > start_iter && !saved_at_end) {
@@ -408,15 +439,15 @@ int cmd_train(int argc, char **argv) {
         saved_at_end = 1;
     }
     if (!saved_at_end && st.iteration > start_iter) {
-        if (save(&c, c.rd.latest, st.iteration) == 0) fprintf(stderr, "saved %s\n", c.rd.latest);
+        if (save(&c, c.rd.latest, st.iteration) == 0) SAY("saved %s\n", c.rd.latest);
     }
     double el = now_s() - t0;
     if (out_of_time) {
-        fprintf(stderr, "time budget of %.0f s spent: stopped at iteration %ld of %ld (%.0f chars/s)\n", max_time,
+        SAY("time budget of %.0f s spent: stopped at iteration %ld of %ld (%.0f chars/s)\n", max_time,
                 st.iteration, st.total_iters, (st.iteration - start_iter) * (double)chars_per_iter / el);
-        print_resume(&c);
+        if (r0) print_resume(&c);
     } else if (st.iteration > start_iter) {
-        fprintf(stderr, "done: %ld iterations in %.1f s (%.0f chars/s); sample with: charrnn sample %s\n",
+        SAY("done: %ld iterations in %.1f s (%.0f chars/s); sample with: charrnn sample %s\n",
                 st.iteration - start_iter, el, (st.iteration - start_iter) * (double)chars_per_iter / el,
                 c.rd.best[0] ? c.rd.bestlink : c.rd.latest);
     }

@@ -111,6 +111,23 @@ CHARRNN_API void charrnn_set_threads(int n);
 /* The thread count in effect for the calling thread now. */
 CHARRNN_API int charrnn_get_threads(void);
 
+/* ---- data-parallel training over MPI (make MPI=1) ------------------------------- */
+/* A program run by mpirun calls charrnn_mpi_init first and charrnn_mpi_finalize
+ * last; then every trainer divides its global batch among the ranks, sums the
+ * gradients with one in-place MPI_Allreduce per step, and every rank takes the
+ * same optimizer step. Trainer calls (open, step, validate, save) are
+ * collective: all ranks make them; only rank 0 writes files. In a build without
+ * MPI these are no-ops and there is one rank. */
+CHARRNN_API int charrnn_mpi_init(int *argc, char ***argv);
+CHARRNN_API void charrnn_mpi_finalize(void);
+/* Ends the whole job at once (a rank that cannot go on). */
+CHARRNN_API void charrnn_mpi_abort(int code);
+CHARRNN_API int charrnn_rank(void);
+CHARRNN_API int charrnn_num_ranks(void);
+/* The bitwise OR of flags over all ranks (collective): how ranks agree on
+ * stopping, checkpoints on demand and time budgets at the same iteration. */
+CHARRNN_API int charrnn_ranks_agree(int flags);
+
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;
 

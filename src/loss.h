@@ -21,4 +21,13 @@ int loss_default_streams(size_t n, int seq_length, int max_streams);
 double corpus_loss(model *net, const corpus *c, size_t begin, size_t n, int streams, int32_t *x, int32_t *y,
                    long *count, charrnn_progress_fn progress, void *ctx, int *stopped);
 
+/* One rank's share of corpus_loss: of the same cut into `streams` slices, the
+ * slices [first, first + count) (net->B at a time) and, with with_rest, the
+ * remainder; *sum and *cnt are its summed loss and predictions, to be added
+ * over the ranks. With first 0, count = streams and with_rest it is
+ * corpus_loss itself. Returns the share's mean. */
+double corpus_loss_part(model *net, const corpus *c, size_t begin, size_t n, int streams, int first, int count,
+                        int with_rest, int32_t *x, int32_t *y, double *sum, long *cnt, charrnn_progress_fn progress,
+                        void *ctx, int *stopped);
+
 #endif

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "data.h"
 #include "defaults.h"
+#include "dist.h"
 #include "handle.h"
 #include "loss.h"
 #include "optim.h"
@@ -37,7 +38,16 @@ struct charrnn_trainer {
     long skipped;              /* non-finite steps skipped */
     uint64_t run_id;
     int threads;
+    /* data-parallel training: this rank runs streams [b0, b0 + bl) of the global batch */
+    int rank, ranks, b0, bl;
+    float *full_state;         /* (2, L, B, H): the whole batch's carried state, to save or restore */
 };
+
+/* Rank r's share [lo, hi) of n items, as every part of the trainer cuts them. */
+static void share(int n, int r, int P, int *lo, int *cnt) {
+    *lo = (int)((long)n * r / P);
+    *cnt = (int)((long)n * (r + 1) / P) - *lo;
+}
 
 static void setup_split(charrnn_trainer *t) {
     corpus_split(t->data.n, t->opt.train_frac, t->opt.val_frac, &t->train_n, &t->val_n, &t->test_n);
@@ -116,7 +126,13 @@ static int reserve_history(charrnn_trainer *t, long need, charrnn_error *err) {
 
 /* Allocates everything a run needs once the corpus and the model handle exist. */
 static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
-    const int B = t->opt.batch_size, T = t->opt.seq_length;
+    t->rank = dist_rank();
+    t->ranks = dist_size();
+    if (t->opt.batch_size < t->ranks)
+        return cr_fail(err, CHARRNN_EINVAL, "--batch-size %d is smaller than the %d ranks: each rank needs a stream of "
+                       "the batch; use a larger --batch-size or fewer ranks", t->opt.batch_size, t->ranks);
+    share(t->opt.batch_size, t->rank, t->ranks, &t->b0, &t->bl);
+    const int B = t->bl, T = t->opt.seq_length;
     model *net = &t->m->net;
     int rc = model_alloc(net, B, T, 1, err);
     if (rc) {
@@ -128,7 +144,9 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
     t->x = cr_malloc((size_t)B * T, sizeof(int32_t));
     t->y = cr_malloc((size_t)B * T, sizeof(int32_t));
     t->saved_state = cr_malloc(2 * (size_t)net->L * B * net->H, sizeof(float));
-    if (!t->x || !t->y || !t->saved_state) return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
+    t->full_state = cr_calloc(2 * (size_t)net->L * t->opt.batch_size * net->H, sizeof(float));
+    if (!t->x || !t->y || !t->saved_state || !t->full_state)
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
     t->m->eval_seq_length = T;
     return CHARRNN_OK;
 }
@@ -171,8 +189,8 @@ static int trainer_open(charrnn_trainer **out, const char *corpus_path, const ch
     rng init;
     rng_seed(&init, opt->seed, 1);
     model_init_weights(&t->m->net, &init);
-    rng_seed(&t->drop_rng, opt->seed, 2);
     if ((rc = trainer_alloc(t, err))) goto fail;
+    rng_seed(&t->drop_rng, opt->seed, 2 + 2 * (uint64_t)t->rank); /* rank 0 (and a single process) as always */
     t->m->learning_rate = t->lr;
     t->run_id = t->m->run_id = new_run_id();
     *out = t;
@@ -213,9 +231,16 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     if ((rc = check_memory(&t->m->net.cfg, &opt, t->m->vocab_size, err))) goto fail;
     if ((rc = trainer_alloc(t, err))) goto fail;
     model *net = &t->m->net;
-    ckpt_run run = {.opt = opt, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2, .state_h = net->state_h,
-                    .state_c = net->state_c};
+    const size_t full = (size_t)net->L * opt.batch_size * net->H;
+    ckpt_run run = {.opt = opt, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2, .state_h = t->full_state,
+                    .state_c = t->full_state + full};
     if ((rc = checkpoint_restore_run(ckpt_path, t->m, &run, t->data.n, t->data.checksum, err))) goto fail;
+    /* this rank's streams of the saved state */
+    for (int l = 0; l < net->L; l++) {
+        const size_t H = (size_t)net->H, from = ((size_t)l * opt.batch_size + (size_t)t->b0) * H, to = (size_t)l * t->bl * H;
+        memcpy(net->state_h + to, t->full_state + from, sizeof(float) * (size_t)t->bl * H);
+        memcpy(net->state_c + to, t->full_state + full + from, sizeof(float) * (size_t)t->bl * H);
+    }
     free(t->loss_history);
     t->loss_history = run.loss_history;
     /* same corpus, so the same vocabulary, unless the file was edited to say otherwise */
@@ -231,6 +256,7 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     t->lr = run.lr;
     t->opt_state.step = run.optim_step;
     t->drop_rng = run.drop_rng;
+    if (t->rank > 0) rng_seed(&t->drop_rng, opt.seed ^ (uint64_t)run.iteration, 2 + 2 * (uint64_t)t->rank); /* rank 0's is saved */
     t->skipped = run.skipped;
     t->run_id = run.run_id ? run.run_id : new_run_id(); /* a checkpoint from before run ids starts one */
     t->m->run_id = t->run_id;
@@ -324,17 +350,31 @@ void charrnn_trainer_close(charrnn_trainer *t) {
     free(t->x);
     free(t->y);
     free(t->saved_state);
+    free(t->full_state);
     free(t->loss_history);
     free(t);
 }
 
-int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const int32_t *x, const int32_t *y,
-                   int b, int t, double lr, rng *r, double *loss, double *norm) {
+/* share: this rank's part of the global batch (1 for a single process). The
+ * local mean loss and gradient, weighted by it, are summed over the ranks. */
+static int train_on_batch_dist(model *net, optim *o, const charrnn_train_options *opt, const int32_t *x,
+                               const int32_t *y, int b, int t, double lr, rng *r, double *loss, double *norm,
+                               double share_of_batch) {
     model_zero_grad(net);
     *loss = model_forward(net, x, y, b, t, 1, r);
     *norm = NAN;
+    if (dist_size() > 1) {
+        double l = *loss * share_of_batch;
+        dist_sum_doubles(&l, 1); /* a NaN anywhere is a NaN everywhere: all ranks skip alike */
+        *loss = l;
+    }
     if (!isfinite(*loss)) return 1;
     model_backward(net, x, y, b, t);
+    if (dist_size() > 1) {
+        const float w = (float)share_of_batch;
+        for (size_t i = 0; i < net->num_params; i++) net->grads[i] *= w;
+        dist_sum_floats(net->grads, net->num_params); /* one in-place allreduce over the flat gradient */
+    }
     *norm = grad_norm(net->grads, net->num_params);
     if (!isfinite(*norm)) return 2;
     grad_clip(net->grads, net->num_params, opt->grad_clip, opt->clip_mode, *norm);
@@ -343,11 +383,24 @@ int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const
     return 0;
 }
 
+int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const int32_t *x, const int32_t *y,
+                   int b, int t, double lr, rng *r, double *loss, double *norm) {
+    return train_on_batch_dist(net, o, opt, x, y, b, t, lr, r, loss, norm, 1.0);
+}
+
+/* FNV-1a 64 of the weights: ranks that took the same steps hold the same bits. */
+static uint64_t weights_hash(const model *net) {
+    uint64_t h = 14695981039346656037ULL;
+    const unsigned char *p = (const unsigned char *)net->params;
+    for (size_t i = 0; i < net->num_params * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
 int charrnn_trainer_done(const charrnn_trainer *t) { return t->iter >= t->total_iters; }
 
 int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_error *err) {
     model *net = &t->m->net;
-    const int B = t->opt.batch_size, T = t->opt.seq_length;
+    const int B = t->bl, T = t->opt.seq_length;
     int rc = reserve_history(t, t->iter + 1, err);
     if (rc) return rc;
     const long k = t->iter % t->iters_per_epoch;
@@ -356,14 +409,15 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     const size_t S = (size_t)t->iters_per_epoch * T;
     for (int s = 0; s < T; s++)
         for (int j = 0; j < B; j++) {
-            size_t pos = (size_t)j * S + (size_t)k * T + s;
+            size_t pos = (size_t)(t->b0 + j) * S + (size_t)k * T + s;
             t->x[s * B + j] = (int32_t)corpus_id(&t->data, pos);
             t->y[s * B + j] = (int32_t)corpus_id(&t->data, pos + 1);
         }
     double loss, norm;
     thread_scope ts;
     threads_enter(&ts, t->threads);
-    rc = train_on_batch(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm);
+    rc = train_on_batch_dist(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm,
+                             (double)t->bl / (double)t->opt.batch_size);
     threads_leave(&ts);
     int skipped = 0;
     if (rc && t->skipped < t->opt.skip_nonfinite) {
@@ -385,6 +439,13 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     t->loss_history[t->iter] = skipped ? NAN : (float)loss;
     t->iter++;
     if (t->iter % 1000 == 0) corpus_release_pages(&t->data); /* a mapped corpus: keep resident memory small */
+    if (t->ranks > 1 && (t->iter % 100 == 0 || t->iter == 1)) { /* the ranks must hold the same weights */
+        uint64_t h = weights_hash(net), lo = dist_min_u64(h), hi = dist_max_u64(h);
+        if (lo != hi)
+            return cr_fail(err, CHARRNN_EMISMATCH, "the %d ranks' weights differ at iteration %ld (checksums %016llx "
+                           "to %016llx): they diverged; stop and resume from the last checkpoint", t->ranks, t->iter,
+                           (unsigned long long)lo, (unsigned long long)hi);
+    }
     int epoch_end = t->iter % t->iters_per_epoch == 0;
     double epoch = (double)t->iter / (double)t->iters_per_epoch;
     if (epoch_end && t->opt.learning_rate_decay < 1 && epoch >= t->opt.learning_rate_decay_after)
@@ -421,8 +482,18 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
     thread_scope ts;
     threads_enter(&ts, t->threads);
     size_t vn = t->opt.val_max_chars > 0 && (size_t)t->opt.val_max_chars < t->val_n ? (size_t)t->opt.val_max_chars : t->val_n;
-    int streams = loss_default_streams(vn, net->T, net->B);
-    double loss = corpus_loss(net, &t->data, t->train_n, vn, streams, t->x, t->y, &cnt, progress, ctx, &stopped);
+    int streams = loss_default_streams(vn, net->T, t->opt.batch_size), first, count;
+    share(streams, t->rank, t->ranks, &first, &count); /* each rank its share of the streams, the last the remainder */
+    double sums[2];
+    corpus_loss_part(net, &t->data, t->train_n, vn, streams, first, count, t->rank == t->ranks - 1, t->x, t->y,
+                     &sums[0], &cnt, progress, ctx, &stopped);
+    sums[1] = (double)cnt;
+    if (t->ranks > 1) {
+        int any_stopped = dist_or_int(stopped);
+        stopped = any_stopped;
+        dist_sum_doubles(sums, 2);
+    }
+    double loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
     threads_leave(&ts);
     memcpy(net->state_h, t->saved_state, sizeof(float) * state);
     memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
@@ -435,15 +506,23 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
 }
 
 static ckpt_run run_of(const charrnn_trainer *t) {
-    const model *net = &t->m->net;
+    const size_t full = (size_t)t->m->net.L * t->opt.batch_size * t->m->net.H;
     return (ckpt_run){.opt = t->opt, .iteration = t->iter, .iters_per_epoch = t->iters_per_epoch, .lr = t->lr,
                       .optim_step = t->opt_state.step, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2,
                       .drop_rng = t->drop_rng, .skipped = t->skipped, .corpus_chars = t->data.n,
                       .corpus_checksum = t->data.checksum, .loss_history = t->loss_history,
-                      .state_h = net->state_h, .state_c = net->state_c, .run_id = t->run_id};
+                      .state_h = t->full_state, .state_c = t->full_state + full, .run_id = t->run_id};
 }
 
 int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err) {
+    /* the whole batch's carried state, gathered in stream order (collective) */
+    const model *net = &t->m->net;
+    const size_t full = (size_t)net->L * t->opt.batch_size * net->H, H = (size_t)net->H;
+    for (int q = 0; q < 2; q++)
+        for (int l = 0; l < net->L; l++)
+            dist_gather_floats((q ? net->state_c : net->state_h) + (size_t)l * t->bl * H, t->bl * net->H,
+                               t->full_state + q * full + (size_t)l * t->opt.batch_size * H);
+    if (t->rank > 0) return CHARRNN_OK; /* rank 0 writes */
     ckpt_run r = run_of(t);
     return checkpoint_save(t->m, &r, path, err);
 }
@@ -457,7 +536,7 @@ size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t) {
     long iters = t->iter + t->opt.eval_val_every;
     if (iters > t->total_iters) iters = t->total_iters > t->iter ? t->total_iters : t->iter;
     size_t floats = net->num_params * (1 + (size_t)optim_num_moments(&t->opt_state)) +
-                    2 * (size_t)net->L * net->B * net->H + (size_t)iters;
+                    2 * (size_t)net->L * t->opt.batch_size * net->H + (size_t)iters;
     return floats * sizeof(float) + 64 * 1024 + (size_t)t->m->vocab_size * 12 +
            (size_t)t->m->num_history * 40; /* + header */
 }
