@@ -24,12 +24,7 @@
 
 /* FNV-1a 64 over the metadata values (in the order written) and the whole data
  * block: a truncated, bit-flipped or hand-edited checkpoint is refused on load. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
-#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_OFFSET CR_FNV_OFFSET
 static const char *const CHECKSUMMED[] = {"format", "format_version", "config", "vocab", "train_options", "train_state"};
 #define NUM_CHECKSUMMED (int)(sizeof CHECKSUMMED / sizeof CHECKSUMMED[0])
 
@@ -130,8 +125,8 @@ int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path,
     ts[n++] = (st_tensor){.name = "history.train_loss", .dtype = ST_F32, .ndim = 1, .shape = {r->iteration},
                           .data = r->loss_history, .nbytes = (size_t)r->iteration * 4};
     uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = fnv1a(h, meta[i].value ? meta[i].value : "", meta[i].value ? strlen(meta[i].value) : 0);
-    for (int i = 0; i < n; i++) h = fnv1a(h, ts[i].data, ts[i].nbytes);
+    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = cr_fnv1a(h, meta[i].value ? meta[i].value : "", meta[i].value ? strlen(meta[i].value) : 0);
+    for (int i = 0; i < n; i++) h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
     snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
     int rc = CHARRNN_OK;
     if (cfg.oom || voc.oom || opts.oom || state.oom) {
@@ -206,11 +201,11 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     uint64_t h = FNV_OFFSET;
     for (int i = 0; i < NUM_CHECKSUMMED; i++) {
         const char *val = st_get_meta(f, CHECKSUMMED[i]);
-        if (val) h = fnv1a(h, val, strlen(val));
+        if (val) h = cr_fnv1a(h, val, strlen(val));
     }
     size_t dlen;
     const void *data = st_data_block(f, &dlen);
-    h = fnv1a(h, data, dlen);
+    h = cr_fnv1a(h, data, dlen);
     char mine[40];
     snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
     if (strcmp(sum, mine)) {
@@ -595,12 +590,12 @@ int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *
     for (int i = 0; i < n; i++) {
         int summed = 0;
         for (int k = 0; k < NUM_CHECKSUMMED; k++) summed |= !strcmp(meta[i].key, CHECKSUMMED[k]);
-        if (summed) h = fnv1a(h, meta[i].value, strlen(meta[i].value));
+        if (summed) h = cr_fnv1a(h, meta[i].value, strlen(meta[i].value));
     }
     for (int i = 0; i < nt; i++) {
         ts[i] = *st_tensor_at(f, i);
         if (tensor && !strcmp(ts[i].name, tensor)) ts[i].data = tensor_data;
-        h = fnv1a(h, ts[i].data, ts[i].nbytes);
+        h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
     }
     char sum[40];
     snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);

@@ -62,3 +62,9 @@ const char *charrnn_version(void) { return CHARRNN_VERSION; }
 int charrnn_format_version(void) { return CHARRNN_FORMAT_VERSION; }
 
 void charrnn_free(void *p) { free(p); }
+
+uint64_t cr_fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}

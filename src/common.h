@@ -7,6 +7,7 @@
 #include "charrnn.h"
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__GNUC__)
 #define CR_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -25,6 +26,11 @@ void *cr_malloc(size_t n, size_t size);
 void *cr_realloc(void *p, size_t n, size_t size);
 /* *out = a * b; returns 0, or -1 (out untouched) if the product overflows. */
 int cr_mul(size_t a, size_t b, size_t *out);
+
+/* FNV-1a 64 of n bytes, continuing from h (start with CR_FNV_OFFSET): the
+ * checksum of checkpoints, n-gram files, compressed files and weights. */
+#define CR_FNV_OFFSET 14695981039346656037ULL
+uint64_t cr_fnv1a(uint64_t h, const void *p, size_t n);
 
 /* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
 size_t cr_available_memory(void);

@@ -160,16 +160,11 @@ static uint32_t crc32_of(const unsigned char *p, size_t n) {
     return c ^ 0xFFFFFFFFu;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
 
 static uint64_t fingerprint(const charrnn_model *m) {
-    uint64_t h = fnv(14695981039346656037ULL, m->net.params, sizeof(float) * m->net.num_params);
-    h = fnv(h, m->vocab, sizeof(uint32_t) * (size_t)m->vocab_size);
-    return fnv(h, &m->unit, sizeof m->unit);
+    uint64_t h = cr_fnv1a(CR_FNV_OFFSET, m->net.params, sizeof(float) * m->net.num_params);
+    h = cr_fnv1a(h, m->vocab, sizeof(uint32_t) * (size_t)m->vocab_size);
+    return cr_fnv1a(h, &m->unit, sizeof m->unit);
 }
 
 /* The numbers' provenance: results are exact only with the same kernels and threads. */

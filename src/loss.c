@@ -9,50 +9,6 @@ int loss_default_streams(size_t n, int seq_length, int max_streams) {
     return b < 1 ? 1 : (int)b;
 }
 
-double corpus_loss(model *net, const corpus *c, size_t begin, size_t n, int streams, int32_t *x, int32_t *y,
-                   long *count, charrnn_progress_fn progress, void *ctx, int *stopped) {
-    double total = 0.0;
-    long cnt = 0;
-    if (stopped) *stopped = 0;
-    if (n >= 2) {
-        const size_t targets = n - 1, T = (size_t)net->T;
-        size_t b = (size_t)(streams > 0 ? streams : 1);
-        if (b > (size_t)net->B) b = (size_t)net->B;
-        if (b > targets) b = targets;
-        const size_t len = targets / b;
-        /* pass 0: b streams of len predictions; pass 1: the rest as one stream */
-        for (int pass = 0; pass < 2; pass++) {
-            size_t nb = pass == 0 ? b : 1, nlen = pass == 0 ? len : targets - b * len;
-            size_t base = pass == 0 ? begin : begin + b * len;
-            if (nlen == 0) continue;
-            model_reset_state(net);
-            for (size_t pos = 0; pos < nlen; pos += T) {
-                size_t tt = nlen - pos < T ? nlen - pos : T;
-                for (size_t s = 0; s < tt; s++)
-                    for (size_t j = 0; j < nb; j++) {
-                        size_t at = base + j * nlen + pos + s;
-                        x[s * nb + j] = (int32_t)corpus_id(c, at);
-                        y[s * nb + j] = (int32_t)corpus_id(c, at + 1);
-                    }
-                double l = model_forward(net, x, y, (int)nb, (int)tt, 0, NULL);
-                total += l * (double)(nb * tt);
-                cnt += (long)(nb * tt);
-                if (!isfinite(total)) {
-                    if (count) *count = cnt;
-                    return total;
-                }
-                if (progress && progress(ctx, cnt, (long)targets)) {
-                    if (stopped) *stopped = 1;
-                    if (count) *count = cnt;
-                    return NAN;
-                }
-            }
-        }
-    }
-    if (count) *count = cnt;
-    return cnt ? total / (double)cnt : NAN;
-}
-
 double corpus_loss_part(model *net, const corpus *c, size_t begin, size_t n, int streams, int first, int count,
                         int with_rest, int32_t *x, int32_t *y, double *sum, long *cnt_out, charrnn_progress_fn progress,
                         void *ctx, int *stopped) {
@@ -97,4 +53,14 @@ double corpus_loss_part(model *net, const corpus *c, size_t begin, size_t n, int
     *sum = total;
     *cnt_out = cnt;
     return cnt ? total / (double)cnt : NAN;
+}
+
+double corpus_loss(model *net, const corpus *c, size_t begin, size_t n, int streams, int32_t *x, int32_t *y,
+                   long *count, charrnn_progress_fn progress, void *ctx, int *stopped) {
+    double sum;
+    long cnt;
+    corpus_loss_part(net, c, begin, n, streams, 0, streams > 0 ? streams : 1, 1, x, y, &sum, &cnt, progress, ctx, stopped);
+    if (count) *count = cnt;
+    if (stopped && *stopped) return NAN;
+    return cnt ? sum / (double)cnt : NAN;
 }

@@ -90,11 +90,6 @@ void charrnn_ngram_options_default(charrnn_ngram_options *o) {
     o->val_frac = 0.05;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
 #define FNV_OFFSET 14695981039346656037ULL
 static const char *const CHECKSUMMED[] = {"format", "format_version", "config", "vocab", "corpus"};
 #define NUM_CHECKSUMMED (int)(sizeof CHECKSUMMED / sizeof CHECKSUMMED[0])
@@ -805,8 +800,8 @@ int charrnn_ngram_save(const charrnn_ngram *g, const char *path, charrnn_error *
     };
     const int nts = (int)(sizeof ts / sizeof ts[0]);
     uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = fnv1a(h, meta[i].value, strlen(meta[i].value));
-    for (int i = 0; i < nts; i++) h = fnv1a(h, ts[i].data, ts[i].nbytes);
+    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = cr_fnv1a(h, meta[i].value, strlen(meta[i].value));
+    for (int i = 0; i < nts; i++) h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
     snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
     char msg[600];
     if (st_write(path, meta, (int)(sizeof meta / sizeof meta[0]), ts, nts, msg, sizeof msg))
@@ -862,11 +857,11 @@ static int read_header(charrnn_ngram *g, const st_file *f, const char *path, cha
     uint64_t h = FNV_OFFSET;
     for (int i = 0; i < NUM_CHECKSUMMED; i++) {
         const char *val = st_get_meta(f, CHECKSUMMED[i]);
-        if (val) h = fnv1a(h, val, strlen(val));
+        if (val) h = cr_fnv1a(h, val, strlen(val));
     }
     size_t dlen;
     const void *data = st_data_block(f, &dlen);
-    h = fnv1a(h, data, dlen);
+    h = cr_fnv1a(h, data, dlen);
     char mine[40];
     snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
     if (strcmp(sum, mine))

@@ -390,10 +390,7 @@ int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const
 
 /* FNV-1a 64 of the weights: ranks that took the same steps hold the same bits. */
 static uint64_t weights_hash(const model *net) {
-    uint64_t h = 14695981039346656037ULL;
-    const unsigned char *p = (const unsigned char *)net->params;
-    for (size_t i = 0; i < net->num_params * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    return cr_fnv1a(CR_FNV_OFFSET, net->params, net->num_params * sizeof(float));
 }
 
 int charrnn_trainer_done(const charrnn_trainer *t) { return t->iter >= t->total_iters; }
