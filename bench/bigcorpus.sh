@@ -17,7 +17,7 @@ big="$DIR/big.txt"
 want=$((GB * 1000000000))
 if [ ! -f "$big" ] || [ "$(wc -c < "$big")" -ne "$want" ]; then
     echo "writing $big ($GB GB) ..."
-    ( while :; do cat "$DATA/linux-kernel.txt"; done ) | head -c "$want" > "$big" || true
+    ( while cat "$DATA/linux-kernel.txt"; do :; done ) | head -c "$want" > "$big" || true # cat stops when head has enough
 fi
 run() { # run LABEL ARGS...
     label=$1; shift
