@@ -18,7 +18,8 @@ msit() { grep -o '[0-9.]* ms/it' "$1" | awk 'NR > 5 { print $1 }' | sort -n | aw
 run() { # run LABEL NP THREADS CONFIG...
     label=$1; np=$2; th=$3; shift 3
     rm -rf "$tmp/cv"
-    mpirun --bind-to none -np "$np" "$MPIBIN" train "$corpus" "$@" --max-iters "$ITERS" --print-every 1 \
+    bind=none; [ "$np" -gt 1 ] && bind=core # a rank a core (unbound, two ranks share one now and then)
+    mpirun --bind-to $bind -np "$np" "$MPIBIN" train "$corpus" "$@" --max-iters "$ITERS" --print-every 1 \
         --eval-val-every 100000000 --val-max-chars 1000 --threads "$th" --checkpoint-dir "$tmp/cv" > "$tmp/$label.log" 2>&1
     msit "$tmp/$label.log"
 }
