@@ -340,6 +340,8 @@ static void test_kill9_during_writes(void) {
                  "--eval-val-every 1 --print-every 1000 --threads 1 --checkpoint-dir '%s' %s%s%s", dir,
                  have ? "--resume '" : "", have ? latest : "", have ? "'" : "");
         pid_t pid = start_training(args, errpath);
+        /* the first run writes its first checkpoint however slow the build (a sanitizer's) */
+        for (int w = 0; !have && w < 6000 && stat(latest, &st) != 0; w++) usleep(10000);
         usleep(150000 + (useconds_t)(rand() % 400000));
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
