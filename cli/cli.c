@@ -97,6 +97,26 @@ void cli_set_threads(int threads) {
     charrnn_set_threads(threads);
 }
 
+void cli_check_precision(int precision) {
+    if (precision == CHARRNN_PRECISION_BF16 && !charrnn_bf16_supported())
+        cli_die(2, "--precision bf16 needs a processor with AVX512-BF16 (this one has none); use --precision fp32 or auto");
+}
+
+void cli_set_precision(charrnn_model *m, int precision, int say) {
+    charrnn_error err = {0};
+    if (charrnn_model_set_precision(m, (charrnn_precision)precision, &err)) cli_die_err(&err);
+    if (!say || (say == 2 && charrnn_model_precision(m) != CHARRNN_PRECISION_BF16)) return;
+    if (charrnn_model_precision(m) == CHARRNN_PRECISION_BF16)
+        fprintf(stderr, "precision: bf16 products (AVX512-BF16), float32 weights and accumulation\n");
+    else if (precision == CHARRNN_PRECISION_AUTO && !charrnn_bf16_supported())
+        fprintf(stderr, "precision: fp32 (this processor has no AVX512-BF16; --precision auto)\n");
+    else if (precision == CHARRNN_PRECISION_AUTO)
+        fprintf(stderr, "precision: fp32 (this processor's bf16 dot products run at %.2fx its float32 multiply-adds, "
+                        "too slow to pay; --precision bf16 to use them anyway)\n", charrnn_bf16_speedup());
+    else
+        fprintf(stderr, "precision: fp32\n");
+}
+
 int cli_progress(void *ctx, long done, long total) {
     progress *p = ctx;
     progress_draw(p, p->label ? p->label : "", done, total, done, NULL);

@@ -58,7 +58,7 @@ static int eval_ngram(const char *path, const char *input, int streams) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    int threads = 0, streams = 0, dynamic = 0;
+    int threads = 0, streams = 0, dynamic = 0, precision = 0;
     charrnn_dynamic_options dyn;
     charrnn_dynamic_options_default(&dyn);
     optdef opts[] = {
@@ -69,6 +69,7 @@ int cmd_eval(int argc, char **argv) {
         {"streams", O_INT, &streams, 0, "cut the text into N streams read in parallel (default: one per seq-length "
                                         "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
         {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
@@ -82,11 +83,13 @@ int cmd_eval(int argc, char **argv) {
     if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %g is out of range; use 0 <= d < 1", dyn.decay);
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
+    cli_check_precision(precision);
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
     if (lrc == CHARRNN_EMISMATCH) return eval_ngram(pos[0], pos[1], streams); /* an n-gram model, not a network */
     if (lrc) cli_die_err(&err);
+    cli_set_precision(m, precision, 2);
     sig_install("stopping", 0);
     size_t len;
     char *text = cli_read_input(pos[1], &len);

@@ -6,7 +6,9 @@
 #include "viz.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
@@ -42,7 +44,18 @@ static void usage(FILE *f) {
                "only another one after that quits at once. SIGUSR1 makes train save a checkpoint and go on.\n");
 }
 
+/* OpenBLAS chose its kernels when it loaded; where it took this processor for
+ * an old one, start again with the right ones (not under valgrind, whose
+ * children would run untraced; CHARRNN_NO_REEXEC=1 to opt out). */
+static void fix_blas_core(char **argv) {
+    const char *core = charrnn_blas_core_hint(), *pre = getenv("LD_PRELOAD"), *no = getenv("CHARRNN_NO_REEXEC");
+    if (!core || (no && *no && strcmp(no, "0")) || (pre && strstr(pre, "vgpreload"))) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    execv("/proc/self/exe", argv); /* on failure: carry on with the kernels OpenBLAS chose */
+}
+
 int main(int argc, char **argv) {
+    fix_blas_core(argv);
     if (argc < 2) { usage(stderr); return 2; }
     const char *cmd = argv[1];
     for (int i = 0; i < NUM_COMMANDS; i++)

@@ -296,6 +296,7 @@ int cmd_sample(int argc, char **argv) {
     double temperature = 1.0, top_p = 1.0, min_p = 0.0, rep = 1.0;
     const char *primetext = NULL, *prime_file = NULL;
     uint64_t seed = 123;
+    int precision = 0;
     int verbose = 1, num = 1, threads = 0, half = 0, sample = 1, top_k = 0, window = 64, beam_width = 0, inter = 0;
     int dynamic = 0;
     charrnn_dynamic_options dyn;
@@ -321,6 +322,7 @@ int cmd_sample(int argc, char **argv) {
         {"interactive", O_FLAG, &inter, 0, "a prompt loop: each line typed (or piped) is continued, the state carried on", 0},
         {"verbose", O_INT, &verbose, 0, "1: describe the model on stderr; 0: only the text", 0},
         {"half", O_INT, &half, 0, "1: weights in half precision, faster on large models, slightly different samples", 0},
+        {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"sample", O_INT, &sample, 0, "char-rnn's switch: 0 = always the likeliest (as --temperature 0)", 0},
         {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
         {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
@@ -360,6 +362,7 @@ int cmd_sample(int argc, char **argv) {
     a.num_stop = stops.n;
     a.max_lines = max_lines;
     cli_set_threads(threads);
+    cli_check_precision(precision);
     char *prime = NULL;
     size_t plen = 0;
     if (prime_file) prime = cli_read_input(prime_file, &plen);
@@ -383,6 +386,7 @@ int cmd_sample(int argc, char **argv) {
         return rc;
     }
     if (lrc) cli_die_err(&err);
+    cli_set_precision(m, precision, verbose ? 2 : 0);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
     if (dynamic && plen) {

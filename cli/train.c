@@ -151,7 +151,7 @@ int cmd_train(int argc, char **argv) {
     charrnn_train_options_default(&o);
     int cell = mc.cell, unit = o.unit, optim = o.optim, clip_mode = o.clip_mode;
     double dropout = 0, max_time = 0;
-    int threads = 0, print_every = 10, force = 0, on_full_disk = 0;
+    int threads = 0, print_every = 10, force = 0, on_full_disk = 0, precision = 0;
     long sample_every = 0, sample_length = 200;
     double sample_temperature = 1.0;
     const char *cv = "cv", *resume = NULL, *init_from = NULL, *data_dir = NULL;
@@ -190,6 +190,7 @@ int cmd_train(int argc, char **argv) {
         {"force", O_FLAG, &force, 0, "start (or resume) in a checkpoint directory that holds another run", 0},
         {"on-full-disk", O_CHOICE, &on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
         {"threads", O_INT, &threads, 0, "threads for BLAS and loops (default: the library's)", 0},
+        {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"skip-nonfinite", O_LONG, &o.skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
         {"data-dir", O_STR, &data_dir, 0, "char-rnn's way to name the corpus: DIR/input.txt", 0},
         {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
@@ -221,6 +222,7 @@ int cmd_train(int argc, char **argv) {
         cli_die(2, "--resume needs the corpus the run was trained on as a file, to check it is the same; standard input "
                 "cannot be checked: save the text to a file and pass its path");
     cli_set_threads(threads);
+    cli_check_precision(precision);
 
     const char *text = NULL, *name = file;
     char *stdin_text = NULL;
@@ -250,7 +252,7 @@ int cmd_train(int argc, char **argv) {
             else if (!strcmp(q->name, "max-iters")) over.max_iters = o.max_iters;
             else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
             else if (!strcmp(q->name, "skip-nonfinite")) over.skip_nonfinite = o.skip_nonfinite;
-            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
+            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") && strcmp(q->name, "precision") &&
                      strcmp(q->name, "print-every") && strcmp(q->name, "max-time") && strcmp(q->name, "force") &&
                      strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) && q->type != O_IGNORED)
                 SAY("warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
@@ -322,6 +324,7 @@ int cmd_train(int argc, char **argv) {
     c.t = t;
     const charrnn_train_options *ro = charrnn_trainer_options(t);
     charrnn_model *m = charrnn_trainer_model(t);
+    cli_set_precision(m, precision, r0);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
     double need = 2.0 * (double)charrnn_trainer_checkpoint_bytes(t), avail = r0 ? free_bytes(cv) : -1;

@@ -108,6 +108,11 @@ CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
  * build the BLAS count is process-wide, so a BLAS call made by another thread
  * during a charrnn call sees charrnn's count. */
 CHARRNN_API void charrnn_set_threads(int n);
+/* Where the OpenBLAS in use took this processor for an old one (Debian 12's
+ * 0.3.21 runs Pentium 4 kernels on processors newer than itself, 3x slower):
+ * the OPENBLAS_CORETYPE to set before OpenBLAS loads (the charrnn command
+ * restarts itself with it); NULL when there is nothing to fix. */
+CHARRNN_API const char *charrnn_blas_core_hint(void);
 /* The thread count in effect for the calling thread now. */
 CHARRNN_API int charrnn_get_threads(void);
 
@@ -155,6 +160,26 @@ CHARRNN_API uint32_t charrnn_model_vocab(const charrnn_model *m, int i);
 CHARRNN_API int charrnn_model_char_index(const charrnn_model *m, uint32_t c);
 /* Threads for work on this model (0: the process default); see charrnn_set_threads. */
 CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
+/* The number format of the model's matrix products. FP32 (the library's
+ * default): float32 throughout. BF16: mixed precision; every product rounds its
+ * operands to bfloat16 and sums in float32 (AVX512-BF16), while the weights,
+ * gradients, optimizer moments, cell math, softmax and loss stay float32, so
+ * checkpoints are float32 either way and a run saved in one precision resumes
+ * in the other. AUTO: BF16 where the processor has AVX512-BF16 and its bf16
+ * dot products run at least 1.25x float32's multiply-adds
+ * (charrnn_bf16_speedup), else FP32.
+ * Applies to everything done with the model: training (a trainer's
+ * charrnn_trainer_model), evaluation, and samplers opened after the call.
+ * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. */
+typedef enum charrnn_precision { CHARRNN_PRECISION_AUTO, CHARRNN_PRECISION_FP32, CHARRNN_PRECISION_BF16 } charrnn_precision;
+CHARRNN_API int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err);
+/* What the model's products use now: CHARRNN_PRECISION_FP32 or _BF16. */
+CHARRNN_API charrnn_precision charrnn_model_precision(const charrnn_model *m);
+/* Whether this processor runs bf16 products (AVX512-BF16). */
+CHARRNN_API int charrnn_bf16_supported(void);
+/* The rate of this processor's bf16 dot products over its float32 multiply-adds
+ * (flops per second, measured once on registers, about 2 ms); 0 without bf16. */
+CHARRNN_API double charrnn_bf16_speedup(void);
 /* The model's parameter tensors with PyTorch's names and shapes (weight_ih_l0,
  * weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., decoder.weight, decoder.bias),
  * float32 row-major, owned by the model: i from 0 to charrnn_model_num_tensors - 1

@@ -92,6 +92,22 @@ const char *charrnn_model_metadata(const charrnn_model *m, const char *key) {
 
 void charrnn_model_set_threads(charrnn_model *m, int n) { m->threads = n > 0 ? n : 0; }
 
+int charrnn_bf16_supported(void) { return bf16_supported(); }
+
+double charrnn_bf16_speedup(void) { return bf16_supported() ? bf16_speedup() : 0; }
+
+int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err) {
+    if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16)
+        return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16", (int)p);
+    /* auto: bf16 where its products outrun float32's by a margin that pays for rounding the operands */
+    const int on = p == CHARRNN_PRECISION_BF16 || (p == CHARRNN_PRECISION_AUTO && charrnn_bf16_speedup() >= 1.25);
+    return model_set_bf16(&m->net, on, err);
+}
+
+charrnn_precision charrnn_model_precision(const charrnn_model *m) {
+    return m->net.bf16 ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;
+}
+
 int charrnn_model_num_tensors(const charrnn_model *m) { return m->net.num_views; }
 
 float *charrnn_model_tensor(charrnn_model *m, int i, const char **name, int *rows, int *cols) {

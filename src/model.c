@@ -21,13 +21,71 @@
 /* C (M x N) = A (M x K) W^T + beta C, with W (N x K) row-major: the forward
  * products. A single row (sampling, batch 1) is a matrix-vector product, which
  * OpenBLAS does several times faster than a one-row GEMM. */
+/* The packed bf16 copy of weight matrix W: op W^T (nn 0) or op W (nn 1). */
+static const bf16_mat *packed(const model *m, const float *W, int nn) {
+    const size_t off = (size_t)(W - m->params);
+    for (int i = 0; i < m->num_views; i++)
+        if (m->views[i].offset == off) return &m->bw[nn][i];
+    return NULL;
+}
+
 static void matmul_wt(const model *m, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    if (M == 1 && m->half)
+    if (m->bf16 && !(M == 1 && m->half))
+        bf16_gemm(M, N, K, A, K, 0, packed(m, W, 0), beta, C, N);
+    else if (M == 1 && m->half)
         gemv_half(C, m->half + (W - m->params), A, N, K, beta);
     else if (M == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, A, 1, beta, C, 1);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, W, K, beta, C, N);
+}
+
+/* C (M x N) = A (M x K) W + beta C, W (K x N) row-major: backward's products into the inputs. */
+static void matmul_w(const model *m, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
+    if (m->bf16)
+        bf16_gemm(M, N, K, A, K, 0, packed(m, W, 1), beta, C, N);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, W, N, beta, C, N);
+}
+
+/* C (M x N) += A^T B, A (K x M) and B (K x N) row-major: the weight gradients, summed over K = t*b rows. */
+static void matmul_at(model *m, int M, int N, int K, const float *A, const float *B, float *C) {
+    if (m->bf16 && bf16_pack(&m->bact, B, N, 0, K, N) == 0)
+        bf16_gemm(M, N, K, A, M, 1, &m->bact, 1.0f, C, N);
+    else /* out of memory for the packed copy: float32 this once */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 1.0f, C, N);
+}
+
+/* Packs the weight matrices for the bf16 products (both ways when training). */
+static int pack_weights(model *m) {
+    for (int i = 0; i < m->num_views; i++) {
+        const param_view *v = &m->views[i];
+        if (v->ndim != 2 || i == 0) continue; /* layer 0's W_ih: a row gather */
+        const float *W = m->params + v->offset;
+        const int rows = v->shape[0], cols = v->shape[1];
+        if (bf16_pack(&m->bw[0][i], W, cols, 1, cols, rows)) return -1;
+        if (m->grads && bf16_pack(&m->bw[1][i], W, cols, 0, rows, cols)) return -1;
+    }
+    return 0;
+}
+
+static void free_packed(model *m) {
+    for (int i = 0; i < MAX_PARAM_TENSORS; i++) {
+        bf16_mat_free(&m->bw[0][i]);
+        bf16_mat_free(&m->bw[1][i]);
+    }
+    bf16_mat_free(&m->bact);
+    m->bf16_ready = 0;
+}
+
+int model_set_bf16(model *m, int on, charrnn_error *err) {
+    if (on && !bf16_supported())
+        return cr_fail(err, CHARRNN_EINVAL, "--precision bf16 needs a processor with AVX512-BF16 (this one has none); "
+                                            "use --precision fp32 or auto");
+    if (!on) free_packed(m);
+    m->bf16 = on;
+    m->bf16_ready = 0;
+    return CHARRNN_OK;
 }
 
 static int gates_per_cell(charrnn_cell c) { return c == CHARRNN_LSTM ? 4 : c == CHARRNN_GRU ? 3 : 1; }
@@ -173,6 +231,7 @@ int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
 }
 
 void model_free(model *m) {
+    free_packed(m);
     free(m->params);
     free(m->grads);
     free(m->act_mem);
@@ -186,6 +245,9 @@ int model_view(model *view, const model *m, int b, int t, charrnn_error *err) {
     view->params_frozen = 1;
     view->half = NULL;
     view->w0t_ready = 0;
+    memset(view->bw, 0, sizeof view->bw);
+    memset(&view->bact, 0, sizeof view->bact);
+    view->bf16_ready = 0;
     view->version_src = m->version_src ? m->version_src : &m->weights_version;
     return model_alloc(view, b, t, 0, err);
 }
@@ -195,6 +257,7 @@ void model_weights_changed(model *m) { m->weights_version++; }
 void model_view_free(model *view) {
     free(view->act_mem);
     free(view->half);
+    free_packed(view);
     view->act_mem = NULL;
     view->half = NULL;
 }
@@ -243,7 +306,7 @@ static void by_streams(int b, void (*fn)(const step_args *, int, int), const ste
     int nt = omp_get_max_threads();
     if (nt > b / 8) nt = b / 8; /* at least 8 streams a thread, or it does not pay */
     const model *m = args->m;
-    if ((size_t)m->G * m->H * m->H * sizeof(float) > SPLIT_MAX_WHH_BYTES) nt = 1;
+    if (!m->bf16 && (size_t)m->G * m->H * m->H * sizeof(float) > SPLIT_MAX_WHH_BYTES) nt = 1; /* bf16: packed once */
     if (nt > 1 && !omp_in_parallel()) {
 #pragma omp parallel num_threads(nt)
         {
@@ -316,8 +379,7 @@ static void backward_streams(const step_args *sa, int j0, int nb) {
         }
         /* dh(t-1) = dgates_h W_hh (+ the direct path GRU put in dh already) */
         float beta = m->cfg.cell == CHARRNN_GRU ? 1.0f : 0.0f;
-        if (s > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, H, GH, 1.0f, dgh + goff, GH, p->w_hh, H, beta, dh, H);
+        if (s > 0) matmul_w(m, nb, H, GH, dgh + goff, p->w_hh, beta, dh);
     }
 }
 
@@ -339,6 +401,14 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
     if (m->half && m->half_version != version) {
         half_from_float(m->half, m->params, m->num_params);
         m->half_version = version;
+    }
+    if (m->bf16 && !(m->bf16_ready && m->bf16_version == version)) {
+        if (pack_weights(m)) { /* out of memory for the packed weights: float32 from here on */
+            free_packed(m);
+            m->bf16 = 0;
+        }
+        m->bf16_ready = 1;
+        m->bf16_version = version;
     }
 
     for (int l = 0; l < m->L; l++) {
@@ -385,10 +455,10 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
     float *dlogits = m->probs;
     softmax_xent_backward(dlogits, m->probs, y, TB, V);
     const float *top = layer_output(m, L - 1, b, dropout);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, (int)TB, 1.0f, dlogits, V, top, H, 1.0f, m->ddec_w, H);
+    matmul_at(m, V, H, (int)TB, dlogits, top, m->ddec_w);
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, V, 1.0f, dlogits, V, m->ones, 1, 1.0f, m->ddec_b, 1);
     float *dout = m->dseq[0];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, V, 1.0f, dlogits, V, m->dec_w, H, 0.0f, dout, H);
+    matmul_w(m, (int)TB, H, V, dlogits, m->dec_w, 0.0f, dout);
 
     for (int l = L - 1; l >= 0; l--) {
         layer_acts *a = &m->a[l];
@@ -400,7 +470,7 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
         by_streams(b, backward_streams, &(step_args){m, l, b, t});
         float *dgh = m->cfg.cell == CHARRNN_GRU ? m->dgates_h : m->dgates;
         /* weight gradients: one GEMM each over all t*b rows */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, dgh, GH, a->h, H, 1.0f, g->w_hh, H);
+        matmul_at(m, GH, H, (int)TB, dgh, a->h, g->w_hh);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, GH, 1.0f, m->dgates, GH, m->ones, 1, 1.0f, g->b_ih, 1);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)TB, GH, 1.0f, dgh, GH, m->ones, 1, 1.0f, g->b_hh, 1);
         if (l == 0) {
@@ -428,9 +498,9 @@ void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) 
             m->w0t_ready = 0;
         } else {
             const float *in = layer_output(m, l - 1, b, dropout);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, m->dgates, GH, in, H, 1.0f, g->w_ih, H);
+            matmul_at(m, GH, H, (int)TB, m->dgates, in, g->w_ih);
             float *dnext = m->dseq[(L - l) & 1];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, H, GH, 1.0f, m->dgates, GH, p->w_ih, H, 0.0f, dnext, H);
+            matmul_w(m, (int)TB, H, GH, m->dgates, p->w_ih, 0.0f, dnext);
             dout = dnext;
         }
     }

@@ -5,6 +5,7 @@
 #ifndef CHARRNN_MODEL_H
 #define CHARRNN_MODEL_H
 
+#include "bf16.h"
 #include "charrnn.h"
 #include "defaults.h"
 #include "rng.h"
@@ -71,6 +72,14 @@ typedef struct model {
     uint16_t *half;          /* optional half-precision copy of params (same offsets): one-row products use it */
     int w0t_ready;
     uint64_t w0t_version, half_version;
+    /* bf16 products (model_set_bf16): the weight matrices packed for bf16_gemm, per
+     * tensor: [0] op W^T (the forward products), [1] op W (backward's products into
+     * the inputs); refreshed when the weights version moves. bact: a packed
+     * activation, the right operand of a weight gradient. */
+    int bf16, bf16_ready;
+    uint64_t bf16_version;
+    bf16_mat bw[2][MAX_PARAM_TENSORS];
+    bf16_mat bact;
 } model;
 
 /* Computes the parameter layout and allocates parameters (zeroed). */
@@ -106,5 +115,9 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
  * m->grads. The activations stay as they were. */
 void model_backward(model *m, const int32_t *x, const int32_t *y, int b, int t);
 void model_zero_grad(model *m);
+/* on 1: the matrix products round their operands to bfloat16 and sum in float32
+ * (bf16.h); weights, gradients, optimizer and cell math stay float32. An error
+ * where the processor has no AVX512-BF16. */
+int model_set_bf16(model *m, int on, charrnn_error *err);
 
 #endif

@@ -7,6 +7,8 @@
 #include "charrnn.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -46,4 +48,23 @@ void threads_leave(const thread_scope *s) {
     omp_set_num_threads(s->omp);
 #endif
     if (!blas_is_openmp()) openblas_set_num_threads(s->blas);
+}
+
+/* Debian 12's OpenBLAS (0.3.21) takes processors newer than it (Intel's Emerald
+ * Rapids, model 207, for one) for a Pentium 4 ("Prescott") and runs SSE3
+ * kernels: float32 products 3x slower. The core it should use, for the caller
+ * to set OPENBLAS_CORETYPE before OpenBLAS loads; NULL when there is nothing
+ * to fix (or OPENBLAS_CORETYPE is already set). */
+const char *charrnn_blas_core_hint(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE")) return NULL;
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott")) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
 }
