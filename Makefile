@@ -172,8 +172,8 @@ uninstall:
 	-rmdir -p $(addprefix $(DESTDIR),$(sort $(dir $(INSTALLED)))) 2>/dev/null; true
 
 # The speed benchmark against PyTorch (needs Debian's python3-torch); see bench/run.
-$(BUILD)/gemm_rate: bench/gemm_rate.c
-	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/gemm_rate: bench/gemm_rate.c $(BUILD)/src/bf16.o
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
 
 bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate

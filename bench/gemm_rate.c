@@ -3,9 +3,14 @@
  * LSTM/GRU/RNN with the given sizes makes, and reports their rate in GFLOP/s, so
  * charrnn's achieved rate can be stated as a fraction of what BLAS alone reaches.
  *
- *   bench/gemm_rate CELL L H B T V THREADS    e.g. bench/gemm_rate lstm 2 512 100 100 65 2
+ *   bench/gemm_rate CELL L H B T V THREADS [bf16]   e.g. bench/gemm_rate lstm 2 512 100 100 65 2
+ *
+ * With bf16, the same products through charrnn's bf16 kernel (src/bf16.c) as
+ * the model makes them: the weights packed once, activations packed per call.
  *
  * Prints one JSON line: flops per iteration, best and median seconds, GFLOP/s. */
+#include "bf16.h"
+
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -20,13 +25,37 @@ static double now(void) {
 }
 
 static double flops;
+static int use_bf16;
+static bf16_mat packs[8], act; /* bf16: weights packed once (by B's address and shape), activations per call */
 
-/* C (M x N) (+)= op(A) op(B): counts 2*M*N*K. */
-static void gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta, float *C) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
-                ta ? M : K, B, tb ? K : N, beta, C, N);
+static const bf16_mat *packed(const float *B, int tb, int K, int N, int weight) {
+    if (!weight) {
+        bf16_pack(&act, B, tb ? K : N, tb, K, N);
+        return &act;
+    }
+    static const float *who[8];
+    static int shape[8][3];
+    for (int i = 0; i < 8; i++) {
+        if (who[i] == B && shape[i][0] == tb && shape[i][1] == K && shape[i][2] == N) return &packs[i];
+        if (!who[i]) {
+            who[i] = B, shape[i][0] = tb, shape[i][1] = K, shape[i][2] = N;
+            bf16_pack(&packs[i], B, tb ? K : N, tb, K, N);
+            return &packs[i];
+        }
+    }
+    return NULL;
+}
+
+/* C (M x N) (+)= op(A) op(B): counts 2*M*N*K. weight: B is a weight matrix. */
+static void gemm_w(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta, float *C, int weight) {
+    if (use_bf16)
+        bf16_gemm(M, N, K, A, ta ? M : K, ta, packed(B, tb, K, N, weight), beta, C, N);
+    else
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+                    ta ? M : K, B, tb ? K : N, beta, C, N);
     flops += 2.0 * M * N * K;
 }
+#define gemm(ta, tb, M, N, K, A, B, beta, C) gemm_w(ta, tb, M, N, K, A, B, beta, C, (B) == w || (B) == dec)
 
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -34,9 +63,14 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8) {
-        fprintf(stderr, "usage: gemm_rate lstm|gru|rnn L H B T V THREADS\n");
+    if (argc != 8 && argc != 9) {
+        fprintf(stderr, "usage: gemm_rate lstm|gru|rnn L H B T V THREADS [bf16]\n");
         return 2;
+    }
+    use_bf16 = argc == 9 && !strcmp(argv[8], "bf16");
+    if (use_bf16 && !bf16_supported()) {
+        fprintf(stderr, "gemm_rate: this processor has no AVX512-BF16\n");
+        return 1;
     }
     int G = !strcmp(argv[1], "lstm") ? 4 : !strcmp(argv[1], "gru") ? 3 : 1;
     int L = atoi(argv[2]), H = atoi(argv[3]), B = atoi(argv[4]), T = atoi(argv[5]), V = atoi(argv[6]);
@@ -78,9 +112,9 @@ int main(int argc, char **argv) {
         per_iter_flops = flops;
     }
     qsort(times, REPS, sizeof times[0], cmp);
-    printf("{\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"batch\":%d,\"seq\":%d,\"vocab\":%d,\"threads\":%d,"
+    printf("{\"precision\":\"%s\",\"cell\":\"%s\",\"layers\":%d,\"hidden\":%d,\"batch\":%d,\"seq\":%d,\"vocab\":%d,\"threads\":%d,"
            "\"flops_per_iter\":%.0f,\"best_s\":%.6f,\"median_s\":%.6f,\"gflops_best\":%.2f,\"gflops_median\":%.2f}\n",
-           argv[1], L, H, B, T, V, threads, per_iter_flops, times[0], times[REPS / 2], per_iter_flops / times[0] / 1e9,
+           use_bf16 ? "bf16" : "fp32", argv[1], L, H, B, T, V, threads, per_iter_flops, times[0], times[REPS / 2], per_iter_flops / times[0] / 1e9,
            per_iter_flops / times[REPS / 2] / 1e9);
     return 0;
 }

@@ -22,7 +22,8 @@ int bf16_supported(void);
 /* How many times float32's multiply-add rate this processor's bf16 dot products
  * reach, measured once (about 2 ms, on registers: the compute limit of either
  * kind of product); 0 without bf16. Intel's cores up to Sapphire Rapids run
- * VDPBF16PS at half the rate of FMA (about 0.6 here), AMD's Zen 4 at twice it. */
+ * VDPBF16PS at half the rate of FMA (about 0.5 here), AMD's Zen 4 at twice it.
+ * CHARRNN_BF16_SPEEDUP=R in the environment stands in for the measurement. */
 double bf16_speedup(void);
 /* x rounded to bfloat16 (nearest even) and back: what the products see. */
 float bf16_round(float x);

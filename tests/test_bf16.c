@@ -8,7 +8,9 @@
  * - a model trained with bf16 products follows the float32 loss trajectory, and
  *   its forward loss and gradients are within bf16 rounding of float32's;
  * - where the processor has no AVX512-BF16 (or CHARRNN_NO_BF16=1), --precision
- *   bf16 is a one-line error and auto says once that it uses float32. */
+ *   bf16 is a one-line error and auto says once that it uses float32;
+ * - auto trains in bf16 where the measured rate (CHARRNN_BF16_SPEEDUP stands
+ *   in for it) is 2x, in float32 at 0.5x; sampling takes bf16 either way. */
 #include "test.h"
 
 #include "../src/bf16.h"
@@ -240,7 +242,37 @@ static void test_unsupported_refused(void) {
     free(e);
 }
 
+/* auto: bf16 for training only where the measured rate pays; sampling (bound by memory) wherever it runs */
+static void test_auto_choice(void) {
+    if (skip_unsupported()) return;
+    const char *path = t_path("bf16_auto.txt");
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 300; i++) fprintf(f, "abc def %d\n", i % 10);
+    fclose(f);
+    char *o = NULL, *e = NULL;
+    int rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=2 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+                         t_bin(), path, t_path("cva2")), &o, &e);
+    CHECKF(rc == 0 && strstr(e, "precision: bf16"), "auto where bf16 runs at 2x: %s", e);
+    free(o);
+    free(e);
+    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+                     t_bin(), path, t_path("cva05")), &o, &e);
+    CHECKF(rc == 0 && strstr(e, "precision: fp32 (") && strstr(e, "0.50x"), "auto where bf16 runs at 0.5x: %s", e);
+    free(o);
+    free(e);
+    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s sample '%s/latest.safetensors' --length 50", t_bin(), t_path("cva05")),
+               &o, &e);
+    CHECKF(rc == 0 && strstr(e, "precision: bf16") && strlen(o) >= 50, "sampling's auto: %s", e);
+    free(o);
+    free(e);
+    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s eval '%s/latest.safetensors' '%s'", t_bin(), t_path("cva05"), path), &o, &e);
+    CHECKF(rc == 0 && !strstr(e, "precision: bf16"), "eval's auto at 0.5x: %s", e);
+    free(o);
+    free(e);
+}
+
 void register_bf16_tests(void) {
+    t_register("bf16_auto_choice", test_auto_choice);
     t_register("bf16_rounding", test_rounding);
     t_register("bf16_gemm_shapes", test_gemm_shapes);
     t_register("bf16_gemm_threads", test_gemm_threads);
