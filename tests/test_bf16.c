@@ -20,12 +20,24 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* t_run of a printf-formatted command */
+static int sh(char **out, char **err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = t_vfmt(fmt, ap);
+    va_end(ap);
+    int rc = t_run(cmd, out, err);
+    free(cmd);
+    return rc;
+}
 
 static int skip_unsupported(void) {
     if (bf16_supported()) return 0;
@@ -224,19 +236,18 @@ static void test_unsupported_refused(void) {
     for (int i = 0; i < 300; i++) fprintf(f, "abc def %d\n", i % 10);
     fclose(f);
     char *o = NULL, *e = NULL;
-    int rc = t_run(t_fmt("CHARRNN_NO_BF16=1 %s train '%s' --max-iters 1 --precision bf16 --checkpoint-dir '%s'",
-                         t_bin(), path, t_path("cvno")), &o, &e);
+    int rc = sh(&o, &e, "CHARRNN_NO_BF16=1 %s train '%s' --max-iters 1 --precision bf16 --checkpoint-dir '%s'",
+                         t_bin(), path, t_path("cvno"));
     CHECKF(rc == 2 && strstr(e, "--precision bf16") && strstr(e, "AVX512-BF16") && !strchr(strchr(e, '\n') ? strchr(e, '\n') + 1 : "", '\n'),
            "without AVX512-BF16, --precision bf16: rc %d, %s", rc, e);
     free(o);
     free(e);
-    rc = t_run(t_fmt("CHARRNN_NO_BF16=1 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1", t_bin(), path,
-                     t_path("cvauto")), &o, &e);
+    rc = sh(&o, &e, "CHARRNN_NO_BF16=1 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1", t_bin(), path,
+                     t_path("cvauto"));
     CHECKF(rc == 0 && strstr(e, "precision: fp32") && strstr(e, "no AVX512-BF16"), "auto without bf16: %s %s", o, e);
     free(o);
     free(e);
-    rc = t_run(t_fmt("%s train '%s' --max-iters 1 --precision half --checkpoint-dir '%s'", t_bin(), path, t_path("cvx")),
-               &o, &e);
+    rc = sh(&o, &e, "%s train '%s' --max-iters 1 --precision half --checkpoint-dir '%s'", t_bin(), path, t_path("cvx"));
     CHECKF(rc != 0 && strstr(e, "--precision"), "an unknown precision: rc %d %s", rc, e);
     free(o);
     free(e);
@@ -250,22 +261,21 @@ static void test_auto_choice(void) {
     for (int i = 0; i < 300; i++) fprintf(f, "abc def %d\n", i % 10);
     fclose(f);
     char *o = NULL, *e = NULL;
-    int rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=2 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
-                         t_bin(), path, t_path("cva2")), &o, &e);
+    int rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=2 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+                         t_bin(), path, t_path("cva2"));
     CHECKF(rc == 0 && strstr(e, "precision: bf16"), "auto where bf16 runs at 2x: %s", e);
     free(o);
     free(e);
-    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
-                     t_bin(), path, t_path("cva05")), &o, &e);
+    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+                     t_bin(), path, t_path("cva05"));
     CHECKF(rc == 0 && strstr(e, "precision: fp32 (") && strstr(e, "0.50x"), "auto where bf16 runs at 0.5x: %s", e);
     free(o);
     free(e);
-    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s sample '%s/latest.safetensors' --length 50", t_bin(), t_path("cva05")),
-               &o, &e);
+    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s sample '%s/latest.safetensors' --length 50", t_bin(), t_path("cva05"));
     CHECKF(rc == 0 && strstr(e, "precision: bf16") && strlen(o) >= 50, "sampling's auto: %s", e);
     free(o);
     free(e);
-    rc = t_run(t_fmt("CHARRNN_BF16_SPEEDUP=0.5 %s eval '%s/latest.safetensors' '%s'", t_bin(), t_path("cva05"), path), &o, &e);
+    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s eval '%s/latest.safetensors' '%s'", t_bin(), t_path("cva05"), path);
     CHECKF(rc == 0 && !strstr(e, "precision: bf16"), "eval's auto at 0.5x: %s", e);
     free(o);
     free(e);
