@@ -18,7 +18,7 @@ ok() { echo "ok   $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 i=0
 while [ $i -lt 600 ]; do echo "the cat sat on the mat; a dog ran in the fog, $((i % 13)) times."; i=$((i + 1)); done > "$tmp/text.txt"
-A="--rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 16 --max-iters 50 --print-every 1 --eval-val-every 25 --threads 1"
+A="--precision fp32 --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 16 --max-iters 50 --print-every 1 --eval-val-every 25 --threads 1"
 mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" $A --checkpoint-dir "$tmp/p2" > "$tmp/p2.log" 2>&1 || bad "2 ranks: $(tail -n 3 "$tmp/p2.log")"
 "$BIN" train "$tmp/text.txt" $A --checkpoint-dir "$tmp/p1" > "$tmp/p1.log" 2>&1 || bad "1 process: $(tail -n 3 "$tmp/p1.log")"
 cmp=$(/usr/bin/python3 - "$tmp" <<'PY'
@@ -40,9 +40,9 @@ else
     bad "2 ranks vs 1 process: $cmp"
 fi
 # checkpoints move between rank counts and builds
-if "$BIN" train "$tmp/text.txt" --resume "$tmp/p2/latest.safetensors" --max-iters 60 --threads 1 > "$tmp/r1.log" 2>&1 &&
+if "$BIN" train "$tmp/text.txt" --resume "$tmp/p2/latest.safetensors" --max-iters 60 --threads 1 --precision fp32 > "$tmp/r1.log" 2>&1 &&
    grep -q "resuming" "$tmp/r1.log"; then ok "a 2-rank checkpoint resumes without MPI"; else bad "2 -> 1: $(tail -n 2 "$tmp/r1.log")"; fi
-if mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" --resume "$tmp/p1/latest.safetensors" --max-iters 60 --threads 1 > "$tmp/r2.log" 2>&1 &&
+if mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" --resume "$tmp/p1/latest.safetensors" --max-iters 60 --threads 1 --precision fp32 > "$tmp/r2.log" 2>&1 &&
    grep -q "resuming" "$tmp/r2.log"; then ok "a single-process checkpoint resumes on 2 ranks"; else bad "1 -> 2: $(tail -n 2 "$tmp/r2.log")"; fi
 v1=$(grep -o 'validation at 60: val_loss = [0-9.]*' "$tmp/r1.log"); v2=$(grep -o 'validation at 60: val_loss = [0-9.]*' "$tmp/r2.log")
 [ -n "$v1" ] && [ "$v1" = "$v2" ] && ok "both continuations validate alike ($v1)" || bad "continuations: '$v1' vs '$v2'"
