@@ -26,36 +26,21 @@ static double now(void) {
 
 static double flops;
 static int use_bf16;
-static bf16_mat packs[8], act; /* bf16: weights packed once (by B's address and shape), activations per call */
+static bf16_mat act; /* bf16: an activation operand, packed per call */
 
-static const bf16_mat *packed(const float *B, int tb, int K, int N, int weight) {
-    if (!weight) {
-        bf16_pack(&act, B, tb ? K : N, tb, K, N);
-        return &act;
-    }
-    static const float *who[8];
-    static int shape[8][3];
-    for (int i = 0; i < 8; i++) {
-        if (who[i] == B && shape[i][0] == tb && shape[i][1] == K && shape[i][2] == N) return &packs[i];
-        if (!who[i]) {
-            who[i] = B, shape[i][0] = tb, shape[i][1] = K, shape[i][2] = N;
-            bf16_pack(&packs[i], B, tb ? K : N, tb, K, N);
-            return &packs[i];
-        }
-    }
-    return NULL;
-}
-
-/* C (M x N) (+)= op(A) op(B): counts 2*M*N*K. weight: B is a weight matrix. */
-static void gemm_w(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta, float *C, int weight) {
-    if (use_bf16)
-        bf16_gemm(M, N, K, A, ta ? M : K, ta, packed(B, tb, K, N, weight), beta, C, N);
-    else
+/* C (M x N) (+)= op(A) op(B): counts 2*M*N*K. pb: op(B) already packed for bf16
+ * (a weight matrix, packed once as the model does), or NULL (packed here). */
+static void gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, const bf16_mat *pb, float beta,
+                 float *C) {
+    if (use_bf16) {
+        if (!pb) bf16_pack(&act, B, tb ? K : N, tb, K, N), pb = &act;
+        bf16_gemm(M, N, K, A, ta ? M : K, ta, pb, beta, C, N);
+    } else {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
                     ta ? M : K, B, tb ? K : N, beta, C, N);
+    }
     flops += 2.0 * M * N * K;
 }
-#define gemm(ta, tb, M, N, K, A, B, beta, C) gemm_w(ta, tb, M, N, K, A, B, beta, C, (B) == w || (B) == dec)
 
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -86,6 +71,10 @@ int main(int argc, char **argv) {
     if (!gates || !dgates || !hs || !x || !dx || !logits || !w || !dw || !dec || !ddec || !dh) return 1;
     for (size_t i = 0; i < big; i++) { gates[i] = 1e-3f * (float)(i % 7); dgates[i] = gates[i]; }
     for (size_t i = 0; i < (size_t)GH * H; i++) w[i] = 1e-3f * (float)(i % 5);
+    bf16_mat w_t = {0}, w_n = {0}, dec_t = {0}, dec_n = {0}; /* op W^T and op W of both weight matrices */
+    if (use_bf16 && (bf16_pack(&w_t, w, H, 1, H, GH) || bf16_pack(&w_n, w, H, 0, GH, H) ||
+                     bf16_pack(&dec_t, dec, H, 1, H, V) || bf16_pack(&dec_n, dec, H, 0, V, H)))
+        return 1;
     enum { REPS = 7 };
     double times[REPS], per_iter_flops = 0;
     for (int rep = -1; rep < REPS; rep++) { /* rep -1: warm-up */
@@ -93,19 +82,19 @@ int main(int argc, char **argv) {
         double t0 = now();
         /* forward: hoisted input projection (layers > 0), one product per step, decoder */
         for (int l = 0; l < L; l++) {
-            if (l > 0) gemm(0, 1, TB, GH, H, x, w, 0.0f, gates);
-            for (int s = 0; s < T; s++) gemm(0, 1, B, GH, H, hs + (size_t)s * B * H, w, 1.0f, gates + (size_t)s * B * GH);
+            if (l > 0) gemm(0, 1, TB, GH, H, x, w, &w_t, 0.0f, gates);
+            for (int s = 0; s < T; s++) gemm(0, 1, B, GH, H, hs + (size_t)s * B * H, w, &w_t, 1.0f, gates + (size_t)s * B * GH);
         }
-        gemm(0, 1, TB, V, H, x, dec, 1.0f, logits);
+        gemm(0, 1, TB, V, H, x, dec, &dec_t, 1.0f, logits);
         /* backward: decoder, then per layer dh(t-1) per step and the large weight products */
-        gemm(1, 0, V, H, TB, logits, x, 1.0f, ddec);
-        gemm(0, 0, TB, H, V, logits, dec, 0.0f, dx);
+        gemm(1, 0, V, H, TB, logits, x, NULL, 1.0f, ddec);
+        gemm(0, 0, TB, H, V, logits, dec, &dec_n, 0.0f, dx);
         for (int l = L - 1; l >= 0; l--) {
-            for (int s = T - 1; s > 0; s--) gemm(0, 0, B, H, GH, dgates + (size_t)s * B * GH, w, 0.0f, dh);
-            gemm(1, 0, GH, H, TB, dgates, hs, 1.0f, dw);
+            for (int s = T - 1; s > 0; s--) gemm(0, 0, B, H, GH, dgates + (size_t)s * B * GH, w, &w_n, 0.0f, dh);
+            gemm(1, 0, GH, H, TB, dgates, hs, NULL, 1.0f, dw);
             if (l > 0) {
-                gemm(1, 0, GH, H, TB, dgates, x, 1.0f, dw);
-                gemm(0, 0, TB, H, GH, dgates, w, 0.0f, dx);
+                gemm(1, 0, GH, H, TB, dgates, x, NULL, 1.0f, dw);
+                gemm(0, 0, TB, H, GH, dgates, w, &w_n, 0.0f, dx);
             }
         }
         if (rep >= 0) times[rep] = now() - t0;

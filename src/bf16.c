@@ -170,15 +170,19 @@ static size_t panel_at(int K, int N, int q, int jp) {
     return (size_t)k0 * npad + (size_t)jp * pairs * 2 * NR;
 }
 
+int bf16_reserve(bf16_mat *p, int K, int N) {
+    const size_t need = K > 0 && N > 0 ? panel_at(K, N, (K + KC - 1) / KC - 1, (N + NR - 1) / NR) : 1;
+    if (need <= p->cap) return 0;
+    uint16_t *d = realloc(p->data, need * sizeof *d);
+    if (!d) return -1;
+    p->data = d;
+    p->cap = need;
+    return 0;
+}
+
 int bf16_pack(bf16_mat *p, const float *B, int ld, int trans, int K, int N) {
     const int nq = (K + KC - 1) / KC, njp = (N + NR - 1) / NR;
-    const size_t need = K > 0 && N > 0 ? panel_at(K, N, nq - 1, njp) : 1;
-    if (need > p->cap) {
-        uint16_t *d = realloc(p->data, need * sizeof *d);
-        if (!d) return -1;
-        p->data = d;
-        p->cap = need;
-    }
+    if (bf16_reserve(p, K, N)) return -1;
     p->K = K;
     p->N = N;
 #pragma omp parallel for schedule(static) if ((long)K * N >= 1 << 18)

@@ -36,9 +36,11 @@ typedef struct bf16_mat {
     int K, N;
 } bf16_mat;
 
+/* Room in p for a packed K x N (and anything smaller): 0, or -1 out of memory. */
+int bf16_reserve(bf16_mat *p, int K, int N);
 /* Packs op(B) (K x N): trans 0: B is K x N row-major with row stride ld;
- * trans 1: B is stored N x K (op(B) = B^T), row stride ld. Grows p->data as
- * needed; returns 0, or -1 out of memory. */
+ * trans 1: B is stored N x K (op(B) = B^T), row stride ld. Allocates only
+ * where bf16_reserve did not make room; returns 0, or -1 out of memory. */
 int bf16_pack(bf16_mat *p, const float *B, int ld, int trans, int K, int N);
 void bf16_mat_free(bf16_mat *p);
 

@@ -315,7 +315,7 @@ static int job_init(job *j, charrnn_model *m, const header *h, charrnn_error *er
         src = &j->ad.net; /* the view reads the adapting weights */
     }
     if ((rc = model_view(&j->view, src, 1, 1, err))) return rc;
-    j->view.bf16 = 0; /* the coder's probabilities: float32, as the file's build string says */
+    model_set_bf16(&j->view, 0, err); /* the coder's probabilities: float32, as the file's build string says */
     model_reset_state(&j->view);
     const size_t state = (size_t)src->L * src->H;
     j->cum = cr_malloc((size_t)j->V + 2, sizeof(uint32_t));

@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* C (M x N) = A (M x K) W^T + beta C, with W (N x K) row-major: the forward
- * products. A single row (sampling, batch 1) is a matrix-vector product, which
- * OpenBLAS does several times faster than a one-row GEMM. */
 /* The packed bf16 copy of weight matrix W: op W^T (nn 0) or op W (nn 1). */
 static const bf16_mat *packed(const model *m, const float *W, int nn) {
     const size_t off = (size_t)(W - m->params);
@@ -29,6 +26,9 @@ static const bf16_mat *packed(const model *m, const float *W, int nn) {
     return NULL;
 }
 
+/* C (M x N) = A (M x K) W^T + beta C, with W (N x K) row-major: the forward
+ * products. A single row (sampling, batch 1) is a matrix-vector product, which
+ * OpenBLAS does several times faster than a one-row GEMM. */
 static void matmul_wt(const model *m, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
     if (m->bf16 && !(M == 1 && m->half))
         bf16_gemm(M, N, K, A, K, 0, packed(m, W, 0), beta, C, N);
@@ -48,25 +48,40 @@ static void matmul_w(const model *m, int M, int N, int K, const float *A, const 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, W, N, beta, C, N);
 }
 
-/* C (M x N) += A^T B, A (K x M) and B (K x N) row-major: the weight gradients, summed over K = t*b rows. */
+/* C (M x N) += A^T B, A (K x M) and B (K x N) row-major: the weight gradients, summed over K = t*b rows
+ * (B, an activation, packed into the room reserve_packed made). */
 static void matmul_at(model *m, int M, int N, int K, const float *A, const float *B, float *C) {
-    if (m->bf16 && bf16_pack(&m->bact, B, N, 0, K, N) == 0)
+    if (m->bf16) {
+        bf16_pack(&m->bact, B, N, 0, K, N);
         bf16_gemm(M, N, K, A, M, 1, &m->bact, 1.0f, C, N);
-    else /* out of memory for the packed copy: float32 this once */
+    } else {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 1.0f, C, N);
+    }
 }
 
-/* Packs the weight matrices for the bf16 products (both ways when training). */
-static int pack_weights(model *m) {
-    for (int i = 0; i < m->num_views; i++) {
+/* The bf16 products' buffers, allocated with the activations (never in the training loop): each
+ * weight matrix packed both ways (backward's way only when training), and the activation operand
+ * of a weight gradient (t*b x H). Layer 0's W_ih is a row gather, never a product. */
+static int reserve_packed(model *m) {
+    for (int i = 1; i < m->num_views; i++) {
         const param_view *v = &m->views[i];
-        if (v->ndim != 2 || i == 0) continue; /* layer 0's W_ih: a row gather */
+        if (v->ndim != 2) continue;
+        if (bf16_reserve(&m->bw[0][i], v->shape[1], v->shape[0])) return -1;
+        if (m->grads && bf16_reserve(&m->bw[1][i], v->shape[0], v->shape[1])) return -1;
+    }
+    return m->grads ? bf16_reserve(&m->bact, m->T * m->B, m->H) : 0;
+}
+
+/* Packs the weight matrices for the bf16 products, into the room reserve_packed made. */
+static void pack_weights(model *m) {
+    for (int i = 1; i < m->num_views; i++) {
+        const param_view *v = &m->views[i];
+        if (v->ndim != 2) continue;
         const float *W = m->params + v->offset;
         const int rows = v->shape[0], cols = v->shape[1];
-        if (bf16_pack(&m->bw[0][i], W, cols, 1, cols, rows)) return -1;
-        if (m->grads && bf16_pack(&m->bw[1][i], W, cols, 0, rows, cols)) return -1;
+        bf16_pack(&m->bw[0][i], W, cols, 1, cols, rows);
+        if (m->grads) bf16_pack(&m->bw[1][i], W, cols, 0, rows, cols);
     }
-    return 0;
 }
 
 static void free_packed(model *m) {
@@ -82,9 +97,13 @@ int model_set_bf16(model *m, int on, charrnn_error *err) {
     if (on && !bf16_supported())
         return cr_fail(err, CHARRNN_EINVAL, "--precision bf16 needs a processor with AVX512-BF16 (this one has none); "
                                             "use --precision fp32 or auto");
-    if (!on) free_packed(m);
+    free_packed(m);
     m->bf16 = on;
-    m->bf16_ready = 0;
+    if (on && m->act_mem && reserve_packed(m)) {
+        free_packed(m);
+        m->bf16 = 0;
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the bf16 copies of the weights; use --precision fp32");
+    }
     return CHARRNN_OK;
 }
 
@@ -227,6 +246,7 @@ int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
         if (!m->grads) return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating gradients (%.1f MB)", m->num_params * 4.0 / 1e6);
         point_params(m, m->grads, m->g, &m->ddec_w, &m->ddec_b);
     }
+    if (m->bf16 && reserve_packed(m)) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the bf16 copies of the weights");
     return CHARRNN_OK;
 }
 
@@ -403,10 +423,7 @@ double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t,
         m->half_version = version;
     }
     if (m->bf16 && !(m->bf16_ready && m->bf16_version == version)) {
-        if (pack_weights(m)) { /* out of memory for the packed weights: float32 from here on */
-            free_packed(m);
-            m->bf16 = 0;
-        }
+        pack_weights(m);
         m->bf16_ready = 1;
         m->bf16_version = version;
     }

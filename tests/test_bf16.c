@@ -230,11 +230,22 @@ static void test_training_converges(void) {
     free(e);
 }
 
-static void test_unsupported_refused(void) {
+/* 300 short lines, written once */
+static const char *small_corpus(void) {
     const char *path = t_path("bf16_small.txt");
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        return path;
+    }
+    f = fopen(path, "w");
     for (int i = 0; i < 300; i++) fprintf(f, "abc def %d\n", i % 10);
     fclose(f);
+    return path;
+}
+
+static void test_unsupported_refused(void) {
+    const char *path = small_corpus();
     char *o = NULL, *e = NULL;
     int rc = sh(&o, &e, "CHARRNN_NO_BF16=1 %s train '%s' --max-iters 1 --precision bf16 --checkpoint-dir '%s'",
                          t_bin(), path, t_path("cvno"));
@@ -256,10 +267,7 @@ static void test_unsupported_refused(void) {
 /* auto: bf16 for training only where the measured rate pays; sampling (bound by memory) wherever it runs */
 static void test_auto_choice(void) {
     if (skip_unsupported()) return;
-    const char *path = t_path("bf16_auto.txt");
-    FILE *f = fopen(path, "w");
-    for (int i = 0; i < 300; i++) fprintf(f, "abc def %d\n", i % 10);
-    fclose(f);
+    const char *path = small_corpus();
     char *o = NULL, *e = NULL;
     int rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=2 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
                          t_bin(), path, t_path("cva2"));
