@@ -252,9 +252,10 @@ int cmd_train(int argc, char **argv) {
             else if (!strcmp(q->name, "max-iters")) over.max_iters = o.max_iters;
             else if (!strcmp(q->name, "eval-val-every")) over.eval_val_every = o.eval_val_every;
             else if (!strcmp(q->name, "skip-nonfinite")) over.skip_nonfinite = o.skip_nonfinite;
-            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") && strcmp(q->name, "precision") &&
-                     strcmp(q->name, "print-every") && strcmp(q->name, "max-time") && strcmp(q->name, "force") &&
-                     strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) && q->type != O_IGNORED)
+            else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
+                     strcmp(q->name, "precision") && strcmp(q->name, "print-every") && strcmp(q->name, "max-time") &&
+                     strcmp(q->name, "force") && strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) &&
+                     q->type != O_IGNORED)
                 SAY("warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n",
                         q->name, resume);
         }
