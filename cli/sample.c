@@ -388,7 +388,9 @@ int cmd_sample(int argc, char **argv) {
     if (lrc) cli_die_err(&err);
     /* batch-1 sampling streams every weight per character: bound by memory, not by the
      * products' rate, so bf16's half the bytes pay wherever the processor has it */
-    if (precision == CHARRNN_PRECISION_AUTO && charrnn_bf16_supported() && !half) precision = CHARRNN_PRECISION_BF16;
+    const char *force = getenv("CHARRNN_AUTO_PRECISION");
+    if (precision == CHARRNN_PRECISION_AUTO && charrnn_bf16_supported() && !half && !(force && !strcmp(force, "fp32")))
+        precision = CHARRNN_PRECISION_BF16;
     cli_set_precision(m, precision, verbose ? 2 : 0);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);

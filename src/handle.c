@@ -99,8 +99,12 @@ double charrnn_bf16_speedup(void) { return bf16_supported() ? bf16_speedup() : 0
 int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err) {
     if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16)
         return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16", (int)p);
-    /* auto: bf16 where its products outrun float32's by a margin that pays for rounding the operands */
-    const int on = p == CHARRNN_PRECISION_BF16 || (p == CHARRNN_PRECISION_AUTO && charrnn_bf16_speedup() >= 1.25);
+    /* auto: bf16 where its products outrun float32's by a margin that pays for rounding the operands;
+     * CHARRNN_AUTO_PRECISION=fp32|bf16 in the environment decides auto instead (tests) */
+    const char *force = getenv("CHARRNN_AUTO_PRECISION");
+    int on = p == CHARRNN_PRECISION_BF16;
+    if (p == CHARRNN_PRECISION_AUTO && force && !strcmp(force, "bf16")) on = bf16_supported();
+    else if (p == CHARRNN_PRECISION_AUTO && !(force && !strcmp(force, "fp32"))) on = charrnn_bf16_speedup() >= 1.25;
     return model_set_bf16(&m->net, on, err);
 }
 
