@@ -105,16 +105,10 @@ void cli_check_precision(int precision) {
 void cli_set_precision(charrnn_model *m, int precision, int say) {
     charrnn_error err = {0};
     if (charrnn_model_set_precision(m, (charrnn_precision)precision, &err)) cli_die_err(&err);
-    if (!say || (say == 2 && charrnn_model_precision(m) != CHARRNN_PRECISION_BF16)) return;
-    if (charrnn_model_precision(m) == CHARRNN_PRECISION_BF16)
-        fprintf(stderr, "precision: bf16 products (AVX512-BF16), float32 weights and accumulation\n");
-    else if (precision == CHARRNN_PRECISION_AUTO && !charrnn_bf16_supported())
-        fprintf(stderr, "precision: fp32 (this processor has no AVX512-BF16; --precision auto)\n");
-    else if (precision == CHARRNN_PRECISION_AUTO)
-        fprintf(stderr, "precision: fp32 (this processor's bf16 dot products run at %.2fx its float32 multiply-adds, "
-                        "too slow to pay; --precision bf16 to use them anyway)\n", charrnn_bf16_speedup());
-    else
-        fprintf(stderr, "precision: fp32\n");
+    /* say 2: only where there was something to decide or bf16 is on */
+    if (!say || (say == 2 && !charrnn_bf16_supported())) return;
+    if (say == 1) fprintf(stderr, "processor: %s\n", charrnn_processor_info());
+    fprintf(stderr, "precision: %s\n", charrnn_model_precision_note(m));
 }
 
 int cli_progress(void *ctx, long done, long total) {

@@ -31,13 +31,14 @@ const char *cli_input_name(const char *path);
 
 /* Checks a --threads value (0: leave the library's default) and applies it. */
 void cli_set_threads(int threads);
-/* --precision auto|fp32|bf16 (the index) on the model, or a one-line error; say 1: print what is used;
- * 2: only when it is bf16 (evaluation and sampling, whose numbers it moves). */
+/* --precision auto|fp32|bf16 (the index) on the model, or a one-line error; say 1: print the processor
+ * and what is used and why; 2: what is used and why, where the processor has AVX512-BF16 (evaluation
+ * and sampling, whose numbers it moves). */
 void cli_set_precision(charrnn_model *m, int precision, int say);
 /* --precision bf16 where the processor cannot: the error, before any work. */
 void cli_check_precision(int precision);
 #define CLI_PRECISION_CHOICES "auto|fp32|bf16"
-#define CLI_PRECISION_HELP "matrix products: bf16 (AVX512-BF16, float32 weights) or fp32; auto (default): bf16 where the processor has AVX512-BF16 and it is faster"
+#define CLI_PRECISION_HELP "matrix products: bf16 (AVX512-BF16, float32 weights) or fp32; auto (default): the faster of the two for this run, timed at its start"
 
 /* A charrnn_progress_fn that draws a progress bar (ctx: a struct progress from
  * progress.h, whose label is set with cli_progress_label) on a terminal, and

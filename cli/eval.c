@@ -89,6 +89,9 @@ int cmd_eval(int argc, char **argv) {
     int lrc = charrnn_model_load(&m, pos[0], &err);
     if (lrc == CHARRNN_EMISMATCH) return eval_ngram(pos[0], pos[1], streams); /* an n-gram model, not a network */
     if (lrc) cli_die_err(&err);
+    /* auto decides for the evaluation's passes: about 3200 rows of streams x steps (charrnn_evaluate) */
+    charrnn_model_set_workload(m, dynamic ? 1 : streams ? streams : 50, dynamic ? dyn.segment : streams ? 3200 / streams : 64,
+                               dynamic);
     cli_set_precision(m, precision, 2);
     sig_install("stopping", 0);
     size_t len;
@@ -160,8 +163,11 @@ int cmd_info(int argc, char **argv) {
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
-    int np = cli_parse(argc, argv, "info", "info CHECKPOINT", opts, pos, 1);
-    if (np < 1) cli_die(2, "info needs a checkpoint: charrnn info cv/latest.safetensors");
+    int np = cli_parse(argc, argv, "info", "info [CHECKPOINT]   (none: this processor only)", opts, pos, 1);
+    if (np < 1) { /* what this machine offers: which precision and kernels runs get */
+        out_printf("processor:      %s\n", charrnn_processor_info());
+        return 0;
+    }
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
@@ -197,6 +203,7 @@ int cmd_info(int argc, char **argv) {
     if (in.run_id) out_printf("run:            %016llx\n", (unsigned long long)in.run_id);
     const char *opts_json = charrnn_model_metadata(m, "train_options");
     if (opts_json) out_printf("train options:  %s\n", opts_json);
+    out_printf("processor:      %s\n", charrnn_processor_info());
     charrnn_model_close(m);
     return 0;
 }

@@ -386,11 +386,10 @@ int cmd_sample(int argc, char **argv) {
         return rc;
     }
     if (lrc) cli_die_err(&err);
-    /* batch-1 sampling streams every weight per character: bound by memory, not by the
-     * products' rate, so bf16's half the bytes pay wherever the processor has it */
-    const char *force = getenv("CHARRNN_AUTO_PRECISION");
-    if (precision == CHARRNN_PRECISION_AUTO && charrnn_bf16_supported() && !half && !(force && !strcmp(force, "fp32")))
-        precision = CHARRNN_PRECISION_BF16;
+    /* auto decides for this work: one step at a time of the samples (or beams) drawn side by side;
+     * --half's one-row products use the half-precision weights whatever the precision */
+    charrnn_model_set_workload(m, beam_width > 1 ? beam_width : num, 1, 0);
+    if (half && precision == CHARRNN_PRECISION_AUTO) precision = CHARRNN_PRECISION_FP32;
     cli_set_precision(m, precision, verbose ? 2 : 0);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);

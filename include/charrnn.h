@@ -165,21 +165,41 @@ CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
  * operands to bfloat16 and sums in float32 (AVX512-BF16), while the weights,
  * gradients, optimizer moments, cell math, softmax and loss stay float32, so
  * checkpoints are float32 either way and a run saved in one precision resumes
- * in the other. AUTO: BF16 where the processor has AVX512-BF16 and its bf16
- * dot products run at least 1.25x float32's multiply-adds
- * (charrnn_bf16_speedup), else FP32.
+ * in the other. AUTO: measured. The model's work (a trainer's model: the
+ * trainer's batch x seq_length passes, forward and backward; any other model:
+ * what charrnn_model_set_workload said, by default sampling, 1 stream x 1 step)
+ * is timed on a scratch network of the model's shape in both precisions at the
+ * model's thread count, a few passes each (milliseconds; at least one pass each
+ * way for large networks; once per process for each shape, work and thread
+ * count), and BF16 is taken where it runs at most 0.9x FP32's time; FP32
+ * without AVX512-BF16. CHARRNN_AUTO_PRECISION=fp32|bf16 in the environment
+ * decides AUTO instead (tests). Data-parallel ranks take rank 0's decision.
  * Applies to everything done with the model: training (a trainer's
  * charrnn_trainer_model), evaluation, and samplers opened after the call.
  * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. */
 typedef enum charrnn_precision { CHARRNN_PRECISION_AUTO, CHARRNN_PRECISION_FP32, CHARRNN_PRECISION_BF16 } charrnn_precision;
 CHARRNN_API int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err);
+/* The work AUTO decides for, on a model that is not a trainer's: batch streams
+ * of steps characters per pass, training 1 (forward and backward: dynamic
+ * evaluation) or 0 (forward only: sampling, evaluation). 0 for batch or steps: 1. */
+CHARRNN_API void charrnn_model_set_workload(charrnn_model *m, int batch, int steps, int training);
 /* What the model's products use now: CHARRNN_PRECISION_FP32 or _BF16. */
 CHARRNN_API charrnn_precision charrnn_model_precision(const charrnn_model *m);
+/* One line on why, after charrnn_model_set_precision: e.g. "bf16 (auto: a training
+ * pass of 50 x 50 steps timed here at 31 ms in bf16, 52 ms in fp32: bf16 1.68x as
+ * fast)". Owned by the model; empty before the first call. */
+CHARRNN_API const char *charrnn_model_precision_note(const charrnn_model *m);
 /* Whether this processor runs bf16 products (AVX512-BF16). */
 CHARRNN_API int charrnn_bf16_supported(void);
 /* The rate of this processor's bf16 dot products over its float32 multiply-adds
- * (flops per second, measured once on registers, about 2 ms); 0 without bf16. */
+ * (flops per second, measured once on registers, about 2 ms); 0 without bf16.
+ * A property of the instruction, shown by `charrnn info`; AUTO does not use it. */
 CHARRNN_API double charrnn_bf16_speedup(void);
+/* One line about this processor as charrnn sees it: its name, the threads,
+ * OpenBLAS's kernels, AVX512-BF16 (and its rate), and AMX where the processor has
+ * it and the kernel lets a process use it (charrnn does not use AMX yet). */
+CHARRNN_API const char *charrnn_processor_info(void);
+
 /* The model's parameter tensors with PyTorch's names and shapes (weight_ih_l0,
  * weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., decoder.weight, decoder.bias),
  * float32 row-major, owned by the model: i from 0 to charrnn_model_num_tensors - 1

@@ -23,7 +23,8 @@ int bf16_supported(void);
  * reach, measured once (about 2 ms, on registers: the compute limit of either
  * kind of product); 0 without bf16. Intel's cores up to Sapphire Rapids run
  * VDPBF16PS at half the rate of FMA (about 0.5 here), AMD's Zen 4 at twice it.
- * CHARRNN_BF16_SPEEDUP=R in the environment stands in for the measurement. */
+ * Shown by `charrnn info`; --precision auto times the run's own products instead
+ * (precision.h). */
 double bf16_speedup(void);
 /* x rounded to bfloat16 (nearest even) and back: what the products see. */
 float bf16_round(float x);

@@ -3,8 +3,11 @@
 #include "handle.h"
 #include "common.h"
 #include "data.h"
+#include "dist.h"
+#include "precision.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,17 +99,40 @@ int charrnn_bf16_supported(void) { return bf16_supported(); }
 
 double charrnn_bf16_speedup(void) { return bf16_supported() ? bf16_speedup() : 0; }
 
+void charrnn_model_set_workload(charrnn_model *m, int batch, int steps, int training) {
+    m->work_batch = batch > 0 ? batch : 0;
+    m->work_steps = steps > 0 ? steps : 0;
+    m->work_training = training != 0;
+}
+
 int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err) {
     if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16)
         return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16", (int)p);
-    /* auto: bf16 where its products outrun float32's by a margin that pays for rounding the operands;
-     * CHARRNN_AUTO_PRECISION=fp32|bf16 in the environment decides auto instead (tests) */
-    const char *force = getenv("CHARRNN_AUTO_PRECISION");
     int on = p == CHARRNN_PRECISION_BF16;
-    if (p == CHARRNN_PRECISION_AUTO && force && !strcmp(force, "bf16")) on = bf16_supported();
-    else if (p == CHARRNN_PRECISION_AUTO && !(force && !strcmp(force, "fp32"))) on = charrnn_bf16_speedup() >= 1.25;
+    if (p == CHARRNN_PRECISION_AUTO) {
+        /* a trainer's model does the trainer's passes; any other what it was told, or sampling */
+        const int training = m->net.grads != NULL;
+        const int batch = training ? m->net.B : m->work_batch ? m->work_batch : 1;
+        const int steps = training ? m->net.T : m->work_steps ? m->work_steps : 1;
+        precision_choice c;
+        if (!training || dist_size() == 1 || dist_rank() == 0)
+            precision_choose(&m->net.cfg, m->net.V, batch, steps, training || m->work_training, m->threads, &c);
+        else
+            memset(&c, 0, sizeof c);
+        if (training && dist_size() > 1) { /* data-parallel ranks take rank 0's decision: one precision for the run */
+            c.bf16 = (int)dist_max_u64(dist_rank() == 0 ? (uint64_t)c.bf16 : 0);
+            if (dist_rank() != 0) snprintf(c.note, sizeof c.note, "%s (auto: rank 0's decision)", c.bf16 ? "bf16" : "fp32");
+        }
+        on = c.bf16;
+        snprintf(m->precision_note, sizeof m->precision_note, "%s", c.note);
+    } else {
+        snprintf(m->precision_note, sizeof m->precision_note, "%s (--precision %s)", on ? "bf16" : "fp32",
+                 on ? "bf16" : "fp32");
+    }
     return model_set_bf16(&m->net, on, err);
 }
+
+const char *charrnn_model_precision_note(const charrnn_model *m) { return m->precision_note; }
 
 charrnn_precision charrnn_model_precision(const charrnn_model *m) {
     return m->net.bf16 ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;

@@ -15,6 +15,8 @@ struct charrnn_model {
     uint32_t *vocab;
     int vocab_size;
     int threads;               /* threads for work on this model (0: the process default) */
+    int work_batch, work_steps, work_training; /* what --precision auto decides for (charrnn_model_set_workload) */
+    char precision_note[256];  /* why the products use what they use (after charrnn_model_set_precision) */
     /* what a checkpoint said about its run (or the live trainer's numbers) */
     long iteration;
     double epoch, learning_rate, train_loss;

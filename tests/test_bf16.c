@@ -9,12 +9,13 @@
  *   its forward loss and gradients are within bf16 rounding of float32's;
  * - where the processor has no AVX512-BF16 (or CHARRNN_NO_BF16=1), --precision
  *   bf16 is a one-line error and auto says once that it uses float32;
- * - auto trains in bf16 where the measured rate (CHARRNN_BF16_SPEEDUP stands
- *   in for it) is 2x, in float32 at 0.5x; sampling takes bf16 either way. */
+ * - auto times the run's own work in both precisions and picks what its times
+ *   say, once per process and shape; CHARRNN_AUTO_PRECISION decides it instead. */
 #include "test.h"
 
 #include "../src/bf16.h"
 #include "../src/model.h"
+#include "../src/precision.h"
 #include "../src/rng.h"
 #include "charrnn.h"
 
@@ -264,33 +265,97 @@ static void test_unsupported_refused(void) {
     free(e);
 }
 
-/* auto: bf16 for training only where the measured rate pays; sampling (bound by memory) wherever it runs */
+/* Reads the measured note "X (auto: a KIND pass of B x T steps timed here at T16 ms in bf16, T32 ms in fp32" out of
+ * a command's standard error; 1 if it is there. */
+static int measured_note(const char *e, char *pick, char *kind, int *b, int *t, double *t16, double *t32) {
+    const char *p = strstr(e, "precision: ");
+    return p && sscanf(p, "precision: %4s (auto: a %15s pass of %d x %d steps timed here at %lf ms in bf16, %lf ms in fp32",
+                       pick, kind, b, t, t16, t32) == 6;
+}
+
+/* Checks a measured note: the work is the run's (kind, b x t), and the pick agrees with the times it gives
+ * (bf16 exactly when it takes at most 0.9x fp32's), whichever way the times fall on this machine. */
+static void check_measured(const char *e, const char *kind, int b, int t, const char *what) {
+    char pick[8] = "", k[16] = "";
+    int nb = 0, nt = 0;
+    double t16 = 0, t32 = 0;
+    if (!CHECKF(measured_note(e, pick, k, &nb, &nt, &t16, &t32), "%s: no measured precision note in: %s", what, e)) return;
+    CHECKF(!strcmp(k, kind) && nb == b && nt == t, "%s: timed a %s pass of %d x %d steps, not the run's %s %d x %d",
+           what, k, nb, nt, kind, b, t);
+    CHECKF(t16 > 0 && t32 > 0 && isfinite(t16) && isfinite(t32), "%s: times %g %g", what, t16, t32);
+    const double ratio = t16 / t32; /* the printed times are rounded: near the margin, either pick is right */
+    if (fabs(ratio - 0.9) > 0.01)
+        CHECKF(!strcmp(pick, ratio <= 0.9 ? "bf16" : "fp32"), "%s: picked %s at %g vs %g ms", what, pick, t16, t32);
+}
+
+/* auto: CHARRNN_AUTO_PRECISION decides it either way without timing; otherwise the run's own work is timed
+ * (the trainer's batch x seq_length, forward and backward; sampling's samples x 1 step; evaluation's
+ * streams), the pick follows the times, and the decision is said once on standard error. */
 static void test_auto_choice(void) {
     if (skip_unsupported()) return;
     const char *path = small_corpus();
+    const char *noenv = "env -u CHARRNN_AUTO_PRECISION";
     char *o = NULL, *e = NULL;
-    int rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=2 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
-                         t_bin(), path, t_path("cva2"));
-    CHECKF(rc == 0 && strstr(e, "precision: bf16"), "auto where bf16 runs at 2x: %s", e);
+    int rc = sh(&o, &e, "CHARRNN_AUTO_PRECISION=bf16 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+                t_bin(), path, t_path("cva2"));
+    CHECKF(rc == 0 && strstr(e, "precision: bf16 (auto: CHARRNN_AUTO_PRECISION=bf16)"), "auto forced to bf16: %s", e);
     free(o);
     free(e);
-    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
-                     t_bin(), path, t_path("cva05"));
-    CHECKF(rc == 0 && strstr(e, "precision: fp32 (") && strstr(e, "0.50x"), "auto where bf16 runs at 0.5x: %s", e);
+    rc = sh(&o, &e, "CHARRNN_AUTO_PRECISION=fp32 %s train '%s' --max-iters 2 --checkpoint-dir '%s' --print-every 1",
+            t_bin(), path, t_path("cva05"));
+    CHECKF(rc == 0 && strstr(e, "precision: fp32 (auto: CHARRNN_AUTO_PRECISION=fp32)"), "auto forced to fp32: %s", e);
     free(o);
     free(e);
-    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s sample '%s/latest.safetensors' --length 50", t_bin(), t_path("cva05"));
-    CHECKF(rc == 0 && strstr(e, "precision: bf16") && strlen(o) >= 50, "sampling's auto: %s", e);
+    rc = sh(&o, &e, "%s %s train '%s' --max-iters 1 --batch-size 7 --seq-length 13 --checkpoint-dir '%s' --print-every 1",
+            noenv, t_bin(), path, t_path("cvam"));
+    CHECK(rc == 0);
+    check_measured(e, "training", 7, 13, "train");
+    CHECKF(strstr(e, "processor: ") && strstr(e, "AVX512-BF16 yes") && strstr(e, "AMX "), "train names the processor: %s", e);
+    const char *once = strstr(e, "precision: ");
+    CHECKF(once && !strstr(once + 1, "precision: "), "the decision is said once: %s", e);
     free(o);
     free(e);
-    rc = sh(&o, &e, "CHARRNN_BF16_SPEEDUP=0.5 %s eval '%s/latest.safetensors' '%s'", t_bin(), t_path("cva05"), path);
-    CHECKF(rc == 0 && !strstr(e, "precision: bf16"), "eval's auto at 0.5x: %s", e);
+    rc = sh(&o, &e, "%s %s sample '%s/latest.safetensors' --length 20 --num-samples 3", noenv, t_bin(), t_path("cvam"));
+    CHECK(rc == 0);
+    check_measured(e, "forward", 3, 1, "sample");
+    free(o);
+    free(e);
+    rc = sh(&o, &e, "%s %s eval '%s/latest.safetensors' '%s' --streams 5", noenv, t_bin(), t_path("cvam"), path);
+    CHECK(rc == 0);
+    check_measured(e, "forward", 5, 640, "eval");
     free(o);
     free(e);
 }
 
+/* The library's decision: measured once per process for a shape, work and thread count (the same
+ * times the second time), and fp32 with the reason where the processor has no bf16. */
+static void test_auto_cached(void) {
+    if (skip_unsupported()) return;
+    const char *force = getenv("CHARRNN_AUTO_PRECISION");
+    char *saved = force ? strdup(force) : NULL;
+    unsetenv("CHARRNN_AUTO_PRECISION");
+    const charrnn_model_config cfg = {CHARRNN_GRU, 2, 40, 0.25f};
+    precision_choice a, b, c;
+    precision_choose(&cfg, 31, 6, 30, 1, 1, &a);
+    precision_choose(&cfg, 31, 6, 30, 1, 1, &b);
+    precision_choose(&cfg, 31, 6, 30, 0, 1, &c);
+    CHECKF(a.measured && a.steps == 30 && a.t16 > 0 && a.t32 > 0, "measured: %s", a.note);
+    CHECKF(b.t16 == a.t16 && b.t32 == a.t32 && !strcmp(a.note, b.note), "measured once: %s / %s", a.note, b.note);
+    CHECKF(c.measured && strstr(c.note, "forward pass of 6 x 30"), "forward-only work is its own decision: %s", c.note);
+    CHECKF(a.bf16 == (a.t16 <= PRECISION_BF16_MARGIN * a.t32), "the pick follows the times: %s", a.note);
+    setenv("CHARRNN_NO_BF16", "1", 1);
+    precision_choose(&cfg, 31, 6, 30, 1, 1, &c);
+    CHECKF(!c.bf16 && !c.measured && strstr(c.note, "no AVX512-BF16"), "without bf16: %s", c.note);
+    CHECKF(strstr(charrnn_processor_info(), "AVX512-BF16 no"), "processor info without bf16: %s", charrnn_processor_info());
+    unsetenv("CHARRNN_NO_BF16");
+    CHECKF(strstr(charrnn_processor_info(), "AVX512-BF16 yes"), "processor info: %s", charrnn_processor_info());
+    if (saved) setenv("CHARRNN_AUTO_PRECISION", saved, 1);
+    free(saved);
+}
+
 void register_bf16_tests(void) {
     t_register("bf16_auto_choice", test_auto_choice);
+    t_register("bf16_auto_cached", test_auto_cached);
     t_register("bf16_rounding", test_rounding);
     t_register("bf16_gemm_shapes", test_gemm_shapes);
     t_register("bf16_gemm_threads", test_gemm_threads);

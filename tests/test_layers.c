@@ -16,13 +16,13 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* helpers */
     {"src/common", 0, NULL}, {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/bf16", 0, NULL}, {"src/rng", 0, NULL},
     {"src/utf8", 0, NULL}, {"src/dist", 0, NULL},
-    {"src/json", 1, NULL}, {"src/data", 1, NULL}, {"src/sam", 1, NULL},
+    {"src/json", 1, NULL}, {"src/data", 1, NULL}, {"src/sam", 1, NULL}, {"src/cpu", 1, NULL},
     {"src/safetensors", 2, NULL},
     /* the network */
     {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
     {"src/optim", 2, NULL}, {"src/defaults", 2, NULL},
     {"src/model", 3, NULL}, {"src/ngram", 3, NULL}, /* the n-gram baseline: counts, no network */
-    {"src/loss", 4, NULL}, {"src/adapt", 4, NULL},
+    {"src/loss", 4, NULL}, {"src/adapt", 4, NULL}, {"src/precision", 4, NULL},
     /* the model handle, files, runs */
     {"src/handle", 5, NULL},
     {"src/checkpoint", 6, NULL},
