@@ -7,7 +7,8 @@ CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -fno-math-errno -g
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
-WFLAGS  := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter
+# a function used without its declaration is an error, never a truncated pointer at run time
+WFLAGS  := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 OMPFLAGS := -fopenmp
 # OpenBLAS built for OpenMP shares one thread pool with our own parallel loops;
 # Debian's default (pthreads) one spins against OpenMP's threads. Prefer it when
@@ -65,9 +66,18 @@ BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
 
-.PHONY: all test clean charrnn bench fuzz install uninstall lib
+.PHONY: all test clean charrnn bench fuzz install uninstall lib FORCE
 all: charrnn lib
 lib: $(LIB) $(SOLIB)
+
+# Every object depends on the configuration it was built with (scripts/build-config.sh: the compiler,
+# the flags, the libraries, which cblas.h), rewritten only when it changes, so a build made another way
+# is rebuilt, never relinked; a missing OpenBLAS stops the build first, with one line saying what to install.
+CONFIG := $(BUILD)/config.txt
+$(CONFIG): FORCE
+	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' FLAGS='$(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) $(FAST_CFLAGS)' \
+	    LIBS='$(LDFLAGS) $(LDLIBS)' sh scripts/build-config.sh $@
+$(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(BUILD)/cli/default_corpus.o: $(CONFIG)
 
 # ./charrnn always points at the last build (release or sanitized).
 charrnn: $(BIN)
@@ -186,7 +196,7 @@ bench: charrnn $(BUILD)/gemm_rate
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
-FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
+FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -Werror=implicit-function-declaration -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
 FUZZ_TARGETS := checkpoint utf8 options resume ngram
 $(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
@@ -194,6 +204,10 @@ $(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(BLAS_LIBS) -lm -o $@
+FUZZ_CONFIG := $(FUZZ_BUILD)/config.txt
+$(FUZZ_CONFIG): FORCE
+	@CC='$(FUZZ_CC)' CPPFLAGS='$(CPPFLAGS) -Icli' FLAGS='$(FUZZ_CFLAGS)' LIBS='$(BLAS_LIBS) -lm' sh scripts/build-config.sh $@
+$(FUZZ_OBJ): $(FUZZ_CONFIG)
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$t && cp fuzz/seeds/$$t/* $(FUZZ_BUILD)/corpus-$$t/ && \
