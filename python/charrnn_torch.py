@@ -7,6 +7,10 @@ Needs only numpy and torch (Debian: python3-torch). Put python/ on sys.path:
     print(ct.loss(m, open("test.txt").read()))  # = charrnn eval cv/best.safetensors test.txt --streams 1
     ct.save("mine.safetensors", m.rnn, m.decoder, m.vocab, m.unit)
 
+load() refuses, with charrnn's own message, exactly the files `charrnn info`
+refuses (tests/torch_interop.py compares the two on every check), and sizes
+nothing from a file before the file's own bytes are known to hold it.
+
 A charrnn model is an nn.LSTM / nn.GRU / nn.RNN(nonlinearity="tanh") with
 input_size = vocabulary size (its input is the one-hot code of a character),
 sequence-first, no bias-less or bidirectional variants, followed by
@@ -25,6 +29,8 @@ state.c, history.train_loss and, for a charrnn run, the optimizer moments).
 import json
 import math
 import os
+import re
+import stat
 import struct
 import tempfile
 
@@ -69,7 +75,313 @@ class Model:
         return "Model(%r, %r, vocab of %d, unit=%r)" % (self.rnn, self.decoder, len(self.vocab), self.unit)
 
 
-# ---- safetensors + checksum -------------------------------------------------------------
+# ---- JSON as charrnn reads it (src/json.c) ----------------------------------------------
+#
+# load() must refuse exactly the files `charrnn` refuses, with its messages, so
+# JSON is taken as src/json.c takes it: numbers are doubles and must be finite
+# (no NaN, Infinity or 1e400), strings valid UTF-8 without lone surrogates,
+# nesting at most 64 deep, and an object's keys distinct and free of \u0000.
+# Python's json (fast) parses; where it fails or yields something C refuses,
+# _CJSON, a step-for-step copy of the C parser, finds the message C gives.
+
+JSON_MAX_DEPTH = 64
+
+
+class _JSONError(Exception):
+    pass
+
+
+def _finite(text):
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError("number out of range")
+    return v
+
+
+def _finite_int(text):
+    _finite(text)
+    return int(text)
+
+
+def _no_constant(name):
+    raise ValueError("%s is not JSON" % name)
+
+
+def _unique_object(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs) or any("\0" in k for k in d):
+        raise ValueError("duplicate key or \\u0000 in a key")
+    return d
+
+
+def _json_fits(v):
+    """Whether a value from json.loads is one src/json.c accepts too: no
+    container deeper than 64, no lone surrogate in a string or key."""
+    stack = [(v, 0)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(x, (list, dict)):
+            if depth + 1 > JSON_MAX_DEPTH:
+                return False
+            items = x if isinstance(x, list) else list(x) + list(x.values())
+            stack.extend((y, depth + 1) for y in items if isinstance(y, (str, list, dict)))
+    return True
+
+
+def _json(data):
+    """The value of JSON bytes, or _JSONError with src/json.c's message."""
+    try:
+        v = json.loads(data.decode("utf-8"), parse_float=_finite, parse_int=_finite_int,
+                       parse_constant=_no_constant, object_pairs_hook=_unique_object)
+        if _json_fits(v):
+            return v
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        pass
+    _CJSON(data).parse()  # raises C's message
+    raise _JSONError("invalid JSON")  # not reached: both parsers refuse the same texts
+
+
+_ESCAPES = {ord(k): ord(v) for k, v in zip('"\\/bfnrt', '"\\/\b\f\n\r\t')}
+_STRING_RUN = re.compile(rb'[^"\\\x00-\x1f]*')
+_DIGITS = re.compile(rb"[0-9]*")
+
+
+class _CJSON:
+    """src/json.c's parser, check for check, for the message it gives (it
+    builds no values)."""
+
+    def __init__(self, s):
+        self.s, self.n, self.pos = s, len(s), 0
+
+    def fail(self, at, msg):
+        raise _JSONError("invalid JSON at byte %d: %s" % (at, msg))
+
+    def describe(self, at):
+        if at >= self.n:
+            return "end of input"
+        c = self.s[at]
+        return "'%c'" % c if 0x20 <= c < 0x7F else "byte 0x%02X" % c
+
+    def ws(self):
+        while self.pos < self.n and self.s[self.pos] in b" \t\n\r":
+            self.pos += 1
+
+    def digit(self, at):
+        return at < self.n and 0x30 <= self.s[at] <= 0x39
+
+    def parse(self):
+        self.value(0)
+        self.ws()
+        if self.pos < self.n:
+            self.fail(self.pos, "unexpected %s after the JSON value" % self.describe(self.pos))
+
+    def value(self, depth):
+        self.ws()
+        if self.pos >= self.n:
+            self.fail(self.pos, "unexpected end of input, expected a value")
+        c = self.s[self.pos]
+        if c in b"{[":
+            if depth + 1 > JSON_MAX_DEPTH:
+                self.fail(self.pos, "nesting deeper than %d levels" % JSON_MAX_DEPTH)
+            return self.container(depth + 1, c == ord("{"))
+        if c == ord('"'):
+            return self.string()
+        if c in b"tfn":
+            for word in (b"true", b"false", b"null"):
+                if self.s.startswith(word, self.pos):
+                    self.pos += len(word)
+                    return None
+            self.fail(self.pos, "unknown literal (expected true, false or null)")
+        if c == ord("-") or self.digit(self.pos):
+            return self.number()
+        self.fail(self.pos, "unexpected %s, expected a value" % self.describe(self.pos))
+
+    def u4(self, at):
+        if at + 6 > self.n:
+            self.fail(at, "truncated \\u escape (need 4 hex digits)")
+        for i in range(at + 2, at + 6):
+            if self.s[i] not in b"0123456789abcdefABCDEF":
+                self.fail(i, "invalid hex digit in \\u escape")
+        return int(self.s[at + 2:at + 6], 16)
+
+    def string(self):
+        s, start = self.s, self.pos
+        i = start + 1
+        while True:
+            i = _STRING_RUN.match(s, i).end()
+            if i >= self.n:
+                self.fail(start, "unterminated string (no closing '\"')")
+            if s[i] == ord('"'):
+                break
+            if s[i] < 0x20:
+                self.fail(i, "control character 0x%02X in string (escape it)" % s[i])
+            i += 2  # a backslash and the byte it escapes
+        end, out, i = i, bytearray(), start + 1
+        while i < end:
+            j = s.find(b"\\", i, end)
+            j = end if j < 0 else j
+            if j > i:
+                try:
+                    s[i:j].decode("utf-8")
+                except UnicodeDecodeError as e:
+                    self.fail(i + e.start, "invalid UTF-8 byte 0x%02X in string" % s[i + e.start])
+                out += s[i:j]
+                i = j
+                continue
+            e = s[i + 1]
+            if e in _ESCAPES:
+                out.append(_ESCAPES[e])
+                i += 2
+                continue
+            if e != ord("u"):
+                self.fail(i, "invalid escape '\\%c' in string" % (e if 0x20 <= e < 0x7F else ord("?")))
+            cp = self.u4(i)
+            if 0xDC00 <= cp <= 0xDFFF:
+                self.fail(i, "lone low surrogate \\u%04X in string" % cp)
+            if 0xD800 <= cp <= 0xDBFF:
+                if i + 12 > end or s[i + 6] != ord("\\") or s[i + 7] != ord("u"):
+                    self.fail(i, "lone high surrogate \\u%04X in string (not followed by \\uDC00-\\uDFFF)" % cp)
+                lo = self.u4(i + 6)
+                if not 0xDC00 <= lo <= 0xDFFF:
+                    self.fail(i, "high surrogate \\u%04X followed by \\u%04X, not a low surrogate" % (cp, lo))
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                i += 6
+            out += chr(cp).encode("utf-8")
+            i += 6
+        self.pos = end + 1
+        return bytes(out)
+
+    def number(self):
+        s, start = self.s, self.pos
+        i = start + (s[start] == ord("-"))
+        if not self.digit(i):
+            self.fail(i, "expected a digit in number")
+        if s[i] == ord("0"):
+            i += 1
+            if self.digit(i):
+                self.fail(start, "leading zeros are not allowed in numbers")
+        else:
+            i = _DIGITS.match(s, i).end()
+        if i < self.n and s[i] == ord("."):
+            i += 1
+            if not self.digit(i):
+                self.fail(i, "expected a digit after '.' in number")
+            i = _DIGITS.match(s, i).end()
+        if i < self.n and s[i] in b"eE":
+            i += 1
+            if i < self.n and s[i] in b"+-":
+                i += 1
+            if not self.digit(i):
+                self.fail(i, "expected a digit in exponent")
+            i = _DIGITS.match(s, i).end()
+        if not math.isfinite(float(s[start:i])):
+            self.fail(start, "number out of range for a double")
+        self.pos = i
+
+    def container(self, depth, is_obj):
+        close, what = (ord("}"), "object") if is_obj else (ord("]"), "array")
+        keys = []
+        self.pos += 1
+        self.ws()
+        if self.pos < self.n and self.s[self.pos] == close:
+            self.pos += 1
+            return None
+        while True:
+            if is_obj:
+                if self.pos >= self.n or self.s[self.pos] != ord('"'):
+                    self.fail(self.pos, "expected a \"quoted\" object key, found %s" % self.describe(self.pos))
+                kpos = self.pos
+                key = self.string()
+                if b"\0" in key:
+                    self.fail(kpos, "object key contains \\u0000, which no key may hold")
+                self.ws()
+                if self.pos >= self.n or self.s[self.pos] != ord(":"):
+                    self.fail(self.pos, "expected ':' after object key, found %s" % self.describe(self.pos))
+                self.pos += 1
+                keys.append((key, kpos))
+            self.value(depth)
+            self.ws()
+            if self.pos >= self.n:
+                self.fail(self.pos, "unexpected end of input in %s (missing '%c')" % (what, close))
+            c = self.s[self.pos]
+            if c == close:
+                self.pos += 1
+                break
+            if c != ord(","):
+                self.fail(self.pos, "expected ',' or '%c' in %s, found %s" % (close, what, self.describe(self.pos)))
+            comma = self.pos
+            self.pos += 1
+            self.ws()
+            if self.pos < self.n and self.s[self.pos] == close:
+                self.fail(comma, "trailing comma before '%c'" % close)
+        seen = set()
+        for key, kpos in keys:
+            if key in seen:
+                self.fail(kpos, "duplicate key %s in object" % json.dumps(key.decode("utf-8"), ensure_ascii=False))
+            seen.add(key)
+        return None
+
+
+# ---- the checks of charrnn's loader (src/safetensors.c, src/checkpoint.c) -----------------
+#
+# In the C loader's order, with its messages; each message is cut where C's
+# buffer cuts it. Sizes are checked against the file's own bytes before
+# anything is sized from them.
+
+ST_MAX_HEADER = 100000000
+ST_MAX_FILE = 64 << 30
+ST_MAX_DIMS = 4
+ST_MAX_EXACT = 1 << 53
+U64_MAX = (1 << 64) - 1
+DTYPES = {"F32": 4, "I32": 4, "F64": 8, "U8": 1, "I64": 8}
+NGRAM_FORMAT = "charrnn-ngram"
+MAX_ITERS = 1e15
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+_MISSING = object()  # an absent key (JSON null is None)
+
+
+def _c_msg(text, size):
+    """text as a C buffer of size bytes holds it (vsnprintf cuts at size - 1 bytes)."""
+    b = text.encode("utf-8", "surrogateescape")
+    return text if len(b) < size else b[:size - 1].decode("utf-8", "surrogateescape")
+
+
+def _fail(msg):
+    raise ValueError(_c_msg(msg, 768))  # charrnn_error.msg
+
+
+def _st_fail(msg):
+    raise ValueError(_c_msg(msg, 600))  # the safetensors reader's buffer
+
+
+def _get(obj, key):
+    return obj.get(key, _MISSING) if isinstance(obj, dict) else _MISSING
+
+
+def _number(v):
+    """A JSON number as the double C holds, or None (bool, null, string...)."""
+    return float(v) if type(v) in (int, float) else None
+
+
+def _string(v):
+    """A JSON string C reads whole (json_get_string), or None."""
+    return v if type(v) is str and "\0" not in v else None
+
+
+def _get_int(obj, key, lo, hi):
+    v = _number(_get(obj, key))
+    return v if v is not None and v == math.floor(v) and lo <= v <= hi else None
+
+
+def _as_index(v):
+    d = _number(v)
+    return int(d) if d is not None and 0 <= d <= ST_MAX_EXACT and d == math.floor(d) else None
+
 
 def fnv1a64(data, h=FNV_OFFSET):
     """FNV-1a 64 of bytes, continuing from h (pure Python: about 5 MB/s; load(path,
@@ -87,104 +399,356 @@ def _checksum(meta, data):
     return "fnv1a64:%016x" % fnv1a64(data, h)
 
 
-def _read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise ValueError("%s is not a safetensors file: only %d bytes" % (path, len(raw)))
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n < 2 or 8 + n > len(raw):
-        raise ValueError("%s is not a safetensors file: header length %d does not fit its %d bytes" % (path, n, len(raw)))
+def _check_header_len(hl, size, path):
+    if hl > size - 8:
+        _st_fail("%s is not a safetensors file: header length %d exceeds file size %d" % (path, hl, size))
+    if hl > ST_MAX_HEADER:
+        _st_fail("%s: header length %d exceeds the limit of %d bytes (corrupt file?)" % (path, hl, ST_MAX_HEADER))
+    if hl < 2:
+        _st_fail("%s is not a safetensors file: header length %d is too small for a JSON object" % (path, hl))
+
+
+def _read_file(path):
+    """The bytes of a checkpoint file, with st_open's checks (a FIFO or device is
+    refused without blocking, the header length before the rest is read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError("%s: corrupt safetensors header: %s" % (path, e)) from None
-    if not isinstance(header, dict):
-        raise ValueError("%s: corrupt safetensors header: not a JSON object" % path)
-    meta = header.pop("__metadata__", {})
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise ValueError("%s: corrupt safetensors header: __metadata__ is not an object of strings" % path)
-    return header, meta, raw[8 + n:]
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            _st_fail("%s is a directory, not a checkpoint" % path)
+        if not stat.S_ISREG(st.st_mode):
+            _st_fail("%s is not a regular file, not a checkpoint" % path)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        size = st.st_size
+        if size == 0:
+            _st_fail("%s is empty (0 bytes), not a safetensors file" % path)
+        if size < 8:
+            _st_fail("%s is not a safetensors file: only %d bytes, less than the 8-byte header length" % (path, size))
+        if size > ST_MAX_FILE:
+            _st_fail("%s: %d bytes is larger than the 64 GiB limit for a checkpoint" % (path, size))
+        head = f.read(8)
+        if len(head) < 8:
+            _st_fail("cannot read %s: file shrank while reading" % path)
+        _check_header_len(struct.unpack("<Q", head)[0], size, path)
+        raw = head + f.read(size - 8)
+        if len(raw) < size:
+            _st_fail("cannot read %s: file shrank while reading" % path)
+    return raw
 
 
-def _tensor(path, header, data, name, shape):
-    info = header.get(name)
-    if info is None:
-        raise ValueError("%s: tensor %r is missing" % (path, name))
-    if info.get("dtype") != "F32" or list(info.get("shape", [])) != list(shape):
-        raise ValueError("%s: tensor %r is %s %s, expected F32 %s for this config"
-                         % (path, name, info.get("dtype"), info.get("shape"), list(shape)))
-    b, e = info["data_offsets"]
-    if not (0 <= b <= e <= len(data)) or e - b != 4 * int(np.prod(shape, dtype=np.int64)):
-        raise ValueError("%s: tensor %r has bad data_offsets %s" % (path, name, info["data_offsets"]))
-    return torch.from_numpy(np.frombuffer(data, dtype="<f4", count=(e - b) // 4, offset=b).astype(np.float32).reshape(shape))
+def _parse_safetensors(raw, path):
+    """(tensors {name: (dtype, shape, begin, end)} in header order, metadata
+    {key: str}, data block) of a safetensors file, checked as parse_file in
+    src/safetensors.c checks it."""
+    size = len(raw)
+    if size == 0:
+        _st_fail("%s is empty (0 bytes), not a safetensors file" % path)
+    if size < 8:
+        _st_fail("%s is not a safetensors file: only %d bytes, less than the 8-byte header length" % (path, size))
+    (hl,) = struct.unpack_from("<Q", raw)
+    _check_header_len(hl, size, path)
+    if raw[8] != ord("{"):
+        _st_fail("%s is not a safetensors file: the header at byte 8 does not start with '{'" % path)
+    try:
+        root = _json(bytes(raw[8:8 + hl]))
+    except _JSONError as e:
+        _st_fail("%s: corrupt safetensors header (header starts at file byte 8): %s" % (path, _c_msg(str(e), 300)))
+    if not isinstance(root, dict):
+        _st_fail("%s: corrupt safetensors header: not a JSON object" % path)
+    data, dsize = memoryview(raw)[8 + hl:], size - 8 - hl
+    tensors, meta, spans = {}, {}, []
+    for key, v in root.items():
+        if key == "__metadata__":
+            if not isinstance(v, dict):
+                _st_fail("%s: corrupt safetensors header: \"__metadata__\" is not an object" % path)
+            for k, mv in v.items():
+                if type(mv) is not str:
+                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" is not a string" % (path, k))
+                if "\0" in mv:
+                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character" % (path, k))
+            meta = v
+            continue
+        bad = "%s: corrupt safetensors header: tensor \"%s\" " % (path, key)
+        if not key:
+            _st_fail("%s: corrupt safetensors header: a tensor has an empty name" % path)
+        if not isinstance(v, dict):
+            _st_fail("%s: corrupt safetensors header: entry \"%s\" is not an object" % (path, key))
+        dt = _string(_get(v, "dtype"))
+        if dt is None:
+            _st_fail(bad + "has no \"dtype\" string")
+        if dt not in DTYPES:
+            _st_fail("%s: tensor \"%s\" has dtype \"%s\", which this program does not support (supported: F32, F64, I32, "
+                     "I64, U8)" % (path, key, dt))
+        shape = _get(v, "shape")
+        if type(shape) is not list:
+            _st_fail(bad + "has no \"shape\" array")
+        if len(shape) > ST_MAX_DIMS:
+            _st_fail("%s: tensor \"%s\" has %d dimensions; at most %d are supported" % (path, key, len(shape), ST_MAX_DIMS))
+        dims = []
+        for d, x in enumerate(shape):
+            dims.append(_as_index(x))
+            if dims[-1] is None:
+                _st_fail(bad + "dimension %d is not a non-negative integer" % d)
+        nb = DTYPES[dt]
+        for d in dims:
+            if d and nb > U64_MAX // d:
+                _st_fail(bad + "shape is too large (size overflows)")
+            nb *= d
+        offs = _get(v, "data_offsets")
+        b = e = None
+        if type(offs) is list and len(offs) == 2:
+            b, e = _as_index(offs[0]), _as_index(offs[1])
+        if b is None or e is None:
+            _st_fail(bad + "needs \"data_offsets\": [begin, end] with non-negative integers")
+        if e < b:
+            _st_fail(bad + "data_offsets [%d, %d] end before begin" % (b, e))
+        if e > dsize:
+            _st_fail("%s: truncated or corrupt: tensor \"%s\" ends at data byte %d (file byte %d) but the file has only %d "
+                     "bytes of data" % (path, key, e, e + 8 + hl, dsize))
+        if e - b != nb:
+            _st_fail(bad + "has %d bytes in data_offsets but its dtype %s and shape need %d" % (e - b, dt, nb))
+        tensors[key] = (dt, dims, b, e)
+        spans.append((b, e, len(spans), key))
+    expect = 0
+    for b, e, _, key in sorted(spans):  # equal spans in header order, as C sorts them
+        if b < expect:
+            _st_fail("%s: corrupt safetensors header: tensor \"%s\" at data bytes [%d, %d) overlaps the previous tensor"
+                     % (path, key, b, e))
+        if b > expect:
+            _st_fail("%s: corrupt safetensors header: gap in the data block before tensor \"%s\" (data bytes [%d, %d) hold "
+                     "no tensor)" % (path, key, expect, b))
+        expect = e
+    if expect != dsize:
+        _st_fail("%s: corrupt safetensors file: %d trailing bytes after the last tensor (file byte %d)"
+                 % (path, dsize - expect, 8 + hl + expect))
+    return tensors, meta, data
 
 
-def _param_names(num_layers):
-    names = []
-    for k in range(num_layers):
-        names += ["weight_ih_l%d" % k, "weight_hh_l%d" % k, "bias_ih_l%d" % k, "bias_hh_l%d" % k]
-    return names
+def _strtol(s):
+    """C's strtol(s, &end, 10) when it reads all of s, else None."""
+    m = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", s)
+    if not m:
+        return None
+    digits = m.group(2).lstrip("0") or "0"
+    v = int(digits) if len(digits) <= 19 else 1 << 63
+    v = -v if m.group(1) == "-" else v
+    return max(-(1 << 63), min((1 << 63) - 1, v))
 
 
 def _meta_json(path, meta, key):
     if key not in meta:
-        raise ValueError("%s is not a complete charrnn checkpoint: metadata %r is missing" % (path, key))
+        _fail("%s is not a complete charrnn checkpoint: metadata \"%s\" is missing" % (path, key))
     try:
-        return json.loads(meta[key])
-    except json.JSONDecodeError as e:
-        raise ValueError("%s: metadata %r is not valid JSON: %s" % (path, key, e)) from None
+        return _json(meta[key].encode("utf-8"))
+    except _JSONError as e:
+        _fail("%s: metadata \"%s\" is not valid JSON: %s" % (path, key, _c_msg(str(e), 300)))
+
+
+def _bad_field(path, where, field):
+    _fail("%s: %s field \"%s\" is missing or invalid; the checkpoint is damaged" % (path, where, field))
+
+
+def _out_of_range(path, field, v, use):
+    _fail("%s: train_options field \"%s\" is %.17g, out of range (%s); the checkpoint was damaged or edited"
+          % (path, field, v, use))
+
+
+def _read_config(path, meta):
+    r = _meta_json(path, meta, "config")
+    cell, unit = _string(_get(r, "model")), _string(_get(r, "unit"))
+    L, H = _get_int(r, "num_layers", 1, MAX_LAYERS), _get_int(r, "rnn_size", 1, MAX_RNN_SIZE)
+    dropout, V = _number(_get(r, "dropout")), _get_int(r, "vocab_size", 1, 0x110000)
+    bad = "model" if cell not in _CELLS else "num_layers" if L is None else "rnn_size" if H is None else \
+        "dropout" if dropout is None or not (dropout >= 0 and np.float32(dropout) < 1) else \
+        "vocab_size" if V is None else "unit" if unit not in UNITS else "vocab_size" if unit == "byte" and V > 256 else None
+    if bad:  # dropout is kept as a float32: 0.99999999999 would be 1
+        _bad_field(path, "config", bad)
+    return r, cell, int(L), int(H), dropout, int(V), unit
+
+
+def _read_options(path, meta):
+    """The checks of read_options and check_run_settings (src/checkpoint.c, src/defaults.c)."""
+    r = _meta_json(path, meta, "train_options")
+    o = {}
+    for k in ("train_frac", "val_frac", "learning_rate", "decay_rate", "beta1", "beta2", "learning_rate_decay",
+              "learning_rate_decay_after", "grad_clip", "max_epochs"):
+        o[k] = _number(_get(r, k))
+        if o[k] is None:
+            _bad_field(path, "train_options", k)
+    for k, lo, hi in (("batch_size", 1, 100000), ("seq_length", 1, 100000), ("max_iters", 0, MAX_ITERS),
+                      ("eval_val_every", 1, MAX_ITERS)):
+        o[k] = _get_int(r, k, lo, hi)
+        if o[k] is None:
+            _bad_field(path, "train_options", k)
+    for k, hi in (("skip_nonfinite", MAX_ITERS), ("val_max_chars", 1e12)):
+        o[k] = 0.0
+        if _get(r, k) is not _MISSING:
+            o[k] = _get_int(r, k, 0, hi)
+            if o[k] is None:
+                _bad_field(path, "train_options", k)
+    for k, names in (("unit", UNITS), ("optim", ("rmsprop", "adam", "adagrad", "sgd")), ("clip_mode", ("value", "norm"))):
+        if _string(_get(r, k)) not in names:
+            _bad_field(path, "train_options", k)
+    seed = _string(_get(r, "seed"))
+    if not seed or len(seed.encode("utf-8")) > 20 or not re.fullmatch("[0-9]+", seed) or int(seed) > U64_MAX:
+        _bad_field(path, "train_options", "seed")
+    # check_run_settings; the integer fields were range-checked above
+    for k, ok, use in (
+            ("train_frac", 0 < o["train_frac"] <= 1, "use 0 < f <= 1"),
+            ("val_frac", 0 <= o["val_frac"] < 1, "use 0 <= f < 1"),
+            (None, o["train_frac"] + o["val_frac"] <= 1 + 1e-9, None),
+            ("learning_rate", 0 < o["learning_rate"] < 1e3, "use a positive value below 1000, such as 2e-3"),
+            ("decay_rate", 0 < o["decay_rate"] < 1, "use 0 < r < 1 (char-rnn: 0.95)"),
+            ("beta1", 0 <= o["beta1"] < 1, "use 0 <= b < 1"),
+            ("beta2", 0 <= o["beta2"] < 1, "use 0 <= b < 1"),
+            ("learning_rate_decay", 0 < o["learning_rate_decay"] <= 1, "use 0 < d <= 1"),
+            ("learning_rate_decay_after", 0 <= o["learning_rate_decay_after"] < 1e9, "use 0 or more epochs"),
+            ("grad_clip", 0 <= o["grad_clip"] < 1e30, "use 0 (off) or a positive value"),
+            ("max_epochs", 0 < o["max_epochs"] < 1e9, "use a positive number of epochs below 1e9")):
+        if ok:
+            continue
+        if k is None:
+            _fail("%s: train_options fields \"train_frac\" %g and \"val_frac\" %g add up to more than 1; the checkpoint "
+                  "was damaged or edited" % (path, o["train_frac"], o["val_frac"]))
+        _out_of_range(path, k, o[k], use)
+    return r
+
+
+def _read_vocab(path, meta, V, unit):
+    r = _meta_json(path, meta, "vocab")
+    if type(r) is not list or len(r) != V:
+        _fail("%s: the vocabulary does not hold vocab_size = %d entries; the checkpoint is damaged" % (path, V))
+    limit, vocab = (255 if unit == "byte" else 0x10FFFF), []
+    for i, e in enumerate(r):
+        x = _number(e)
+        if x is None or not 0 <= x <= limit or x != math.floor(x) or (unit != "byte" and 0xD800 <= x <= 0xDFFF) \
+                or (i and int(x) <= vocab[-1]):
+            _fail("%s: vocabulary entry %d is not a strictly ascending character code; the checkpoint is damaged" % (path, i))
+        vocab.append(int(x))
+    return vocab
+
+
+def _param_shapes(cell, L, H, V):
+    """charrnn's parameters in its order: (name, shape)."""
+    GH, shapes = _GATES[cell] * H, []
+    for k in range(L):
+        shapes += [("weight_ih_l%d" % k, [GH, V if k == 0 else H]), ("weight_hh_l%d" % k, [GH, H]),
+                   ("bias_ih_l%d" % k, [GH]), ("bias_hh_l%d" % k, [GH])]
+    return shapes + [("decoder.weight", [V, H]), ("decoder.bias", [V])]
+
+
+def _read_weights(path, tensors, data, cell, L, H, V):
+    """The float32 parameters, by name, after checking that the file's bytes
+    can hold what the config asks for (before anything is sized from it)."""
+    Hf, GH = float(H), float(_GATES[cell] * H)
+    n = float(V) * (Hf + 1)
+    for k in range(L):
+        n += GH * ((V if k == 0 else Hf) + Hf + 2)
+    want, have = 4.0 * n, float(sum(e - b for _, _, b, e in tensors.values()))
+    if want > have:
+        _fail("%s: its config (%d x %d %s, vocabulary %d) needs %.0f bytes of weights but the file holds %.0f; the "
+              "checkpoint is damaged" % (path, L, H, cell, V, want, have))
+    params = {}
+    for name, shape in _param_shapes(cell, L, H, V):
+        t = tensors.get(name)
+        if t is None:
+            _fail("%s: tensor \"%s\" is missing; the checkpoint is damaged or not from charrnn" % (path, name))
+        dt, dims, b, e = t
+        if dt != "F32" or dims != shape:
+            _fail("%s: tensor \"%s\" is %s [%s], expected F32 [%s] for this model's config"
+                  % (path, name, dt, ", ".join(map(str, dims)), ", ".join(map(str, shape))))
+        params[name] = np.frombuffer(data, dtype="<f4", count=(e - b) // 4, offset=b).astype(np.float32).reshape(shape)
+    if not all(np.isfinite(a).all() for a in params.values()):
+        _fail("%s: the weights hold NaN or infinite values; use an earlier checkpoint" % path)
+    return params
+
+
+def _read_train_state(path, meta, tensors):
+    r = _meta_json(path, meta, "train_state")
+    it = _get_int(r, "iteration", 0, MAX_ITERS)
+    ep, lr = _number(_get(r, "epoch")), _number(_get(r, "learning_rate"))
+    for field, ok in (("iteration", it is not None), ("epoch", ep is not None and 0 <= ep < 1e18),
+                      ("learning_rate", lr is not None and 0 < lr < 1e3)):
+        if not ok:
+            _bad_field(path, "train_state", field)
+    t = tensors.get("history.train_loss")
+    if t is None or t[0] != "F32" or len(t[1]) != 1 or t[1][0] != it:
+        _fail("%s: train_state field \"iteration\" is %.0f but tensor \"history.train_loss\" does not hold that many "
+              "losses; the checkpoint was damaged or edited" % (path, it))
+    h = _get(r, "val_history")
+    if type(h) is not list:
+        _bad_field(path, "train_state", "val_history")
+    for e in h:
+        x = _number(e[0]) if type(e) is list and len(e) == 2 else None
+        if x is None or not 0 <= x <= it or x != math.floor(x) or not (e[1] is None or _number(e[1]) is not None):
+            _bad_field(path, "train_state", "val_history")
+    return r
+
+
+def _check(raw, path, verify_checksum=True):
+    """Everything `charrnn info` checks, in its order, with its messages:
+    (cell, layers, size, vocabulary, unit, dropout, parameters by name,
+    metadata strings). ValueError for what charrnn refuses."""
+    tensors, meta, data = _parse_safetensors(raw, path)
+    fmt = meta.get("format")
+    if fmt == NGRAM_FORMAT:
+        _fail("%s is an n-gram model (charrnn ngram --save), not a network checkpoint; charrnn eval and charrnn sample "
+              "read both, this needs a network" % path)
+    if fmt != "charrnn":
+        _fail("%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)" % path)
+    ver = meta.get("format_version")
+    v = None if ver is None else _strtol(ver)
+    if v is None or v < 1:
+        _fail("%s: format_version \"%s\" is not a version number; the checkpoint is damaged"
+              % (path, "(missing)" if ver is None else ver))
+    if v > FORMAT_VERSION:
+        _fail("%s was written in checkpoint format version %d, but this charrnn_torch reads version %d at most; upgrade "
+              "charrnn to read it" % (path, v, FORMAT_VERSION))
+    if verify_checksum:
+        if "checksum" not in meta:
+            _fail("%s has no checksum; the checkpoint is damaged or was edited" % path)
+        mine = _checksum(meta, data)
+        if meta["checksum"] != mine:
+            _fail("%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); use "
+                  "another checkpoint, e.g. the previous latest or best" % (path, meta["checksum"], mine))
+    _, cell, L, H, dropout, V, unit = _read_config(path, meta)
+    _read_options(path, meta)
+    vocab = _read_vocab(path, meta, V, unit)
+    params = _read_weights(path, tensors, data, cell, L, H, V)
+    _read_train_state(path, meta, tensors)
+    return cell, L, H, V, unit, dropout, vocab, params, meta
 
 
 def load(path, verify_checksum=True):
     """Reads a charrnn checkpoint into a Model (rnn and decoder on the CPU, in
-    eval mode, float32). Raises ValueError for a file that is not a charrnn
-    checkpoint, has a newer format version, fails its checksum or whose tensors
-    do not match its config."""
-    header, meta, data = _read_safetensors(path)
-    if meta.get("format") != "charrnn":
-        raise ValueError("%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)" % path)
-    ver = meta.get("format_version", "")
-    if not ver.isdigit() or int(ver) < 1:
-        raise ValueError("%s: format_version %r is not a version number" % (path, ver))
-    if int(ver) > FORMAT_VERSION:
-        raise ValueError("%s was written in checkpoint format version %s; this module reads version %d at most"
-                         % (path, ver, FORMAT_VERSION))
-    if verify_checksum:
-        if "checksum" not in meta:
-            raise ValueError("%s has no checksum; the checkpoint is damaged or was edited" % path)
-        mine = _checksum(meta, data)
-        if meta["checksum"] != mine:
-            raise ValueError("%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited)"
-                             % (path, meta["checksum"], mine))
-    cfg = _meta_json(path, meta, "config")
-    vocab = _meta_json(path, meta, "vocab")
-    try:
-        cell, L, H, V, unit = cfg["model"], int(cfg["num_layers"]), int(cfg["rnn_size"]), int(cfg["vocab_size"]), cfg["unit"]
-        dropout = float(cfg.get("dropout", 0))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError("%s: config %s is missing or invalid (%s)" % (path, meta["config"], e)) from None
-    if cell not in _CELLS or unit not in UNITS or not (1 <= L <= MAX_LAYERS and 1 <= H <= MAX_RNN_SIZE and V >= 1):
-        raise ValueError("%s: config %s is out of range" % (path, meta["config"]))
-    if not isinstance(vocab, list) or len(vocab) != V or not all(isinstance(c, int) for c in vocab) \
-            or any(b <= a for a, b in zip(vocab, vocab[1:])):
-        raise ValueError("%s: the vocabulary is not %d ascending character codes" % (path, V))
-    cls = _CELLS[cell][0]
-    rnn = cls(V, H, L, dropout=dropout if L > 1 else 0.0)
+    eval mode, float32). Raises ValueError, with charrnn's own message, for
+    every file `charrnn info` refuses (not a charrnn checkpoint, a newer
+    format version, a failed checksum, a config, vocabulary, option or tensor
+    that charrnn would not take, NaN or infinite weights), and for no other;
+    OSError if the file cannot be opened. verify_checksum=False skips the
+    checksum (pure Python, about 5 MB/s). Nothing is allocated from the config
+    before the file's own bytes are known to hold it."""
+    cell, L, H, V, unit, dropout, vocab, params, meta = _check(_read_file(path), path, verify_checksum)
+    # built on the meta device, then given memory without initialising it: the weights come next
+    rnn = _CELLS[cell][0](V, H, L, dropout=dropout if L > 1 else 0.0, device="meta").to_empty(device="cpu")
     rnn.dropout = dropout  # kept for save(); PyTorch (like charrnn) applies it between layers only
-    rnn.load_state_dict({k: _tensor(path, header, data, k, tuple(v.shape)) for k, v in rnn.state_dict().items()})
-    decoder = nn.Linear(H, V)
-    decoder.load_state_dict({"weight": _tensor(path, header, data, "decoder.weight", (V, H)),
-                             "bias": _tensor(path, header, data, "decoder.bias", (V,))})
+    rnn.load_state_dict({k: torch.from_numpy(params[k]) for k in rnn.state_dict()})
+    decoder = nn.Linear(H, V, device="meta").to_empty(device="cpu")
+    decoder.load_state_dict({"weight": torch.from_numpy(params["decoder.weight"]),
+                             "bias": torch.from_numpy(params["decoder.bias"])})
     rnn.eval()
     decoder.eval()
     parsed = {}
     for k, v in meta.items():
         try:
-            parsed[k] = json.loads(v)
-        except json.JSONDecodeError:
+            parsed[k] = _json(v.encode("utf-8"))
+        except _JSONError:
             parsed[k] = v
-    return Model(rnn, decoder, vocab, unit, cfg, parsed)
+    return Model(rnn, decoder, vocab, unit, parsed["config"], parsed)
 
 
 def _num(v):
@@ -211,7 +775,8 @@ def save(path, rnn, decoder, vocab, unit="codepoint", train_loss=None, *, train_
     their number, the last one is shown by `charrnn info`). train_options:
     fields to change in the recorded options (char-rnn's defaults otherwise).
     The file is written to a temporary file in the same directory, fsynced and
-    renamed over path. Raises ValueError for a model charrnn cannot represent.
+    renamed over path. Raises ValueError for a model charrnn cannot represent
+    and for a file load() would refuse (options out of charrnn's ranges...).
     """
     if unit not in UNITS:
         raise ValueError("unit %r: use 'codepoint' or 'byte'" % (unit,))
@@ -236,7 +801,7 @@ def save(path, rnn, decoder, vocab, unit="codepoint", train_loss=None, *, train_
     if not isinstance(decoder, nn.Linear) or decoder.in_features != H or decoder.out_features != V or decoder.bias is None:
         raise ValueError("decoder must be nn.Linear(%d, %d) with a bias, not %r" % (H, V, decoder))
     dropout = float(rnn.dropout)
-    if not 0 <= dropout < 1:
+    if not (0 <= dropout and np.float32(dropout) < 1):
         raise ValueError("dropout %g: charrnn takes 0 <= p < 1" % dropout)
 
     opts = dict(DEFAULT_TRAIN_OPTIONS, unit=unit)
@@ -246,6 +811,10 @@ def save(path, rnn, decoder, vocab, unit="codepoint", train_loss=None, *, train_
         opts[k] = str(v) if k == "seed" else v
     opts["unit"] = unit
     opts = {k: (_num(v) if isinstance(v, float) else v) for k, v in opts.items()}
+    try:  # before the state tensors are sized from batch_size
+        _read_options(path, {"train_options": _dumps(opts)})
+    except ValueError as e:
+        raise ValueError("not saved: charrnn would refuse the file: %s" % e) from None
     B = int(opts["batch_size"])
 
     losses = np.asarray([] if train_loss is None else list(train_loss), dtype="<f4")
@@ -259,7 +828,7 @@ def save(path, rnn, decoder, vocab, unit="codepoint", train_loss=None, *, train_
 
     sd = rnn.state_dict()
     tensors = []  # (name, float32 array); parameters in charrnn's order, then the run's tensors
-    for name in _param_names(L):
+    for name, _ in _param_shapes(cell, L, H, V)[:-2]:
         tensors.append((name, sd[name]))
     tensors += [("decoder.weight", decoder.weight), ("decoder.bias", decoder.bias)]
     tensors = [(n, np.ascontiguousarray(t.detach().cpu().to(torch.float32).numpy(), dtype="<f4")) for n, t in tensors]
@@ -279,14 +848,17 @@ def save(path, rnn, decoder, vocab, unit="codepoint", train_loss=None, *, train_
         off += a.nbytes
     htext = _dumps(header).encode("utf-8")
     htext += b" " * (-(8 + len(htext)) % 8)  # the data block 8-byte aligned, as the reference writer does
+    raw = struct.pack("<Q", len(htext)) + htext + data
+    try:  # never write what charrnn (or load) would refuse
+        _check(raw, path, verify_checksum=False)
+    except ValueError as e:
+        raise ValueError("not saved: charrnn would refuse the file: %s" % e) from None
 
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(htext)))
-            f.write(htext)
-            f.write(data)
+            f.write(raw)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

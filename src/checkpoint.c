@@ -253,7 +253,7 @@ static int read_config(const st_file *f, const char *path, charrnn_model_config 
     if (json_get_string(r, "model", &cell) || parse_cell(cell) < 0) rc = bad_field(err, path, "config", "model");
     else if (get_int(r, "num_layers", 1, MAX_LAYERS, &layers)) rc = bad_field(err, path, "config", "num_layers");
     else if (get_int(r, "rnn_size", 1, MAX_RNN_SIZE, &size)) rc = bad_field(err, path, "config", "rnn_size");
-    else if (json_get_number(r, "dropout", &dropout) || !(dropout >= 0 && dropout < 1))
+    else if (json_get_number(r, "dropout", &dropout) || !(dropout >= 0 && (float)dropout < 1)) /* kept as a float */
         rc = bad_field(err, path, "config", "dropout");
     else if (get_int(r, "vocab_size", 1, 0x110000, &vs)) rc = bad_field(err, path, "config", "vocab_size");
     else if (json_get_string(r, "unit", &u) || parse_unit(u) < 0) rc = bad_field(err, path, "config", "unit");

@@ -59,13 +59,18 @@ static void *arena_alloc(json_doc *d, size_t size) {
  * container closes and its item count is known; then they are copied into the
  * arena in one piece and popped. Nested containers finish before their parent
  * pushes again, so one pair of stacks serves the whole parse. */
+typedef struct jkey {
+    const char *key;
+    size_t pos; /* where its opening quote is, for the duplicate-key message */
+} jkey;
+
 typedef struct parser {
     const unsigned char *s;
     size_t n, pos;
     json_doc *doc;
     json_value *vstk;
     size_t vlen, vcap;
-    const char **kstk;
+    jkey *kstk;
     size_t klen, kcap;
     char *err;
     size_t errlen;
@@ -121,15 +126,15 @@ static int push_value(parser *p, const json_value *v) {
     return 0;
 }
 
-static int push_key(parser *p, const char *k) {
+static int push_key(parser *p, const char *k, size_t pos) {
     if (p->klen == p->kcap) {
         size_t nc = p->kcap ? p->kcap * 2 : 64;
-        const char **nk = realloc((void *)p->kstk, nc * sizeof *nk);
+        jkey *nk = realloc(p->kstk, nc * sizeof *nk);
         if (!nk) return fail_oom(p);
         p->kstk = nk;
         p->kcap = nc;
     }
-    p->kstk[p->klen++] = k;
+    p->kstk[p->klen++] = (jkey){k, pos};
     return 0;
 }
 
@@ -285,8 +290,40 @@ static int parse_number(parser *p, double *out) {
 
 static int parse_value(parser *p, int depth, json_value *out);
 
+static int cmp_jkey(const void *a, const void *b) {
+    const jkey *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* An object's keys must differ: readers that take the first of two equal keys
+ * (this parser's json_get) and readers that take the last (Python's json)
+ * would otherwise see different files. Names the earliest key in the text
+ * that repeats an earlier one. */
+static int check_unique_keys(parser *p, const jkey *keys, size_t cnt) {
+    if (cnt < 2) return 0;
+    jkey *sorted = malloc(cnt * sizeof *sorted);
+    if (!sorted) return fail_oom(p);
+    memcpy(sorted, keys, cnt * sizeof *sorted);
+    qsort(sorted, cnt, sizeof *sorted, cmp_jkey);
+    const jkey *dup = NULL;
+    for (size_t i = 1; i < cnt; i++)
+        if (!strcmp(sorted[i].key, sorted[i - 1].key) && (!dup || sorted[i].pos < dup->pos)) dup = &sorted[i];
+    int rc = 0;
+    if (dup) {
+        jbuf q; /* the key as JSON text: quoted, control characters escaped */
+        jb_init(&q);
+        jb_cstring(&q, dup->key);
+        rc = fail(p, dup->pos, "duplicate key %s in object", q.oom ? "(a long key)" : q.buf);
+        jb_free(&q);
+    }
+    free(sorted);
+    return rc;
+}
+
 static int finish_container(parser *p, json_value *out, size_t vbase, size_t kbase, int is_obj) {
     size_t cnt = p->vlen - vbase;
+    if (is_obj && check_unique_keys(p, p->kstk + kbase, cnt) < 0) return -1;
     memset(out, 0, sizeof *out);
     out->type = is_obj ? JSON_OBJECT : JSON_ARRAY;
     out->len = cnt;
@@ -298,7 +335,7 @@ static int finish_container(parser *p, json_value *out, size_t vbase, size_t kba
         if (is_obj) {
             const char **keys = arena_alloc(p->doc, cnt * sizeof(const char *));
             if (!keys) return fail_oom(p);
-            memcpy((void *)keys, p->kstk + kbase, cnt * sizeof(const char *));
+            for (size_t i = 0; i < cnt; i++) keys[i] = p->kstk[kbase + i].key;
             out->keys = keys;
         }
     }
@@ -344,15 +381,16 @@ static int parse_object(parser *p, int depth, json_value *out) {
         if (p->pos >= p->n || p->s[p->pos] != '"')
             return fail(p, p->pos, "expected a \"quoted\" object key, found %s", describe(p, p->pos, db));
         const char *key;
-        size_t klen;
+        size_t klen, kpos = p->pos;
         if (parse_string(p, &key, &klen) < 0) return -1;
+        if (strlen(key) != klen) return fail(p, kpos, "object key contains \\u0000, which no key may hold");
         skip_ws(p);
         if (p->pos >= p->n || p->s[p->pos] != ':')
             return fail(p, p->pos, "expected ':' after object key, found %s", describe(p, p->pos, db));
         p->pos++;
         json_value v;
         if (parse_value(p, depth, &v) < 0) return -1;
-        if (push_key(p, key) < 0 || push_value(p, &v) < 0) return -1;
+        if (push_key(p, key, kpos) < 0 || push_value(p, &v) < 0) return -1;
         skip_ws(p);
         if (p->pos >= p->n) return fail(p, p->pos, "unexpected end of input in object (missing '}')");
         unsigned char c = p->s[p->pos];
@@ -423,7 +461,7 @@ json_doc *json_parse(const char *text, size_t len, char *err, size_t errlen) {
         }
     }
     free(p.vstk);
-    free((void *)p.kstk);
+    free(p.kstk);
     if (rc < 0) {
         json_free(d);
         return NULL;
@@ -460,7 +498,7 @@ int json_get_number(const json_value *obj, const char *key, double *out) {
 
 int json_get_string(const json_value *obj, const char *key, const char **out) {
     const json_value *v = json_get(obj, key);
-    if (!v || v->type != JSON_STRING) return -1;
+    if (!v || v->type != JSON_STRING || strlen(v->str) != v->len) return -1;
     if (out) *out = v->str;
     return 0;
 }

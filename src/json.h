@@ -24,14 +24,18 @@ typedef struct json_doc json_doc;
 
 /* Parses text[0..len). On failure returns NULL and writes a message with the byte
  * offset into err (errlen bytes). The whole text must be one value (whitespace
- * around it allowed). */
+ * around it allowed). An object's keys must differ and hold no \u0000 (readers
+ * that take the first or the last of two equal keys would see different
+ * documents). */
 json_doc *json_parse(const char *text, size_t len, char *err, size_t errlen);
 const json_value *json_root(const json_doc *d);
 void json_free(json_doc *d);
 
-/* Object member by key (first match), or NULL if v is not an object or lacks it. */
+/* Object member by key, or NULL if v is not an object or lacks it. */
 const json_value *json_get(const json_value *obj, const char *key);
-/* Convenience getters: return 0 on success, -1 if missing or of another type. */
+/* Convenience getters: return 0 on success, -1 if missing or of another type;
+ * json_get_string also -1 for a string holding \u0000 (a C string would hold
+ * only the part before it). */
 int json_get_number(const json_value *obj, const char *key, double *out);
 int json_get_string(const json_value *obj, const char *key, const char **out);
 

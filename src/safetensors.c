@@ -30,7 +30,7 @@ struct st_file {
     json_doc *doc;
     st_tensor *tensors; /* in header order */
     int ntensors;
-    const st_tensor **by_name; /* sorted by name, for st_find and duplicate checks */
+    const st_tensor **by_name; /* sorted by name, for st_find */
     st_meta *meta;
     int nmeta;
 };
@@ -327,16 +327,12 @@ static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
 }
 
-static int cmp_meta_key(const void *a, const void *b) {
-    return strcmp((*(const st_meta *const *)a)->key, (*(const st_meta *const *)b)->key);
-}
-
 typedef struct { uint64_t begin, end; int idx; } span;
 static int cmp_span(const void *a, const void *b) {
     const span *x = a, *y = b;
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
-    return 0;
+    return x->idx < y->idx ? -1 : x->idx > y->idx; /* equal spans: header order, so messages do not depend on qsort */
 }
 
 #define BAD(...) do { seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
@@ -370,7 +366,6 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
         const char *key = root->keys[i];
         const json_value *v = &root->items[i];
         if (strcmp(key, "__metadata__") == 0) {
-            if (f->meta) BAD("%s: corrupt safetensors header: \"__metadata__\" appears twice", name);
             if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: \"__metadata__\" is not an object", name);
             f->meta = calloc(v->len ? v->len : 1, sizeof *f->meta);
             if (!f->meta) BAD("%s: out of memory reading the header", name);
@@ -383,17 +378,7 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
                 f->meta[j].key = v->keys[j];
                 f->meta[j].value = mv->str;
             }
-            f->nmeta = (int)v->len;
-            /* Duplicate keys: sort pointers (keeping header order in f->meta). */
-            const st_meta **mk = malloc((v->len ? v->len : 1) * sizeof *mk);
-            if (!mk) BAD("%s: out of memory reading the header", name);
-            for (size_t j = 0; j < v->len; j++) mk[j] = &f->meta[j];
-            qsort(mk, v->len, sizeof *mk, cmp_meta_key);
-            const char *dup = NULL;
-            for (size_t j = 1; j < v->len && !dup; j++)
-                if (strcmp(mk[j]->key, mk[j - 1]->key) == 0) dup = mk[j]->key;
-            free(mk);
-            if (dup) BAD("%s: corrupt safetensors header: duplicate metadata key \"%s\"", name, dup);
+            f->nmeta = (int)v->len; /* json_parse refused duplicate keys, here and among the tensors */
             continue;
         }
         if (!key[0]) BAD("%s: corrupt safetensors header: a tensor has an empty name", name);
@@ -453,14 +438,11 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
         f->ntensors = (int)nt;
     }
 
-    /* Duplicate names first: they would otherwise show up as overlaps. */
+    /* By name for st_find (json_parse refused duplicate names). */
     f->by_name = malloc((nt ? nt : 1) * sizeof *f->by_name);
     if (!f->by_name) BAD("%s: out of memory reading the header", name);
     for (size_t i = 0; i < nt; i++) f->by_name[i] = &f->tensors[i];
     qsort(f->by_name, nt, sizeof *f->by_name, cmp_tensor_name);
-    for (size_t i = 1; i < nt; i++)
-        if (strcmp(f->by_name[i]->name, f->by_name[i - 1]->name) == 0)
-            BAD("%s: corrupt safetensors header: duplicate tensor name \"%s\"", name, f->by_name[i]->name);
     /* Sorted by offset, the tensors must tile the data block exactly. */
     qsort(spans, nt, sizeof *spans, cmp_span);
     uint64_t expect = 0;

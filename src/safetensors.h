@@ -40,7 +40,7 @@ typedef struct st_file st_file;
  * most 100 MB, header is valid JSON object, every tensor has a known dtype,
  * shape of at most ST_MAX_DIMS non-negative dims, offsets with end >= begin,
  * end - begin == product(shape) * dtype size, within the data block, tensors
- * neither overlap nor leave gaps. On failure NULL and a one-line message in err
+ * neither overlap nor leave gaps, no key (tensor name, metadata key) twice. On failure NULL and a one-line message in err
  * that names the path and the problem. */
 st_file *st_open(const char *path, char *err, size_t errlen);
 /* Same from a memory buffer (copied); name is used in messages. */

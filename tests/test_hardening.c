@@ -178,6 +178,11 @@ static void test_edited_options_refused(void) {
         {"train_state", "skipped_nonfinite", "99999", "skipped_nonfinite"},
         {"config", "rnn_size", "0", "rnn_size"},
         {"config", "num_layers", "17", "num_layers"},
+        {"config", "dropout", "1", "dropout"},
+        {"config", "dropout", "0.99999999999", "dropout"}, /* 1 as the float it is kept in */
+        {"config", "model", "\"lstm\\u0000x\"", "model"},  /* read whole, not as "lstm" */
+        {"config", "model", "\"gru\",\"model\":\"lstm\"", "duplicate key \"model\""},
+        {"train_options", "seed", "\"123\\u0000\"", "seed"},
     };
     const char *src = hmodel();
     char dst[600], cvdir[600];

@@ -466,6 +466,38 @@ static void test_damaged_files_refused(void) {
     charrnn_ngram_close(h);
 }
 
+/* A key twice (here "format" in the metadata, which a reader that takes the
+ * first and one that takes the last would read differently) is refused, as in
+ * a checkpoint: both are read by the same JSON parser. */
+static void test_duplicate_keys_refused(void) {
+    charrnn_ngram *g = build("the cat sat on the mat.\n", 2, CHARRNN_UNIT_CODEPOINT, 0.9, 0.1);
+    if (!g) return;
+    const char *path = t_path("dup.safetensors"), *bad = t_path("dup_bad.safetensors");
+    charrnn_error err = {0};
+    CHECK(charrnn_ngram_save(g, path, &err) == 0);
+    charrnn_ngram_close(g);
+    size_t len;
+    unsigned char *file = slurp(path, &len);
+    static const char head[] = "{\"__metadata__\":{", extra[] = "\"format\":\"charrnn-ngram\",";
+    const size_t hn = sizeof head - 1, en = sizeof extra - 1;
+    if (!CHECK(file && len > 8 + hn && memcmp(file + 8, head, hn) == 0)) { free(file); return; }
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | file[i];
+    hl += en;
+    unsigned char *out = malloc(len + en);
+    for (int i = 0; i < 8; i++) out[i] = (unsigned char)(hl >> (8 * i));
+    memcpy(out + 8, head, hn);
+    memcpy(out + 8 + hn, extra, en);
+    memcpy(out + 8 + hn + en, file + 8 + hn, len - 8 - hn);
+    t_write_file(bad, out, len + en);
+    charrnn_ngram *h = NULL;
+    CHECKF(charrnn_ngram_load(&h, bad, &err) != 0 && strstr(err.msg, "duplicate key \"format\"") && strstr(err.msg, bad),
+           "%s", err.msg);
+    charrnn_ngram_close(h);
+    free(out);
+    free(file);
+}
+
 /* ---- (5) the command line ----------------------------------------------------------------- */
 
 static int crashed(int rc, const char *err) {
@@ -657,6 +689,7 @@ void register_ngram_tests(void) {
     t_register("ngram_matches_reference", test_matches_reference);
     t_register("ngram_save_load_roundtrip", test_save_load_roundtrip);
     t_register("ngram_damaged_files_refused", test_damaged_files_refused);
+    t_register("ngram_duplicate_keys_refused", test_duplicate_keys_refused);
     t_register("ngram_cli_ngram_eval", test_cli_ngram_eval);
     t_register("ngram_cli_sample", test_cli_sample);
     t_register("ngram_cli_refusals", test_cli_refusals);

@@ -314,9 +314,27 @@ static void test_reject_crafted(void) {
     write_raw(p, "{\"__metadata__\":[\"x\"]," TA "}", data, 8);
     EXPECT_BAD(p, "not an object");
     write_raw(p, "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}," TA "}", data, 8);
-    EXPECT_BAD(p, "duplicate metadata key");
+    EXPECT_BAD(p, "duplicate key \"k\" in object");
+    write_raw(p, "{\"__metadata__\":{\"k\":\"1\"},\"__metadata__\":{\"j\":\"2\"}," TA "}", data, 8);
+    EXPECT_BAD(p, "duplicate key \"__metadata__\"");
     write_raw(p, "{" TA "," TA "}", data, 8);
-    EXPECT_BAD(p, "duplicate tensor name \"a\"");
+    EXPECT_BAD(p, "duplicate key \"a\" in object");
+    write_raw(p, "{\"a\":{\"dtype\":\"U8\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,2]}}", data, 2);
+    EXPECT_BAD(p, "duplicate key \"dtype\"");
+    /* Two names that C would cut at the same \u0000, and a dtype that would read as F32. */
+    write_raw(p, "{\"a\\u0000x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+              "\"a\\u0000y\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", data, 2);
+    EXPECT_BAD(p, "object key contains \\u0000");
+    write_raw(p, "{\"a\":{\"dtype\":\"F32\\u0000\",\"shape\":[2],\"data_offsets\":[0,8]}}", data, 8);
+    EXPECT_BAD(p, "has no \"dtype\" string");
+    /* Equal spans: the later tensor in the header is the one that overlaps,
+     * whichever order the sort leaves them in. */
+    write_raw(p, "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+              "\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}", data, 8);
+    EXPECT_BAD(p, "tensor \"a\" at data bytes [0, 8) overlaps");
+    write_raw(p, "{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+              "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", data, 8);
+    EXPECT_BAD(p, "tensor \"b\" at data bytes [0, 8) overlaps");
     write_raw(p, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1],\"data_offsets\":[0,1]}}", data, 1);
     EXPECT_BAD(p, "5 dimensions");
     write_raw(p, "{\"a\":{\"dtype\":\"U8\",\"shape\":[-1],\"data_offsets\":[0,0]}}", data, 0);

@@ -16,7 +16,15 @@ Self-contained: it writes its own corpus into a temporary directory. Checks:
      starts `charrnn train --init-from` (at a lower loss than a fresh model);
   c. the byte unit both ways: a charrnn byte model in PyTorch, and a PyTorch
      tanh-RNN exported as a byte model;
-  d. damaged or foreign files are refused with ValueError.
+  d. damaged or foreign files are refused with ValueError;
+  e. load() refuses exactly what `charrnn info` refuses, with the same
+     message: a table of doctored checkpoints (one per check of the C loader:
+     header length, JSON syntax, duplicate keys, depth, dtype, shape, offsets,
+     metadata, format version, checksum, config, options, vocabulary, tensors,
+     NaN weights, training state; and files both accept), random edits of the
+     JSON, a config asking for 133 GB refused under an address-space limit
+     (nothing is allocated from it), a FIFO refused without blocking; save()
+     writes nothing charrnn would refuse.
 
 Both sides compute the same quantity: the whole text as ONE stream from a zero
 state, the characters outside the vocabulary dropped, every remaining character
@@ -31,6 +39,7 @@ directory (its path is printed).
 """
 
 import importlib
+import json
 import math
 import os
 import random
@@ -52,7 +61,8 @@ def check(name, ok, detail=""):
         passed += 1
     else:
         failed += 1
-    print("%s %s%s" % ("ok  " if ok else "FAIL", name, ": " + detail if detail else ""), flush=True)
+    line = "%s %s%s" % ("ok  " if ok else "FAIL", name, ": " + detail if detail else "")
+    print(line.encode("utf-8", "backslashreplace").decode("utf-8"), flush=True)  # messages may hold cut UTF-8
     return ok
 
 
@@ -175,6 +185,457 @@ def train_torch(torch, ct, cell, vocab, unit, corpus, layers, size, steps, dropo
         losses.append(float(loss))
     rnn.eval()
     return rnn, decoder, losses
+
+
+
+# ---- e. load() refuses exactly what charrnn refuses ------------------------------------------
+
+class Raw(str):
+    """A metadata value written as this JSON text, not as a string."""
+
+
+def read_parts(path):
+    """(metadata [[key, value]], tensors [[name, dtype, shape, bytes]] in data order;
+    name, dtype and shape as JSON texts) of a checkpoint, to be doctored and rebuilt."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = [list(kv) for kv in header.pop("__metadata__").items()]
+    data = raw[8 + n:]
+    tensors = [[json.dumps(k), json.dumps(v["dtype"]), json.dumps(v["shape"]), data[v["data_offsets"][0]:v["data_offsets"][1]]]
+               for k, v in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"])]
+    return meta, tensors
+
+
+def build(ct, base, meta=None, tensors=None, offsets=None, header=None, raw=None, rechecksum=True, metadata=None,
+          listing=None):
+    """The bytes of a doctored copy of base, as anyone can make one: meta {key:
+    new value, a function of the old one, or None to drop it}; tensors: a
+    function of the tensor list; offsets {name JSON: data_offsets JSON};
+    header: a function of the header text; raw: a function of the file's bytes;
+    metadata: the JSON text of "__metadata__" instead of the object; listing: a
+    function of the header's tensor entries (their order). The checksum is recomputed (it is not a signature) unless rechecksum is False."""
+    m = [list(kv) for kv in base[0]]
+    for k, v in (meta or {}).items():
+        old = [kv for kv in m if kv[0] == k]
+        if v is None:
+            m = [kv for kv in m if kv[0] != k]
+        elif old:
+            old[0][1] = v(old[0][1]) if callable(v) else v
+        else:
+            m.insert(len(m) - 1, [k, v])
+    ts = [list(t) for t in base[1]]
+    ts = tensors(ts) if tensors else ts
+    data = b"".join(t[3] for t in ts)
+    if rechecksum:
+        h = ct.FNV_OFFSET
+        for k in ct.CHECKSUMMED:
+            vals = [v for kk, v in m if kk == k and not isinstance(v, Raw)]
+            if vals:
+                h = ct.fnv1a64(vals[0].encode("utf-8"), h)
+        for kv in m:
+            if kv[0] == "checksum":
+                kv[1] = "fnv1a64:%016x" % ct.fnv1a64(data, h)
+    parts, off = ['"__metadata__":%s' % (metadata or "{%s}" % ",".join(
+        "%s:%s" % (json.dumps(k), v if isinstance(v, Raw) else json.dumps(v)) for k, v in m))], 0
+    entries = []
+    for name, dt, shape, b in ts:
+        o = (offsets or {}).get(name, "[%d,%d]" % (off, off + len(b)))
+        entries.append('%s:{"dtype":%s,"shape":%s,"data_offsets":%s}' % (name, dt, shape, o))
+        off += len(b)
+    text = "{" + ",".join(parts + (listing(entries) if listing else entries)) + "}"
+    text = header(text) if header else text
+    hb = text.encode("utf-8", "surrogatepass")
+    hb += b" " * (-len(hb) % 8)
+    out = len(hb).to_bytes(8, "little") + hb + data
+    return raw(out) if raw else out
+
+
+def jset(field, raw):
+    """A function of a JSON object text: field's value replaced by the JSON text
+    raw (added if absent; None: removed)."""
+    def edit(text):
+        obj, out = json.loads(text), []
+        for k, v in obj.items():
+            if k != field:
+                out.append((k, json.dumps(v)))
+            elif raw is not None:
+                out.append((k, raw))
+        if field not in obj and raw is not None:
+            out.append((field, raw))
+        return "{" + ",".join("%s:%s" % (json.dumps(k), v) for k, v in out) + "}"
+    return edit
+
+
+def retensor(name, **changes):
+    """A function of the tensor list: the tensor named name (JSON text) with
+    dtype / shape (JSON texts), data (bytes) or name changed."""
+    def edit(ts):
+        for t in ts:
+            if t[0] == name:
+                t[0] = changes.get("rename", t[0])
+                t[1] = changes.get("dtype", t[1])
+                t[2] = changes.get("shape", t[2])
+                t[3] = changes["data"](t[3]) if "data" in changes else t[3]
+        return ts
+    return edit
+
+
+def c_refusal(charrnn, path):
+    """(accepted, message) of `charrnn info path`: its error line without the prefix
+    (bytes that are not UTF-8 kept as Python keeps them)."""
+    p = subprocess.run([charrnn, "info", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    rc, err = p.returncode, p.stderr.decode("utf-8", "surrogateescape")
+    lines = [l for l in err.splitlines() if l.startswith("charrnn: error: ")]
+    return rc == 0, (lines[-1][len("charrnn: error: "):] if lines else err.strip())
+
+
+def py_refusal(ct, path):
+    try:
+        ct.load(path)
+        return True, ""
+    except ValueError as e:
+        return False, str(e)
+    except Exception as e:  # any other exception is a failure of load(), reported as a differing message
+        return False, "%s: %s" % (type(e).__name__, e)
+
+
+def same_core(c_msg, py_msg):
+    """The messages agree but for the program that reads: charrnn names its version."""
+    return re.sub(r"this charrnn \([^)]*\)", "this charrnn_torch", c_msg) == py_msg
+
+
+def compare(ct, charrnn, path):
+    """'' if charrnn and load() both accept path, or both refuse it with the same
+    message; else what differs."""
+    (ca, cm), (pa, pm) = c_refusal(charrnn, path), py_refusal(ct, path)
+    if ca and pa:
+        return ""
+    if ca != pa:
+        return "charrnn %s, load() %s: %s" % ("accepts" if ca else "refuses", "accepts" if pa else "refuses", cm or pm)
+    return "" if same_core(cm, pm) else "messages differ:\n       charrnn: %s\n       load():  %s" % (cm, pm)
+
+
+def refusal_cases(base, V):
+    """(label, whether charrnn takes it, build() arguments) for every check of the
+    C loader (src/safetensors.c, src/json.c, src/checkpoint.c, src/defaults.c)."""
+    meta = dict(base[0])
+    vocab = json.loads(meta["vocab"])
+    cfg, opt, state = (lambda f, raw: {"config": jset(f, raw)}), (lambda f, raw: {"train_options": jset(f, raw)}), \
+        (lambda f, raw: {"train_state": jset(f, raw)})
+    vset = lambda v: {"vocab": json.dumps(v)}
+    deep = "[" * 100000 + "]" * 100000
+    nan32 = lambda b: b[:4] + bytes.fromhex("0000c07f") + b[8:]
+    inf32 = lambda b: bytes.fromhex("0000807f") + b[4:]
+    w_ih, dec_b, hist = '"weight_ih_l0"', '"decoder.bias"', '"history.train_loss"'
+    it = json.loads(meta["train_state"])["iteration"]
+    D = sum(len(t[3]) for t in base[1])
+    return [
+        # accepted, as charrnn accepts them
+        ("the checkpoint as written", True, {}),
+        ("vocabulary entries written as %d.0 and %de0" % (vocab[0], vocab[1]), True,
+         {"vocab": "[%d.0,%de0,%s]" % (vocab[0], vocab[1], ",".join(map(str, vocab[2:])))}),
+        ("rnn_size 8.0, num_layers 1e0", True, {"config": lambda t: jset("num_layers", "1e0")(jset("rnn_size", "8.0")(t))}),
+        ("format_version \" +1\" (strtol reads it)", True, {"format_version": " +1"}),
+        ("dropout 0.5 in a 1-layer model", True, cfg("dropout", "0.5")),
+        ("a byte model of codes 0..V-1", True, {"config": jset("unit", '"byte"'), "vocab": json.dumps(list(range(V)))}),
+        ("val_history with a null loss, train_loss null", True,
+         {"train_state": lambda t: jset("train_loss", "null")(jset("val_history", "[[0,null]]")(t))}),
+        ("skip_nonfinite and val_max_chars absent", True,
+         {"train_options": lambda t: jset("val_max_chars", None)(jset("skip_nonfinite", None)(t))}),
+        ("unknown metadata charrnn does not parse (deep, 1e400, duplicate keys)", True,
+         {"note": deep, "note2": "1e400", "note3": '{"a":1,"a":2}'}),
+        ("NaN in the carried state and the optimizer moments (not weights)", True,
+         dict(tensors=lambda ts: retensor('"state.h"', data=nan32)(retensor('"optim.m1"', data=inf32)(ts)))),
+        ("tensors listed out of data order, whitespace in the header", True,
+         dict(listing=lambda e: e[::-1], header=lambda t: t.replace('":{"', '" :\n\t{ "'))),
+        ("a zero-size extra tensor and an I64 one", True,
+         dict(tensors=lambda ts: ts + [['"extra.empty"', '"U8"', "[0,7]", b""], ['"extra.i64"', '"I64"', "[2]", bytes(16)]])),
+        # vocabulary
+        ("vocabulary entry -1", False, vset([-1] + vocab[1:])),
+        ("vocabulary entry 0x110000", False, vset(vocab[:-1] + [0x110000])),
+        ("vocabulary entry 0xD800 (a surrogate)", False, vset(vocab[:-1] + [0xD800])),
+        ("byte vocabulary entry 256", False, {"config": jset("unit", '"byte"'), "vocab": json.dumps(list(range(V - 1)) + [256])}),
+        ("vocabulary entry 1.5", False, {"vocab": "[1.5,%s]" % ",".join(map(str, vocab[1:]))}),
+        ("vocabulary entry true", False, {"vocab": "[true,%s]" % ",".join(map(str, vocab[1:]))}),
+        ("vocabulary entry \"a\"", False, {"vocab": "[\"a\",%s]" % ",".join(map(str, vocab[1:]))}),
+        ("vocabulary not ascending", False, vset([vocab[1], vocab[0]] + vocab[2:])),
+        ("vocabulary one entry short", False, vset(vocab[:-1])),
+        ("vocabulary not an array", False, {"vocab": "{}"}),
+        ("vocabulary entry 1e400", False, {"vocab": "[1e400,%s]" % ",".join(map(str, vocab[1:]))}),
+        ("vocabulary missing", False, {"vocab": None}),
+        # config
+        ("num_layers 1.5", False, cfg("num_layers", "1.5")),
+        ("num_layers 17", False, cfg("num_layers", "17")),
+        ("rnn_size \"8\"", False, cfg("rnn_size", '"8"')),
+        ("rnn_size 0", False, cfg("rnn_size", "0")),
+        ("rnn_size 16385", False, cfg("rnn_size", "16385")),
+        ("rnn_size 1e400", False, cfg("rnn_size", "1e400")),
+        ("vocab_size 9007199254740993", False, cfg("vocab_size", "9007199254740993")),
+        ("vocab_size 0x110001", False, cfg("vocab_size", str(0x110001))),
+        ("vocab_size 300 in a byte model", False, {"config": lambda t: jset("unit", '"byte"')(jset("vocab_size", "300")(t))}),
+        ("dropout NaN", False, cfg("dropout", "NaN")),
+        ("dropout 1", False, cfg("dropout", "1")),
+        ("dropout 0.99999999999 (1 as a float)", False, cfg("dropout", "0.99999999999")),
+        ("dropout -0.1", False, cfg("dropout", "-0.1")),
+        ("dropout null", False, cfg("dropout", "null")),
+        ("dropout missing", False, cfg("dropout", None)),
+        ("model \"LSTM\"", False, cfg("model", '"LSTM"')),
+        ("model \"lstm\\u0000x\" (C would read \"lstm\")", False, cfg("model", '"lstm\\u0000x"')),
+        ("model \"\\ud800\" (a lone surrogate)", False, cfg("model", '"\\ud800"')),
+        ("unit \"bytes\"", False, cfg("unit", '"bytes"')),
+        ("config an array", False, {"config": "[]"}),
+        ("config with \"model\" twice", False, {"config": lambda t: t[:-1] + ',"model":"gru"}'}),
+        ("config nested 100000 deep", False, {"config": deep}),
+        ("an unknown config field nested 64 deep, another 1e-400", True,
+         {"config": lambda t: jset("y", "1e-400")(jset("x", "[" * 63 + "]" * 63)(t))}),
+        ("config nested 65 deep", False, {"config": '{"x":' + "[" * 64 + "]" * 64 + "}"}),
+        ("config not JSON", False, {"config": "{model: lstm}"}),
+        ("config missing", False, {"config": None}),
+        # training options (read_options, check_run_settings)
+        ("batch_size 0", False, opt("batch_size", "0")),
+        ("batch_size 1e6", False, opt("batch_size", "1e6")),
+        ("seq_length 2.5", False, opt("seq_length", "2.5")),
+        ("max_iters -1", False, opt("max_iters", "-1")),
+        ("eval_val_every 0", False, opt("eval_val_every", "0")),
+        ("train_frac 0", False, opt("train_frac", "0")),
+        ("train_frac 1.5", False, opt("train_frac", "1.5")),
+        ("val_frac 1", False, opt("val_frac", "1")),
+        ("train_frac + val_frac 1.2", False, {"train_options": lambda t: jset("val_frac", "0.3")(jset("train_frac", "0.9")(t))}),
+        ("learning_rate -1", False, opt("learning_rate", "-1")),
+        ("learning_rate missing", False, opt("learning_rate", None)),
+        ("decay_rate 1", False, opt("decay_rate", "1")),
+        ("beta1 1", False, opt("beta1", "1")),
+        ("beta2 -0.5", False, opt("beta2", "-0.5")),
+        ("learning_rate_decay 0", False, opt("learning_rate_decay", "0")),
+        ("learning_rate_decay_after 1e9", False, opt("learning_rate_decay_after", "1e9")),
+        ("grad_clip 1e30", False, opt("grad_clip", "1e30")),
+        ("max_epochs 0", False, opt("max_epochs", "0")),
+        ("max_epochs \"50\"", False, opt("max_epochs", '"50"')),
+        ("skip_nonfinite null", False, opt("skip_nonfinite", "null")),
+        ("val_max_chars 1e13", False, opt("val_max_chars", "1e13")),
+        ("optim \"adamw\"", False, opt("optim", '"adamw"')),
+        ("clip_mode \"none\"", False, opt("clip_mode", '"none"')),
+        ("unit 1", False, opt("unit", "1")),
+        ("seed \"abc\"", False, opt("seed", '"abc"')),
+        ("seed \"\"", False, opt("seed", '""')),
+        ("seed 2^64", False, opt("seed", '"18446744073709551616"')),
+        ("seed 123 as a number", False, opt("seed", "123")),
+        ("train_options missing", False, {"train_options": None}),
+        # training state
+        ("iteration %d with %d losses" % (it + 1, it), False, state("iteration", str(it + 1))),
+        ("iteration 1.5", False, state("iteration", "1.5")),
+        ("epoch -1", False, state("epoch", "-1")),
+        ("epoch 1e18", False, state("epoch", "1e18")),
+        ("learning_rate 0", False, state("learning_rate", "0")),
+        ("val_history beyond the iteration", False, state("val_history", "[[%d,1.0]]" % (it + 1))),
+        ("val_history loss \"x\"", False, state("val_history", '[[0,"x"]]')),
+        ("val_history entry [1]", False, state("val_history", "[[1]]")),
+        ("val_history null", False, state("val_history", "null")),
+        ("train_state missing", False, {"train_state": None}),
+        # metadata, format, checksum
+        ("no format", False, {"format": None}),
+        ("format \"other\"", False, {"format": "other"}),
+        ("format_version \"2\" (newer)", False, {"format_version": "2"}),
+        ("format_version \"0\"", False, {"format_version": "0"}),
+        ("format_version \"1 \"", False, {"format_version": "1 "}),
+        ("format_version 99999999999999999999999", False, {"format_version": "9" * 23}),
+        ("format_version missing", False, {"format_version": None}),
+        ("no checksum", False, {"checksum": None}),
+        ("checksum not recomputed after an edit", False, dict(rechecksum=False, **{"config": cfg("dropout", "0.25")["config"]})),
+        ("metadata value a number", False, {"note": Raw("1")}),
+        ("metadata value with \\u0000", False, {"note": "a\0b"}),
+        ("metadata key \"format\" twice", False, dict(header=lambda t: t.replace('"__metadata__":{', '"__metadata__":{"format":"x",'))),
+        ("__metadata__ twice", False, dict(header=lambda t: t[:-1] + ',"__metadata__":{}}')),
+        ("__metadata__ an array", False, dict(metadata="[]")),
+        # the header (check_header_len, parse_file)
+        ("an empty file", False, dict(raw=lambda b: b"")),
+        ("a 5-byte file", False, dict(raw=lambda b: b[:5])),
+        ("header length beyond the file", False, dict(raw=lambda b: (len(b)).to_bytes(8, "little") + b[8:])),
+        ("header length 1", False, dict(raw=lambda b: (1).to_bytes(8, "little") + b[8:])),
+        ("header starting with a space", False, dict(header=lambda t: " " + t)),
+        ("header not JSON (cut short)", False, dict(header=lambda t: t[:len(t) // 2])),
+        ("header with junk after the object", False, dict(header=lambda t: t + " x")),
+        ("header with an invalid UTF-8 byte in a key", False,
+         dict(raw=lambda b: b.replace(b'"decoder.bias"', b'"decoder\xffbias"'))),
+        ("header with a control character in a string", False, dict(raw=lambda b: b.replace(b'"decoder.bias"', b'"decoder\x01bias"'))),
+        ("header nested 70 deep", False, dict(header=lambda t: t[:-1] + ',"x":' + "[" * 70 + "]" * 70 + "}")),
+        ("header with a lone surrogate key", False, dict(header=lambda t: t.replace('"decoder.bias"', '"\\udc00"'))),
+        ("a tensor listed twice", False, dict(header=lambda t: t[:-1] + "," + re.search(r'"decoder\.bias":\{[^}]*\}', t).group(0) + "}")),
+        ("tensor names equal up to \\u0000", False,
+         dict(tensors=lambda ts: ts + [['"x\\u0000a"', '"U8"', "[1]", b"\0"], ['"x\\u0000b"', '"U8"', "[1]", b"\0"]])),
+        ("a tensor with an empty name", False, dict(tensors=lambda ts: ts + [['""', '"U8"', "[1]", b"\0"]])),
+        ("a tensor entry that is a number", False, dict(header=lambda t: t[:-1] + ',"x":3}')),
+        ("dtype F16", False, dict(tensors=retensor(dec_b, dtype='"F16"'))),
+        ("dtype 3", False, dict(tensors=retensor(dec_b, dtype="3"))),
+        ("dtype \"F32\\u0000\"", False, dict(tensors=retensor(dec_b, dtype='"F32\\u0000"'))),
+        ("no dtype", False, dict(header=lambda t: t.replace('"decoder.bias":{"dtype":"F32",', '"decoder.bias":{'))),
+        ("shape [-1]", False, dict(tensors=retensor(dec_b, shape="[-1]"))),
+        ("shape [1.5]", False, dict(tensors=retensor(dec_b, shape="[1.5]"))),
+        ("shape of 5 dimensions", False, dict(tensors=retensor(dec_b, shape="[1,1,1,1,%d]" % V))),
+        ("shape 7 (not an array)", False, dict(tensors=retensor(dec_b, shape="7"))),
+        ("shape whose size overflows 64 bits", False, dict(tensors=retensor(dec_b, dtype='"I64"', shape="[4294967296,4294967296,4294967296,1]"))),
+        ("shape [1e400]", False, dict(tensors=retensor(dec_b, shape="[1e400]"))),
+        ("data_offsets [0]", False, dict(offsets={dec_b: "[0]"})),
+        ("data_offsets [-4, 0]", False, dict(offsets={dec_b: "[-4,0]"})),
+        ("data_offsets end before begin", False, dict(tensors=retensor(dec_b, shape="[0]", data=lambda b: b""), offsets={dec_b: "[8,4]"})),
+        ("data_offsets beyond the data", False, dict(offsets={hist: "[100000000,100000016]"})),
+        ("data_offsets that do not fit the shape", False, dict(tensors=retensor(dec_b, shape="[%d]" % (V - 1)))),
+        ("overlapping tensors", False, dict(offsets={dec_b: "[0,%d]" % (4 * V)})),
+        ("a gap in the data", False, dict(offsets={hist: "[%d,%d]" % (D - 4 * it + 4, D + 4)}, raw=lambda b: b + bytes(4))),
+        ("trailing bytes after the last tensor", False, dict(raw=lambda b: b + b"\0\0\0\0")),
+        ("the file cut short", False, dict(raw=lambda b: b[:-4])),
+        ("a 1000-character tensor name with an unknown dtype (message cut as C cuts it)", False,
+         dict(tensors=lambda ts: ts + [['"%s"' % ("é" * 1000), '"F16"', "[0]", b""]])),
+        # tensors against the config (checkpoint_load)
+        ("weights for 16 x 16384 in a tiny file", False, {"config": lambda t: jset("num_layers", "16")(jset("rnn_size", "16384")(t))}),
+        ("decoder.bias missing", False, dict(tensors=retensor(dec_b, rename='"decoder.bias2"'))),
+        ("weight_ih_l0 transposed", False, dict(tensors=retensor(w_ih, shape="[%d,32]" % V))),
+        ("decoder.bias as I32", False, dict(tensors=retensor(dec_b, dtype='"I32"'))),
+        ("history.train_loss as F64", False, dict(tensors=retensor(hist, dtype='"F64"', shape="[%d]" % (it // 2)))),
+        ("a NaN weight", False, dict(tensors=retensor(w_ih, data=nan32))),
+        ("an infinite weight", False, dict(tensors=retensor(dec_b, data=inf32))),
+    ]
+
+
+def refusals(ct, charrnn, tmp, corpus_path):
+    cv = os.path.join(tmp, "cv_tiny")
+    rc, out, err = run(charrnn, "train", corpus_path, "--model", "lstm", "--num-layers", 1, "--rnn-size", 8, "--max-iters", 4,
+                       "--batch-size", 4, "--seq-length", 8, "--eval-val-every", 2, "--print-every", 100, "--threads", 1,
+                       "--precision", "fp32", "--checkpoint-dir", cv)
+    ckpt = os.path.join(cv, "latest.safetensors")
+    if not check("refusals: a tiny checkpoint to doctor (charrnn train, 1 x 8, 4 iterations)", rc == 0 and os.path.exists(ckpt),
+                 err[-300:]):
+        return
+    base = read_parts(ckpt)
+    V = json.loads(dict(base[0])["config"])["vocab_size"]
+    for i, (label, accepted, kw) in enumerate(refusal_cases(base, V)):
+        kw = dict(kw)
+        args = {k: kw.pop(k) for k in ("tensors", "offsets", "header", "raw", "rechecksum", "metadata", "listing") if k in kw}
+        path = os.path.join(tmp, "doctored_%03d.safetensors" % i)
+        with open(path, "wb") as f:
+            f.write(build(ct, base, meta=kw, **args))
+        ca = c_refusal(charrnn, path)
+        diff = compare(ct, charrnn, path)
+        check("refusals: %s: %s" % (label, "both accept" if accepted else "both refuse, same message"),
+              not diff and ca[0] == accepted, diff or ca[1].replace(path, "FILE")[:120])
+
+    # what is not a checkpoint file at all: a directory; a header length over
+    # the 100 MB limit (a sparse file: neither side reads past the 8 bytes)
+    big = os.path.join(tmp, "big_header.safetensors")
+    with open(big, "wb") as f:
+        f.write((100000001).to_bytes(8, "little") + b"{")
+        f.truncate(100000016)
+    for label, path in (("a directory", tmp), ("a header length over the 100 MB limit", big)):
+        diff = compare(ct, charrnn, path)
+        check("refusals: %s: both refuse, same message" % label, not diff and not c_refusal(charrnn, path)[0],
+              diff or c_refusal(charrnn, path)[1].replace(path, "FILE"))
+    os.unlink(big)
+
+    # JSON as C reads it: random edits of the config's JSON text (checksum
+    # recomputed) and of the header's bytes; charrnn and load() must agree on
+    # every one, message included
+    rng = random.Random(17)
+    cfg_text = dict(base[0])["config"]
+    alphabet = '{}[]",:\\ 0123456789.eE+-tfnulraxN\u00e9\x00\x1f\u2028'
+    def mutate(text):
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(text) + 1)
+            op = rng.random()
+            if op < 0.4:
+                text = text[:i] + rng.choice(alphabet) + text[i:]
+            elif op < 0.7:
+                text = text[:i] + text[i + 1:]
+            elif op < 0.85:
+                j = rng.randrange(len(text) + 1)
+                text = text[:i] + text[min(i, j):max(i, j)] + text[i:]
+            else:
+                text = text[:i] + rng.choice(['\\u', '\\ud800', '\\udc00\\ud800', '1e999', '-0', '01', '[' * 70,
+                                               '"model":"gru",', 'true', 'nul', '"\\u0000":1,']) + text[i:]
+        return text
+    bad, agreed, refused = [], 0, 0
+    path = os.path.join(tmp, "fuzzed.safetensors")
+    good = build(ct, base)
+    for i in range(240):
+        if i % 2:
+            blob = build(ct, base, meta={"config": mutate(cfg_text)})
+        else:
+            hl = int.from_bytes(good[:8], "little")
+            head = bytearray(good[8:8 + hl])
+            for _ in range(rng.randint(1, 2)):
+                k = rng.randrange(len(head))
+                head[k] = rng.choice(b'{}[]",:\\ 019.e-tu\x00\x01\x7f\x80\xc3\xed\xf4\xff')
+            blob = good[:8] + bytes(head) + good[8 + hl:]
+        with open(path, "wb") as f:
+            f.write(blob)
+        diff = compare(ct, charrnn, path)
+        if diff:
+            bad.append("edit %d: %s" % (i, diff))
+        else:
+            agreed += 1
+            refused += not c_refusal(charrnn, path)[0]
+    check("refusals: 240 random edits of the config JSON and of the header bytes: charrnn and load() agree",
+          not bad and refused > 150, "%d agree (%d refused by both)%s" % (agreed, refused, "; " + "; ".join(bad[:3]) if bad else ""))
+
+    # a config that asks for 133 GB of weights in a 16 KB file is refused from
+    # the file's own size, before anything is allocated: under an address-space
+    # limit of what the process already has plus 200 MB, the same load() that
+    # reads the real checkpoint refuses the doctored one with the size message
+    huge = os.path.join(tmp, "huge_config.safetensors")
+    with open(huge, "wb") as f:
+        f.write(build(ct, base, meta={"config": jset("num_layers", "16")(jset("rnn_size", "16384")(cfg_text))}))
+    probe = ("import os, resource, sys\n"
+             "sys.path.insert(0, %r)\n"
+             "import charrnn_torch as ct\n"
+             "vm = int([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize:')][0]) * 1024\n"
+             "resource.setrlimit(resource.RLIMIT_AS, (vm + (200 << 20), vm + (200 << 20)))\n"
+             "for p in sys.argv[1:]:\n"
+             "    try:\n"
+             "        ct.load(p)\n"
+             "        print('loaded')\n"
+             "    except ValueError as e:\n"
+             "        print('refused:', e)\n"
+             "    except MemoryError:\n"
+             "        print('out of memory')\n") % os.path.join(HERE, "..", "python")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.run([sys.executable, "-c", probe, ckpt, huge], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=120, env=env)
+    lines = p.stdout.decode("utf-8", "replace").splitlines()
+    check("refusals: a config asking for 133 GB in a small file is refused before any allocation (RLIMIT_AS)",
+          p.returncode == 0 and len(lines) == 2 and lines[0] == "loaded"
+          and lines[1].startswith("refused: %s: its config (16 x 16384 lstm" % huge) and "needs 133" in lines[1],
+          " | ".join(lines)[-300:])
+
+    # a FIFO is refused at once, not waited on (charrnn's own FIFO handling is tested in C)
+    fifo = os.path.join(tmp, "fifo.safetensors")
+    os.mkfifo(fifo)
+    p = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import charrnn_torch as ct\n"
+                        "try:\n    ct.load(%r)\nexcept ValueError as e:\n    print(e)" % (os.path.join(HERE, "..", "python"), fifo)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode("utf-8", "replace").strip()
+    check("refusals: a FIFO is refused without blocking", out == "%s is not a regular file, not a checkpoint" % fifo, out)
+
+    # an n-gram model is named as one (charrnn info describes it instead)
+    ng = os.path.join(tmp, "model.ngram")
+    rc, _, err = run(charrnn, "ngram", corpus_path, "--order", 3, "--save", ng)
+    msg = value_error(ct.load, ng)
+    check("refusals: an n-gram model is refused with charrnn's message",
+          rc == 0 and msg == "%s is an n-gram model (charrnn ngram --save), not a network checkpoint; charrnn eval and "
+          "charrnn sample read both, this needs a network" % ng, msg or err[-200:])
+
+    # save() writes nothing charrnn would refuse, and sizes nothing from an option before checking it
+    m = ct.load(ckpt)
+    for opts, needle in (({"batch_size": 10 ** 9}, 'field "batch_size" is missing or invalid'),
+                         ({"train_frac": 0.9, "val_frac": 0.2}, "add up to more than 1"),
+                         ({"seed": "-1"}, 'field "seed"'), ({"learning_rate": float("nan")}, 'field "learning_rate"')):
+        out = os.path.join(tmp, "never_%s.safetensors" % "_".join(opts))
+        msg = value_error(lambda: ct.save(out, m.rnn, m.decoder, m.vocab, m.unit, train_options=opts))
+        check("refusals: save() refuses train_options %s as charrnn would" % opts,
+              msg is not None and needle in msg and not os.path.exists(out), msg or "saved")
+    m.rnn.dropout = 0.99999999999
+    msg = value_error(lambda: ct.save(os.path.join(tmp, "never.safetensors"), m.rnn, m.decoder, m.vocab, m.unit))
+    check("refusals: save() refuses dropout 0.99999999999 (1 as a float)", msg is not None and "dropout" in msg, msg or "saved")
 
 
 def main():
@@ -307,6 +768,9 @@ def main():
         msg = value_error(ct.save, never, rnn, decoder, bvocab[:-1], "byte")
         check("save refuses a vocabulary that does not fit the model", msg is not None and not os.path.exists(never),
               msg or "saved")
+
+        # e. exactly what charrnn refuses
+        refusals(ct, charrnn, tmp, corpus_path)
     finally:
         if os.environ.get("CHARRNN_TORCH_KEEP"):
             print("kept %s" % tmp)
