@@ -862,11 +862,12 @@ static int read_header(charrnn_ngram *g, const st_file *f, const char *path, cha
     size_t dlen;
     const void *data = st_data_block(f, &dlen);
     h = cr_fnv1a(h, data, dlen);
-    char mine[40];
+    char mine[40], q[64]; /* q: the file's checksum, quoted with its control characters escaped */
     snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
     if (strcmp(sum, mine))
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is corrupted: its checksum is %.40s but its contents give %s (truncated, "
-                       "damaged or edited); build it again with charrnn ngram --save", path, sum, mine);
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is corrupted: its checksum is %s but its contents give %s (truncated, "
+                       "damaged or edited); build it again with charrnn ngram --save", path,
+                       cr_esc(q, sizeof q, sum, strlen(sum)), mine);
 
     json_doc *d;
     int rc = parse_meta(f, path, "config", &d, err);
