@@ -133,11 +133,26 @@ CHARRNN_API int charrnn_num_ranks(void);
  * stopping, checkpoints on demand and time budgets at the same iteration. */
 CHARRNN_API int charrnn_ranks_agree(int flags);
 
+/* ---- lifetimes ------------------------------------------------------------------ */
+/* Handles may be closed in any order. A stream or sampler holds a reference to
+ * its model (an n-gram sampler to its n-gram model, a trainer to the model it
+ * trains): charrnn_model_close, charrnn_trainer_close and charrnn_ngram_close give
+ * up the caller's reference, and the model's memory goes when the last stream or
+ * sampler on it is closed too; until then those keep working as before. Close
+ * every handle you opened exactly once (the *_close functions take NULL and
+ * cannot fail); a model from charrnn_trainer_model is the trainer's, never
+ * closed by the caller. The count is atomic, so handles of one model may be
+ * opened and closed from different threads; any one handle is used by one
+ * thread at a time. Every call that takes an options or configuration pointer
+ * (charrnn_*_options, charrnn_model_config, charrnn_sample_config) takes NULL
+ * as the defaults. */
+
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;
 
 /* Opens a checkpoint (*.safetensors) for sampling, evaluation or inspection. */
 CHARRNN_API int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err);
+/* Gives up the caller's reference (see lifetimes above). */
 CHARRNN_API void charrnn_model_close(charrnn_model *m);
 
 typedef struct charrnn_model_info {
@@ -427,7 +442,8 @@ CHARRNN_API int charrnn_trainer_save(charrnn_trainer *t, const char *path, charr
 CHARRNN_API size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
 /* Threads for this run's work (0: the process default); see charrnn_set_threads. */
 CHARRNN_API void charrnn_trainer_set_threads(charrnn_trainer *t, int n);
-/* The model being trained, for sampling or evaluation mid-run (owned by t). */
+/* The model being trained, for sampling or evaluation mid-run (owned by t: not
+ * closed by the caller; streams and samplers on it outlive the trainer). */
 CHARRNN_API charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
 
 typedef struct charrnn_corpus_info {
