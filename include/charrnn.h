@@ -465,9 +465,10 @@ CHARRNN_API const charrnn_train_options *charrnn_trainer_options(const charrnn_t
  * bytes that are not UTF-8 are escaped, so any data round-trips. With adapt,
  * the model keeps learning the text as it codes it (one RMS-normalised step per
  * segment), so it needs no training at all: pass no model and it starts from a
- * fresh byte-level one of the given shape. Exact decoding needs the same build,
- * kernels and thread count; the file records them and decompression refuses
- * another. */
+ * fresh byte-level one of the given shape. Exact decoding needs the same build
+ * (compiler, the flags that change float results, instruction sets), kernels,
+ * BLAS core and thread count; the file records them and decompression refuses
+ * a file made by another build, naming both. */
 typedef struct charrnn_compress_options {
     int adapt;               /* 0: the model as it is; 1: it learns as it codes */
     int segment;             /* characters per learning step (default 32) */
@@ -479,13 +480,17 @@ typedef struct charrnn_compress_options {
     uint64_t seed;
 } charrnn_compress_options;
 CHARRNN_API void charrnn_compress_options_default(charrnn_compress_options *o);
-/* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt. */
+/* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt;
+ * o NULL: the defaults (no adapt). */
 CHARRNN_API int charrnn_compress(charrnn_model *m, const void *in, size_t len, const charrnn_compress_options *o,
                                  void **out, size_t *out_len, charrnn_progress_fn progress, void *ctx,
                                  charrnn_error *err);
 /* The original bytes back; m: the model that compressed them (NULL when the file
- * made its own fresh one). name is used in messages. A file that is truncated,
- * damaged, or from another model or build is refused with a message. */
+ * made its own fresh one, and then no model is taken: CHARRNN_EINVAL). name is
+ * used in messages. A file that is truncated, damaged, or from another model or
+ * build is refused with a message; so is one whose header claims more bytes than
+ * its coded data can hold (before any decoding), and decoding stops where the
+ * coded data runs out. */
 CHARRNN_API int charrnn_decompress(charrnn_model *m, const void *in, size_t len, const char *name, void **out,
                                    size_t *out_len, charrnn_progress_fn progress, void *ctx, charrnn_error *err);
 /* A new model of the given shape with char-rnn's random initialisation (seeded). */
