@@ -136,16 +136,19 @@ static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
     uint64_t range = c->high - c->low + 1;
     c->high = c->low + range * hi / total - 1;
     c->low = c->low + range * lo / total;
-    for (;;) {
+    for (;;) { /* as encode: pending counts the bits the encoder holds back until the next emit */
         if (c->high < HALF) {
+            c->pending = 0;
         } else if (c->low >= HALF) {
             c->low -= HALF;
             c->high -= HALF;
             c->value -= HALF;
+            c->pending = 0;
         } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
             c->low -= QUARTER;
             c->high -= QUARTER;
             c->value -= QUARTER;
+            c->pending++;
         } else {
             break;
         }
@@ -153,6 +156,21 @@ static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
         c->high = (c->high << 1) | 1;
         c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
     }
+}
+
+/* After the last symbol: whether the coded data ends exactly as encode_finish
+ * wrote it (the encoder's bits held back, its closing bits, zero padding to a
+ * byte), so that no changed bit there passes unnoticed because the decoding did
+ * not need it. */
+static int decode_tail_ok(const coder *c) {
+    const size_t shifts = c->in_pos - CODE_BITS, from = shifts - (size_t)c->pending, end = shifts + 2;
+    if ((end + 7) / 8 != c->in_len) return 0;
+    const int b = c->low >= QUARTER;
+    for (size_t i = from; i < 8 * c->in_len; i++) {
+        size_t pos = i;
+        if (get_bit(c->in, c->in_len, &pos) != (i == from ? b : i < end ? !b : 0)) return 0;
+    }
+    return 1;
 }
 
 /* ---- what the file says about how it was made -------------------------------------------- */
@@ -700,6 +718,8 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was crafted: its %llu bytes of coded data ran out after %zu "
                      "of the %llu bytes its header says it decodes to", name, (unsigned long long)h.payload, o,
                      (unsigned long long)h.length);
+    if (!rc && !decode_tail_ok(&c))
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: its coded data does not end as the coder wrote it", name);
     if (rc == -1 || (!rc && crc32_of(buf, (size_t)h.length) != h.crc))
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: what it decodes to fails its CRC-32 check", name);
     if (have_job) job_free(&j);
