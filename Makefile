@@ -104,6 +104,10 @@ $(BUILD)/src/half.o: src/half.c src/half.h
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -mavx512f -mavx512bw -mavx512vl -mf16c $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
 endif
 
+# A compressed file records the flags that decide its float results (all but -g and
+# warnings), so that another build's file is named as such, not taken for a damaged one.
+$(BUILD)/src/compress.o: CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
+
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@

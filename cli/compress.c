@@ -61,6 +61,17 @@ static int run(int argc, char **argv, int decompress) {
     const char *ckpt = np == 2 ? pos[0] : NULL, *in = np == 2 ? pos[1] : pos[0];
     if (!decompress && !ckpt && !adapt)
         cli_die(2, "compress needs a checkpoint, or --adapt to start from a fresh model that learns as it codes");
+    /* an option that would change nothing is refused, never silently dropped */
+    for (const optdef *o = copts; !decompress && o->name; o++) {
+        int adapt_only = o->dst == &segment || o->dst == &lr || o->dst == &rms || o->dst == &decay;
+        int fresh_only = o->dst == &cell || o->dst == &layers || o->dst == &size || o->dst == &seed;
+        if (o->given && adapt_only && !adapt)
+            cli_die(2, "--%s applies only with --adapt (the model learning as it codes); add --adapt or leave it out",
+                    o->name);
+        if (o->given && fresh_only && ckpt)
+            cli_die(2, "--%s shapes the fresh model that --adapt starts from without a checkpoint, but %s is the "
+                    "model here; leave it out", o->name, ckpt);
+    }
     cli_set_threads(threads);
     size_t len;
     char *data = cli_read_input(in, &len);

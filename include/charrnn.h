@@ -133,11 +133,26 @@ CHARRNN_API int charrnn_num_ranks(void);
  * stopping, checkpoints on demand and time budgets at the same iteration. */
 CHARRNN_API int charrnn_ranks_agree(int flags);
 
+/* ---- lifetimes ------------------------------------------------------------------ */
+/* Handles may be closed in any order. A stream or sampler holds a reference to
+ * its model (an n-gram sampler to its n-gram model, a trainer to the model it
+ * trains): charrnn_model_close, charrnn_trainer_close and charrnn_ngram_close give
+ * up the caller's reference, and the model's memory goes when the last stream or
+ * sampler on it is closed too; until then those keep working as before. Close
+ * every handle you opened exactly once (the *_close functions take NULL and
+ * cannot fail); a model from charrnn_trainer_model is the trainer's, never
+ * closed by the caller. The count is atomic, so handles of one model may be
+ * opened and closed from different threads; any one handle is used by one
+ * thread at a time. Every call that takes an options or configuration pointer
+ * (charrnn_*_options, charrnn_model_config, charrnn_sample_config) takes NULL
+ * as the defaults. */
+
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;
 
 /* Opens a checkpoint (*.safetensors) for sampling, evaluation or inspection. */
 CHARRNN_API int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err);
+/* Gives up the caller's reference (see lifetimes above). */
 CHARRNN_API void charrnn_model_close(charrnn_model *m);
 
 typedef struct charrnn_model_info {
@@ -447,7 +462,8 @@ CHARRNN_API int charrnn_trainer_save(charrnn_trainer *t, const char *path, charr
 CHARRNN_API size_t charrnn_trainer_checkpoint_bytes(const charrnn_trainer *t);
 /* Threads for this run's work (0: the process default); see charrnn_set_threads. */
 CHARRNN_API void charrnn_trainer_set_threads(charrnn_trainer *t, int n);
-/* The model being trained, for sampling or evaluation mid-run (owned by t). */
+/* The model being trained, for sampling or evaluation mid-run (owned by t: not
+ * closed by the caller; streams and samplers on it outlive the trainer). */
 CHARRNN_API charrnn_model *charrnn_trainer_model(charrnn_trainer *t);
 
 typedef struct charrnn_corpus_info {
@@ -469,9 +485,10 @@ CHARRNN_API const charrnn_train_options *charrnn_trainer_options(const charrnn_t
  * bytes that are not UTF-8 are escaped, so any data round-trips. With adapt,
  * the model keeps learning the text as it codes it (one RMS-normalised step per
  * segment), so it needs no training at all: pass no model and it starts from a
- * fresh byte-level one of the given shape. Exact decoding needs the same build,
- * kernels and thread count; the file records them and decompression refuses
- * another. */
+ * fresh byte-level one of the given shape. Exact decoding needs the same build
+ * (compiler, the flags that change float results, instruction sets), kernels,
+ * BLAS core and thread count; the file records them and decompression refuses
+ * a file made by another build, naming both. */
 typedef struct charrnn_compress_options {
     int adapt;               /* 0: the model as it is; 1: it learns as it codes */
     int segment;             /* characters per learning step (default 32) */
@@ -483,13 +500,17 @@ typedef struct charrnn_compress_options {
     uint64_t seed;
 } charrnn_compress_options;
 CHARRNN_API void charrnn_compress_options_default(charrnn_compress_options *o);
-/* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt. */
+/* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt;
+ * o NULL: the defaults (no adapt). */
 CHARRNN_API int charrnn_compress(charrnn_model *m, const void *in, size_t len, const charrnn_compress_options *o,
                                  void **out, size_t *out_len, charrnn_progress_fn progress, void *ctx,
                                  charrnn_error *err);
 /* The original bytes back; m: the model that compressed them (NULL when the file
- * made its own fresh one). name is used in messages. A file that is truncated,
- * damaged, or from another model or build is refused with a message. */
+ * made its own fresh one, and then no model is taken: CHARRNN_EINVAL). name is
+ * used in messages. A file that is truncated, damaged, or from another model or
+ * build is refused with a message; so is one whose header claims more bytes than
+ * its coded data can hold (before any decoding), and decoding stops where the
+ * coded data runs out. */
 CHARRNN_API int charrnn_decompress(charrnn_model *m, const void *in, size_t len, const char *name, void **out,
                                    size_t *out_len, charrnn_progress_fn progress, void *ctx, charrnn_error *err);
 /* A new model of the given shape with char-rnn's random initialisation (seeded). */

@@ -179,9 +179,10 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     const char *ver = st_get_meta(f, "format_version");
     char *end = NULL;
     long v = ver ? strtol(ver, &end, 10) : -1;
+    char q[100]; /* what the file says, quoted with its control characters escaped */
     if (!ver || end == ver || *end || v < 1) {
         int rc = cr_fail(err, CHARRNN_EFORMAT, "%s: format_version \"%s\" is not a version number; the checkpoint is damaged", path,
-                       ver ? ver : "(missing)"); /* before st_close: the message may quote the file */
+                       ver ? cr_esc(q, sizeof q, ver, strlen(ver)) : "(missing)"); /* before st_close: the message may quote the file */
         st_close(f);
         return rc;
     }
@@ -211,7 +212,7 @@ static int open_checked(const char *path, st_file **out, charrnn_error *err) {
     if (strcmp(sum, mine)) {
         int rc = cr_fail(err, CHARRNN_EFORMAT,
                        "%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); "
-                       "use another checkpoint, e.g. the previous latest or best", path, sum, mine); /* before st_close: the message may quote the file */
+                       "use another checkpoint, e.g. the previous latest or best", path, cr_esc(q, sizeof q, sum, strlen(sum)), mine); /* before st_close: the message may quote the file */
         st_close(f);
         return rc;
     }

@@ -1,4 +1,5 @@
-/* common.c: error reporting into charrnn_error and checked allocation. */
+/* common.c: error reporting into charrnn_error, checked allocation, quoting file
+ * contents in messages. */
 #include "common.h"
 
 #include <stdint.h>
@@ -40,6 +41,57 @@ void *cr_realloc(void *p, size_t n, size_t size) {
     size_t total;
     if (cr_mul(n, size, &total)) return NULL;
     return realloc(p, total ? total : 1); /* never realloc(p, 0), which frees p */
+}
+
+/* The well-formed UTF-8 sequence at s: its length (2 to 4 bytes) and code point, or 0. */
+static size_t utf8_at(const unsigned char *s, size_t n, uint32_t *cp) {
+    const unsigned c = s[0];
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || k > n) return 0;
+    *cp = c & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        *cp = *cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && *cp < 0x800) || (*cp >= 0xD800 && *cp <= 0xDFFF) || (k == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)))
+        return 0; /* overlong, a surrogate, beyond U+10FFFF */
+    return k;
+}
+
+/* Code points a terminal would not show as themselves, or that reorder or hide
+ * the text around them (as the charrnn command's own list). */
+static int unsafe_codepoint(uint32_t c) {
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0xad || c == 0x061c || c == 0x180e ||
+           (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) ||
+           c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xe0000 && c <= 0xe007f);
+}
+
+const char *cr_esc(char *out, size_t cap, const void *src, size_t n) {
+    const unsigned char *s = src;
+    const size_t room = cap - 1; /* the NUL */
+    size_t o = 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        char piece[16];
+        size_t len;
+        uint32_t cp = s[i];
+        k = cp < 0x80 ? 1 : utf8_at(s + i, n - i, &cp);
+        if (cp == '\\') len = (size_t)snprintf(piece, sizeof piece, "\\\\");
+        else if (cp == '\n') len = (size_t)snprintf(piece, sizeof piece, "\\n");
+        else if (cp == '\t') len = (size_t)snprintf(piece, sizeof piece, "\\t");
+        else if (cp == '\r') len = (size_t)snprintf(piece, sizeof piece, "\\r");
+        else if (!k || cp < 0x20 || cp == 0x7f) { k = 1; len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]); }
+        else if (unsafe_codepoint(cp)) len = (size_t)snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
+        else { memcpy(piece, s + i, k); len = k; }
+        if (o + len + (i + k < n ? 3 : 0) > room) { /* the rest does not fit: "..." (room was kept for it) */
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, piece, len);
+        o += len;
+    }
+    out[o] = 0;
+    return out;
 }
 
 size_t cr_available_memory(void) {

@@ -1,6 +1,6 @@
 /* common.h: small helpers shared by the library's files: error reporting into a
  * charrnn_error, allocation whose sizes are checked for overflow, the memory the
- * machine has. Nothing here prints or exits. */
+ * machine has, quoting file contents in messages. Nothing here prints or exits. */
 #ifndef CHARRNN_COMMON_H
 #define CHARRNN_COMMON_H
 
@@ -31,6 +31,13 @@ int cr_mul(size_t a, size_t b, size_t *out);
  * checksum of checkpoints, n-gram files, compressed files and weights. */
 #define CR_FNV_OFFSET 14695981039346656037ULL
 uint64_t cr_fnv1a(uint64_t h, const void *p, size_t n);
+
+/* Bytes s[0..n) quoted for a message, into out (cap >= 8): \n, \t, \r, a doubled
+ * backslash, \xNN for other control bytes and bytes that are not UTF-8, \u{NNNN} for
+ * code points a terminal would not show as themselves (C1, bidi overrides, zero
+ * widths), as the charrnn command writes them; cut with "..." where it does not
+ * fit. A crafted file cannot put terminal escapes into a message. Returns out. */
+const char *cr_esc(char *out, size_t cap, const void *s, size_t n);
 
 /* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
 size_t cr_available_memory(void);

@@ -8,9 +8,16 @@
  *
  * The file: "CHARRNNZ", a format version, the flags, the original length and
  * its CRC-32, the payload's length, a fingerprint of the model (its weights and
- * vocabulary), what exact decoding needs (the kernels, BLAS and thread count
- * that computed the probabilities), the adaptation settings and, for a model
- * made fresh, its shape and seed; then the coded bits. */
+ * vocabulary), what exact decoding needs (the build: compiler and flags, the
+ * kernels, BLAS core and thread count that computed the probabilities), the
+ * adaptation settings and, for a model
+ * made fresh, its shape and seed; then the coded bits.
+ *
+ * A file is checked before any work: its header against its CRC, its
+ * adaptation settings and fresh model against what compress accepts, and the
+ * length it claims against what its coded bits can hold (decoding stops, too,
+ * the moment it reads past them), so a crafted file cannot make a decoder run
+ * for hours or ask for more memory than its payload could ever fill. */
 #include "adapt.h"
 #include "cells.h"
 #include "common.h"
@@ -34,6 +41,9 @@
 #define QUARTER (1ULL << (CODE_BITS - 2))
 #define FLAG_ADAPT 1u
 #define FLAG_FRESH 2u
+#define MAX_BUILD 1024                /* the longest build string a file may hold (with its NUL) */
+#define FRESH_MAX_LAYERS 16
+#define FRESH_MAX_SIZE 4096
 
 /* ---- bits ---------------------------------------------------------------------------- */
 
@@ -126,16 +136,19 @@ static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
     uint64_t range = c->high - c->low + 1;
     c->high = c->low + range * hi / total - 1;
     c->low = c->low + range * lo / total;
-    for (;;) {
+    for (;;) { /* as encode: pending counts the bits the encoder holds back until the next emit */
         if (c->high < HALF) {
+            c->pending = 0;
         } else if (c->low >= HALF) {
             c->low -= HALF;
             c->high -= HALF;
             c->value -= HALF;
+            c->pending = 0;
         } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
             c->low -= QUARTER;
             c->high -= QUARTER;
             c->value -= QUARTER;
+            c->pending++;
         } else {
             break;
         }
@@ -143,6 +156,21 @@ static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
         c->high = (c->high << 1) | 1;
         c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
     }
+}
+
+/* After the last symbol: whether the coded data ends exactly as encode_finish
+ * wrote it (the encoder's bits held back, its closing bits, zero padding to a
+ * byte), so that no changed bit there passes unnoticed because the decoding did
+ * not need it. */
+static int decode_tail_ok(const coder *c) {
+    const size_t shifts = c->in_pos - CODE_BITS, from = shifts - (size_t)c->pending, end = shifts + 2;
+    if ((end + 7) / 8 != c->in_len) return 0;
+    const int b = c->low >= QUARTER;
+    for (size_t i = from; i < 8 * c->in_len; i++) {
+        size_t pos = i;
+        if (get_bit(c->in, c->in_len, &pos) != (i == from ? b : i < end ? !b : 0)) return 0;
+    }
+    return 1;
 }
 
 /* ---- what the file says about how it was made -------------------------------------------- */
@@ -167,10 +195,70 @@ static uint64_t fingerprint(const charrnn_model *m) {
     return cr_fnv1a(h, &m->unit, sizeof m->unit);
 }
 
-/* The numbers' provenance: results are exact only with the same kernels and threads. */
+/* What decides the probabilities bit for bit, besides the model: the compiler and
+ * the flags that change float results (CHARRNN_CFLAGS, from the Makefile: -O level,
+ * -march, -ffast-math, sanitizers), the instruction sets compiled for, the cells'
+ * kernels, float32 products (the coder never uses bf16), the BLAS core and the
+ * threads. Parts are separated by "; ", the thread count last. */
+#ifndef CHARRNN_CFLAGS
+#define CHARRNN_CFLAGS "(flags unknown)"
+#endif
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "cc"
+#endif
+#if defined(__AVX512F__)
+#define ISA_BASE "avx512f"
+#elif defined(__AVX2__)
+#define ISA_BASE "avx2"
+#elif defined(__AVX__)
+#define ISA_BASE "avx"
+#else
+#define ISA_BASE "baseline"
+#endif
+#if defined(__FMA__)
+#define ISA ISA_BASE " fma"
+#else
+#define ISA ISA_BASE
+#endif
 static void build_string(char *out, size_t cap, int threads) {
-    snprintf(out, cap, "charrnn %s; kernels %s; openblas %s, %s; threads %d", CHARRNN_VERSION, cells_kernel_name(),
-             openblas_get_corename(), openblas_get_config(), threads);
+    snprintf(out, cap, "charrnn %s; %s %s; isa %s; kernels %s; fp32; openblas %s, %s; threads %d", CHARRNN_VERSION,
+             COMPILER, CHARRNN_CFLAGS, ISA, cells_kernel_name(), openblas_get_corename(), openblas_get_config(), threads);
+}
+
+/* The i-th "; "-separated part of s[0..n), its length into *len (0 past the last). */
+static const char *build_part(const char *s, size_t n, int i, size_t *len) {
+    const char *end = s + n, *sep;
+    for (; i > 0 && s < end; i--) s = (sep = memmem(s, (size_t)(end - s), "; ", 2)) ? sep + 2 : end;
+    sep = memmem(s, (size_t)(end - s), "; ", 2);
+    *len = (size_t)((sep ? sep : end) - s);
+    return s;
+}
+
+/* The refusal of a file made by another build than this one (theirs: bl bytes from
+ * the file, quoted escaped): another thread count alone says so; otherwise the first
+ * part that differs is named, both ways. */
+static int build_mismatch(charrnn_error *err, const char *name, const char *theirs, size_t bl, const char *ours) {
+    const char *tt = NULL, *ot = strstr(ours, "; threads ");
+    for (const char *p = theirs; (p = memmem(p, bl - (size_t)(p - theirs), "; threads ", 10)); p++) tt = p;
+    char a[300], b[300];
+    if (tt && ot && (size_t)(tt - theirs) == (size_t)(ot - ours) && !memcmp(theirs, ours, (size_t)(ot - ours)))
+        return cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed with %s, but this is %s: exact decoding needs the same "
+                       "thread count (pass --threads as it was)", name,
+                       cr_esc(a, sizeof a, tt + 2, bl - (size_t)(tt + 2 - theirs)), ot + 2);
+    size_t tl = 0, ol = 0;
+    const char *tp = theirs, *op = ours;
+    for (int i = 0; i < 64; i++) {
+        tp = build_part(theirs, bl, i, &tl);
+        op = build_part(ours, strlen(ours), i, &ol);
+        if (tl != ol || memcmp(tp, op, tl)) break;
+    }
+    return cr_fail(err, CHARRNN_EMISMATCH, "%s was made by another build (it says \"%s\", this one is \"%s\"): exact "
+                   "decoding needs the charrnn build that compressed it, with the same kernels, BLAS core and threads",
+                   name, cr_esc(a, sizeof a, tp, tl), cr_esc(b, sizeof b, op, ol));
 }
 
 typedef struct header {
@@ -178,7 +266,8 @@ typedef struct header {
     uint64_t length, payload;
     uint32_t crc;
     uint64_t model;
-    char build[256];
+    char build[MAX_BUILD];     /* NUL-terminated, but a crafted one may hold a NUL: build_len is its length */
+    size_t build_len;
     int32_t segment;
     double lr, decay, rho, eps;
     int32_t cell, layers, size; /* a fresh model */
@@ -222,6 +311,43 @@ static uint64_t get_le(reader *r, int bytes) {
 }
 static double get_f64(reader *r) { uint64_t v = get_le(r, 8); double d; memcpy(&d, &v, 8); return d; }
 
+/* One setting out of range: "--adapt-lr 2 is out of range; use 0 < r < 1, such as
+ * 1e-2" when compressing (file NULL), "FILE is damaged or was edited: its header's
+ * adaptation learning rate is 2, out of range (0 < r < 1)" when a file's header says it. */
+static int bad(charrnn_error *err, const char *file, const char *option, const char *field, double v, const char *range,
+               const char *example) {
+    if (file)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was edited: its header's %s is %.17g, out of range (%s)",
+                       file, field, v, range);
+    return cr_fail(err, CHARRNN_EINVAL, "%s %g is out of range; use %s%s", option, v, range, example);
+}
+
+/* The adaptation settings and the fresh model a header (or compress's options) holds,
+ * within what compress accepts; file NULL: they are compress's options. */
+static int check_settings(const header *h, const char *file, charrnn_error *err) {
+    if (h->flags & FLAG_ADAPT) {
+        if (h->segment < 1 || h->segment > 4096)
+            return bad(err, file, "--segment", "adaptation segment", h->segment, "1 to 4096 characters", "");
+        if (!(h->lr > 0 && h->lr < 1))
+            return bad(err, file, "--adapt-lr", "adaptation learning rate", h->lr, "0 < r < 1", ", such as 1e-2");
+        if (!(h->rho > 0 && h->rho < 1))
+            return bad(err, file, "--adapt-rms-decay", "adaptation RMS decay", h->rho, "0 < d < 1", ", such as 0.99");
+        if (!(h->decay >= 0 && h->decay < 1))
+            return bad(err, file, "--adapt-decay", "adaptation decay", h->decay, "0 <= d < 1", " (0: none)");
+        if (!(h->eps > 0 && h->eps < 1)) /* not an option: compress writes 1e-8 */
+            return bad(err, file, "eps", "adaptation eps", h->eps, "0 < eps < 1", "");
+    }
+    if (h->flags & FLAG_FRESH) {
+        if (h->cell < 0 || h->cell > 2)
+            return bad(err, file, "--model", "fresh model's cell", h->cell, "lstm, gru or rnn", "");
+        if (h->layers < 1 || h->layers > FRESH_MAX_LAYERS)
+            return bad(err, file, "--num-layers", "fresh model's layers", h->layers, "1 to 16", "");
+        if (h->size < 1 || h->size > FRESH_MAX_SIZE)
+            return bad(err, file, "--rnn-size", "fresh model's size", h->size, "1 to 4096", "");
+    }
+    return CHARRNN_OK;
+}
+
 static int read_header(const unsigned char *p, size_t n, const char *name, header *h, size_t *payload_at, charrnn_error *err) {
     memset(h, 0, sizeof *h);
     if (n < 8 || memcmp(p, MAGIC, 8))
@@ -241,6 +367,7 @@ static int read_header(const unsigned char *p, size_t n, const char *name, heade
         return cr_fail(err, CHARRNN_EFORMAT, "%s is truncated or damaged (its header is incomplete)", name);
     memcpy(h->build, p + r.at, bl);
     h->build[bl] = 0;
+    h->build_len = bl;
     r.at += bl;
     h->segment = (int32_t)get_le(&r, 4);
     h->lr = get_f64(&r);
@@ -264,7 +391,7 @@ static int read_header(const unsigned char *p, size_t n, const char *name, heade
     if (h->length > ((uint64_t)1 << 40) || h->payload > h->length * 8 + 64 + 32 * h->length)
         return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged (an impossible length)", name);
     *payload_at = r.at;
-    return CHARRNN_OK;
+    return check_settings(h, name, err);
 }
 
 /* ---- frequencies ----------------------------------------------------------------------------- */
@@ -391,6 +518,8 @@ void charrnn_compress_options_default(charrnn_compress_options *o) {
 int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit, const uint32_t *vocab,
                       int vocab_size, uint64_t seed, charrnn_error *err) {
     *out = NULL;
+    charrnn_model_config defaults;
+    if (!cfg) { charrnn_model_config_default(&defaults); cfg = &defaults; }
     for (int i = 1; i < vocab_size; i++)
         if (vocab[i] <= vocab[i - 1]) return cr_fail(err, CHARRNN_EINVAL, "the vocabulary must be strictly ascending");
     int rc = model_handle_new(out, cfg, unit, vocab, vocab_size, err);
@@ -401,10 +530,8 @@ int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, char
     return CHARRNN_OK;
 }
 
-/* A fresh byte-level model for --adapt without a checkpoint. */
+/* A fresh byte-level model for --adapt without a checkpoint (its shape checked by check_settings). */
 static int fresh_model(charrnn_model **out, const header *h, charrnn_error *err) {
-    if (h->cell < 0 || h->cell > 2 || h->layers < 1 || h->layers > 16 || h->size < 1 || h->size > 4096)
-        return cr_fail(err, CHARRNN_EFORMAT, "the compressed file describes an impossible model (%d x %d)", h->layers, h->size);
     charrnn_model_config c;
     charrnn_model_config_default(&c);
     c.cell = (charrnn_cell)h->cell;
@@ -419,6 +546,8 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
                      size_t *out_len, charrnn_progress_fn progress, void *ctx, charrnn_error *err) {
     *out = NULL;
     *out_len = 0;
+    charrnn_compress_options defaults;
+    if (!o) { charrnn_compress_options_default(&defaults); o = &defaults; }
     header h;
     memset(&h, 0, sizeof h);
     charrnn_model *own = NULL;
@@ -429,10 +558,6 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
         h.decay = o->decay;
         h.rho = o->rms_decay;
         h.eps = 1e-8;
-        if (o->segment < 1 || o->segment > 4096 || !(o->learning_rate > 0 && o->learning_rate < 1) ||
-            !(o->rms_decay > 0 && o->rms_decay < 1) || !(o->decay >= 0 && o->decay < 1))
-            return cr_fail(err, CHARRNN_EINVAL, "adaptation settings out of range: segment 1 to 4096, learning rate "
-                           "in (0, 1), RMS decay in (0, 1), decay in [0, 1)");
     }
     if (!m) {
         if (!o->adapt) return cr_fail(err, CHARRNN_EINVAL, "compressing without a checkpoint needs adapt (a fresh model that learns)");
@@ -441,8 +566,11 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
         h.layers = o->num_layers;
         h.size = o->rnn_size;
         h.seed = o->seed;
-        int rc = fresh_model(&own, &h, err);
-        if (rc) return rc;
+    }
+    int rc = check_settings(&h, NULL, err);
+    if (rc) return rc;
+    if (!m) {
+        if ((rc = fresh_model(&own, &h, err))) return rc;
         m = own;
     }
     thread_scope ts;
@@ -452,7 +580,7 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
     h.model = fingerprint(m);
     build_string(h.build, sizeof h.build, charrnn_get_threads());
     job j;
-    int rc = job_init(&j, m, &h, err);
+    rc = job_init(&j, m, &h, err);
     coder c = {0, TOP, 0, 0, {0}, NULL, 0, 0};
     const unsigned char *s = in;
     for (size_t i = 0; !rc && i < n;) {
@@ -507,35 +635,55 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
     size_t at = 0;
     int rc = read_header(in, n, name, &h, &at, err);
     if (rc) return rc;
-    charrnn_model *own = NULL;
-    if (h.flags & FLAG_FRESH) {
-        if ((rc = fresh_model(&own, &h, err))) return rc;
-        m = own;
-    } else if (!m) {
+    if ((h.flags & FLAG_FRESH) && m)
+        return cr_fail(err, CHARRNN_EINVAL, "%s made its own fresh model as it was compressed (--adapt without a "
+                       "checkpoint): decompress it without a checkpoint", name);
+    if (!(h.flags & FLAG_FRESH) && !m)
         return cr_fail(err, CHARRNN_EINVAL, "%s was compressed with a trained model: give its checkpoint", name);
-    }
+    /* The most the payload can hold. Every symbol decoded keeps at most the share
+     * 1 - V/T of the coder's interval (the V other symbols have at least 1 count
+     * each of a total T below 2^25), plus 2^-37 for rounding (the interval is
+     * wider than 2^37), and every halving of the interval is one of the payload's
+     * 8P bits: at most 8P / -log2(1 - V/2^25 + 2^-37) symbols, each at most as long
+     * as the longest vocabulary entry (an escape: 1 byte for 8 bits and more). */
+    const int nv = m ? m->vocab_size : 256;
+    const double min_bits = -log2(1.0 - (double)nv / 33554432.0 + 0x1p-37);
+    const int longest = !m || m->unit == CHARRNN_UNIT_BYTE ? 1 : charrnn_utf8_encode(m->vocab[nv - 1], (char[4]){0});
+    const double most = longest * (8.0 * (double)h.payload + 64) / min_bits;
+    if ((double)h.length > most)
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was crafted: its header says it decodes to %llu bytes, but "
+                       "its %llu bytes of coded data can hold at most %.0f with this model", name,
+                       (unsigned long long)h.length, (unsigned long long)h.payload, floor(most));
+    charrnn_model *own = NULL;
     thread_scope ts;
-    threads_enter(&ts, m->threads);
-    char build[256];
+    threads_enter(&ts, m ? m->threads : 0);
+    char build[MAX_BUILD];
     build_string(build, sizeof build, charrnn_get_threads());
-    if (fingerprint(m) != h.model) {
-        rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed with another model than this checkpoint (its weights "
-                     "or vocabulary differ); decompress with the checkpoint that compressed it", name);
-    } else if (strcmp(build, h.build)) {
-        rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed by \"%s\" but this is \"%s\": exact decoding needs the "
-                     "same build, kernels and threads (pass --threads as it was)", name, h.build, build);
-    }
+    if (h.build_len != strlen(build) || memcmp(build, h.build, h.build_len))
+        rc = build_mismatch(err, name, h.build, h.build_len, build);
+    else if ((h.flags & FLAG_FRESH) && !(rc = fresh_model(&own, &h, err)))
+        m = own;
+    if (!rc && fingerprint(m) != h.model)
+        rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed with another model than %s (its weights or vocabulary "
+                     "differ); decompress with the checkpoint that compressed it", name,
+                     own ? "the fresh one it describes" : "this checkpoint");
     unsigned char *buf = NULL;
     job j;
     int have_job = 0;
-    if (!rc && !(buf = cr_malloc((size_t)h.length, 1))) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    if (!rc && !(buf = cr_malloc((size_t)h.length, 1)))
+        rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for the %llu bytes %s decodes to", (unsigned long long)h.length,
+                     name);
     if (!rc) { rc = job_init(&j, m, &h, err); have_job = 1; }
     coder c = {0};
     c.in = (const unsigned char *)in + at;
     c.in_len = (size_t)h.payload;
     if (!rc) decode_start(&c);
     size_t o = 0;
+    /* the encoder wrote every bit its interval shifted out, plus 2: a decoder that
+     * has shifted in more than the payload holds is reading what was never written */
+    const size_t bits_end = CODE_BITS + 8 * (size_t)h.payload;
     while (!rc && o < h.length) {
+        if (c.in_pos > bits_end) { rc = -2; break; }
         const int V = j.V;
         uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
         uint32_t cnt = decode_count(&c, total);
@@ -566,6 +714,12 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
         if (progress && (o & 4095) == 0 && progress(ctx, (long)o, (long)h.length))
             rc = cr_fail(err, CHARRNN_ECANCELED, "decompression was stopped");
     }
+    if (rc == -2)
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was crafted: its %llu bytes of coded data ran out after %zu "
+                     "of the %llu bytes its header says it decodes to", name, (unsigned long long)h.payload, o,
+                     (unsigned long long)h.length);
+    if (!rc && !decode_tail_ok(&c))
+        rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: its coded data does not end as the coder wrote it", name);
     if (rc == -1 || (!rc && crc32_of(buf, (size_t)h.length) != h.crc))
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: what it decodes to fails its CRC-32 check", name);
     if (have_job) job_free(&j);

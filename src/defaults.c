@@ -131,5 +131,7 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
 }
 
 int charrnn_check_run_settings(const charrnn_model_config *mc, const charrnn_train_options *o, charrnn_error *err) {
-    return check_run_settings(mc, o, NULL, err);
+    charrnn_train_options defaults;
+    if (!o) { charrnn_train_options_default(&defaults); o = &defaults; }
+    return check_run_settings(mc, o, NULL, err); /* mc NULL: the default shape, which needs no check */
 }

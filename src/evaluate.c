@@ -81,6 +81,8 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
                         charrnn_eval_result *res, charrnn_error *err) {
     memset(res, 0, sizeof *res);
     if (!name) name = "the text";
+    charrnn_dynamic_options defaults;
+    if (!o) { charrnn_dynamic_options_default(&defaults); o = &defaults; }
     if (o->segment < 1 || o->segment > 10000 || !(o->learning_rate >= 0 && o->learning_rate < 1) ||
         !(o->decay >= 0 && o->decay < 1))
         return cr_fail(err, CHARRNN_EINVAL, "dynamic evaluation settings out of range: segment 1 to 10000, learning "

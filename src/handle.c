@@ -1,5 +1,5 @@
 /* handle.c: the charrnn_model handle: creating one around a fresh network,
- * describing it, closing it. Loading one from a file is checkpoint.c's. */
+ * describing it, closing it (the last reference frees it). Loading one from a file is checkpoint.c's. */
 #include "handle.h"
 #include "common.h"
 #include "data.h"
@@ -16,6 +16,7 @@ int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charr
     *out = NULL;
     charrnn_model *m = calloc(1, sizeof *m);
     if (!m) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    atomic_init(&m->refs, 1);
     int rc = model_init(&m->net, cfg, vocab_size, err);
     if (rc) { free(m); return rc; }
     m->vocab = cr_malloc((size_t)vocab_size, sizeof(uint32_t));
@@ -29,8 +30,13 @@ int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charr
     return CHARRNN_OK;
 }
 
+charrnn_model *model_retain(charrnn_model *m) {
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
 void charrnn_model_close(charrnn_model *m) {
-    if (!m) return;
+    if (!m || atomic_fetch_sub(&m->refs, 1) > 1) return; /* a stream still reads it: the last close frees it */
     model_free(&m->net);
     free(m->vocab);
     free(m->history);

@@ -1,15 +1,20 @@
 /* handle.h: the structure behind the public charrnn_model handle: the network,
  * its vocabulary, and what its checkpoint (or the live trainer) says about the
- * run. Checkpoints, training, sampling and evaluation all build on it. */
+ * run. Checkpoints, training, sampling and evaluation all build on it. A model
+ * is reference-counted: its opener and every stream (sampler) or trainer on it
+ * hold one reference; the last to let go frees it. */
 #ifndef CHARRNN_HANDLE_H
 #define CHARRNN_HANDLE_H
 
 #include "charrnn.h"
 #include "model.h"
 
+#include <stdatomic.h>
+
 typedef struct val_record { long iteration; double loss; } val_record;
 
 struct charrnn_model {
+    atomic_int refs;           /* the opener's reference, plus one per stream open on it */
     model net;
     charrnn_unit unit;
     uint32_t *vocab;
@@ -31,6 +36,8 @@ struct charrnn_model {
 
 int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,
                      const uint32_t *vocab, int vocab_size, charrnn_error *err);
+/* One more reference to m (a stream opened on it); charrnn_model_close drops one. */
+charrnn_model *model_retain(charrnn_model *m);
 int history_push(charrnn_model *m, long iteration, double loss);
 /* The vocabulary index of code point (or byte) c, or -1. */
 int handle_index(const charrnn_model *m, uint32_t c);

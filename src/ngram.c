@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@
 #define PROGRESS_STEP (1u << 20)
 
 struct charrnn_ngram {
+    atomic_int refs;            /* the opener's, plus one per sampler on it: the last close frees it */
     int order;                  /* N */
     charrnn_unit unit;
     int V;
@@ -72,7 +74,7 @@ struct charrnn_ngram {
 };
 
 struct charrnn_ngram_sampler {
-    const charrnn_ngram *g;
+    charrnn_ngram *g;           /* a reference: the model lives while the sampler does */
     rng r;
     uint32_t ctx[MAXN];         /* the last nctx characters, oldest first */
     int nctx;
@@ -137,8 +139,14 @@ static int set_discounts(const uint64_t n[4], double D[3]) {
     return 1;
 }
 
+static charrnn_ngram *ngram_new(void) {
+    charrnn_ngram *g = calloc(1, sizeof *g);
+    if (g) atomic_init(&g->refs, 1);
+    return g;
+}
+
 void charrnn_ngram_close(charrnn_ngram *g) {
-    if (!g) return;
+    if (!g || atomic_fetch_sub(&g->refs, 1) > 1) return; /* a sampler still reads it */
     free(g->vocab);
     free(g->sym);
     free(g->cnt);
@@ -360,6 +368,8 @@ done:
 int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char *text, size_t len,
                         const charrnn_ngram_options *opt, charrnn_progress_fn progress, void *ctx, charrnn_error *err) {
     *out = NULL;
+    charrnn_ngram_options defaults;
+    if (!opt) { charrnn_ngram_options_default(&defaults); opt = &defaults; }
     if (opt->order < 1 || opt->order > MAXN)
         return cr_fail(err, CHARRNN_EINVAL, "--order %d is out of range; use 1 to %d (10 suits most text)",
                        opt->order, MAXN);
@@ -372,7 +382,7 @@ int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char
     if (rc) return rc;
     if (!text && !corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus given: pass a file name or a text");
     const char *name = corpus_path ? corpus_path : "the text";
-    charrnn_ngram *g = calloc(1, sizeof *g);
+    charrnn_ngram *g = ngram_new();
     if (!g) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     g->order = opt->order;
     g->unit = opt->unit;
@@ -633,7 +643,8 @@ int charrnn_ngram_sampler_open(charrnn_ngram_sampler **out, const charrnn_ngram 
     *out = NULL;
     charrnn_ngram_sampler *s = calloc(1, sizeof *s);
     if (!s) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    s->g = g;
+    s->g = (charrnn_ngram *)g; /* made by ngram_new, never const itself: its count may change */
+    atomic_fetch_add(&s->g->refs, 1);
     s->p = cr_malloc((size_t)g->V, sizeof *s->p);
     s->alive = cr_malloc((size_t)g->V, sizeof *s->alive);
     if (!s->p || !s->alive) {
@@ -649,6 +660,7 @@ void charrnn_ngram_sampler_close(charrnn_ngram_sampler *s) {
     if (!s) return;
     free(s->p);
     free(s->alive);
+    charrnn_ngram_close(s->g);
     free(s);
 }
 
@@ -862,11 +874,12 @@ static int read_header(charrnn_ngram *g, const st_file *f, const char *path, cha
     size_t dlen;
     const void *data = st_data_block(f, &dlen);
     h = cr_fnv1a(h, data, dlen);
-    char mine[40];
+    char mine[40], q[64]; /* q: the file's checksum, quoted with its control characters escaped */
     snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
     if (strcmp(sum, mine))
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is corrupted: its checksum is %.40s but its contents give %s (truncated, "
-                       "damaged or edited); build it again with charrnn ngram --save", path, sum, mine);
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is corrupted: its checksum is %s but its contents give %s (truncated, "
+                       "damaged or edited); build it again with charrnn ngram --save", path,
+                       cr_esc(q, sizeof q, sum, strlen(sum)), mine);
 
     json_doc *d;
     int rc = parse_meta(f, path, "config", &d, err);
@@ -1005,7 +1018,7 @@ int charrnn_ngram_load(charrnn_ngram **out, const char *path, charrnn_error *err
     char msg[600];
     st_file *f = st_open(path, msg, sizeof msg);
     if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
-    charrnn_ngram *g = calloc(1, sizeof *g);
+    charrnn_ngram *g = ngram_new();
     int rc;
     if (!g) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     else if (!(rc = read_header(g, f, path, err))) rc = read_trie(g, f, path, err);

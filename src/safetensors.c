@@ -2,6 +2,7 @@
  * directory fsync) and reading them into memory with full validation of the
  * header against the data block. */
 #include "safetensors.h"
+#include "common.h"
 #include "json.h"
 
 #include <errno.h>
@@ -336,10 +337,13 @@ static int cmp_span(const void *a, const void *b) {
 }
 
 #define BAD(...) do { seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
+#define Q1(s) cr_esc(q1, sizeof q1, (s), strlen(s))
+#define Q2(s) cr_esc(q2, sizeof q2, (s), strlen(s))
 
 /* Parses and validates f->buf[0..f->size); f owns the buffer. */
 static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
     span *spans = NULL;
+    char q1[160], q2[64]; /* names from the file, quoted with their control characters escaped */
     if (f->size == 0) BAD("%s is empty (0 bytes), not a safetensors file", name);
     if (f->size < 8)
         BAD("%s is not a safetensors file: only %zu bytes, less than the 8-byte header length", name, f->size);
@@ -372,9 +376,9 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
             for (size_t j = 0; j < v->len; j++) {
                 const json_value *mv = &v->items[j];
                 if (mv->type != JSON_STRING)
-                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" is not a string", name, v->keys[j]);
+                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" is not a string", name, Q1(v->keys[j]));
                 if (strlen(mv->str) != mv->len)
-                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character", name, v->keys[j]);
+                    BAD("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character", name, Q1(v->keys[j]));
                 f->meta[j].key = v->keys[j];
                 f->meta[j].value = mv->str;
             }
@@ -382,55 +386,55 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
             continue;
         }
         if (!key[0]) BAD("%s: corrupt safetensors header: a tensor has an empty name", name);
-        if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: entry \"%s\" is not an object", name, key);
+        if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: entry \"%s\" is not an object", name, Q1(key));
         st_tensor *t = &f->tensors[nt];
         t->name = key;
 
         const char *dt;
         if (json_get_string(v, "dtype", &dt) < 0)
-            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"dtype\" string", name, key);
+            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"dtype\" string", name, Q1(key));
         int found = -1;
         for (int k = 0; k < NDTYPES; k++)
             if (strcmp(dt, dtypes[k].name) == 0) found = k;
         if (found < 0)
             BAD("%s: tensor \"%s\" has dtype \"%s\", which this program does not support (supported: F32, F64, I32, I64, U8)",
-                name, key, dt);
+                name, Q1(key), Q2(dt));
         t->dtype = (st_dtype)found;
 
         const json_value *shape = json_get(v, "shape");
         if (!shape || shape->type != JSON_ARRAY)
-            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"shape\" array", name, key);
+            BAD("%s: corrupt safetensors header: tensor \"%s\" has no \"shape\" array", name, Q1(key));
         if (shape->len > ST_MAX_DIMS)
-            BAD("%s: tensor \"%s\" has %zu dimensions; at most %d are supported", name, key, shape->len, ST_MAX_DIMS);
+            BAD("%s: tensor \"%s\" has %zu dimensions; at most %d are supported", name, Q1(key), shape->len, ST_MAX_DIMS);
         t->ndim = (int)shape->len;
         for (int d = 0; d < t->ndim; d++) {
             uint64_t dim;
             if (as_index(&shape->items[d], &dim) < 0)
                 BAD("%s: corrupt safetensors header: tensor \"%s\" dimension %d is not a non-negative integer",
-                    name, key, d);
+                    name, Q1(key), d);
             t->shape[d] = (int64_t)dim;
         }
         uint64_t nb;
         if (tensor_bytes(t->dtype, t->ndim, t->shape, &nb) < 0)
-            BAD("%s: corrupt safetensors header: tensor \"%s\" shape is too large (size overflows)", name, key);
+            BAD("%s: corrupt safetensors header: tensor \"%s\" shape is too large (size overflows)", name, Q1(key));
 
         const json_value *offs = json_get(v, "data_offsets");
         uint64_t b, e;
         if (!offs || offs->type != JSON_ARRAY || offs->len != 2 || as_index(&offs->items[0], &b) < 0 ||
             as_index(&offs->items[1], &e) < 0)
             BAD("%s: corrupt safetensors header: tensor \"%s\" needs \"data_offsets\": [begin, end] with "
-                "non-negative integers", name, key);
+                "non-negative integers", name, Q1(key));
         if (e < b)
             BAD("%s: corrupt safetensors header: tensor \"%s\" data_offsets [%" PRIu64 ", %" PRIu64 "] end before begin",
-                name, key, b, e);
+                name, Q1(key), b, e);
         if (e > dsize)
             BAD("%s: truncated or corrupt: tensor \"%s\" ends at data byte %" PRIu64 " (file byte %" PRIu64
                 ") but the file has only %" PRIu64 " bytes of data",
-                name, key, e, e + 8 + hl, dsize);
+                name, Q1(key), e, e + 8 + hl, dsize);
         if (e - b != nb)
             BAD("%s: corrupt safetensors header: tensor \"%s\" has %" PRIu64 " bytes in data_offsets but its dtype %s and "
                 "shape need %" PRIu64,
-                name, key, e - b, dt, nb);
+                name, Q1(key), e - b, Q2(dt), nb);
         t->data = data + b;
         t->nbytes = (size_t)nb;
         spans[nt] = (span){b, e, (int)nt};
@@ -451,11 +455,11 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
         if (spans[i].begin < expect)
             BAD("%s: corrupt safetensors header: tensor \"%s\" at data bytes [%" PRIu64 ", %" PRIu64
                 ") overlaps the previous tensor",
-                name, tn, spans[i].begin, spans[i].end);
+                name, Q1(tn), spans[i].begin, spans[i].end);
         if (spans[i].begin > expect)
             BAD("%s: corrupt safetensors header: gap in the data block before tensor \"%s\" (data bytes [%" PRIu64
                 ", %" PRIu64 ") hold no tensor)",
-                name, tn, expect, spans[i].begin);
+                name, Q1(tn), expect, spans[i].begin);
         expect = spans[i].end;
     }
     if (expect != dsize)

@@ -15,7 +15,7 @@
 /* ---- streams ---------------------------------------------------------------------- */
 
 struct charrnn_stream {
-    charrnn_model *m;
+    charrnn_model *m;  /* a reference: the model lives while the stream does */
     model run;         /* shares m's weights; activations for (n, 1) */
     int n;
     int32_t *cur;      /* (n) scratch: the ids being fed */
@@ -33,10 +33,10 @@ int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams,
         return cr_fail(err, CHARRNN_EINVAL, "%d streams is out of range; use 1 to 100000", num_streams);
     charrnn_stream *s = calloc(1, sizeof *s);
     if (!s) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    s->m = m;
     s->n = num_streams;
     int rc = model_view(&s->run, &m->net, num_streams, 1, err);
     if (rc) { free(s); return rc; }
+    s->m = model_retain(m);
     s->cur = cr_calloc((size_t)num_streams, sizeof(int32_t));
     if (!s->cur) { charrnn_stream_close(s); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     charrnn_stream_reset(s);
@@ -48,6 +48,7 @@ void charrnn_stream_close(charrnn_stream *s) {
     if (!s) return;
     model_view_free(&s->run);
     free(s->cur);
+    charrnn_model_close(s->m);
     free(s);
 }
 
@@ -171,6 +172,7 @@ void charrnn_sample_config_default(charrnn_sample_config *c) {
 }
 
 int charrnn_sample_config_check(const charrnn_sample_config *c, charrnn_error *err) {
+    if (!c) return CHARRNN_OK; /* the defaults */
     if (!(c->temperature == 0 || (c->temperature >= 1e-6f && c->temperature <= 1e6f)))
         return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
                        c->temperature);
@@ -225,6 +227,8 @@ void charrnn_sampler_close(charrnn_sampler *s) {
 }
 
 int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_sample_config *c, charrnn_error *err) {
+    charrnn_sample_config defaults;
+    if (!c) { charrnn_sample_config_default(&defaults); c = &defaults; }
     int rc = charrnn_sample_config_check(c, err);
     if (rc) return rc;
     if (c->repetition_penalty != 1 && !s->hist) {

@@ -172,6 +172,10 @@ static int trainer_open(charrnn_trainer **out, const char *corpus_path, const ch
                         charrnn_corpus_options *co, const charrnn_model_config *mc, const charrnn_train_options *opt,
                         charrnn_error *err) {
     *out = NULL;
+    charrnn_model_config mc_default;
+    charrnn_train_options opt_default;
+    if (!mc) { charrnn_model_config_default(&mc_default); mc = &mc_default; }
+    if (!opt) { charrnn_train_options_default(&opt_default); opt = &opt_default; }
     int rc = check_run_settings(mc, opt, NULL, err);
     if (rc) return rc;
     if (!text && !corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus given: pass a file name or a text");
