@@ -26,6 +26,14 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
  * directory is refused). Standard input is read up to a bound (what this
  * machine's memory allows), beyond which it says to save the text to a file. */
 char *cli_read_input(const char *path, size_t *len);
+/* v as text for a message: integral values as plain integers (2147483647, not
+ * 2.14748e+09), others in the fewest digits that read back exactly (1.0000001,
+ * not 1). Returns out (CLI_NUM_LEN bytes). */
+#define CLI_NUM_LEN 40
+const char *cli_num(double v, char *out);
+/* cli_num into a buffer that lives as long as the enclosing block: for one message. */
+#define CLI_NUM(v) cli_num((v), (char[CLI_NUM_LEN]){0})
+
 /* How an input is named in messages: "standard input" for "-". */
 const char *cli_input_name(const char *path);
 

@@ -79,8 +79,8 @@ int cmd_eval(int argc, char **argv) {
     if (dynamic && (dyn.segment < 1 || dyn.segment > 10000))
         cli_die(2, "--dynamic-segment %d is out of range; use 1 to 10000", dyn.segment);
     if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
-    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %g is out of range; use 0 <= d < 1", dyn.decay);
+        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
+    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %s is out of range; use 0 <= d < 1", CLI_NUM(dyn.decay));
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
     cli_check_precision(precision);

@@ -108,7 +108,7 @@ int cmd_ngram(int argc, char **argv) {
         cli_die(2, "--order %d is out of range; use 1 to %d (10 suits most text)", o.order, CHARRNN_NGRAM_MAX_ORDER);
     if (sample_length < 0) cli_die(2, "--sample %ld is out of range; use 0 or more characters", sample_length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);
+        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
     if (!sample_length)
         for (const optdef *q = opts; q->name; q++)
             if (q->given && (q->dst == &temperature || q->dst == &primetext || q->dst == &seed))

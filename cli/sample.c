@@ -335,23 +335,23 @@ int cmd_sample(int argc, char **argv) {
     if (np < 1) cli_die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
     if (length < 0) cli_die(2, "--length %ld is out of range; use 0 or more characters", length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);
+        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
     if (num < 1 || num > 100000) cli_die(2, "--num-samples %d is out of range; use 1 to 100000", num);
     if (primetext && prime_file) cli_die(2, "give --primetext or --prime-file, not both");
     if (half != 0 && half != 1) cli_die(2, "--half %d is out of range; use 1 (half-precision weights) or 0", half);
     if (sample != 0 && sample != 1) cli_die(2, "--sample %d is out of range; use 1 (draw) or 0 (the likeliest)", sample);
     if (verbose != 0 && verbose != 1) cli_die(2, "--verbose %d is out of range; use 1 or 0", verbose);
     if (top_k < 0) cli_die(2, "--top-k %d is out of range; use 0 (all) or a positive count", top_k);
-    if (!(top_p > 0 && top_p <= 1)) cli_die(2, "--top-p %g is out of range; use 0 < P <= 1", top_p);
-    if (!(min_p >= 0 && min_p < 1)) cli_die(2, "--min-p %g is out of range; use 0 <= P < 1", min_p);
-    if (!(rep >= 1 && rep <= 1e6)) cli_die(2, "--repetition-penalty %g is out of range; use 1 (off) or more, such as 1.3", rep);
+    if (!(top_p > 0 && top_p <= 1)) cli_die(2, "--top-p %s is out of range; use 0 < P <= 1", CLI_NUM(top_p));
+    if (!(min_p >= 0 && min_p < 1)) cli_die(2, "--min-p %s is out of range; use 0 <= P < 1", CLI_NUM(min_p));
+    if (!(rep >= 1 && rep <= 1e6)) cli_die(2, "--repetition-penalty %s is out of range; use 1 (off) or more, such as 1.3", CLI_NUM(rep));
     if (window < 1 || window > 4096) cli_die(2, "--repetition-window %d is out of range; use 1 to 4096", window);
     if (beam_width < 0 || beam_width > 256) cli_die(2, "--beam %d is out of range; use 1 to 256 (0: sample)", beam_width);
     if (beam_width && (num > 1 || inter)) cli_die(2, "--beam finds the one likeliest continuation; it takes no --num-samples or --interactive");
     if (max_lines < 0) cli_die(2, "--max-lines %ld is out of range; use 0 (no limit) or a positive count", max_lines);
     if (!sample) temperature = 0;
     if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
+        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
     if (dynamic && !primetext && !prime_file) cli_die(2, "--dynamic adapts the model to the prime text: give --primetext or --prime-file");
     sample_args a = {0};
     for (int k = 0; k < stops.n; k++) {

@@ -212,7 +212,7 @@ int cmd_train(int argc, char **argv) {
     if (sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
     if (sample_length < 1 || sample_length > 1000000) cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
     if (!(sample_temperature == 0 || (sample_temperature >= 1e-6 && sample_temperature <= 1e6)))
-        cli_die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", sample_temperature);
+        cli_die(2, "--sample-temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", CLI_NUM(sample_temperature));
     if (resume && init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     if (np && data_dir) cli_die(2, "give the corpus as FILE or as --data-dir, not both");
     char data_path[4200];
@@ -230,7 +230,6 @@ int cmd_train(int argc, char **argv) {
     if (!file) {
         text = charrnn_default_corpus;
         len = (size_t)(charrnn_default_corpus_end - charrnn_default_corpus);
-        SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     } else if (!strcmp(file, "-")) {
         text = stdin_text = cli_read_input("-", &len);
         name = "standard input";
@@ -273,6 +272,7 @@ int cmd_train(int argc, char **argv) {
     run_ctx c = {.file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
     r0 = charrnn_rank() == 0;
     nranks = charrnn_num_ranks();
+    if (!file) SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there;
      * with several ranks, rank 0 owns it and the others read the cache it made */
     if (r0) rundir_open(&c.rd, cv);

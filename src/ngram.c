@@ -389,8 +389,8 @@ int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char
     g->corpus_checksum = g->data.checksum;
     corpus_split(g->data.n, opt->train_frac, opt->val_frac, &g->train_n, &g->val_n, &g->test_n);
     if (g->train_n < 1) {
-        rc = cr_fail(err, CHARRNN_EDATA, "%s has %zu characters; its training block (--train-frac %g) is empty; use a "
-                     "larger --train-frac or a larger file", name, g->data.n, opt->train_frac);
+        rc = cr_fail(err, CHARRNN_EDATA, "%s has %zu characters; its training block (--train-frac %s) is empty; use a "
+                     "larger --train-frac or a larger file", name, g->data.n, CR_NUM(opt->train_frac));
         goto fail;
     }
     if (g->train_n > MAX_TRAIN_CHARS) {
@@ -684,8 +684,8 @@ int charrnn_ngram_sampler_prime(charrnn_ngram_sampler *s, const char *text, size
 
 int charrnn_ngram_sampler_next(charrnn_ngram_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
     if (!(temperature == 0 || (temperature >= 1e-6f && temperature <= 1e6f)))
-        return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
-                       temperature);
+        return cr_fail(err, CHARRNN_EINVAL, "temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
+                       CR_NUMF(temperature));
     const int V = s->g->V;
     double *p = s->p;
     distribution(s->g, s->ctx, (size_t)s->nctx, p, s->alive);

@@ -468,8 +468,8 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
 int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
                              charrnn_error *err) {
     if (t->val_n < 2)
-        return cr_fail(err, CHARRNN_EDATA, "there is no validation block (--val-frac %g gives %zu characters)",
-                       t->opt.val_frac, t->val_n);
+        return cr_fail(err, CHARRNN_EDATA, "there is no validation block (--val-frac %s gives %zu characters)",
+                       CR_NUM(t->opt.val_frac), t->val_n);
     model *net = &t->m->net;
     size_t state = (size_t)net->L * net->B * net->H;
     memcpy(t->saved_state, net->state_h, sizeof(float) * state);

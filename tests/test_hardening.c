@@ -513,14 +513,15 @@ static void test_messages(void) {
     unsigned long long u;
     CHECK(parse_long_strict("-12", &l) == 0 && l == -12);
     CHECK(parse_long_strict(" 12", &l) == -1 && parse_long_strict("12 ", &l) == -1 && parse_long_strict("0x1", &l) == -1);
-    CHECK(parse_u64_strict("18446744073709551615", &u) == 0 && parse_u64_strict("18446744073709551616", &u) == -1);
+    CHECK(parse_u64_strict("18446744073709551615", &u) == 0 && parse_u64_strict("18446744073709551616", &u) == NUM_TOO_LARGE);
     CHECK(parse_u64_strict("-1", &u) == -1);
     CHECK(parse_double_strict("2e-3", &d) == 0 && d == 2e-3 && parse_double_strict(".5", &d) == 0 && d == 0.5);
-    CHECK(parse_double_strict("0x1p3", &d) == -1 && parse_double_strict("1e400", &d) == -1);
+    CHECK(parse_double_strict("0x1p3", &d) == -1 && parse_double_strict("1e400", &d) == NUM_TOO_LARGE);
+    CHECK(parse_double_strict("1e-400", &d) == NUM_TOO_SMALL && parse_double_strict("0e-400", &d) == 0 && d == 0);
     CHECK(parse_duration("90m", &d) == 0 && d == 5400 && parse_duration("1h30m", &d) == 0 && d == 5400);
     CHECK(parse_duration("300", &d) == 0 && d == 300 && parse_duration("2d", &d) == 0 && d == 172800);
     CHECK(parse_duration("1.5h", &d) == 0 && d == 5400);
-    CHECK(parse_duration("5x", &d) == -1 && parse_duration("m", &d) == -1 && parse_duration("0", &d) == -1 &&
+    CHECK(parse_duration("5x", &d) == -1 && parse_duration("m", &d) == -1 && parse_duration("0", &d) == NUM_TOO_SMALL &&
           parse_duration("10 m", &d) == -1 && parse_duration("1h30", &d) == -1);
     /* char-rnn's GPU options are accepted with a note */
     rc = t_cli(&out, &err, "sample '%s' --length 3 -gpuid -1 --verbose 0", hmodel());
@@ -617,6 +618,98 @@ static void test_resume_hint_quoted(void) {
     free(e);
 }
 
+/* A number beyond what an option can hold is "too large" (or too small, too
+ * long) with the limit, never "malformed"; every option message prints an
+ * integer as an integer and a fraction as typed (not 2.14748e+09, not 1 for
+ * 1.0000001), from the command line and from an edited checkpoint alike. */
+static void test_numbers_in_messages(void) {
+    int i32 = 0;
+    long l = 0;
+    uint64_t u = 0;
+    double dv = 0, dur = 0;
+    optdef opts[] = {
+        {"i", O_INT, &i32, 0, "", 0}, {"l", O_LONG, &l, 0, "", 0}, {"u", O_U64, &u, 0, "", 0},
+        {"d", O_DOUBLE, &dv, 0, "", 0}, {"t", O_DURATION, &dur, 0, "", 0}, {0, 0, 0, 0, 0, 0},
+    };
+    static const struct { const char *opt, *value, *needle, *limit; } beyond[] = {
+        {"--i", "2147483648", "too large", "2147483647"},
+        {"--i", "99999999999999999999999", "too large", "2147483647"},
+        {"--i", "-2147483648", "too small", "-2147483647"},
+        {"--l", "9223372036854775808", "too large", "9223372036854775807"},
+        {"--l", "-99999999999999999999999", "too small", "-9223372036854775808"},
+        {"--u", "18446744073709551616", "too large", "18446744073709551615"},
+        {"--d", "1e400", "too large", "1.8e308"},
+        {"--d", "-1e400", "too large", "1.8e308"},
+        {"--d", "1e-400", "too close to 0", "4.9e-324"},
+        {"--t", "99999999d", "too long", "100000d"},
+        {"--t", "1h99999999999999999999999999999999999999999999999999999999999999999999999999999m", "too long", "100000d"},
+        {"--t", "0s", "above 0", NULL},
+    };
+    for (size_t k = 0; k < sizeof beyond / sizeof beyond[0]; k++) {
+        char *argv[] = {(char *)beyond[k].opt, (char *)beyond[k].value}, msg[512] = "";
+        const char *pos[1];
+        int rc = parse_args(2, argv, "x", "x", opts, pos, 1, msg, sizeof msg);
+        CHECKF(rc == OPT_ERROR && strstr(msg, beyond[k].needle) && (!beyond[k].limit || strstr(msg, beyond[k].limit)) &&
+               !strstr(msg, "expects"), "%s %s: %s", beyond[k].opt, beyond[k].value, msg);
+    }
+    static const char *malformed[][2] = {{"--i", "12a"}, {"--u", "-1"}, {"--d", "1e"}, {"--t", "5x"}, {"--t", "1e5d"}};
+    for (size_t k = 0; k < sizeof malformed / sizeof malformed[0]; k++) {
+        char *argv[] = {(char *)malformed[k][0], (char *)malformed[k][1]}, msg[512] = "";
+        const char *pos[1];
+        int rc = parse_args(2, argv, "x", "x", opts, pos, 1, msg, sizeof msg);
+        CHECKF(rc == OPT_ERROR && strstr(msg, "expects"), "%s %s: %s", malformed[k][0], malformed[k][1], msg);
+    }
+    /* the range checks of the library and of every command print the value as given */
+    static const struct { const char *args, *shown; } cli[] = {
+        {"train --rnn-size 2147483647", "--rnn-size 2147483647 "},
+        {"train --num-layers 2147483647", "--num-layers 2147483647 "},
+        {"train --batch-size 2147483647", "--batch-size 2147483647 "},
+        {"train --seq-length 2147483647", "--seq-length 2147483647 "},
+        {"train --max-iters 9223372036854775807", "--max-iters 9223372036854775807 "},
+        {"train --eval-val-every 9223372036854775807", "--eval-val-every 9223372036854775807 "},
+        {"train --val-max-chars 9223372036854775807", "--val-max-chars 9223372036854775807 "},
+        {"train --skip-nonfinite 9223372036854775807", "--skip-nonfinite 9223372036854775807 "},
+        {"train --dropout 1.0000001", "--dropout 1.0000001 "},
+        {"train --dropout -0.3", "--dropout -0.3 "},
+        {"train --train-frac 1.0000001", "--train-frac 1.0000001 "},
+        {"train --train-frac 0.7 --val-frac 0.3000001", "--val-frac 0.3000001 "},
+        {"train --learning-rate 1000.0000001", "--learning-rate 1000.0000001 "},
+        {"train --max-epochs 1000000000", "--max-epochs 1000000000 "},
+        {"train --sample-temperature 1000000.5", "--sample-temperature 1000000.5 "},
+        {"sample x --top-p 1.0000001", "--top-p 1.0000001 "},
+        {"sample x --min-p 1", "--min-p 1 "},
+        {"sample x --temperature 2000000", "--temperature 2000000 "},
+        {"sample x --repetition-penalty 0.99999999", "--repetition-penalty 0.99999999 "},
+        {"sample x --primetext a --dynamic --dynamic-lr 1.0000001", "--dynamic-lr 1.0000001 "},
+        {"eval x y --dynamic --dynamic-decay 1.0000001", "--dynamic-decay 1.0000001 "},
+        {"ngram x --temperature 2000000 --sample 1", "--temperature 2000000 "},
+    };
+    for (size_t k = 0; k < sizeof cli / sizeof cli[0]; k++) {
+        char *err;
+        int rc = t_cli(NULL, &err, "%s --checkpoint-dir '%s'", cli[k].args, t_path("numbers_cv"));
+        if (strncmp(cli[k].args, "train", 5)) { /* the other commands take no --checkpoint-dir */
+            free(err);
+            rc = t_cli(NULL, &err, "%s", cli[k].args);
+        }
+        CHECKF(rc == 2 && strstr(err, cli[k].shown) && (strstr(err, "out of range") || strstr(err, "more than 1")) &&
+               !strstr(err, "e+") && !strstr(err, "training on"),
+               "charrnn %s: exit %d: %s", cli[k].args, rc, err);
+        free(err);
+    }
+    /* an edited checkpoint's fields, too */
+    const char *dst = t_path("numbers.safetensors");
+    static const char *fields[][2] = {{"max_epochs", "1000000000"}, {"train_frac", "1.0000001"},
+                                      {"learning_rate", "1000.0000001"}};
+    for (int k = 0; k < 3; k++) {
+        if (edit_checkpoint(hmodel(), dst, "train_options", fields[k][0], fields[k][1])) continue;
+        char *err, *shown = t_fmt("\"%s\" is %s,", fields[k][0], fields[k][1]);
+        int rc = t_cli(NULL, &err, "info '%s'", dst);
+        CHECKF(rc != 0 && strstr(err, shown) && !strstr(err, "e+"), "info on %s = %s: %s", fields[k][0], fields[k][1], err);
+        free(shown);
+        free(err);
+    }
+}
+
 void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
@@ -635,4 +728,5 @@ void register_hardening_tests(void) {
     t_register("hard_init_from_names_character", test_init_from_names_character);
     t_register("hard_info_escapes", test_info_escapes);
     t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
+    t_register("hard_numbers_in_messages", test_numbers_in_messages);
 }
