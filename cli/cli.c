@@ -148,26 +148,41 @@ static void out_failed(void) {
     cli_die(1, "cannot write output: %s", e ? strerror(e) : "write error");
 }
 
+static int out_last = -1; /* the last byte written to stdout, -1 before any */
+
 void out_write(const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, stdout) != n) out_failed();
+    if (!n) return;
+    if (fwrite(p, 1, n, stdout) != n) out_failed();
+    out_last = ((const unsigned char *)p)[n - 1];
 }
 
 void out_printf(const char *fmt, ...) {
+    char small[1024], *buf = small;
     va_list ap;
     va_start(ap, fmt);
-    int r = vprintf(fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (r < 0) out_failed();
+    if (n < 0) out_failed();
+    if ((size_t)n >= sizeof small) {
+        if (!(buf = malloc((size_t)n + 1))) cli_die(1, "out of memory");
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    out_write(buf, (size_t)n);
+    if (buf != small) free(buf);
 }
 
 void out_char(uint32_t c, charrnn_unit unit) {
-    if (unit == CHARRNN_UNIT_BYTE) {
-        if (putchar((int)c) == EOF) out_failed();
-        return;
-    }
     char u[4];
-    int n = charrnn_utf8_encode(c, u);
+    int n = 1;
+    if (unit == CHARRNN_UNIT_BYTE) u[0] = (char)c;
+    else n = charrnn_utf8_encode(c, u);
     out_write(u, (size_t)n);
+}
+
+void out_end_line(void) {
+    if (out_last != '\n') out_write("\n", 1);
 }
 
 void out_finish(void) {

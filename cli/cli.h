@@ -60,6 +60,9 @@ void out_write(const void *p, size_t n);
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Character c of a model with the given unit, as UTF-8 (or the raw byte). */
 void out_char(uint32_t c, charrnn_unit unit);
+/* Ends the output's last line: a newline, unless the last byte written was one
+ * (with nothing written yet: a newline). */
+void out_end_line(void);
 /* Flushes stdout and checks that everything written arrived; dies otherwise.
  * Every command calls it before it exits 0. */
 void out_finish(void);

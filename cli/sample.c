@@ -39,7 +39,8 @@ typedef struct sample_args {
     const char *stop[OPT_MULTI_MAX]; /* with \n, \t, \\ decoded */
     size_t stop_len[OPT_MULTI_MAX];
     int num_stop;
-    long max_lines;                  /* 0: no limit */
+    long max_lines;                  /* 0: no limit; the prime's lines count toward it */
+    long prime_lines;                /* newlines in the prime */
 } sample_args;
 
 /* Where one sample is: its last bytes (for the stop strings) and its lines. */
@@ -92,7 +93,7 @@ static charrnn_sampler *open_sampler(const sample_args *a, int n, uint64_t seed,
 static long stream_one(const sample_args *a, uint64_t seed, int warn) {
     charrnn_sampler *s = open_sampler(a, 1, seed, warn);
     charrnn_error err = {0};
-    progress_of p = {0};
+    progress_of p = {.lines = a->prime_lines};
     if (a->prime) out_write(a->prime, a->plen);
     long i = 0;
     while (i < a->length && !sig_stop_requested()) {
@@ -120,6 +121,7 @@ static long batch(const sample_args *a, int n, int first, uint64_t seed) {
     long *len = calloc((size_t)n, sizeof(long));
     progress_of *p = calloc((size_t)n, sizeof *p);
     if (!out || !all || !len || !p) cli_die(1, "out of memory for %d samples of %ld characters", n, a->length);
+    for (int j = 0; j < n; j++) p[j].lines = a->prime_lines;
     long i = 0;
     int left = n;
     for (; i < a->length && left && !sig_stop_requested(); i++) {
@@ -153,7 +155,7 @@ static long beam(const sample_args *a, int width) {
     double t0 = now_s();
     if (charrnn_beam_search(a->m, a->prime ? a->prime : "", a->plen, width, a->length, out, &lp, &err)) cli_die_err(&err);
     if (a->prime) out_write(a->prime, a->plen);
-    progress_of p = {0};
+    progress_of p = {.lines = a->prime_lines};
     long n = 0;
     while (n < a->length) {
         out_char(out[n], a->unit);
@@ -202,7 +204,7 @@ static void interactive(const sample_args *a) {
             out_char(c, b.unit);
             if (advance(&b, &p, c)) break;
         }
-        if (!p.tail_len || p.tail[p.tail_len - 1] != '\n') out_printf("\n");
+        out_end_line();
         out_finish();
     }
     free(line);
@@ -276,7 +278,7 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
         }
         charrnn_ngram_sampler_close(s);
     }
-    out_printf("\n");
+    out_end_line();
     out_finish();
     double el = now_s() - t0;
     int rc = 0;
@@ -312,7 +314,7 @@ int cmd_sample(int argc, char **argv) {
         {"repetition-window", O_INT, &window, 0, "how many recent characters the penalty counts (default 64)", 0},
         {"beam", O_INT, &beam_width, 0, "the most likely continuation by beam search of this width (log-probability on stderr)", 0},
         {"stop", O_MULTI, &stops, 0, "end a sample when it generates this text (repeatable; \\n, \\t, \\\\ understood)", 0},
-        {"max-lines", O_LONG, &max_lines, 0, "end a sample after N lines (e.g. exactly 50 names)", 0},
+        {"max-lines", O_LONG, &max_lines, 0, "print exactly N lines per sample, the prime's lines among them, as head -n N (default 0: no limit)", 0},
         {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)", 0},
         {"prime-file", O_STR, &prime_file, 0, "file whose text to start from (- : standard input)", 0},
         {"dynamic", O_FLAG, &dynamic, 0, "adapt the model to the prime text first (dynamic evaluation), then sample", 0},
@@ -367,6 +369,11 @@ int cmd_sample(int argc, char **argv) {
     size_t plen = 0;
     if (prime_file) prime = cli_read_input(prime_file, &plen);
     else if (primetext) { prime = strdup(primetext); plen = strlen(primetext); }
+    for (size_t i = 0; i < plen; i++) a.prime_lines += prime[i] == '\n';
+    if (max_lines && !inter && a.prime_lines >= max_lines)
+        cli_die(2, "--max-lines %ld leaves no line to generate: the prime text has %ld line%s already (its lines count "
+                "toward the N lines printed); give a larger --max-lines or a shorter prime", max_lines, a.prime_lines,
+                a.prime_lines == 1 ? "" : "s");
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
@@ -445,7 +452,7 @@ int cmd_sample(int argc, char **argv) {
             }
         }
     }
-    if (!inter) out_printf("\n");
+    if (!inter) out_end_line(); /* the last line ends; with --max-lines N the text already has its N lines */
     out_finish();
     double el = now_s() - t0;
     int rc = 0;
