@@ -136,6 +136,19 @@ int cli_progress(void *ctx, long done, long total) {
     return sig_stop_requested();
 }
 
+void cli_stop_point(const char *fmt, ...) {
+    int sig = sig_stop_requested();
+    if (!sig) return;
+    out_finish();
+    fprintf(stderr, "charrnn: stopped by %s ", sig_name(sig));
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(128 + sig);
+}
+
 /* ---- stdout -------------------------------------------------------------------- */
 
 static void out_failed(void) {
@@ -204,6 +217,7 @@ void out_finish(void) {
 
 void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
     if (!strcmp(path, "-")) {
+        cli_stop_point("before writing; nothing was written to standard output");
         out_write(buf, len);
         out_finish();
         return;

@@ -52,6 +52,13 @@ void cli_check_precision(int precision);
  * asks the library to stop once a stop signal came (cli/signals.h). */
 int cli_progress(void *ctx, long done, long total);
 
+/* Where a command goes from one phase to the next: when a stop was asked
+ * (cli/signals.h), flushes what stdout holds, prints "charrnn: stopped by SIG "
+ * and the message (when; what was and was not written: "after counting; x was
+ * not written") and exits 128 + the signal.
+ * No phase runs on after a stop request. */
+void cli_stop_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- stdout -------------------------------------------------------------------- */
 /* Writes to stdout, checking for errors: a full disk or a closed pipe (EPIPE,
  * with SIGPIPE ignored) ends the command at once with

@@ -113,6 +113,7 @@ int cmd_eval(int argc, char **argv) {
     warn_unknown(&r, name, in.unit);
     print_result(&r, name);
     if (dynamic) {
+        cli_stop_point("after the static evaluation (its result above is complete); no dynamic result");
         charrnn_eval_result d;
         bar.label = "dynamic";
         rc = charrnn_model_adapt(m, text, len, name, &dyn, cli_progress, &bar, &d, &err);

@@ -154,6 +154,7 @@ static long beam(const sample_args *a, int width) {
     charrnn_error err = {0};
     double t0 = now_s();
     if (charrnn_beam_search(a->m, a->prime ? a->prime : "", a->plen, width, a->length, out, &lp, &err)) cli_die_err(&err);
+    sig_install("stopping", 0); /* the search is done: its result is printed whole, then a stop ends the command */
     if (a->prime) out_write(a->prime, a->plen);
     progress_of p = {.lines = a->prime_lines};
     long n = 0;
@@ -180,8 +181,11 @@ static void interactive(const sample_args *a) {
     char *line = NULL;
     size_t cap = 0;
     for (;;) {
+        if (sig_stop_requested()) break; /* asked during the last reply: no more waiting for input */
         if (tty) { fputs("> ", stderr); fflush(stderr); }
+        sig_interrupt_waits(1); /* a stop while waiting for a line ends the wait */
         ssize_t n = getline(&line, &cap, stdin);
+        sig_interrupt_waits(0);
         if (n < 0 || sig_stop_requested()) break;
         if (n && line[n - 1] == '\n') line[--n] = 0;
         if (!strcmp(line, "/quit")) break;
@@ -427,7 +431,9 @@ int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %g, seed %llu\n", pos[0],
                 info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.vocab_size,
                 info.iteration, temperature, (unsigned long long)seed);
-    sig_install("stopping", 0);
+    /* beam search cannot stop midway: until its result is printed, a stop signal ends the process at once
+     * (nothing is written before it) */
+    if (!beam_width) sig_install("stopping", 0);
     double t0 = now_s();
     long per = 0;
     if (inter) {

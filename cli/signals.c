@@ -43,14 +43,11 @@ static void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-void sig_install(const char *what, int with_usr1) {
-    stopping_len = (size_t)snprintf(stopping_msg, sizeof stopping_msg,
-                                    "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
-    if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
+static void set_handlers(int restart) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = restart ? SA_RESTART : 0;
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
@@ -58,8 +55,24 @@ void sig_install(const char *what, int with_usr1) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    if (with_usr1) sigaction(SIGUSR1, &sa, NULL);
 }
+
+void sig_install(const char *what, int with_usr1) {
+    stopping_len = (size_t)snprintf(stopping_msg, sizeof stopping_msg,
+                                    "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
+    if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
+    set_handlers(1);
+    if (with_usr1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+}
+
+void sig_interrupt_waits(int on) { set_handlers(!on); }
 
 int sig_stop_requested(void) { return stop_sig; }
 

@@ -10,6 +10,10 @@
 /* Installs the handlers; what is printed on the first request: e.g. "stopping
  * after this iteration to save a checkpoint". with_usr1: also catch SIGUSR1. */
 void sig_install(const char *stopping_what, int with_usr1);
+/* on: a stop request also interrupts a blocking read (which then fails with
+ * EINTR), for a command that waits on its input (sample --interactive); off
+ * (the default): reads and writes carry on where they were. */
+void sig_interrupt_waits(int on);
 /* The signal of the first stop request, or 0. */
 int sig_stop_requested(void);
 /* 1 once after each SIGUSR1 (then cleared). */
