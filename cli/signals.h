@@ -22,9 +22,15 @@ int sig_take_checkpoint_request(void);
  * string is copied. */
 void sig_set_cleanup(const char *path);
 /* Training reads a large corpus through a memory mapping: if another program
- * truncates the file, the kernel sends SIGBUS; this turns that into a one-line
- * message naming the file (and exit 1) instead of "Bus error". */
-void sig_guard_mapped_file(const char *path);
+ * truncates the file, the kernel sends SIGBUS. The handler lets the library
+ * put zeros where the lost pages were (charrnn_corpus_fault), so the step ends
+ * and the trainer reports the change (CHARRNN_EIO) with nothing of it used:
+ * training then saves its work and stops with a message. A fault the library
+ * cannot explain ends the process at once with a line naming path and the
+ * run's last checkpoint (latest: NULL when there is none yet; kept up to date
+ * with sig_guard_saved), never "Bus error". */
+void sig_guard_mapped_file(const char *path, const char *latest, long iteration);
+void sig_guard_saved(const char *latest, long iteration);
 /* "SIGINT", "SIGTERM", ... */
 const char *sig_name(int sig);
 

@@ -710,6 +710,24 @@ static void test_numbers_in_messages(void) {
     }
 }
 
+/* A run never points at a checkpoint that is not its own or not there: one
+ * that fails at its first step in a directory holding another run's latest
+ * (--force) says that it saved none, and names no file to resume from. */
+static void test_no_claimed_checkpoint(void) {
+    const char *huge = t_path("huge_w.safetensors"), *dir = t_path("claims_cv");
+    if (!exists(huge)) test_huge_weights(); /* makes it */
+    mkdir(dir, 0755);
+    char *cmd = t_fmt("cp '%s' '%s/latest.safetensors'", hmodel(), dir), *err;
+    t_run(cmd, NULL, NULL);
+    free(cmd);
+    int rc = t_cli(NULL, &err, "train '%s' --init-from '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                   "--max-iters 5 --precision fp32 --threads 1 --checkpoint-dir '%s' --force", hcorpus(), huge, dir);
+    EXPECT_FAIL("a first step that is not finite", rc, err, "became");
+    CHECKF(strstr(err, "no checkpoint of this run was saved") && !strstr(err, "last good checkpoint is") &&
+           !strstr(err, "resume with"), "a run that saved nothing named a checkpoint: %s", err);
+    free(err);
+}
+
 void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
@@ -729,4 +747,5 @@ void register_hardening_tests(void) {
     t_register("hard_info_escapes", test_info_escapes);
     t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
     t_register("hard_numbers_in_messages", test_numbers_in_messages);
+    t_register("hard_no_claimed_checkpoint", test_no_claimed_checkpoint);
 }

@@ -247,7 +247,7 @@ static void full_disk_case(int keep_going) {
     char errpath[600], args[2048];
     snprintf(errpath, sizeof errpath, "%s/stderr_full%d", t_tmpdir(), keep_going);
     snprintf(args, sizeof args, "--rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 --max-iters %d "
-             "--eval-val-every 300 --print-every 100000 --threads 1 --checkpoint-dir '%s' %s", keep_going ? 900 : 100000,
+             "--eval-val-every 300 --print-every 100000 --threads 1 --checkpoint-dir '%s' %s", keep_going == 1 ? 900 : 100000,
              mnt, keep_going ? "--on-full-disk continue" : "");
     pid_t pid = start_training(args, errpath);
     int first = wait_for(errpath, "saved ");
@@ -255,10 +255,20 @@ static void full_disk_case(int keep_going) {
     /* fill the disk */
     snprintf(cmd, sizeof cmd, "dd if=/dev/zero of='%s/filler' bs=4096 2>/dev/null; sync", mnt);
     t_run(cmd, NULL, NULL);
+    if (keep_going == 2) { /* going on without saving, then asked to stop: the stop's checkpoint does not fit either */
+        CHECKF(wait_for(errpath, "training goes on without saving"), "no warning of a full disk");
+        kill(pid, SIGTERM);
+    }
     int status;
     waitpid(pid, &status, 0);
     char *err = slurp(errpath);
-    if (keep_going) {
+    if (keep_going == 2) {
+        const char *line = strstr(err, "charrnn: error: no space left in checkpoint directory");
+        char *resume = t_fmt("--resume %s/latest.safetensors", mnt);
+        CHECKF(exit_code(status) == 143 && line && strstr(line, resume) && !strstr(err, "interrupted at"),
+               "stopped on a full disk with --on-full-disk continue: exit %d: %s", exit_code(status), err);
+        free(resume);
+    } else if (keep_going) {
         CHECKF(exit_code(status) == 0 && strstr(err, "warning: no space left in checkpoint directory") &&
                strstr(err, "training goes on without saving") && strstr(err, "900/900"),
                "--on-full-disk continue: exit %d: %s", exit_code(status), err);
@@ -283,6 +293,7 @@ static void full_disk_case(int keep_going) {
 }
 static void test_full_disk_stops(void) { full_disk_case(0); }
 static void test_full_disk_continue(void) { full_disk_case(1); }
+static void test_full_disk_continue_then_stop(void) { full_disk_case(2); }
 
 /* Ctrl-C during the other commands: they stop with a non-zero status, flush
  * what they have, and never leave a half-written page. */
@@ -524,6 +535,7 @@ void register_signal_tests(void) {
     t_register("signals_stdin_corpus", test_stdin_corpus);
     t_register("signals_full_disk_stops", test_full_disk_stops);
     t_register("signals_full_disk_continue", test_full_disk_continue);
+    t_register("signals_full_disk_continue_then_stop", test_full_disk_continue_then_stop);
     t_register("signals_ctrl_c_other_commands", test_ctrl_c_other_commands);
     t_register("signals_kill9_during_writes", test_kill9_during_writes);
     t_register("signals_stop_obeyed_in_every_phase", test_stop_obeyed_in_every_phase);
