@@ -265,6 +265,14 @@ int cmd_train(int argc, char **argv) {
     if (file && !strcmp(file, "-") && resume)
         cli_die(2, "--resume needs the corpus the run was trained on as a file, to check it is the same; standard input "
                 "cannot be checked: save the text to a file and pass its path");
+    if (file && !strcmp(file, "-") && charrnn_num_ranks() > 1) { /* mpirun gives the others /dev/null */
+        if (charrnn_rank() == 0)
+            fprintf(stderr, "charrnn: error: standard input reaches only rank 0 of the %d ranks under mpirun (the others "
+                    "would read nothing): save the text to a file and pass its path, which every rank reads\n",
+                    charrnn_num_ranks());
+        charrnn_ranks_agree(1); /* every rank ends after rank 0 has said why */
+        return 2;
+    }
     cli_set_threads(threads);
     cli_check_precision(precision);
 
