@@ -81,13 +81,24 @@ int cmd_eval(int argc, char **argv) {
     if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
         cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
     if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %s is out of range; use 0 <= d < 1", CLI_NUM(dyn.decay));
+    for (const optdef *q = opts; q->name; q++)
+        if (q->given && !dynamic && !strncmp(q->name, "dynamic-", 8))
+            fprintf(stderr, "note: --%s is ignored: it applies to --dynamic, which was not given\n", q->name);
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
     cli_check_precision(precision);
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
-    if (lrc == CHARRNN_EMISMATCH) return eval_ngram(pos[0], pos[1], streams); /* an n-gram model, not a network */
+    if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
+        if (dynamic)
+            cli_die(2, "%s is an n-gram model: --dynamic adapts a network's weights as it reads, and an n-gram model has "
+                    "none; drop --dynamic, or evaluate a network checkpoint", pos[0]);
+        for (const optdef *q = opts; q->name; q++)
+            if (q->given && q->dst == &precision)
+                fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
+        return eval_ngram(pos[0], pos[1], streams);
+    }
     if (lrc) cli_die_err(&err);
     cli_set_precision(m, precision, 2);
     sig_install("stopping", 0);

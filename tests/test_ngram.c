@@ -651,6 +651,60 @@ static void test_cli_refusals(void) {
     free(file);
 }
 
+/* The options of eval and sample that only a network uses are never silently
+ * ignored with an n-gram model: those that would change the result are
+ * refused (exit 2, before any output), the others noted; an option that
+ * applies to a switch that is off is noted for networks too. */
+static void test_cli_network_options(void) {
+    char *text;
+    size_t n;
+    const char *corpus = cli_corpus(&text, &n), *model = t_path("cli_opts.safetensors"), *net = t_path("cli_opts_cv");
+    char *out, *err = NULL;
+    int rc = t_cli(NULL, &err, "ngram %s --order 3 --save %s", corpus, model);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    static const char *refused[] = {
+        "eval %s %s --dynamic", "eval %s %s --dynamic --dynamic-lr 0.1",
+        "sample %s --top-k 3", "sample %s --top-p 0.5", "sample %s --min-p 0.1", "sample %s --repetition-penalty 1.2",
+        "sample %s --repetition-window 8", "sample %s --beam 2", "sample %s --stop x", "sample %s --max-lines 2",
+        "sample %s --interactive", "sample %s --dynamic --primetext a", "sample %s --dynamic-lr 0.1", "sample %s --half 1",
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        char *args = t_fmt(refused[k], model, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        EXPECT_ERROR(args, rc, 2, err, "n-gram model");
+        CHECKF(!out[0], "%s: output before the refusal: %s", args, out);
+        free(out); free(err); free(args);
+    }
+    static const char *noted[][2] = {
+        {"eval %s %s --dynamic-lr 0.1", "--dynamic-lr is ignored"}, {"eval %s %s --dynamic-segment 9", "--dynamic-segment is ignored"},
+        {"eval %s %s --dynamic-decay 0.1", "--dynamic-decay is ignored"}, {"eval %s %s --precision fp32", "--precision is ignored"},
+        {"sample %s --length 5 --precision fp32", "--precision is ignored"},
+    };
+    for (size_t k = 0; k < sizeof noted / sizeof noted[0]; k++) {
+        char *args = t_fmt(noted[k][0], model, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        CHECKF(rc == 0 && strstr(err, noted[k][1]) && out[0], "%s: exit %d: %s", args, rc, err);
+        free(out); free(err); free(args);
+    }
+    /* a network: the options of a switch that is off are noted */
+    rc = t_cli(NULL, &err, "train %s --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 1 --precision fp32 "
+               "--threads 1 --checkpoint-dir %s", corpus, net);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    static const char *net_noted[][2] = {
+        {"eval %s/latest.safetensors %s --dynamic-lr 0.1 --precision fp32", "--dynamic-lr is ignored"},
+        {"sample %s/latest.safetensors --length 5 --dynamic-lr 0.1 --precision fp32", "--dynamic-lr is ignored"},
+        {"sample %s/latest.safetensors --length 5 --repetition-window 8 --precision fp32", "--repetition-window is ignored"},
+    };
+    for (size_t k = 0; k < sizeof net_noted / sizeof net_noted[0]; k++) {
+        char *args = t_fmt(net_noted[k][0], net, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        CHECKF(rc == 0 && strstr(err, net_noted[k][1]) && out[0], "%s: exit %d: %s", args, rc, err);
+        free(out); free(err); free(args);
+    }
+}
+
 void register_ngram_tests(void) {
     t_register("ngram_probs_sum_to_one", test_probs_sum_to_one);
     t_register("ngram_hand_computed", test_hand_computed);
@@ -658,6 +712,7 @@ void register_ngram_tests(void) {
     t_register("ngram_save_load_roundtrip", test_save_load_roundtrip);
     t_register("ngram_damaged_files_refused", test_damaged_files_refused);
     t_register("ngram_cli_ngram_eval", test_cli_ngram_eval);
+    t_register("ngram_cli_network_options", test_cli_network_options);
     t_register("ngram_cli_sample", test_cli_sample);
     t_register("ngram_cli_refusals", test_cli_refusals);
 }
