@@ -728,6 +728,82 @@ static void test_no_claimed_checkpoint(void) {
     free(err);
 }
 
+/* A checkpoint tensor that holds what training cannot produce (NaN, infinity;
+ * a negative mean of squares) is refused as damaged, naming the tensor,
+ * wherever it is read: eval --dynamic reads the optimizer's moments, a resume
+ * reads them and the carried state, every command the weights. Never "use a
+ * lower learning rate". The loss history may hold NaN (a skipped step). */
+static const char *adam_model(void) {
+    static char ckpt[600];
+    if (!ckpt[0]) {
+        const char *dir = t_path("adam_cv");
+        char *err;
+        int rc = t_cli(NULL, &err, "train '%s' --optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                       "--max-iters 3 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
+        CHECKF(rc == 0, "training the Adam model: %s", err);
+        free(err);
+        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
+    }
+    return ckpt;
+}
+
+/* src with element 0 of tensor set to v, into dst. */
+static int with_value(const char *src, const char *dst, const char *tensor, float v) {
+    char msg[600];
+    st_file *f = st_open(src, msg, sizeof msg);
+    if (!CHECKF(f, "%s", msg)) return -1;
+    const st_tensor *t = st_find(f, tensor);
+    if (!CHECKF(t, "%s has no %s", src, tensor)) { st_close(f); return -1; }
+    float *data = malloc(t->nbytes);
+    memcpy(data, t->data, t->nbytes);
+    data[0] = v;
+    st_close(f);
+    charrnn_error err = {0};
+    int rc = checkpoint_rewrite(src, dst, 0, NULL, NULL, tensor, data, &err);
+    CHECKF(rc == 0, "%s", err.msg);
+    free(data);
+    return rc;
+}
+
+static void test_nonfinite_tensors_refused(void) {
+    const char *dst = t_path("nonfinite.safetensors"), *cv = t_path("nonfinite_cv");
+    static const struct { int adam; const char *tensor; float value; const char *cmd, *needle; } cases[] = {
+        {0, "optim.m1", NAN, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", INFINITY, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", -1.0f, "eval '%s' '%s' --dynamic --precision fp32", "negative"},
+        {1, "optim.m2", NAN, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {1, "optim.m2", -1.0f, "eval '%s' '%s' --dynamic --precision fp32", "negative"},
+        {0, "optim.m1", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", -1.0f, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "negative"},
+        {1, "optim.m1", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {1, "optim.m2", -1.0f, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "negative"},
+        {0, "state.h", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "state.c", INFINITY, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "decoder.weight", NAN, "info '%s'", "NaN or infinite"},
+        {0, "weight_ih_l0", INFINITY, "sample '%s' --length 5", "NaN or infinite"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        if (with_value(cases[k].adam ? adam_model() : hmodel(), dst, cases[k].tensor, cases[k].value)) continue;
+        char *args = !strncmp(cases[k].cmd, "train", 5) ? t_fmt(cases[k].cmd, hcorpus(), dst) : t_fmt(cases[k].cmd, dst, hcorpus());
+        char *err, what[200];
+        int rc = !strncmp(args, "train", 5) ? t_cli(NULL, &err, "%s --checkpoint-dir '%s' --threads 1", args, cv)
+                                        : t_cli(NULL, &err, "%s", args);
+        snprintf(what, sizeof what, "%s = %g: charrnn %.40s", cases[k].tensor, cases[k].value, args);
+        EXPECT_FAIL(what, rc, err, cases[k].needle);
+        CHECKF(strstr(err, cases[k].tensor) && strstr(err, "damaged") && !strstr(err, "learning rate"), "%s: %s", what, err);
+        free(err);
+        free(args);
+    }
+    /* a skipped step's NaN in the loss history is no damage: the run resumes */
+    if (with_value(hmodel(), dst, "history.train_loss", NAN) == 0) {
+        char *err;
+        int rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 31 --precision fp32 --threads 1 --checkpoint-dir '%s'",
+                       hcorpus(), dst, t_path("nonfinite_cv2"));
+        CHECKF(rc == 0, "a NaN in the loss history: exit %d: %s", rc, err);
+        free(err);
+    }
+}
+
 void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
@@ -748,4 +824,5 @@ void register_hardening_tests(void) {
     t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
     t_register("hard_numbers_in_messages", test_numbers_in_messages);
     t_register("hard_no_claimed_checkpoint", test_no_claimed_checkpoint);
+    t_register("hard_nonfinite_tensors_refused", test_nonfinite_tensors_refused);
 }
