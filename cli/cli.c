@@ -52,6 +52,15 @@ const char *cli_num(double v, char *out) {
     return out;
 }
 
+const char *cli_numf(float v, char *out) {
+    if (v == floorf(v) && fabsf(v) < 1e7f) return cli_num((double)v, out);
+    for (int prec = 6; prec <= 9; prec++) { /* 9 always reads back */
+        snprintf(out, CLI_NUM_LEN, "%.*g", prec, (double)v);
+        if (!isfinite(v) || strtof(out, NULL) == v) break;
+    }
+    return out;
+}
+
 /* ---- input ---------------------------------------------------------------------- */
 
 const char *cli_input_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }

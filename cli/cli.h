@@ -31,8 +31,11 @@ char *cli_read_input(const char *path, size_t *len);
  * not 1). Returns out (CLI_NUM_LEN bytes). */
 #define CLI_NUM_LEN 40
 const char *cli_num(double v, char *out);
+/* The same for a float: the fewest digits that read back as this float (0.2, not 0.200000002980232). */
+const char *cli_numf(float v, char *out);
 /* cli_num into a buffer that lives as long as the enclosing block: for one message. */
 #define CLI_NUM(v) cli_num((v), (char[CLI_NUM_LEN]){0})
+#define CLI_NUMF(v) cli_numf((v), (char[CLI_NUM_LEN]){0})
 
 /* How an input is named in messages: "standard input" for "-". */
 const char *cli_input_name(const char *path);

@@ -136,8 +136,8 @@ int cmd_eval(int argc, char **argv) {
             return 128 + sig_stop_requested();
         }
         if (rc) cli_die_err(&err);
-        out_printf("%s: dynamic: %.4f nats, %.4f bpc over %ld predicted characters (segment %d, lr %g, decay %g): "
-                   "%+.4f bpc against static\n", name, d.nats, d.bpc, d.predicted, dyn.segment, dyn.learning_rate, dyn.decay,
+        out_printf("%s: dynamic: %.4f nats, %.4f bpc over %ld predicted characters (segment %d, lr %s, decay %s): "
+                   "%+.4f bpc against static\n", name, d.nats, d.bpc, d.predicted, dyn.segment, CLI_NUM(dyn.learning_rate), CLI_NUM(dyn.decay),
                    d.bpc - r.bpc);
     }
     free(text);
@@ -154,8 +154,8 @@ static int info_ngram(const char *path) {
     out_printf("n-gram model:   %s\n", path);
     out_printf("model:          order %d, interpolated modified Kneser-Ney, %zu n-grams\n", in.order, in.num_ngrams);
     out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
-    out_printf("counted on:     %zu of %zu characters (train-frac %g, val-frac %g: val %zu, test %zu)\n", in.train_chars,
-               in.corpus_chars, in.train_frac, in.val_frac, in.val_chars, in.test_chars);
+    out_printf("counted on:     %zu of %zu characters (train-frac %s, val-frac %s: val %zu, test %zu)\n", in.train_chars,
+               in.corpus_chars, CLI_NUM(in.train_frac), CLI_NUM(in.val_frac), in.val_chars, in.test_chars);
     for (int k = 1; k <= in.order; k++) {
         double D[3];
         size_t n = charrnn_ngram_order_info(g, k, D);
@@ -182,8 +182,8 @@ int cmd_info(int argc, char **argv) {
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     out_printf("checkpoint:     %s\n", pos[0]);
-    out_printf("model:          %s, %d layers x %d, dropout %g\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
-               in.config.rnn_size, in.config.dropout);
+    out_printf("model:          %s, %d layers x %d, dropout %s\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
+               in.config.rnn_size, CLI_NUMF(in.config.dropout));
     out_printf("parameters:     %zu\n", in.num_params);
     out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
     out_printf("characters:     ");
@@ -193,7 +193,7 @@ int cmd_info(int argc, char **argv) {
         out_write(u, (size_t)n);
     }
     out_printf("%s\n", in.vocab_size > 200 ? " ..." : "");
-    out_printf("trained:        %ld iterations, epoch %.3f, learning rate %g\n", in.iteration, in.epoch, in.learning_rate);
+    out_printf("trained:        %ld iterations, epoch %.3f, learning rate %s\n", in.iteration, in.epoch, CLI_NUM(in.learning_rate));
     out_printf("train loss:     %.4f nats (%.4f bpc), last iteration\n", in.train_loss, in.train_loss / log(2.0));
     if (in.num_history) {
         out_printf("best val loss:  %.4f nats (%.4f bpc)\n", in.val_loss, in.val_loss / log(2.0));

@@ -70,7 +70,7 @@ static void sample(const charrnn_ngram *g, charrnn_unit unit, long length, doubl
                     skipped, list);
         }
     }
-    out_printf("--- sample: %ld characters, temperature %g, seed %llu ---\n", length, temperature, (unsigned long long)seed);
+    out_printf("--- sample: %ld characters, temperature %s, seed %llu ---\n", length, CLI_NUM(temperature), (unsigned long long)seed);
     if (plen) out_write(prime, plen);
     for (long i = 0; i < length && !sig_stop_requested(); i++) {
         uint32_t c;

@@ -259,8 +259,8 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
         }
     }
     if (verbose)
-        fprintf(stderr, "%s: order %d n-gram model (interpolated modified Kneser-Ney), vocabulary %d, temperature %g, seed %llu\n",
-                path, info.order, info.vocab_size, a->cfg.temperature, (unsigned long long)a->seed);
+        fprintf(stderr, "%s: order %d n-gram model (interpolated modified Kneser-Ney), vocabulary %d, temperature %s, seed %llu\n",
+                path, info.order, info.vocab_size, CLI_NUMF(a->cfg.temperature), (unsigned long long)a->seed);
     sig_install("stopping", 0);
     double t0 = now_s();
     long per = 0;
@@ -442,9 +442,9 @@ int cmd_sample(int argc, char **argv) {
     if (charrnn_sample_config_check(&a.cfg, &err)) cli_die_err(&err);
     if (prime && plen && !inter) charrnn_sampler_close(open_sampler(&a, 1, seed, 0)); /* any prime error before any output */
     if (verbose && !inter)
-        fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %g, seed %llu\n", pos[0],
+        fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %s, seed %llu\n", pos[0],
                 info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.vocab_size,
-                info.iteration, temperature, (unsigned long long)seed);
+                info.iteration, CLI_NUM(temperature), (unsigned long long)seed);
     /* beam search cannot stop midway: until its result is printed, a stop signal ends the process at once
      * (nothing is written before it) */
     if (!beam_width) sig_install("stopping", 0);

@@ -400,10 +400,10 @@ int cmd_train(int argc, char **argv) {
     SAY("corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
             ci.num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci.vocab_size, ci.elem_bytes,
             ci.train_chars, ci.val_chars, ci.test_chars);
-    SAY("model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
-            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
+    SAY("model: %d x %d %s, dropout %s, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %s\n",
+            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), CLI_NUMF(info.config.dropout),
             info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
-            ro->learning_rate);
+            CLI_NUM(ro->learning_rate));
     if (ro->val_max_chars > 0 && ci.val_chars > (size_t)ro->val_max_chars)
         SAY("validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
                 ro->val_max_chars, ci.val_chars);

@@ -696,14 +696,28 @@ static void test_numbers_in_messages(void) {
                "charrnn %s: exit %d: %s", cli[k].args, rc, err);
         free(err);
     }
+    /* and the values the commands report: a float as typed (dropout 0.3, not 0.300000011920929), an integer as one */
+    char *out, *err;
+    int rc = t_cli(NULL, &err, "train '%s' --dropout 0.3 --learning-rate 0.001 --rnn-size 8 --num-layers 2 --batch-size 4 "
+                   "--seq-length 8 --max-iters 1 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(),
+                   t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(err, "dropout 0.3,") && strstr(err, "lr 0.001\n"), "train's model line: %s", err);
+    free(err);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(out, "dropout 0.3\n"), "info: %s", out);
+    free(out); free(err);
+    rc = t_cli(&out, &err, "sample '%s/latest.safetensors' --length 1 --temperature 1000000 --precision fp32",
+               t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(err, "temperature 1000000,"), "sample's model line: %s", err);
+    free(out); free(err);
     /* an edited checkpoint's fields, too */
     const char *dst = t_path("numbers.safetensors");
     static const char *fields[][2] = {{"max_epochs", "1000000000"}, {"train_frac", "1.0000001"},
                                       {"learning_rate", "1000.0000001"}};
     for (int k = 0; k < 3; k++) {
         if (edit_checkpoint(hmodel(), dst, "train_options", fields[k][0], fields[k][1])) continue;
-        char *err, *shown = t_fmt("\"%s\" is %s,", fields[k][0], fields[k][1]);
-        int rc = t_cli(NULL, &err, "info '%s'", dst);
+        char *shown = t_fmt("\"%s\" is %s,", fields[k][0], fields[k][1]);
+        rc = t_cli(NULL, &err, "info '%s'", dst);
         CHECKF(rc != 0 && strstr(err, shown) && !strstr(err, "e+"), "info on %s = %s: %s", fields[k][0], fields[k][1], err);
         free(shown);
         free(err);
