@@ -96,7 +96,7 @@ static int save(run_ctx *c, const char *path, long iteration) {
         if (path == c->rd.latest) {
             c->saved_iter = c->last_iter = iteration;
             c->last = c->rd.latest;
-            if (r0) sig_guard_saved(c->last, iteration);
+            sig_guard_saved(c->last, iteration); /* every rank: the save is collective */
         }
         return 0;
     }
