@@ -457,7 +457,9 @@ static void test_stop_obeyed_in_every_phase(void) {
     size_t filled;
     char *text, *other;
     /* ngram --save, stopped after counting (its first word on stderr): nothing is evaluated or saved */
-    pid_t pid = start_blocked(t_fmt("%s ngram '%s' --save '%s'", t_bin(), txt, a), 2, t_path("phases.out"), &rd, &filled);
+    char *cmd = t_fmt("%s ngram '%s' --save '%s'", t_bin(), txt, a);
+    pid_t pid = start_blocked(cmd, 2, t_path("phases.out"), &rd, &filled);
+    free(cmd);
     int blocked = wait_in_syscall(pid, SYS_write, 2);
     CHECKF(blocked, "ngram never wrote to stderr");
     kill(pid, SIGTERM);
@@ -468,8 +470,9 @@ static void test_stop_obeyed_in_every_phase(void) {
            other);
     free(text); free(other);
     /* ngram --save --sample, stopped while sampling: the model was saved whole, and it says so */
-    pid = start_blocked(t_fmt("%s ngram '%s' --save '%s' --sample 1000000", t_bin(), txt, b), 1, t_path("phases.err"), &rd,
-                        &filled);
+    cmd = t_fmt("%s ngram '%s' --save '%s' --sample 1000000", t_bin(), txt, b);
+    pid = start_blocked(cmd, 1, t_path("phases.err"), &rd, &filled);
+    free(cmd);
     CHECKF(wait_in_syscall(pid, SYS_write, 1), "ngram never wrote its sample");
     kill(pid, SIGTERM);
     rc = drain_and_wait(pid, rd, filled, &text);
@@ -481,7 +484,9 @@ static void test_stop_obeyed_in_every_phase(void) {
     charrnn_ngram_close(g);
     free(text); free(other);
     /* eval, stopped as it prints its result at the very end: the result is whole, the status says stopped */
-    pid = start_blocked(t_fmt("%s eval '%s' '%s'", t_bin(), b, txt), 1, t_path("phases.err"), &rd, &filled);
+    cmd = t_fmt("%s eval '%s' '%s'", t_bin(), b, txt);
+    pid = start_blocked(cmd, 1, t_path("phases.err"), &rd, &filled);
+    free(cmd);
     CHECKF(wait_in_syscall(pid, SYS_write, 1), "eval never wrote its result");
     kill(pid, SIGTERM);
     rc = drain_and_wait(pid, rd, filled, &text);
