@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,27 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
         if (o->given && o->type == O_IGNORED)
             fprintf(stderr, "note: --%s is ignored: %s\n", o->name, o->help);
     return n;
+}
+
+const char *cli_num(double v, char *out) {
+    if (v == floor(v) && fabs(v) < 1e17) {
+        snprintf(out, CLI_NUM_LEN, "%.0f", v);
+        return out;
+    }
+    for (int prec = 15; prec <= 17; prec++) { /* 17 always reads back */
+        snprintf(out, CLI_NUM_LEN, "%.*g", prec, v);
+        if (!isfinite(v) || strtod(out, NULL) == v) break;
+    }
+    return out;
+}
+
+const char *cli_numf(float v, char *out) {
+    if (v == floorf(v) && fabsf(v) < 1e7f) return cli_num((double)v, out);
+    for (int prec = 6; prec <= 9; prec++) { /* 9 always reads back */
+        snprintf(out, CLI_NUM_LEN, "%.*g", prec, (double)v);
+        if (!isfinite(v) || strtof(out, NULL) == v) break;
+    }
+    return out;
 }
 
 /* ---- input ---------------------------------------------------------------------- */
@@ -117,6 +139,19 @@ int cli_progress(void *ctx, long done, long total) {
     return sig_stop_requested();
 }
 
+void cli_stop_point(const char *fmt, ...) {
+    int sig = sig_stop_requested();
+    if (!sig) return;
+    out_finish();
+    fprintf(stderr, "charrnn: stopped by %s ", sig_name(sig));
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(128 + sig);
+}
+
 /* ---- stdout -------------------------------------------------------------------- */
 
 static void out_failed(void) {
@@ -129,26 +164,41 @@ static void out_failed(void) {
     cli_die(1, "cannot write output: %s", e ? strerror(e) : "write error");
 }
 
+static int out_last = -1; /* the last byte written to stdout, -1 before any */
+
 void out_write(const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, stdout) != n) out_failed();
+    if (!n) return;
+    if (fwrite(p, 1, n, stdout) != n) out_failed();
+    out_last = ((const unsigned char *)p)[n - 1];
 }
 
 void out_printf(const char *fmt, ...) {
+    char small[1024], *buf = small;
     va_list ap;
     va_start(ap, fmt);
-    int r = vprintf(fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (r < 0) out_failed();
+    if (n < 0) out_failed();
+    if ((size_t)n >= sizeof small) {
+        if (!(buf = malloc((size_t)n + 1))) cli_die(1, "out of memory");
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    out_write(buf, (size_t)n);
+    if (buf != small) free(buf);
 }
 
 void out_char(uint32_t c, charrnn_unit unit) {
-    if (unit == CHARRNN_UNIT_BYTE) {
-        if (putchar((int)c) == EOF) out_failed();
-        return;
-    }
     char u[4];
-    int n = charrnn_utf8_encode(c, u);
+    int n = 1;
+    if (unit == CHARRNN_UNIT_BYTE) u[0] = (char)c;
+    else n = charrnn_utf8_encode(c, u);
     out_write(u, (size_t)n);
+}
+
+void out_end_line(void) {
+    if (out_last != '\n') out_write("\n", 1);
 }
 
 void out_finish(void) {
@@ -170,6 +220,7 @@ void out_finish(void) {
 
 void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
     if (!strcmp(path, "-")) {
+        cli_stop_point("before writing; nothing was written to standard output");
         out_write(buf, len);
         out_finish();
         return;

@@ -26,6 +26,17 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
  * directory is refused). Standard input is read up to a bound (what this
  * machine's memory allows), beyond which it says to save the text to a file. */
 char *cli_read_input(const char *path, size_t *len);
+/* v as text for a message: integral values as plain integers (2147483647, not
+ * 2.14748e+09), others in the fewest digits that read back exactly (1.0000001,
+ * not 1). Returns out (CLI_NUM_LEN bytes). */
+#define CLI_NUM_LEN 40
+const char *cli_num(double v, char *out);
+/* The same for a float: the fewest digits that read back as this float (0.2, not 0.200000002980232). */
+const char *cli_numf(float v, char *out);
+/* cli_num into a buffer that lives as long as the enclosing block: for one message. */
+#define CLI_NUM(v) cli_num((v), (char[CLI_NUM_LEN]){0})
+#define CLI_NUMF(v) cli_numf((v), (char[CLI_NUM_LEN]){0})
+
 /* How an input is named in messages: "standard input" for "-". */
 const char *cli_input_name(const char *path);
 
@@ -45,6 +56,13 @@ void cli_check_precision(int precision);
  * asks the library to stop once a stop signal came (cli/signals.h). */
 int cli_progress(void *ctx, long done, long total);
 
+/* Where a command goes from one phase to the next: when a stop was asked
+ * (cli/signals.h), flushes what stdout holds, prints "charrnn: stopped by SIG "
+ * and the message (when; what was and was not written: "after counting; x was
+ * not written") and exits 128 + the signal.
+ * No phase runs on after a stop request. */
+void cli_stop_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- stdout -------------------------------------------------------------------- */
 /* Writes to stdout, checking for errors: a full disk or a closed pipe (EPIPE,
  * with SIGPIPE ignored) ends the command at once with
@@ -53,6 +71,9 @@ void out_write(const void *p, size_t n);
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Character c of a model with the given unit, as UTF-8 (or the raw byte). */
 void out_char(uint32_t c, charrnn_unit unit);
+/* Ends the output's last line: a newline, unless the last byte written was one
+ * (with nothing written yet: a newline). */
+void out_end_line(void);
 /* Flushes stdout and checks that everything written arrived; dies otherwise.
  * Every command calls it before it exits 0. */
 void out_finish(void);

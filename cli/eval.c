@@ -79,15 +79,26 @@ int cmd_eval(int argc, char **argv) {
     if (dynamic && (dyn.segment < 1 || dyn.segment > 10000))
         cli_die(2, "--dynamic-segment %d is out of range; use 1 to 10000", dyn.segment);
     if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
-    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %g is out of range; use 0 <= d < 1", dyn.decay);
+        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
+    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %s is out of range; use 0 <= d < 1", CLI_NUM(dyn.decay));
+    for (const optdef *q = opts; q->name; q++)
+        if (q->given && !dynamic && !strncmp(q->name, "dynamic-", 8))
+            fprintf(stderr, "note: --%s is ignored: it applies to --dynamic, which was not given\n", q->name);
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
     cli_check_precision(precision);
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
-    if (lrc == CHARRNN_EMISMATCH) return eval_ngram(pos[0], pos[1], streams); /* an n-gram model, not a network */
+    if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
+        if (dynamic)
+            cli_die(2, "%s is an n-gram model: --dynamic adapts a network's weights as it reads, and an n-gram model has "
+                    "none; drop --dynamic, or evaluate a network checkpoint", pos[0]);
+        for (const optdef *q = opts; q->name; q++)
+            if (q->given && q->dst == &precision)
+                fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
+        return eval_ngram(pos[0], pos[1], streams);
+    }
     if (lrc) cli_die_err(&err);
     /* auto decides for the evaluation's passes: about 3200 rows of streams x steps (charrnn_evaluate) */
     charrnn_model_set_workload(m, dynamic ? 1 : streams ? streams : 50, dynamic ? dyn.segment : streams ? 3200 / streams : 64,
@@ -116,6 +127,7 @@ int cmd_eval(int argc, char **argv) {
     warn_unknown(&r, name, in.unit);
     print_result(&r, name);
     if (dynamic) {
+        cli_stop_point("after the static evaluation (its result above is complete); no dynamic result");
         charrnn_eval_result d;
         bar.label = "dynamic";
         rc = charrnn_model_adapt(m, text, len, name, &dyn, cli_progress, &bar, &d, &err);
@@ -127,8 +139,8 @@ int cmd_eval(int argc, char **argv) {
             return 128 + sig_stop_requested();
         }
         if (rc) cli_die_err(&err);
-        out_printf("%s: dynamic: %.4f nats, %.4f bpc over %ld predicted characters (segment %d, lr %g, decay %g): "
-                   "%+.4f bpc against static\n", name, d.nats, d.bpc, d.predicted, dyn.segment, dyn.learning_rate, dyn.decay,
+        out_printf("%s: dynamic: %.4f nats, %.4f bpc over %ld predicted characters (segment %d, lr %s, decay %s): "
+                   "%+.4f bpc against static\n", name, d.nats, d.bpc, d.predicted, dyn.segment, CLI_NUM(dyn.learning_rate), CLI_NUM(dyn.decay),
                    d.bpc - r.bpc);
     }
     free(text);
@@ -145,8 +157,8 @@ static int info_ngram(const char *path) {
     out_printf("n-gram model:   %s\n", path);
     out_printf("model:          order %d, interpolated modified Kneser-Ney, %zu n-grams\n", in.order, in.num_ngrams);
     out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
-    out_printf("counted on:     %zu of %zu characters (train-frac %g, val-frac %g: val %zu, test %zu)\n", in.train_chars,
-               in.corpus_chars, in.train_frac, in.val_frac, in.val_chars, in.test_chars);
+    out_printf("counted on:     %zu of %zu characters (train-frac %s, val-frac %s: val %zu, test %zu)\n", in.train_chars,
+               in.corpus_chars, CLI_NUM(in.train_frac), CLI_NUM(in.val_frac), in.val_chars, in.test_chars);
     for (int k = 1; k <= in.order; k++) {
         double D[3];
         size_t n = charrnn_ngram_order_info(g, k, D);
@@ -176,8 +188,8 @@ int cmd_info(int argc, char **argv) {
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     out_printf("checkpoint:     %s\n", pos[0]);
-    out_printf("model:          %s, %d layers x %d, dropout %g\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
-               in.config.rnn_size, in.config.dropout);
+    out_printf("model:          %s, %d layers x %d, dropout %s\n", charrnn_cell_name(in.config.cell), in.config.num_layers,
+               in.config.rnn_size, CLI_NUMF(in.config.dropout));
     out_printf("parameters:     %zu\n", in.num_params);
     out_printf("vocabulary:     %d %s\n", in.vocab_size, in.unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points");
     out_printf("characters:     ");
@@ -187,7 +199,7 @@ int cmd_info(int argc, char **argv) {
         out_write(u, (size_t)n);
     }
     out_printf("%s\n", in.vocab_size > 200 ? " ..." : "");
-    out_printf("trained:        %ld iterations, epoch %.3f, learning rate %g\n", in.iteration, in.epoch, in.learning_rate);
+    out_printf("trained:        %ld iterations, epoch %.3f, learning rate %s\n", in.iteration, in.epoch, CLI_NUM(in.learning_rate));
     out_printf("train loss:     %.4f nats (%.4f bpc), last iteration\n", in.train_loss, in.train_loss / log(2.0));
     if (in.num_history) {
         out_printf("best val loss:  %.4f nats (%.4f bpc)\n", in.val_loss, in.val_loss / log(2.0));

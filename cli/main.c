@@ -3,6 +3,7 @@
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"
+#include "signals.h"
 #include "viz.h"
 
 #include <stdio.h>
@@ -64,6 +65,11 @@ int main(int argc, char **argv) {
             if (mpi && charrnn_mpi_init(&argc, &argv)) cli_die(1, "MPI could not start (MPI_Init failed)");
             int rc = commands[i].fn(argc - 2, argv + 2);
             if (rc == 0) out_finish();
+            if (rc == 0 && sig_stop_requested()) { /* a stop that came as the work ended: still a stop */
+                fprintf(stderr, "charrnn: stopped by %s as '%s' finished; what it printed and wrote is complete\n",
+                        sig_name(sig_stop_requested()), cmd);
+                rc = 128 + sig_stop_requested();
+            }
             if (mpi) charrnn_mpi_finalize();
             return rc;
         }

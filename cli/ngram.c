@@ -21,10 +21,15 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void stopped(const char *what) {
-    int sig = sig_stop_requested();
-    fprintf(stderr, "charrnn: stopped by %s while %s\n", sig_name(sig), what);
-    exit(128 + sig);
+/* Stops (exit 128 + the signal) when a stop was asked, saying in which phase
+ * and whether the --save file was written. Called in every phase and between
+ * phases, so that no phase runs on after a stop request. */
+static const char *save_path; /* --save, NULL when not given */
+static int saved;
+static void stop_point(const char *phase) {
+    if (!save_path) cli_stop_point("%s", phase);
+    else if (saved) cli_stop_point("%s; %s was saved before the stop and is complete", phase, save_path);
+    else cli_stop_point("%s; %s was not written", phase, save_path);
 }
 
 /* "val: 1.2345 nats, 1.7810 bpc over N predicted characters", or why there is none. */
@@ -36,7 +41,8 @@ static void print_block(const charrnn_ngram *g, charrnn_block block, const char 
     bar.label = label;
     int rc = charrnn_ngram_evaluate_block(g, block, cli_progress, &bar, &r, &err);
     progress_clear(&bar);
-    if (rc == CHARRNN_ECANCELED) stopped("evaluating");
+    if (rc == CHARRNN_ECANCELED) stop_point(block == CHARRNN_BLOCK_VAL ? "while evaluating the validation block"
+                                                                      : "while evaluating the test block");
     if (rc == CHARRNN_EDATA) {
         out_printf("%s: none (the block has %zu character%s; lower --train-frac or --val-frac to keep one)\n", label,
                    chars, chars == 1 ? "" : "s");
@@ -64,19 +70,16 @@ static void sample(const charrnn_ngram *g, charrnn_unit unit, long length, doubl
                     skipped, list);
         }
     }
-    out_printf("--- sample: %ld characters, temperature %g, seed %llu ---\n", length, temperature, (unsigned long long)seed);
+    out_printf("--- sample: %ld characters, temperature %s, seed %llu ---\n", length, CLI_NUM(temperature), (unsigned long long)seed);
     if (plen) out_write(prime, plen);
     for (long i = 0; i < length && !sig_stop_requested(); i++) {
         uint32_t c;
         if (charrnn_ngram_sampler_next(s, (float)temperature, &c, &err)) cli_die_err(&err);
         out_char(c, unit);
     }
-    out_printf("\n");
+    out_end_line();
     charrnn_ngram_sampler_close(s);
-    if (sig_stop_requested()) {
-        out_finish();
-        stopped("sampling");
-    }
+    stop_point("while sampling");
 }
 
 int cmd_ngram(int argc, char **argv) {
@@ -108,7 +111,7 @@ int cmd_ngram(int argc, char **argv) {
         cli_die(2, "--order %d is out of range; use 1 to %d (10 suits most text)", o.order, CHARRNN_NGRAM_MAX_ORDER);
     if (sample_length < 0) cli_die(2, "--sample %ld is out of range; use 0 or more characters", sample_length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);
+        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
     if (!sample_length)
         for (const optdef *q = opts; q->name; q++)
             if (q->given && (q->dst == &temperature || q->dst == &primetext || q->dst == &seed))
@@ -130,7 +133,8 @@ int cmd_ngram(int argc, char **argv) {
     int rc = charrnn_ngram_build(&g, text ? cli_input_name(file) : file, text, len, &o, cli_progress, &bar, &err);
     progress_clear(&bar);
     free(stdin_text);
-    if (rc == CHARRNN_ECANCELED) stopped("counting; nothing was written");
+    save_path = save;
+    if (rc == CHARRNN_ECANCELED) stop_point("while counting");
     if (rc) cli_die_err(&err);
     double secs = now_s() - t0;
 
@@ -143,13 +147,18 @@ int cmd_ngram(int argc, char **argv) {
             in.num_ngrams, secs, in.memory_bytes / 1e6);
     fprintf(stderr, "n-grams of order");
     for (int k = 1; k <= in.order; k++) fprintf(stderr, " %d: %zu%s", k, charrnn_ngram_order_info(g, k, NULL), k < in.order ? "," : "\n");
+    stop_point("after counting");
     print_block(g, CHARRNN_BLOCK_VAL, "val", in.val_chars);
+    stop_point("after evaluating the validation block");
     print_block(g, CHARRNN_BLOCK_TEST, "test", in.test_chars);
+    stop_point("after evaluating the test block");
     if (save) {
         if (charrnn_ngram_save(g, save, &err)) cli_die_err(&err);
+        saved = 1;
         char q[4200];
         fprintf(stderr, "saved %s; use it with charrnn eval %s FILE, or charrnn sample %s\n", save,
                 cli_shell_quote(save, q, sizeof q), q);
+        stop_point("while saving");
     }
     if (sample_length > 0) sample(g, in.unit, sample_length, temperature, seed, primetext);
     charrnn_ngram_close(g);

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -41,60 +42,68 @@ static int all_digits(const char *s) { return *s && strspn(s, "0123456789") == s
 
 int parse_long_strict(const char *s, long *out) {
     const char *d = s[0] == '-' ? s + 1 : s;
-    if (!all_digits(d)) return -1;
+    if (!all_digits(d)) return NUM_MALFORMED;
     errno = 0;
     char *end;
     long v = strtol(s, &end, 10);
-    if (errno || *end) return -1;
+    if (*end) return NUM_MALFORMED;
+    if (errno == ERANGE) return v < 0 ? NUM_TOO_SMALL : NUM_TOO_LARGE;
+    if (errno) return NUM_MALFORMED;
     *out = v;
-    return 0;
+    return NUM_OK;
 }
 
 int parse_u64_strict(const char *s, unsigned long long *out) {
-    if (!all_digits(s)) return -1;
+    if (!all_digits(s)) return NUM_MALFORMED;
     errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
+    if (*end) return NUM_MALFORMED;
+    if (errno == ERANGE) return NUM_TOO_LARGE;
+    if (errno) return NUM_MALFORMED;
     *out = v;
-    return 0;
+    return NUM_OK;
 }
 
 int parse_double_strict(const char *s, double *out) {
     const char *p = s;
     if (*p == '-' || *p == '+') p++;
     size_t ip = strspn(p, "0123456789");
+    int nonzero = strspn(p, "0") < ip;
     p += ip;
     size_t fp = 0;
-    if (*p == '.') { p++; fp = strspn(p, "0123456789"); p += fp; }
-    if (ip + fp == 0) return -1;
+    if (*p == '.') { p++; fp = strspn(p, "0123456789"); nonzero |= strspn(p, "0") < fp; p += fp; }
+    if (ip + fp == 0) return NUM_MALFORMED;
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '-' || *p == '+') p++;
         size_t ep = strspn(p, "0123456789");
-        if (!ep) return -1;
+        if (!ep) return NUM_MALFORMED;
         p += ep;
     }
-    if (*p) return -1;
+    if (*p) return NUM_MALFORMED;
     char *end;
     double v = strtod(s, &end);
-    if (*end || !isfinite(v)) return -1;
+    if (*end) return NUM_MALFORMED;
+    if (!isfinite(v)) return NUM_TOO_LARGE;
+    if (v == 0 && nonzero) return NUM_TOO_SMALL; /* 1e-400: below the smallest double, it would be 0 */
     *out = v;
-    return 0;
+    return NUM_OK;
 }
 
 int parse_duration(const char *s, double *seconds) {
     double total = 0;
     const char *p = s;
-    if (!*p) return -1;
+    if (!*p) return NUM_MALFORMED;
     while (*p) {
-        char num[64];
         size_t n = strspn(p, "0123456789.");
-        if (n == 0 || n >= sizeof num) return -1;
-        memcpy(num, p, n);
-        num[n] = 0;
+        if (n == 0) return NUM_MALFORMED;
+        char *num = strndup(p, n);
+        if (!num) return NUM_MALFORMED;
         double v;
-        if (parse_double_strict(num, &v)) return -1;
+        int rc = parse_double_strict(num, &v);
+        free(num);
+        if (rc == NUM_MALFORMED) return NUM_MALFORMED;
         p += n;
         double unit = 1;
         switch (*p) {
@@ -102,43 +111,58 @@ int parse_duration(const char *s, double *seconds) {
         case 'm': unit = 60; p++; break;
         case 'h': unit = 3600; p++; break;
         case 'd': unit = 86400; p++; break;
-        case 0: if (p - n != s) return -1; break; /* a bare number only on its own: seconds */
-        default: return -1;
+        case 0: if (p - n != s) return NUM_MALFORMED; break; /* a bare number only on its own: seconds */
+        default: return NUM_MALFORMED;
         }
-        total += v * unit;
+        if (rc == NUM_TOO_LARGE) total = INFINITY; /* the syntax of the rest is still checked */
+        else if (rc == NUM_OK) total += v * unit;
     }
-    if (!(total > 0 && total < 1e10)) return -1;
+    if (!(total <= MAX_DURATION_S)) return NUM_TOO_LARGE;
+    if (!(total > 0)) return NUM_TOO_SMALL;
     *seconds = total;
-    return 0;
+    return NUM_OK;
 }
 
 static int set_option(optdef *o, const char *val, const char *cmd, char *err, size_t errlen) {
     o->given = 1;
     switch (o->type) {
     case O_INT: case O_LONG: {
-        long v;
-        if (parse_long_strict(val, &v))
+        long v = 0;
+        int rc = parse_long_strict(val, &v);
+        if (rc == NUM_MALFORMED)
             return fail(err, errlen, "--%s expects a whole number (decimal digits), got '%s' (see 'charrnn %s --help')",
                         o->name, val, cmd);
-        if (o->type == O_INT) {
-            if (v < -2147483647L || v > 2147483647L)
-                return fail(err, errlen, "--%s %s is out of range (see 'charrnn %s --help' for sensible values)", o->name, val, cmd);
-            *(int *)o->dst = (int)v;
-        } else {
-            *(long *)o->dst = v;
-        }
+        long lo = o->type == O_INT ? -2147483647L : LONG_MIN, hi = o->type == O_INT ? 2147483647L : LONG_MAX;
+        if (rc == NUM_TOO_LARGE || v > hi)
+            return fail(err, errlen, "--%s %s is too large: the most it can hold is %ld (see 'charrnn %s --help' for "
+                        "sensible values)", o->name, val, hi, cmd);
+        if (rc == NUM_TOO_SMALL || v < lo)
+            return fail(err, errlen, "--%s %s is too small: the least it can hold is %ld (see 'charrnn %s --help' for "
+                        "sensible values)", o->name, val, lo, cmd);
+        if (o->type == O_INT) *(int *)o->dst = (int)v;
+        else *(long *)o->dst = v;
         return 0;
     }
     case O_U64: {
         unsigned long long v;
-        if (parse_u64_strict(val, &v))
+        int rc = parse_u64_strict(val, &v);
+        if (rc == NUM_TOO_LARGE)
+            return fail(err, errlen, "--%s %s is too large: the most it can hold is %llu", o->name, val, (unsigned long long)UINT64_MAX);
+        if (rc)
             return fail(err, errlen, "--%s expects a non-negative whole number (decimal digits), got '%s'", o->name, val);
         *(uint64_t *)o->dst = v;
         return 0;
     }
     case O_DOUBLE: {
         double v;
-        if (parse_double_strict(val, &v))
+        int rc = parse_double_strict(val, &v);
+        if (rc == NUM_TOO_LARGE)
+            return fail(err, errlen, "--%s %s is too large to be a number here: the most is about 1.8e308 (see "
+                        "'charrnn %s --help' for sensible values)", o->name, val, cmd);
+        if (rc == NUM_TOO_SMALL)
+            return fail(err, errlen, "--%s %s is too close to 0 to be held (it would be 0); the smallest is about "
+                        "4.9e-324 (see 'charrnn %s --help' for sensible values)", o->name, val, cmd);
+        if (rc)
             return fail(err, errlen, "--%s expects a decimal number such as 0.5 or 2e-3, got '%s' (see 'charrnn %s --help')",
                         o->name, val, cmd);
         *(double *)o->dst = v;
@@ -146,7 +170,12 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
     }
     case O_DURATION: {
         double v;
-        if (parse_duration(val, &v))
+        int rc = parse_duration(val, &v);
+        if (rc == NUM_TOO_LARGE)
+            return fail(err, errlen, "--%s %s is too long: the most is %.0fd (%.0f seconds)", o->name, val,
+                        MAX_DURATION_S / 86400, MAX_DURATION_S);
+        if (rc == NUM_TOO_SMALL) return fail(err, errlen, "--%s %s is no time at all: give a duration above 0", o->name, val);
+        if (rc)
             return fail(err, errlen, "--%s expects a duration such as 300 (seconds), 45s, 90m, 8h, 2d or 1h30m, got '%s'",
                         o->name, val);
         *(double *)o->dst = v;

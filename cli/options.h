@@ -31,7 +31,12 @@ int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef
                char *err, size_t errlen);
 void print_help(FILE *f, const char *usage, const optdef *opts);
 int edit_distance(const char *a, const char *b);
-/* The strict number syntax, exposed for tests: 0 and the value, or -1. */
+/* The strict number syntax, exposed for tests: NUM_OK and the value, NUM_MALFORMED
+ * (not a number of that kind), or NUM_TOO_LARGE / NUM_TOO_SMALL (a number, but
+ * beyond what the type holds: 1e400, 2^64; 1e-400 is too small, it would be 0; a
+ * duration of 0). Durations are at most MAX_DURATION_S. */
+enum { NUM_OK = 0, NUM_MALFORMED = -1, NUM_TOO_LARGE = -2, NUM_TOO_SMALL = -3 };
+#define MAX_DURATION_S (100000.0 * 86400) /* 100000 days, about 274 years */
 int parse_long_strict(const char *s, long *out);
 int parse_u64_strict(const char *s, unsigned long long *out);
 int parse_double_strict(const char *s, double *out);

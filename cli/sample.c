@@ -39,7 +39,8 @@ typedef struct sample_args {
     const char *stop[OPT_MULTI_MAX]; /* with \n, \t, \\ decoded */
     size_t stop_len[OPT_MULTI_MAX];
     int num_stop;
-    long max_lines;                  /* 0: no limit */
+    long max_lines;                  /* 0: no limit; the prime's lines count toward it */
+    long prime_lines;                /* newlines in the prime */
 } sample_args;
 
 /* Where one sample is: its last bytes (for the stop strings) and its lines. */
@@ -92,7 +93,7 @@ static charrnn_sampler *open_sampler(const sample_args *a, int n, uint64_t seed,
 static long stream_one(const sample_args *a, uint64_t seed, int warn) {
     charrnn_sampler *s = open_sampler(a, 1, seed, warn);
     charrnn_error err = {0};
-    progress_of p = {0};
+    progress_of p = {.lines = a->prime_lines};
     if (a->prime) out_write(a->prime, a->plen);
     long i = 0;
     while (i < a->length && !sig_stop_requested()) {
@@ -120,6 +121,7 @@ static long batch(const sample_args *a, int n, int first, uint64_t seed) {
     long *len = calloc((size_t)n, sizeof(long));
     progress_of *p = calloc((size_t)n, sizeof *p);
     if (!out || !all || !len || !p) cli_die(1, "out of memory for %d samples of %ld characters", n, a->length);
+    for (int j = 0; j < n; j++) p[j].lines = a->prime_lines;
     long i = 0;
     int left = n;
     for (; i < a->length && left && !sig_stop_requested(); i++) {
@@ -152,8 +154,9 @@ static long beam(const sample_args *a, int width) {
     charrnn_error err = {0};
     double t0 = now_s();
     if (charrnn_beam_search(a->m, a->prime ? a->prime : "", a->plen, width, a->length, out, &lp, &err)) cli_die_err(&err);
+    sig_install("stopping", 0); /* the search is done: its result is printed whole, then a stop ends the command */
     if (a->prime) out_write(a->prime, a->plen);
-    progress_of p = {0};
+    progress_of p = {.lines = a->prime_lines};
     long n = 0;
     while (n < a->length) {
         out_char(out[n], a->unit);
@@ -178,8 +181,11 @@ static void interactive(const sample_args *a) {
     char *line = NULL;
     size_t cap = 0;
     for (;;) {
+        if (sig_stop_requested()) break; /* asked during the last reply: no more waiting for input */
         if (tty) { fputs("> ", stderr); fflush(stderr); }
+        sig_interrupt_waits(1); /* a stop while waiting for a line ends the wait */
         ssize_t n = getline(&line, &cap, stdin);
+        sig_interrupt_waits(0);
         if (n < 0 || sig_stop_requested()) break;
         if (n && line[n - 1] == '\n') line[--n] = 0;
         if (!strcmp(line, "/quit")) break;
@@ -202,7 +208,7 @@ static void interactive(const sample_args *a) {
             out_char(c, b.unit);
             if (advance(&b, &p, c)) break;
         }
-        if (!p.tail_len || p.tail[p.tail_len - 1] != '\n') out_printf("\n");
+        out_end_line();
         out_finish();
     }
     free(line);
@@ -253,8 +259,8 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
         }
     }
     if (verbose)
-        fprintf(stderr, "%s: order %d n-gram model (interpolated modified Kneser-Ney), vocabulary %d, temperature %g, seed %llu\n",
-                path, info.order, info.vocab_size, a->cfg.temperature, (unsigned long long)a->seed);
+        fprintf(stderr, "%s: order %d n-gram model (interpolated modified Kneser-Ney), vocabulary %d, temperature %s, seed %llu\n",
+                path, info.order, info.vocab_size, CLI_NUMF(a->cfg.temperature), (unsigned long long)a->seed);
     sig_install("stopping", 0);
     double t0 = now_s();
     long per = 0;
@@ -276,7 +282,7 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
         }
         charrnn_ngram_sampler_close(s);
     }
-    out_printf("\n");
+    out_end_line();
     out_finish();
     double el = now_s() - t0;
     int rc = 0;
@@ -289,6 +295,13 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
     }
     charrnn_ngram_close(g);
     return rc;
+}
+
+/* Whether the option that writes to dst was on the command line. */
+static int given(const optdef *opts, const void *dst) {
+    for (const optdef *q = opts; q->name; q++)
+        if (q->dst == dst && q->given) return 1;
+    return 0;
 }
 
 int cmd_sample(int argc, char **argv) {
@@ -312,7 +325,7 @@ int cmd_sample(int argc, char **argv) {
         {"repetition-window", O_INT, &window, 0, "how many recent characters the penalty counts (default 64)", 0},
         {"beam", O_INT, &beam_width, 0, "the most likely continuation by beam search of this width (log-probability on stderr)", 0},
         {"stop", O_MULTI, &stops, 0, "end a sample when it generates this text (repeatable; \\n, \\t, \\\\ understood)", 0},
-        {"max-lines", O_LONG, &max_lines, 0, "end a sample after N lines (e.g. exactly 50 names)", 0},
+        {"max-lines", O_LONG, &max_lines, 0, "print exactly N lines per sample, the prime's lines among them, as head -n N (default 0: no limit)", 0},
         {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)", 0},
         {"prime-file", O_STR, &prime_file, 0, "file whose text to start from (- : standard input)", 0},
         {"dynamic", O_FLAG, &dynamic, 0, "adapt the model to the prime text first (dynamic evaluation), then sample", 0},
@@ -335,23 +348,23 @@ int cmd_sample(int argc, char **argv) {
     if (np < 1) cli_die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
     if (length < 0) cli_die(2, "--length %ld is out of range; use 0 or more characters", length);
     if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", temperature);
+        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
     if (num < 1 || num > 100000) cli_die(2, "--num-samples %d is out of range; use 1 to 100000", num);
     if (primetext && prime_file) cli_die(2, "give --primetext or --prime-file, not both");
     if (half != 0 && half != 1) cli_die(2, "--half %d is out of range; use 1 (half-precision weights) or 0", half);
     if (sample != 0 && sample != 1) cli_die(2, "--sample %d is out of range; use 1 (draw) or 0 (the likeliest)", sample);
     if (verbose != 0 && verbose != 1) cli_die(2, "--verbose %d is out of range; use 1 or 0", verbose);
     if (top_k < 0) cli_die(2, "--top-k %d is out of range; use 0 (all) or a positive count", top_k);
-    if (!(top_p > 0 && top_p <= 1)) cli_die(2, "--top-p %g is out of range; use 0 < P <= 1", top_p);
-    if (!(min_p >= 0 && min_p < 1)) cli_die(2, "--min-p %g is out of range; use 0 <= P < 1", min_p);
-    if (!(rep >= 1 && rep <= 1e6)) cli_die(2, "--repetition-penalty %g is out of range; use 1 (off) or more, such as 1.3", rep);
+    if (!(top_p > 0 && top_p <= 1)) cli_die(2, "--top-p %s is out of range; use 0 < P <= 1", CLI_NUM(top_p));
+    if (!(min_p >= 0 && min_p < 1)) cli_die(2, "--min-p %s is out of range; use 0 <= P < 1", CLI_NUM(min_p));
+    if (!(rep >= 1 && rep <= 1e6)) cli_die(2, "--repetition-penalty %s is out of range; use 1 (off) or more, such as 1.3", CLI_NUM(rep));
     if (window < 1 || window > 4096) cli_die(2, "--repetition-window %d is out of range; use 1 to 4096", window);
     if (beam_width < 0 || beam_width > 256) cli_die(2, "--beam %d is out of range; use 1 to 256 (0: sample)", beam_width);
     if (beam_width && (num > 1 || inter)) cli_die(2, "--beam finds the one likeliest continuation; it takes no --num-samples or --interactive");
     if (max_lines < 0) cli_die(2, "--max-lines %ld is out of range; use 0 (no limit) or a positive count", max_lines);
     if (!sample) temperature = 0;
     if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %g is out of range; use 0 <= lr < 1", dyn.learning_rate);
+        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
     if (dynamic && !primetext && !prime_file) cli_die(2, "--dynamic adapts the model to the prime text: give --primetext or --prime-file");
     sample_args a = {0};
     for (int k = 0; k < stops.n; k++) {
@@ -367,13 +380,21 @@ int cmd_sample(int argc, char **argv) {
     size_t plen = 0;
     if (prime_file) prime = cli_read_input(prime_file, &plen);
     else if (primetext) { prime = strdup(primetext); plen = strlen(primetext); }
+    for (size_t i = 0; i < plen; i++) a.prime_lines += prime[i] == '\n';
+    if (max_lines && !inter && a.prime_lines >= max_lines)
+        cli_die(2, "--max-lines %ld leaves no line to generate: the prime text has %ld line%s already (its lines count "
+                "toward the N lines printed); give a larger --max-lines or a shorter prime", max_lines, a.prime_lines,
+                a.prime_lines == 1 ? "" : "s");
     charrnn_error err = {0};
     charrnn_model *m;
     int lrc = charrnn_model_load(&m, pos[0], &err);
     if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
-        if (beam_width || inter || dynamic || top_k || top_p < 1 || min_p > 0 || rep != 1 || stops.n || max_lines)
+        if (beam_width || inter || dynamic || top_k || top_p < 1 || min_p > 0 || rep != 1 || stops.n || max_lines ||
+            given(opts, &window) || given(opts, &dyn.learning_rate))
             cli_die(2, "%s is an n-gram model: it samples with --temperature, --length, --primetext, --seed and "
                     "--num-samples only", pos[0]);
+        if (given(opts, &precision))
+            fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
         a.prime = prime;
         a.plen = plen;
         a.cfg.temperature = (float)temperature;
@@ -386,6 +407,10 @@ int cmd_sample(int argc, char **argv) {
         return rc;
     }
     if (lrc) cli_die_err(&err);
+    if (given(opts, &dyn.learning_rate) && !dynamic)
+        fprintf(stderr, "note: --dynamic-lr is ignored: it applies to --dynamic, which was not given\n");
+    if (given(opts, &window) && rep == 1)
+        fprintf(stderr, "note: --repetition-window is ignored: it applies to --repetition-penalty, which is 1 (off)\n");
     /* auto decides for this work: one step at a time of the samples (or beams) drawn side by side;
      * --half's one-row products use the half-precision weights whatever the precision */
     charrnn_model_set_workload(m, beam_width > 1 ? beam_width : num, 1, 0);
@@ -416,10 +441,12 @@ int cmd_sample(int argc, char **argv) {
     if (charrnn_sample_config_check(&a.cfg, &err)) cli_die_err(&err);
     if (prime && plen && !inter) charrnn_sampler_close(open_sampler(&a, 1, seed, 0)); /* any prime error before any output */
     if (verbose && !inter)
-        fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %g, seed %llu\n", pos[0],
+        fprintf(stderr, "%s: %d x %d %s, vocabulary %d, trained %ld iterations, temperature %s, seed %llu\n", pos[0],
                 info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.vocab_size,
-                info.iteration, temperature, (unsigned long long)seed);
-    sig_install("stopping", 0);
+                info.iteration, CLI_NUM(temperature), (unsigned long long)seed);
+    /* beam search cannot stop midway: until its result is printed, a stop signal ends the process at once
+     * (nothing is written before it) */
+    if (!beam_width) sig_install("stopping", 0);
     double t0 = now_s();
     long per = 0;
     if (inter) {
@@ -444,7 +471,7 @@ int cmd_sample(int argc, char **argv) {
             }
         }
     }
-    if (!inter) out_printf("\n");
+    if (!inter) out_end_line(); /* the last line ends; with --max-lines N the text already has its N lines */
     out_finish();
     double el = now_s() - t0;
     int rc = 0;

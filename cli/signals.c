@@ -1,6 +1,8 @@
 /* signals.c: stop requests (see signals.h). Everything in the handler is
- * async-signal-safe: clock_gettime, write, unlink, _exit. */
+ * async-signal-safe: clock_gettime, write, unlink, _exit, and the library's
+ * charrnn_corpus_fault. */
 #include "signals.h"
+#include "charrnn.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -43,14 +45,11 @@ static void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-void sig_install(const char *what, int with_usr1) {
-    stopping_len = (size_t)snprintf(stopping_msg, sizeof stopping_msg,
-                                    "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
-    if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
+static void set_handlers(int restart) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = restart ? SA_RESTART : 0;
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
@@ -58,8 +57,24 @@ void sig_install(const char *what, int with_usr1) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    if (with_usr1) sigaction(SIGUSR1, &sa, NULL);
 }
+
+void sig_install(const char *what, int with_usr1) {
+    stopping_len = (size_t)snprintf(stopping_msg, sizeof stopping_msg,
+                                    "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
+    if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
+    set_handlers(1);
+    if (with_usr1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+}
+
+void sig_interrupt_waits(int on) { set_handlers(!on); }
 
 int sig_stop_requested(void) { return stop_sig; }
 
@@ -91,23 +106,41 @@ const char *sig_name(int sig) {
     }
 }
 
-static char bus_msg[512];
-static size_t bus_len;
+/* The last words on a SIGBUS the library could not work around: two buffers,
+ * so the handler always reads a whole one while the other is rewritten. */
+static char bus_msg[2][1024];
+static size_t bus_len[2];
+static volatile sig_atomic_t bus_cur;
+static char bus_path[512];
 
-static void on_bus(int sig) {
-    (void)sig;
-    say(bus_msg, bus_len);
-    _exit(1);
+static void on_bus(int sig, siginfo_t *info, void *uctx) {
+    (void)uctx;
+    if (charrnn_corpus_fault(info->si_addr)) return; /* zeros read; training notices at the end of the step */
+    int k = bus_cur;
+    say(bus_msg[k], bus_len[k]);
+    _exit(128 + sig);
 }
 
-void sig_guard_mapped_file(const char *path) {
-    bus_len = (size_t)snprintf(bus_msg, sizeof bus_msg,
-                               "charrnn: error: '%s': corpus changed while being read (it was truncated while training "
-                               "read it); the checkpoints are intact: restore the file and resume\n", path);
-    if (bus_len >= sizeof bus_msg) bus_len = sizeof bus_msg - 1;
+static void set_bus_msg(const char *latest, long iteration) {
+    int k = !bus_cur;
+    char kept[700];
+    if (latest) snprintf(kept, sizeof kept, "the last checkpoint of this run is %s (iteration %ld)", latest, iteration);
+    else snprintf(kept, sizeof kept, "no checkpoint of this run was saved");
+    int n = snprintf(bus_msg[k], sizeof bus_msg[k], "charrnn: error: a file mapped in memory (the corpus '%s' or its token "
+                     "cache) was truncated while being read (SIGBUS); stopped at once; %s\n", bus_path, kept);
+    bus_len[k] = n < 0 ? 0 : (size_t)n >= sizeof bus_msg[k] ? sizeof bus_msg[k] - 1 : (size_t)n;
+    bus_cur = k;
+}
+
+void sig_guard_mapped_file(const char *path, const char *latest, long iteration) {
+    snprintf(bus_path, sizeof bus_path, "%s", path);
+    set_bus_msg(latest, iteration);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_bus;
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, NULL);
 }
+
+void sig_guard_saved(const char *latest, long iteration) { set_bus_msg(latest, iteration); }

@@ -10,6 +10,10 @@
 /* Installs the handlers; what is printed on the first request: e.g. "stopping
  * after this iteration to save a checkpoint". with_usr1: also catch SIGUSR1. */
 void sig_install(const char *stopping_what, int with_usr1);
+/* on: a stop request also interrupts a blocking read (which then fails with
+ * EINTR), for a command that waits on its input (sample --interactive); off
+ * (the default): reads and writes carry on where they were. */
+void sig_interrupt_waits(int on);
 /* The signal of the first stop request, or 0. */
 int sig_stop_requested(void);
 /* 1 once after each SIGUSR1 (then cleared). */
@@ -18,9 +22,15 @@ int sig_take_checkpoint_request(void);
  * string is copied. */
 void sig_set_cleanup(const char *path);
 /* Training reads a large corpus through a memory mapping: if another program
- * truncates the file, the kernel sends SIGBUS; this turns that into a one-line
- * message naming the file (and exit 1) instead of "Bus error". */
-void sig_guard_mapped_file(const char *path);
+ * truncates the file, the kernel sends SIGBUS. The handler lets the library
+ * put zeros where the lost pages were (charrnn_corpus_fault), so the step ends
+ * and the trainer reports the change (CHARRNN_EIO) with nothing of it used:
+ * training then saves its work and stops with a message. A fault the library
+ * cannot explain ends the process at once with a line naming path and the
+ * run's last checkpoint (latest: NULL when there is none yet; kept up to date
+ * with sig_guard_saved), never "Bus error". */
+void sig_guard_mapped_file(const char *path, const char *latest, long iteration);
+void sig_guard_saved(const char *latest, long iteration);
 /* "SIGINT", "SIGTERM", ... */
 const char *sig_name(int sig);
 

@@ -47,6 +47,9 @@ typedef struct run_ctx {
     const char *file;          /* the corpus path, NULL for the built-in one, "-" for standard input */
     int on_full_disk_continue;
     long saved_iter;           /* the iteration latest.safetensors holds (-1: none written by this process) */
+    const char *last;          /* this run's newest checkpoint on disk: what it resumed from, then latest; NULL: none */
+    long last_iter;            /* the iteration it holds */
+    int stop_sig;              /* stopping for this signal: a checkpoint that cannot be written ends the run */
     FILE *log;
     int log_failed;
 } run_ctx;
@@ -60,33 +63,54 @@ static int finish(run_ctx *c, int status) {
     return status;
 }
 
+/* How to continue the run, from its newest checkpoint on disk; never a checkpoint that is not there. */
 static void print_resume(const run_ctx *c) {
     char qf[4200], ql[4500];
+    if (!c->last) {
+        SAY("no checkpoint of this run was saved: start it again\n");
+        return;
+    }
     if (c->file && !strcmp(c->file, "-"))
         SAY("resume with: charrnn train FILE --resume %s   (FILE: the text that came on standard input, saved to a file)\n",
-                cli_shell_quote(c->rd.latest, ql, sizeof ql));
+                cli_shell_quote(c->last, ql, sizeof ql));
     else
         SAY("resume with: charrnn train%s%s --resume %s\n", c->file ? " " : "",
-                c->file ? cli_shell_quote(c->file, qf, sizeof qf) : "", cli_shell_quote(c->rd.latest, ql, sizeof ql));
+                c->file ? cli_shell_quote(c->file, qf, sizeof qf) : "", cli_shell_quote(c->last, ql, sizeof ql));
 }
+
+/* "the last good checkpoint is PATH (iteration N)", or that there is none. */
+static void print_last(const run_ctx *c) {
+    if (c->last) SAY("the last good checkpoint is %s (iteration %ld)\n", c->last, c->last_iter);
+    else SAY("no checkpoint of this run was saved\n");
+}
+
+static int stop_status(const run_ctx *c) { return c->stop_sig ? 128 + c->stop_sig : 1; }
 
 /* Saves a checkpoint; on a full disk says so in one line naming the directory
  * and the room needed, then stops (exit 1) or, with --on-full-disk continue,
- * returns -1 and training goes on. Any other failure stops. */
+ * returns -1 and training goes on. Any other failure stops, and so does any
+ * failure while stopping (exit 128 + the signal). */
 static int save(run_ctx *c, const char *path, long iteration) {
     charrnn_error err = {0};
-    if (charrnn_trainer_save(c->t, path, &err) == 0) return 0; /* collective; rank 0 writes */
+    if (charrnn_trainer_save(c->t, path, &err) == 0) { /* collective; rank 0 writes */
+        if (path == c->rd.latest) {
+            c->saved_iter = c->last_iter = iteration;
+            c->last = c->rd.latest;
+            sig_guard_saved(c->last, iteration); /* every rank: the save is collective */
+        }
+        return 0;
+    }
     double need = (double)charrnn_trainer_checkpoint_bytes(c->t), avail = free_bytes(c->rd.dir);
     int full = strstr(err.msg, strerror(ENOSPC)) || strstr(err.msg, strerror(EDQUOT)) || (avail >= 0 && avail < need);
     if (!full) {
         fprintf(stderr, "charrnn: error: %s\n", err.msg);
-        if (c->saved_iter >= 0) SAY("the last good checkpoint is %s (iteration %ld)\n", c->rd.latest, c->saved_iter);
-        exit(1);
+        print_last(c);
+        exit(stop_status(c));
     }
     char kept[4400];
     if (access(path, F_OK) == 0) snprintf(kept, sizeof kept, "%s is left as it was", path);
     else snprintf(kept, sizeof kept, "nothing was written");
-    if (c->on_full_disk_continue) {
+    if (c->on_full_disk_continue && !c->stop_sig) {
         SAY("warning: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs about "
                 "%.1f MB and %.1f MB are free; %s; training goes on without saving (--on-full-disk continue)\n",
                 c->rd.dir, iteration, need / 1e6, avail / 1e6, kept);
@@ -95,8 +119,26 @@ static int save(run_ctx *c, const char *path, long iteration) {
     fprintf(stderr, "charrnn: error: no space left in checkpoint directory '%s' at iteration %ld: a checkpoint needs "
             "about %.1f MB and %.1f MB are free; %s; free some space (or pass --on-full-disk continue) and resume\n",
             c->rd.dir, iteration, need / 1e6, avail / 1e6, kept);
-    if (c->saved_iter >= 0 || access(c->rd.latest, F_OK) == 0) print_resume(c);
-    exit(1);
+    print_resume(c);
+    exit(stop_status(c));
+}
+
+/* Stops the run because the corpus changed under it (CHARRNN_EIO from a step
+ * or a validation, which used nothing of what it read): the work since the
+ * last checkpoint is saved first, as a stop signal would, then exit 1. */
+static int corpus_changed(run_ctx *c, const charrnn_error *err) {
+    long it, total;
+    charrnn_trainer_progress(c->t, &it, &total);
+    fprintf(stderr, "charrnn: error: %s\n", err->msg);
+    c->stop_sig = 0;
+    c->on_full_disk_continue = 0;
+    if (!c->last || c->last_iter != it) {
+        if (save(c, c->rd.latest, it) == 0) SAY("saved the run at iteration %ld in %s\n", it, c->rd.latest);
+    } else {
+        SAY("nothing was trained since %s (iteration %ld)\n", c->last, c->last_iter);
+    }
+    print_resume(c);
+    return finish(c, 1);
 }
 
 static void log_line(run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -113,13 +155,15 @@ static void log_line(run_ctx *c, const char *fmt, ...) {
     }
 }
 
-/* A validation, and checkpoints: latest always, the run's best when it improved. */
-static void validate_and_save(run_ctx *c, const charrnn_step_stats *st, const char *cell, progress *bar) {
+/* A validation, and checkpoints: latest always, the run's best when it improved.
+ * Returns 0, or the status to end the run with (the corpus changed under it). */
+static int validate_and_save(run_ctx *c, const charrnn_step_stats *st, const char *cell, progress *bar) {
     double val;
     charrnn_error err = {0};
     bar->label = "validation";
     int vrc = charrnn_trainer_validate(c->t, cli_progress, bar, &val, &err);
     progress_clear(bar);
+    if (vrc == CHARRNN_EIO) return corpus_changed(c, &err);
     int have_val = vrc == CHARRNN_OK;
     if (have_val) {
         SAY("validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st->iteration, val, val / log(2.0));
@@ -128,8 +172,7 @@ static void validate_and_save(run_ctx *c, const charrnn_step_stats *st, const ch
     } else if (vrc == CHARRNN_ENONFINITE) {
         SAY("warning: %s\n", err.msg);
     }
-    if (save(c, c->rd.latest, st->iteration) == 0) c->saved_iter = st->iteration;
-    else return;
+    if (save(c, c->rd.latest, st->iteration)) return 0;
     int better = have_val && (isnan(c->rd.best_val) || val < c->rd.best_val);
     if (nranks > 1) better = charrnn_ranks_agree(r0 && better); /* rank 0 knows the directory's best */
     if (better) {
@@ -138,10 +181,11 @@ static void validate_and_save(run_ctx *c, const charrnn_step_stats *st, const ch
         if (save(c, newbest, st->iteration) == 0) {
             if (r0) rundir_set_best(&c->rd, newbest, val);
             SAY("saved %s (best so far) and %s\n", newbest, c->rd.latest);
-            return;
+            return 0;
         }
     }
     SAY("saved %s\n", c->rd.latest);
+    return 0;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -212,7 +256,7 @@ int cmd_train(int argc, char **argv) {
     if (sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", sample_every);
     if (sample_length < 1 || sample_length > 1000000) cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", sample_length);
     if (!(sample_temperature == 0 || (sample_temperature >= 1e-6 && sample_temperature <= 1e6)))
-        cli_die(2, "--sample-temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", sample_temperature);
+        cli_die(2, "--sample-temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", CLI_NUM(sample_temperature));
     if (resume && init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     if (np && data_dir) cli_die(2, "give the corpus as FILE or as --data-dir, not both");
     char data_path[4200];
@@ -221,6 +265,14 @@ int cmd_train(int argc, char **argv) {
     if (file && !strcmp(file, "-") && resume)
         cli_die(2, "--resume needs the corpus the run was trained on as a file, to check it is the same; standard input "
                 "cannot be checked: save the text to a file and pass its path");
+    if (file && !strcmp(file, "-") && charrnn_num_ranks() > 1) { /* mpirun gives the others /dev/null */
+        if (charrnn_rank() == 0)
+            fprintf(stderr, "charrnn: error: standard input reaches only rank 0 of the %d ranks under mpirun (the others "
+                    "would read nothing): save the text to a file and pass its path, which every rank reads\n",
+                    charrnn_num_ranks());
+        charrnn_ranks_agree(1); /* every rank ends after rank 0 has said why */
+        return 2;
+    }
     cli_set_threads(threads);
     cli_check_precision(precision);
 
@@ -230,7 +282,6 @@ int cmd_train(int argc, char **argv) {
     if (!file) {
         text = charrnn_default_corpus;
         len = (size_t)(charrnn_default_corpus_end - charrnn_default_corpus);
-        SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     } else if (!strcmp(file, "-")) {
         text = stdin_text = cli_read_input("-", &len);
         name = "standard input";
@@ -273,6 +324,7 @@ int cmd_train(int argc, char **argv) {
     run_ctx c = {.file = file, .on_full_disk_continue = on_full_disk == 1, .saved_iter = -1};
     r0 = charrnn_rank() == 0;
     nranks = charrnn_num_ranks();
+    if (!file) SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there;
      * with several ranks, rank 0 owns it and the others read the cache it made */
     if (r0) rundir_open(&c.rd, cv);
@@ -321,7 +373,6 @@ int cmd_train(int argc, char **argv) {
     else if (!text && t_read > 1 && fst.st_size > 0)
         SAY("corpus: read and encoded %.1f MB in %.1f s (%.0f MB/s)\n", fst.st_size / 1e6, t_read,
                 fst.st_size / 1e6 / t_read);
-    if (!text) sig_guard_mapped_file(name);
     c.t = t;
     const charrnn_train_options *ro = charrnn_trainer_options(t);
     charrnn_model *m = charrnn_trainer_model(t);
@@ -334,6 +385,11 @@ int cmd_train(int argc, char **argv) {
                 "free some space or pass another --checkpoint-dir", cv, avail / 1e6, need / 1e6);
     if (resume && r0) rundir_adopt_best(&c.rd, info.run_id, info.val_loss);
     else c.rd.best_val = info.val_loss;
+    if (resume) { /* until it saves, the run's newest checkpoint is the one it resumed from */
+        c.last = resume;
+        c.last_iter = info.iteration;
+    }
+    if (!text) sig_guard_mapped_file(name, c.last, c.last_iter);
     c.log = r0 ? rundir_open_log(&c.rd) : NULL;
     if (nranks > 1) SAY("data-parallel: %d ranks, %d streams of the batch of %d each (about), threads %d per rank\n",
                         nranks, charrnn_trainer_options(t)->batch_size / nranks, charrnn_trainer_options(t)->batch_size,
@@ -344,10 +400,10 @@ int cmd_train(int argc, char **argv) {
     SAY("corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
             ci.num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci.vocab_size, ci.elem_bytes,
             ci.train_chars, ci.val_chars, ci.test_chars);
-    SAY("model: %d x %d %s, dropout %g, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %g\n",
-            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), info.config.dropout,
+    SAY("model: %d x %d %s, dropout %s, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %s\n",
+            info.config.num_layers, info.config.rnn_size, charrnn_cell_name(info.config.cell), CLI_NUMF(info.config.dropout),
             info.num_params, ro->batch_size, ro->seq_length, ci.iters_per_epoch, charrnn_optim_name(ro->optim),
-            ro->learning_rate);
+            CLI_NUM(ro->learning_rate));
     if (ro->val_max_chars > 0 && ci.val_chars > (size_t)ro->val_max_chars)
         SAY("validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
                 ro->val_max_chars, ci.val_chars);
@@ -377,10 +433,10 @@ int cmd_train(int argc, char **argv) {
         if (over_time) { out_of_time = 1; break; }
         rc = charrnn_trainer_step(t, &st, &err);
         progress_clear(&bar);
+        if (rc == CHARRNN_EIO) return corpus_changed(&c, &err); /* the trainer is as before the step: saved */
         if (rc) {
             fprintf(stderr, "charrnn: error: %s\n", err.msg);
-            if (c.saved_iter >= 0 || access(c.rd.latest, F_OK) == 0)
-                SAY("the last good checkpoint is %s\n", c.rd.latest);
+            print_last(&c);
             return finish(&c, 1);
         }
         saved_at_end = 0;
@@ -391,7 +447,8 @@ int cmd_train(int argc, char **argv) {
         if (nranks > 1) flags = charrnn_ranks_agree(flags);
         if (flags & 1) {
             int sig = sig_stop_requested() ? sig_stop_requested() : SIGTERM;
-            if (save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
+            c.stop_sig = sig;
+            save(&c, c.rd.latest, st.iteration); /* returns only when saved */
             SAY("interrupted at iteration %ld (epoch %.3f) by %s: saved %s\n", st.iteration, st.epoch,
                     sig_name(sig), c.rd.latest);
             if (r0) print_resume(&c);
@@ -399,7 +456,6 @@ int cmd_train(int argc, char **argv) {
         }
         if (flags & 2) {
             if (save(&c, c.rd.latest, st.iteration) == 0) {
-                c.saved_iter = st.iteration;
                 SAY("saved %s at iteration %ld (asked by SIGUSR1); training goes on\n", c.rd.latest, st.iteration);
             }
         }
@@ -416,8 +472,8 @@ int cmd_train(int argc, char **argv) {
             it_last = st.iteration;
         }
         if (st.iteration % ro->eval_val_every == 0 || last) {
-            validate_and_save(&c, &st, cellname, &bar);
-            saved_at_end = 1;
+            if ((rc = validate_and_save(&c, &st, cellname, &bar))) return rc;
+            saved_at_end = c.saved_iter == st.iteration;
             int stop_now = sig_stop_requested() != 0;
             if (nranks > 1) stop_now = charrnn_ranks_agree(stop_now);
             if (stop_now) { stopping = sig_stop_requested() ? sig_stop_requested() : SIGTERM; break; } /* latest is saved */
@@ -433,14 +489,16 @@ int cmd_train(int argc, char **argv) {
     if (nranks == 1 && !stopping && sig_stop_requested()) stopping = sig_stop_requested();
     if (stopping) { /* during the last validation: it was cut short, the checkpoint is what counts */
         int sig = stopping;
-        if (!saved_at_end && st.iteration > start_iter && save(&c, c.rd.latest, st.iteration)) exit(128 + sig);
-        SAY("interrupted at iteration %ld by %s: saved %s\n", st.iteration, sig_name(sig), c.rd.latest);
+        c.stop_sig = sig;
+        if (!saved_at_end && st.iteration > start_iter) save(&c, c.rd.latest, st.iteration); /* returns only when saved */
+        if (st.iteration > start_iter) SAY("interrupted at iteration %ld by %s: saved %s\n", st.iteration, sig_name(sig), c.rd.latest);
+        else SAY("interrupted by %s before any iteration: nothing new to save\n", sig_name(sig));
         if (r0) print_resume(&c);
         return finish(&c, 128 + sig);
     }
     if (out_of_time && st.iteration > start_iter && !saved_at_end) {
-        validate_and_save(&c, &st, cellname, &bar);
-        saved_at_end = 1;
+        if ((rc = validate_and_save(&c, &st, cellname, &bar))) return rc;
+        saved_at_end = c.saved_iter == st.iteration;
     }
     if (!saved_at_end && st.iteration > start_iter) {
         if (save(&c, c.rd.latest, st.iteration) == 0) SAY("saved %s\n", c.rd.latest);
@@ -451,9 +509,14 @@ int cmd_train(int argc, char **argv) {
                 st.iteration, st.total_iters, (st.iteration - start_iter) * (double)chars_per_iter / el);
         if (r0) print_resume(&c);
     } else if (st.iteration > start_iter) {
-        SAY("done: %ld iterations in %.1f s (%.0f chars/s); sample with: charrnn sample %s\n",
-                st.iteration - start_iter, el, (st.iteration - start_iter) * (double)chars_per_iter / el,
-                c.rd.best[0] ? c.rd.bestlink : c.rd.latest);
+        SAY("done: %ld iterations in %.1f s (%.0f chars/s)", st.iteration - start_iter, el,
+                (st.iteration - start_iter) * (double)chars_per_iter / el);
+        if (c.rd.best[0] || c.saved_iter == st.iteration)
+            SAY("; sample with: charrnn sample %s\n", c.rd.best[0] ? c.rd.bestlink : c.rd.latest);
+        else if (c.last)
+            SAY("; the last checkpoint that fitted on the disk is %s (iteration %ld)\n", c.last, c.last_iter);
+        else
+            SAY("; no checkpoint fitted on the disk\n");
     }
     return finish(&c, 0);
 }

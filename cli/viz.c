@@ -208,6 +208,7 @@ int cmd_cells(int argc, char **argv) {
     text_props(props, t->chars, n);
     if (props_correlate(r, prop_mean, act_src, n, LH, use_c, props))
         cli_die(1, "out of memory correlating %d neurons with %d characters", LH, n);
+    cli_stop_point("after tracing; nothing was printed or written");
 
     /* the best neuron for each property, and every neuron's best property */
     cells_entry best[TP_COUNT];

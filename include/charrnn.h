@@ -446,15 +446,30 @@ typedef struct charrnn_step_stats {
 /* One iteration: forward, backward, clip, update. When the loss or gradient is
  * not finite the weights are left untouched: within the skip_nonfinite budget
  * the step is skipped (stats->skipped, the carried state reset), beyond it the
- * call returns CHARRNN_ENONFINITE. */
+ * call returns CHARRNN_ENONFINITE. CHARRNN_EIO: the corpus file (or its token
+ * cache) changed under the run (see charrnn_corpus_fault); nothing of this
+ * call was used and the trainer is as it was before it: save it to keep the
+ * work, and resume once the file is restored. */
 CHARRNN_API int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *stats, charrnn_error *err);
 CHARRNN_API int charrnn_trainer_done(const charrnn_trainer *t);
 /* Validation loss (nats) over the whole validation block; records it in the
  * run's history. Returns CHARRNN_EDATA if there is no validation block,
  * CHARRNN_ECANCELED if progress asked to stop (nothing recorded, the carried
- * state as it was), CHARRNN_ENONFINITE if the loss is not finite. */
+ * state as it was), CHARRNN_ENONFINITE if the loss is not finite, CHARRNN_EIO
+ * if the corpus file changed under the run (nothing recorded; save and stop,
+ * as for charrnn_trainer_step). */
 CHARRNN_API int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
                              charrnn_error *err);
+/* A trainer opened on a file (charrnn_trainer_open_file) reads it through a
+ * memory mapping; if another program truncates the file, reading the lost
+ * pages raises SIGBUS. A program's SIGBUS handler (SA_SIGINFO) calls this with
+ * the fault address: when it lies in a corpus this library mapped, the lost
+ * page is replaced by zeros so the read can finish, the corpus is marked, and
+ * it returns 1 (return from the handler); the next charrnn_trainer_step or
+ * charrnn_trainer_validate then returns CHARRNN_EIO without using what was
+ * read. 0 for any other address (the fault is not the library's). It is
+ * async-signal-safe. */
+CHARRNN_API int charrnn_corpus_fault(void *addr);
 /* Writes a resumable checkpoint atomically (temporary file, fsync, rename). */
 CHARRNN_API int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
 /* Bytes the next checkpoints of this run will take, up to its next

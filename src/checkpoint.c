@@ -360,8 +360,13 @@ done:
 }
 
 /* Copies a float tensor of the given shape out of the file, or fails. */
+/* What a tensor's values must be: anything (the loss history: a skipped step is
+ * NaN), finite (weights, Adam's mean, the carried state), or finite and not
+ * negative (a mean or sum of squared gradients). */
+enum { VALUES_ANY, VALUES_FINITE, VALUES_SQUARES };
+
 static int read_tensor(const st_file *f, const char *path, const char *name, int ndim, const int64_t *shape,
-                       float *dst, charrnn_error *err) {
+                       float *dst, int values, charrnn_error *err) {
     const st_tensor *t = st_find(f, name);
     if (!t) return cr_fail(err, CHARRNN_EFORMAT, "%s: tensor \"%s\" is missing; the checkpoint is damaged or not from charrnn", path, name);
     int ok = t->dtype == ST_F32 && t->ndim == ndim;
@@ -375,6 +380,14 @@ static int read_tensor(const st_file *f, const char *path, const char *name, int
                        path, name, st_dtype_name(t->dtype), got, want);
     }
     memcpy(dst, t->data, n * sizeof(float));
+    for (size_t i = 0; values != VALUES_ANY && i < n; i++) {
+        if (!isfinite(dst[i]))
+            return cr_fail(err, CHARRNN_EFORMAT, "%s: tensor \"%s\" holds NaN or infinite values (element %zu); the "
+                           "checkpoint is damaged: use an earlier one", path, name, i);
+        if (values == VALUES_SQUARES && dst[i] < 0)
+            return cr_fail(err, CHARRNN_EFORMAT, "%s: tensor \"%s\" holds a negative value (element %zu), which a "
+                           "mean of squared gradients cannot be; the checkpoint is damaged: use an earlier one", path, name, i);
+    }
     return CHARRNN_OK;
 }
 
@@ -477,14 +490,9 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     for (int i = 0; i < m->net.num_views && !rc; i++) {
         const param_view *v = &m->net.views[i];
         int64_t shape[2] = {v->shape[0], v->shape[1]};
-        rc = read_tensor(f, path, v->name, v->ndim, shape, m->net.params + v->offset, err);
+        rc = read_tensor(f, path, v->name, v->ndim, shape, m->net.params + v->offset, VALUES_FINITE, err);
     }
     if (rc) goto done;
-    for (size_t i = 0; i < m->net.num_params; i++)
-        if (!isfinite(m->net.params[i])) {
-            rc = cr_fail(err, CHARRNN_EFORMAT, "%s: the weights hold NaN or infinite values; use an earlier checkpoint", path);
-            goto done;
-        }
     if ((rc = read_train_state(f, path, m, err))) goto done;
     m->eval_seq_length = opt.seq_length;
     copy_meta(m, f);
@@ -543,16 +551,18 @@ int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *r
     run->corpus_chars = (size_t)chars;
     run->corpus_checksum = sum;
     int64_t np = (int64_t)net->num_params;
-    if (run->m1 && (rc = read_tensor(f, path, "optim.m1", 1, &np, run->m1, err))) goto done;
-    if (run->m2 && (rc = read_tensor(f, path, "optim.m2", 1, &np, run->m2, err))) goto done;
+    /* RMSProp's and Adagrad's one moment is of squares, Adam's first its mean gradient */
+    int m1_values = run->opt.optim == CHARRNN_ADAM ? VALUES_FINITE : VALUES_SQUARES;
+    if (run->m1 && (rc = read_tensor(f, path, "optim.m1", 1, &np, run->m1, m1_values, err))) goto done;
+    if (run->m2 && (rc = read_tensor(f, path, "optim.m2", 1, &np, run->m2, VALUES_SQUARES, err))) goto done;
     int64_t sshape[3] = {net->L, run->opt.batch_size, net->H};
-    if ((rc = read_tensor(f, path, "state.h", 3, sshape, run->state_h, err))) goto done;
-    if ((rc = read_tensor(f, path, "state.c", 3, sshape, run->state_c, err))) goto done;
+    if ((rc = read_tensor(f, path, "state.h", 3, sshape, run->state_h, VALUES_FINITE, err))) goto done;
+    if ((rc = read_tensor(f, path, "state.c", 3, sshape, run->state_c, VALUES_FINITE, err))) goto done;
     if ((rc = check_history_tensor(f, path, (double)run->iteration, err))) goto done;
     run->loss_history = cr_malloc((size_t)run->iteration, sizeof(float));
     if (!run->loss_history) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory reading the loss history of %s", path); goto done; }
     int64_t nh = run->iteration;
-    if ((rc = read_tensor(f, path, "history.train_loss", 1, &nh, run->loss_history, err))) {
+    if ((rc = read_tensor(f, path, "history.train_loss", 1, &nh, run->loss_history, VALUES_ANY, err))) {
         free(run->loss_history);
         run->loss_history = NULL;
     }
@@ -619,7 +629,7 @@ int checkpoint_read_grad_ms(const char *path, const model *net, float *out, char
     if ((rc = open_checked(path, &f, err))) return rc;
     const char *name = opt.optim == CHARRNN_ADAM ? "optim.m2" : "optim.m1";
     int64_t np = (int64_t)net->num_params;
-    rc = st_find(f, name) ? read_tensor(f, path, name, 1, &np, out, err)
+    rc = st_find(f, name) ? read_tensor(f, path, name, 1, &np, out, VALUES_SQUARES, err)
                           : cr_fail(err, CHARRNN_EDATA, "%s holds no optimizer state", path);
     json_doc *d = NULL;
     double step = 0;

@@ -1,7 +1,8 @@
 /* common.c: error reporting into charrnn_error, checked allocation, quoting file
- * contents in messages. */
+ * contents and numbers as text for messages. */
 #include "common.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,27 @@ const char *charrnn_version(void) { return CHARRNN_VERSION; }
 int charrnn_format_version(void) { return CHARRNN_FORMAT_VERSION; }
 
 void charrnn_free(void *p) { free(p); }
+
+const char *cr_num(double v, char *out) {
+    if (v == floor(v) && fabs(v) < 1e17) {
+        snprintf(out, CR_NUM_LEN, "%.0f", v);
+        return out;
+    }
+    for (int prec = 15; prec <= 17; prec++) { /* 17 always reads back */
+        snprintf(out, CR_NUM_LEN, "%.*g", prec, v);
+        if (!isfinite(v) || strtod(out, NULL) == v) break;
+    }
+    return out;
+}
+
+const char *cr_numf(float v, char *out) {
+    if (v == floorf(v) && fabsf(v) < 1e7f) return cr_num((double)v, out);
+    for (int prec = 6; prec <= 9; prec++) { /* 9 always reads back */
+        snprintf(out, CR_NUM_LEN, "%.*g", prec, (double)v);
+        if (!isfinite(v) || strtof(out, NULL) == v) break;
+    }
+    return out;
+}
 
 uint64_t cr_fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *s = p;

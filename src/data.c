@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,10 +515,18 @@ fail:
     return rc;
 }
 
+static void map_unregister(int slot);
+
 void corpus_free(corpus *c) {
     if (!c) return;
-    if (c->map) munmap(c->map, c->map_len);
-    else free(c->ids);
+    if (c->map) {
+        map_unregister(c->map_slot);
+        munmap(c->map, c->map_len);
+        close(c->map_fd);
+        free(c->map_name);
+    } else {
+        free(c->ids);
+    }
     free(c->lut);
     free(c->vocab);
     memset(c, 0, sizeof *c);
@@ -575,6 +585,67 @@ static int head_tail_hash(int fd, size_t size, uint64_t *out) {
     }
     *out = h;
     return 0;
+}
+
+/* The mapped corpora, for charrnn_corpus_fault: a table a signal handler can
+ * read (entries are filled before they are marked used, and the handler only
+ * reads). A fault in one marks it, and corpus_check reports it. */
+#define MAX_MAPS 16
+static struct {
+    void *volatile addr;
+    volatile size_t len;
+    volatile sig_atomic_t used, faulted;
+} maps[MAX_MAPS];
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static long page_size;
+
+static int map_register(void *addr, size_t len) {
+    pthread_mutex_lock(&maps_lock);
+    if (!page_size) page_size = sysconf(_SC_PAGESIZE);
+    int slot = -1;
+    for (int i = 0; i < MAX_MAPS && slot < 0; i++)
+        if (!maps[i].used) slot = i;
+    if (slot >= 0) {
+        maps[slot].addr = addr;
+        maps[slot].len = len;
+        maps[slot].faulted = 0;
+        __atomic_store_n(&maps[slot].used, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&maps_lock);
+    return slot; /* -1: more corpora mapped at once than the table holds; a fault there ends the process */
+}
+
+static void map_unregister(int slot) {
+    if (slot < 0) return;
+    pthread_mutex_lock(&maps_lock);
+    __atomic_store_n(&maps[slot].used, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&maps_lock);
+}
+
+/* Async-signal-safe: reads the table and calls mmap, a plain system call. */
+int charrnn_corpus_fault(void *addr) {
+    uintptr_t a = (uintptr_t)addr;
+    for (int i = 0; i < MAX_MAPS; i++) {
+        if (!__atomic_load_n(&maps[i].used, __ATOMIC_ACQUIRE)) continue;
+        uintptr_t lo = (uintptr_t)maps[i].addr;
+        if (a < lo || a >= lo + maps[i].len) continue;
+        void *page = (void *)(a & ~((uintptr_t)page_size - 1));
+        if (mmap(page, (size_t)page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) return 0;
+        maps[i].faulted = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int corpus_check(const corpus *c, charrnn_error *err) {
+    if (!c->map) return CHARRNN_OK;
+    struct stat st;
+    int faulted = c->map_slot >= 0 && maps[c->map_slot].faulted, have = fstat(c->map_fd, &st) == 0;
+    if (!faulted && (!have || (size_t)st.st_size >= c->map_len)) return CHARRNN_OK;
+    char now[64] = "";
+    if (have && (size_t)st.st_size < c->map_len) snprintf(now, sizeof now, " (%lld bytes now, %zu before)", (long long)st.st_size, c->map_len);
+    return cr_fail(err, CHARRNN_EIO, "%s changed while training read it: another program truncated or rewrote it%s; %s",
+                   c->map_name, now, c->lut ? "put it back as it was to resume the run" : "resuming the run makes it again");
 }
 
 static int map_file(int fd, size_t len, void **out) {
@@ -707,7 +778,8 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
             return cr_fail(err, CHARRNN_EIO, "cannot read the token cache %s: %s", cache, strerror(errno));
         }
     }
-    /* map what training reads: the file itself (bytes), or the cache's ids */
+    /* map what training reads: the file itself (bytes), or the cache's ids; that file stays open, to see it change */
+    int keep = unit == CHARRNN_UNIT_BYTE ? fd : cfd;
     if (unit == CHARRNN_UNIT_BYTE) {
         c->lut = cr_calloc(256, 1);
         if (!c->lut || map_file(fd, size, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map '%s': %s", path, strerror(errno));
@@ -715,14 +787,24 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
         c->map_len = size;
         c->ids = c->map;
         c->elem_bytes = 1;
+        c->map_name = cr_malloc(strlen(path) + 3, 1);
+        if (c->map_name) sprintf(c->map_name, "'%s'", path);
     } else {
         size_t len = (size_t)ids_offset + c->n * (size_t)c->elem_bytes;
         if (map_file(cfd, len, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map the token cache %s: %s", cache, strerror(errno));
         c->map_len = len;
         c->ids = (char *)c->map + ids_offset;
+        c->map_name = cr_malloc(strlen(path) + strlen(cache) + 40, 1);
+        if (c->map_name) sprintf(c->map_name, "the token cache %s of '%s'", cache, path);
     }
-    if (cfd >= 0) close(cfd);
-    close(fd);
+    if (c->map) {
+        c->map_fd = keep;
+        c->map_slot = map_register(c->map, c->map_len);
+        if (!c->map_name && !rc) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    }
+    if (cfd >= 0 && cfd != keep) close(cfd);
+    if (fd != keep) close(fd);
+    if (!c->map && keep >= 0) close(keep);
     if (rc) corpus_free(c);
     return rc;
 }

@@ -21,6 +21,9 @@ typedef struct corpus {
     size_t file_bytes;
     void *map;           /* when ids are memory-mapped (corpus_open): the mapping, else NULL */
     size_t map_len;
+    int map_fd;          /* with map: the mapped file, kept open to see it change */
+    int map_slot;        /* with map: its entry in the table charrnn_corpus_fault reads */
+    char *map_name;      /* with map: the mapped file, as messages name it */
     uint8_t *lut;        /* byte mode on the mapped file itself: byte value -> vocabulary index */
 } corpus;
 
@@ -47,6 +50,13 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
  * a cache was found. progress: bytes of two passes. */
 int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
                 void *ctx, int *reused, charrnn_error *err);
+/* A mapped corpus whose file another program truncated: reading the lost
+ * pages raises SIGBUS, which the command turns (charrnn_corpus_fault) into
+ * zero pages and a note; this says whether that happened, or whether the file
+ * is now shorter than the mapping: then CHARRNN_EIO with a message naming the
+ * file, and what was read since the last check must not be used. 0 for a
+ * corpus in memory. */
+int corpus_check(const corpus *c, charrnn_error *err);
 /* Lets the kernel take back the mapped pages already read (they come back from
  * the page cache when read again): keeps a long run's resident memory small. */
 void corpus_release_pages(const corpus *c);

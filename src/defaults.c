@@ -58,17 +58,34 @@ int parse_clip_mode(const char *s) { return find(s, (const char *const[]){"value
 
 /* One failed check: "--train-frac 7 is out of range; use ..." for the command
  * line, "PATH: train_options field "train_frac" is 7, out of range (use ...)"
- * for a file. field is the JSON name; the option is it with dashes. */
-static int bad(charrnn_error *err, const char *file, const char *group, const char *field, double v, const char *use) {
+ * for a file. field is the JSON name; the option is it with dashes. v is the
+ * value as text: integers as integers, others as typed (cr_num). */
+static int bad_text(charrnn_error *err, const char *file, const char *group, const char *field, const char *v,
+                    const char *use) {
     char opt[64];
     snprintf(opt, sizeof opt, "%s", field);
     for (char *p = opt; *p; p++)
         if (*p == '_') *p = '-';
     if (file)
-        return cr_fail(err, CHARRNN_EFORMAT,
-                       "%s: %s field \"%s\" is %.17g, out of range (%s); the checkpoint was damaged or edited", file,
-                       group, field, v, use);
-    return cr_fail(err, CHARRNN_EINVAL, "--%s %g is out of range; %s", opt, v, use);
+        return cr_fail(err, CHARRNN_EFORMAT, "%s: %s field \"%s\" is %s, out of range (%s); the checkpoint was damaged or "
+                       "edited", file, group, field, v, use);
+    return cr_fail(err, CHARRNN_EINVAL, "--%s %s is out of range; %s", opt, v, use);
+}
+
+static int bad(charrnn_error *err, const char *file, const char *group, const char *field, double v, const char *use) {
+    char t[CR_NUM_LEN];
+    return bad_text(err, file, group, field, cr_num(v, t), use);
+}
+
+static int bad_float(charrnn_error *err, const char *file, const char *group, const char *field, float v, const char *use) {
+    char t[CR_NUM_LEN];
+    return bad_text(err, file, group, field, cr_numf(v, t), use);
+}
+
+static int bad_long(charrnn_error *err, const char *file, const char *group, const char *field, long v, const char *use) {
+    char t[32];
+    snprintf(t, sizeof t, "%ld", v);
+    return bad_text(err, file, group, field, t, use);
 }
 
 int check_model_config(const charrnn_model_config *mc, const char *file, charrnn_error *err) {
@@ -77,7 +94,7 @@ int check_model_config(const charrnn_model_config *mc, const char *file, charrnn
         return bad(err, file, C, "num_layers", mc->num_layers, "use 1 to 16");
     if (mc->rnn_size < 1 || mc->rnn_size > MAX_RNN_SIZE)
         return bad(err, file, C, "rnn_size", mc->rnn_size, "use 1 to 16384");
-    if (!(mc->dropout >= 0 && mc->dropout < 1)) return bad(err, file, C, "dropout", mc->dropout, "use 0 <= p < 1");
+    if (!(mc->dropout >= 0 && mc->dropout < 1)) return bad_float(err, file, C, "dropout", mc->dropout, "use 0 <= p < 1");
     if ((unsigned)mc->cell > 2) return bad(err, file, C, "model", mc->cell, "use lstm, gru or rnn");
     return CHARRNN_OK;
 }
@@ -94,12 +111,15 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
     if (!(o->train_frac > 0 && o->train_frac <= 1)) return bad(err, file, O, "train_frac", o->train_frac, "use 0 < f <= 1");
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return bad(err, file, O, "val_frac", o->val_frac, "use 0 <= f < 1");
     if (o->train_frac + o->val_frac > 1 + 1e-9) {
+        char a[CR_NUM_LEN], b[CR_NUM_LEN];
+        cr_num(o->train_frac, a);
+        cr_num(o->val_frac, b);
         if (file)
             return cr_fail(err, CHARRNN_EFORMAT,
-                           "%s: train_options fields \"train_frac\" %g and \"val_frac\" %g add up to more than 1; the "
-                           "checkpoint was damaged or edited", file, o->train_frac, o->val_frac);
-        return cr_fail(err, CHARRNN_EINVAL, "--train-frac %g plus --val-frac %g is more than 1; the rest is the test block",
-                       o->train_frac, o->val_frac);
+                           "%s: train_options fields \"train_frac\" %s and \"val_frac\" %s add up to more than 1; the "
+                           "checkpoint was damaged or edited", file, a, b);
+        return cr_fail(err, CHARRNN_EINVAL, "--train-frac %s plus --val-frac %s is more than 1; the rest is the test block",
+                       a, b);
     }
     if (!(o->learning_rate > 0 && o->learning_rate < 1e3))
         return bad(err, file, O, "learning_rate", o->learning_rate, "use a positive value below 1000, such as 2e-3");
@@ -119,14 +139,14 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
     if (!(o->max_epochs > 0 && o->max_epochs < 1e9))
         return bad(err, file, O, "max_epochs", o->max_epochs, "use a positive number of epochs below 1e9");
     if (o->max_iters < 0 || o->max_iters > MAX_ITERS)
-        return bad(err, file, O, "max_iters", (double)o->max_iters,
+        return bad_long(err, file, O, "max_iters", o->max_iters,
                    "use 0 (run --max-epochs) or a positive count up to 1e15");
     if (o->eval_val_every < 1 || o->eval_val_every > MAX_ITERS)
-        return bad(err, file, O, "eval_val_every", (double)o->eval_val_every, "use a positive count");
+        return bad_long(err, file, O, "eval_val_every", o->eval_val_every, "use a positive count");
     if (o->val_max_chars < 0 || o->val_max_chars > 1000000000000L)
-        return bad(err, file, O, "val_max_chars", (double)o->val_max_chars, "use 0 (the whole validation block) or a positive count");
+        return bad_long(err, file, O, "val_max_chars", o->val_max_chars, "use 0 (the whole validation block) or a positive count");
     if (o->skip_nonfinite < 0 || o->skip_nonfinite > MAX_ITERS)
-        return bad(err, file, O, "skip_nonfinite", (double)o->skip_nonfinite, "use 0 (stop at the first) or a count");
+        return bad_long(err, file, O, "skip_nonfinite", o->skip_nonfinite, "use 0 (stop at the first) or a count");
     return CHARRNN_OK;
 }
 

@@ -97,7 +97,16 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
                        c.n == 1 ? "" : "s");
     }
     float *ms = cr_malloc(m->net.num_params, sizeof(float));
-    int have_ms = ms && m->path && checkpoint_read_grad_ms(m->path, &m->net, ms, NULL) == CHARRNN_OK;
+    /* the training's gradient statistics scale the steps; a checkpoint without them (SGD) adapts without;
+     * damaged ones (NaN, negative) are an error, not a reason to diverge */
+    charrnn_error ms_err = {0};
+    int msrc = ms && m->path ? checkpoint_read_grad_ms(m->path, &m->net, ms, &ms_err) : CHARRNN_EDATA;
+    if (msrc == CHARRNN_EFORMAT) {
+        free(ms);
+        corpus_free(&c);
+        return cr_fail(err, msrc, "%s", ms_err.msg);
+    }
+    int have_ms = msrc == CHARRNN_OK;
     adapt_config cfg = {o->segment, o->learning_rate, o->decay, have_ms ? 1.0 : 0.99, 1e-8, 0};
     adapter a;
     int32_t *x = cr_malloc((size_t)o->segment, sizeof(int32_t)), *y = cr_malloc((size_t)o->segment, sizeof(int32_t));

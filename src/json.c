@@ -3,6 +3,7 @@
  * Errors name the byte offset of the problem in the input. */
 #include "json.h"
 #include "charrnn.h"
+#include "common.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -588,18 +589,6 @@ void jb_cstring(jbuf *b, const char *s) { jb_string(b, s, s ? strlen(s) : 0); }
 
 void jb_number(jbuf *b, double v) {
     if (!isfinite(v)) { jb_raw(b, "null"); return; }
-    char tmp[40];
-    /* Integral values print as plain integers; below 1e17 "%.17g" would not use
-     * an exponent for them either, and safetensors readers want integers. */
-    if (v == floor(v) && fabs(v) < 1e17) {
-        snprintf(tmp, sizeof tmp, "%.0f", v);
-    } else {
-        /* The shortest of 15, 16, 17 significant digits that reads back exactly;
-         * 17 always does. */
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-            if (strtod(tmp, NULL) == v) break;
-        }
-    }
-    jb_raw(b, tmp);
+    char tmp[CR_NUM_LEN]; /* integers as integers: safetensors readers want them */
+    jb_raw(b, cr_num(v, tmp));
 }

@@ -399,8 +399,8 @@ int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char
     g->corpus_checksum = g->data.checksum;
     corpus_split(g->data.n, opt->train_frac, opt->val_frac, &g->train_n, &g->val_n, &g->test_n);
     if (g->train_n < 1) {
-        rc = cr_fail(err, CHARRNN_EDATA, "%s has %zu characters; its training block (--train-frac %g) is empty; use a "
-                     "larger --train-frac or a larger file", name, g->data.n, opt->train_frac);
+        rc = cr_fail(err, CHARRNN_EDATA, "%s has %zu characters; its training block (--train-frac %s) is empty; use a "
+                     "larger --train-frac or a larger file", name, g->data.n, CR_NUM(opt->train_frac));
         goto fail;
     }
     if (g->train_n > MAX_TRAIN_CHARS) {
@@ -696,8 +696,8 @@ int charrnn_ngram_sampler_prime(charrnn_ngram_sampler *s, const char *text, size
 
 int charrnn_ngram_sampler_next(charrnn_ngram_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
     if (!(temperature == 0 || (temperature >= 1e-6f && temperature <= 1e6f)))
-        return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
-                       temperature);
+        return cr_fail(err, CHARRNN_EINVAL, "temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
+                       CR_NUMF(temperature));
     const int V = s->g->V;
     double *p = s->p;
     distribution(s->g, s->ctx, (size_t)s->nctx, p, s->alive);
@@ -848,6 +848,50 @@ static int get_count(const json_value *obj, const char *key, double hi, double *
     return 0;
 }
 
+/* The corpus description, field by field: each a value the build could have
+ * written (the blocks are the ones corpus_split gives for the fractions). */
+static int read_corpus_fields(charrnn_ngram *g, const json_value *r, const char *path, charrnn_error *err) {
+    double chars, tr, va, te;
+    const char *cs;
+    char what[200];
+    const char *field = NULL;
+    if (get_count(r, "chars", 9007199254740992.0, &chars) || chars < 1) field = "chars";
+    else if (json_get_number(r, "train_frac", &g->train_frac) || !(g->train_frac > 0 && g->train_frac <= 1)) field = "train_frac";
+    else if (json_get_number(r, "val_frac", &g->val_frac) || !(g->val_frac >= 0 && g->val_frac < 1) ||
+             g->train_frac + g->val_frac > 1 + 1e-9)
+        field = "val_frac";
+    else if (json_get_string(r, "checksum", &cs) || strlen(cs) != 16 || strspn(cs, "0123456789abcdefABCDEF") != 16)
+        field = "checksum";
+    if (field) {
+        const json_value *v = json_get(r, field);
+        if (v && v->type == JSON_NUMBER && strcmp(field, "checksum"))
+            snprintf(what, sizeof what, "corpus field \"%s\" is %s, which no build writes", field, CR_NUM(v->number));
+        else if (!strcmp(field, "checksum"))
+            snprintf(what, sizeof what, "corpus field \"checksum\" is not 16 hexadecimal digits");
+        else
+            snprintf(what, sizeof what, "corpus field \"%s\" is missing or not a number", field);
+        return damaged(err, path, what);
+    }
+    size_t split[3];
+    corpus_split((size_t)chars, g->train_frac, g->val_frac, &split[0], &split[1], &split[2]);
+    static const char *const blocks[3] = {"train_chars", "val_chars", "test_chars"};
+    double *got[3] = {&tr, &va, &te};
+    for (int k = 0; k < 3; k++)
+        if (get_count(r, blocks[k], chars, got[k]) || *got[k] != (double)split[k]) {
+            snprintf(what, sizeof what, "corpus field \"%s\" is not the %zu characters that \"chars\" %.0f, "
+                     "\"train_frac\" %s and \"val_frac\" %s give", blocks[k], split[k], chars, CR_NUM(g->train_frac),
+                     CR_NUM(g->val_frac));
+            return damaged(err, path, what);
+        }
+    if (tr < 1 || tr > MAX_TRAIN_CHARS) return damaged(err, path, "corpus field \"train_chars\" is out of range");
+    g->corpus_chars = (size_t)chars;
+    g->train_n = (size_t)tr;
+    g->val_n = (size_t)va;
+    g->test_n = (size_t)te;
+    g->corpus_checksum = strtoull(cs, NULL, 16);
+    return CHARRNN_OK;
+}
+
 /* The file's header, checksum, config, vocabulary and corpus description. */
 static int read_header(charrnn_ngram *g, const st_file *f, const char *path, charrnn_error *err) {
     const char *fmt = st_get_meta(f, "format");
@@ -920,23 +964,9 @@ static int read_header(charrnn_ngram *g, const st_file *f, const char *path, cha
     json_free(d);
 
     if ((rc = parse_meta(f, path, "corpus", &d, err))) return rc;
-    r = json_root(d);
-    double chars, tr, va, te;
-    const char *cs;
-    if (get_count(r, "chars", 9007199254740992.0, &chars) || get_count(r, "train_chars", MAX_TRAIN_CHARS, &tr) ||
-        get_count(r, "val_chars", chars, &va) || get_count(r, "test_chars", chars, &te) || tr + va + te != chars ||
-        json_get_number(r, "train_frac", &g->train_frac) || json_get_number(r, "val_frac", &g->val_frac) ||
-        json_get_string(r, "checksum", &cs)) {
-        json_free(d);
-        return damaged(err, path, "its corpus description is missing or invalid");
-    }
-    g->corpus_chars = (size_t)chars;
-    g->train_n = (size_t)tr;
-    g->val_n = (size_t)va;
-    g->test_n = (size_t)te;
-    g->corpus_checksum = strtoull(cs, NULL, 16);
+    rc = read_corpus_fields(g, json_root(d), path, err);
     json_free(d);
-    return CHARRNN_OK;
+    return rc;
 }
 
 /* A 1-D tensor of the given dtype and length into *out, or a message. */
@@ -949,6 +979,40 @@ static int tensor_1d(const st_file *f, const char *path, const char *name, st_dt
                        "sizes; the n-gram model is damaged", path, name, st_dtype_name(t->dtype),
                        t->ndim ? t->shape[0] : 0, t->ndim > 1 ? ", ..." : "", st_dtype_name(dt), len);
     *out = t;
+    return CHARRNN_OK;
+}
+
+/* The counts are the ones the training block implies: below the top order a
+ * node's (continuation) count is its number of children, plus one for the one
+ * string of each length that opens the text; the top order's raw counts add
+ * up to the positions that have N characters. */
+static int check_counts(const charrnn_ngram *g, const char *path, charrnn_error *err) {
+    const int N = g->order;
+    char what[200];
+    for (int d = 1; d < N; d++) {
+        size_t starts = 0;
+        for (size_t y = g->off[d]; y < g->off[d + 1]; y++) {
+            uint32_t kids = g->first_child[y + 1] - g->first_child[y];
+            if (g->cnt[y] != kids && g->cnt[y] != kids + 1) {
+                snprintf(what, sizeof what, "tensor \"ngram.counts\" gives an n-gram of order %d the count %u, but it "
+                         "has %u longer n-grams (its count must be %u or %u)", d, g->cnt[y], kids, kids, kids + 1);
+                return damaged(err, path, what);
+            }
+            starts += g->cnt[y] - kids;
+        }
+        if (starts != (g->train_n >= (size_t)d)) {
+            snprintf(what, sizeof what, "tensor \"ngram.counts\" marks %zu n-grams of order %d as opening the text, "
+                     "where the text has %d", starts, d, g->train_n >= (size_t)d);
+            return damaged(err, path, what);
+        }
+    }
+    size_t total = 0, want = g->train_n >= (size_t)N ? g->train_n - (size_t)N + 1 : 0;
+    for (size_t y = g->off[N]; y < g->off[N + 1]; y++) total += g->cnt[y];
+    if (total != want) {
+        snprintf(what, sizeof what, "tensor \"ngram.counts\" counts %zu n-grams of order %d, but a training block of "
+                 "%zu characters holds %zu", total, N, g->train_n, want);
+        return damaged(err, path, what);
+    }
     return CHARRNN_OK;
 }
 
@@ -1010,6 +1074,7 @@ static int read_trie(charrnn_ngram *g, const st_file *f, const char *path, charr
         if (s != g->off[d + 2]) return damaged(err, path, "tensor \"ngram.children\" does not match the level sizes");
     }
     g->first_child[g->num_ctx] = (uint32_t)s;
+    if ((rc = check_counts(g, path, err))) return rc;
     return derive(g, path, err);
 }
 

@@ -174,16 +174,16 @@ void charrnn_sample_config_default(charrnn_sample_config *c) {
 int charrnn_sample_config_check(const charrnn_sample_config *c, charrnn_error *err) {
     if (!c) return CHARRNN_OK; /* the defaults */
     if (!(c->temperature == 0 || (c->temperature >= 1e-6f && c->temperature <= 1e6f)))
-        return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
-                       c->temperature);
+        return cr_fail(err, CHARRNN_EINVAL, "temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
+                       CR_NUMF(c->temperature));
     if (c->top_k < 0) return cr_fail(err, CHARRNN_EINVAL, "top-k %d is out of range; use 0 (off) or a positive count", c->top_k);
     if (!(c->top_p > 0 && c->top_p <= 1))
-        return cr_fail(err, CHARRNN_EINVAL, "top-p %g is out of range; use 0 < p <= 1 (1: off)", c->top_p);
+        return cr_fail(err, CHARRNN_EINVAL, "top-p %s is out of range; use 0 < p <= 1 (1: off)", CR_NUMF(c->top_p));
     if (!(c->min_p >= 0 && c->min_p < 1))
-        return cr_fail(err, CHARRNN_EINVAL, "min-p %g is out of range; use 0 <= p < 1 (0: off)", c->min_p);
+        return cr_fail(err, CHARRNN_EINVAL, "min-p %s is out of range; use 0 <= p < 1 (0: off)", CR_NUMF(c->min_p));
     if (!(c->repetition_penalty >= 1 && c->repetition_penalty <= 1e6))
-        return cr_fail(err, CHARRNN_EINVAL, "repetition penalty %g is out of range; use 1 (off) or more, such as 1.3",
-                       c->repetition_penalty);
+        return cr_fail(err, CHARRNN_EINVAL, "repetition penalty %s is out of range; use 1 (off) or more, such as 1.3",
+                       CR_NUMF(c->repetition_penalty));
     if (c->repetition_window < 1 || c->repetition_window > MAX_WINDOW)
         return cr_fail(err, CHARRNN_EINVAL, "repetition window %d is out of range; use 1 to %d characters",
                        c->repetition_window, MAX_WINDOW);
@@ -365,8 +365,8 @@ static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out)
 
 static int next_with(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
     if (!(temperature == 0 || (temperature >= 1e-6f && temperature <= 1e6f)))
-        return cr_fail(err, CHARRNN_EINVAL, "temperature %g is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
-                       temperature);
+        return cr_fail(err, CHARRNN_EINVAL, "temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
+                       CR_NUMF(temperature));
     charrnn_model *m = s->st->m;
     const int V = m->vocab_size;
     for (int j = 0; j < s->st->n; j++) {

@@ -397,6 +397,14 @@ static uint64_t weights_hash(const model *net) {
     return cr_fnv1a(CR_FNV_OFFSET, net->params, net->num_params * sizeof(float));
 }
 
+/* The corpus file is as it was when mapped (every rank's): CHARRNN_EIO otherwise (collective). */
+static int corpus_unchanged(const charrnn_trainer *t, charrnn_error *err) {
+    int rc = corpus_check(&t->data, err), bad = rc != CHARRNN_OK;
+    if (t->ranks > 1) bad = dist_or_int(bad);
+    if (bad && !rc) rc = cr_fail(err, CHARRNN_EIO, "the corpus file changed under another rank while training read it");
+    return rc;
+}
+
 int charrnn_trainer_done(const charrnn_trainer *t) { return t->iter >= t->total_iters; }
 
 int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_error *err) {
@@ -414,6 +422,7 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
             t->x[s * B + j] = (int32_t)corpus_id(&t->data, pos);
             t->y[s * B + j] = (int32_t)corpus_id(&t->data, pos + 1);
         }
+    if ((rc = corpus_unchanged(t, err))) return rc; /* nothing of this step used: the trainer as it was */
     double loss, norm;
     thread_scope ts;
     threads_enter(&ts, t->threads);
@@ -429,12 +438,12 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     } else if (rc == 1) {
         return cr_fail(err, CHARRNN_ENONFINITE,
                        "the training loss became %g at iteration %ld; the weights were left as they were. "
-                       "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
+                       "Try a lower --learning-rate or --grad-clip, or --skip-nonfinite N",
                        loss, t->iter + 1);
     } else if (rc == 2) {
         return cr_fail(err, CHARRNN_ENONFINITE,
                        "the gradient became non-finite at iteration %ld; the weights were left as they were. "
-                       "Try a lower --learning-rate or --grad-clip, --skip-nonfinite N, or resume from the last checkpoint",
+                       "Try a lower --learning-rate or --grad-clip, or --skip-nonfinite N",
                        t->iter + 1);
     }
     t->loss_history[t->iter] = skipped ? NAN : (float)loss;
@@ -444,7 +453,7 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
         uint64_t h = weights_hash(net), lo = dist_min_u64(h), hi = dist_max_u64(h);
         if (lo != hi)
             return cr_fail(err, CHARRNN_EMISMATCH, "the %d ranks' weights differ at iteration %ld (checksums %016llx "
-                           "to %016llx): they diverged; stop and resume from the last checkpoint", t->ranks, t->iter,
+                           "to %016llx): they diverged; resume the run from a checkpoint", t->ranks, t->iter,
                            (unsigned long long)lo, (unsigned long long)hi);
     }
     int epoch_end = t->iter % t->iters_per_epoch == 0;
@@ -472,8 +481,8 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
 int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, void *ctx, double *val_loss,
                              charrnn_error *err) {
     if (t->val_n < 2)
-        return cr_fail(err, CHARRNN_EDATA, "there is no validation block (--val-frac %g gives %zu characters)",
-                       t->opt.val_frac, t->val_n);
+        return cr_fail(err, CHARRNN_EDATA, "there is no validation block (--val-frac %s gives %zu characters)",
+                       CR_NUM(t->opt.val_frac), t->val_n);
     model *net = &t->m->net;
     size_t state = (size_t)net->L * net->B * net->H;
     memcpy(t->saved_state, net->state_h, sizeof(float) * state);
@@ -498,6 +507,8 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
     threads_leave(&ts);
     memcpy(net->state_h, t->saved_state, sizeof(float) * state);
     memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
+    int rc = corpus_unchanged(t, err);
+    if (rc) return rc;
     if (stopped) return cr_fail(err, CHARRNN_ECANCELED, "validation was stopped");
     if (!isfinite(loss))
         return cr_fail(err, CHARRNN_ENONFINITE, "the validation loss at iteration %ld is not finite (%g)", t->iter, loss);

@@ -5,7 +5,8 @@
 # reduction order; checkpoints move between 2 ranks and a build without MPI
 # both ways; Ctrl-C on mpirun saves a resumable checkpoint; a rank that is
 # killed ends the whole job and the last checkpoint stays intact; a batch
-# smaller than the ranks is refused. Prints "N passed, N failed".
+# smaller than the ranks is refused, and so is the corpus on standard input
+# (which reaches only rank 0). Prints "N passed, N failed".
 # Usage: sh tests/mpi.sh MPI_BINARY PLAIN_BINARY
 cd "$(dirname "$0")/.."
 MPIBIN=${1:-build/mpi/charrnn}
@@ -75,5 +76,10 @@ pkill -9 -f "$tmp/text.txt" 2>/dev/null
 # a batch smaller than the ranks
 mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" --batch-size 1 --max-iters 2 --checkpoint-dir "$tmp/small" > "$tmp/small.log" 2>&1
 grep -q "smaller than the 2 ranks" "$tmp/small.log" && ok "a batch smaller than the ranks is refused" || bad "batch 1 on 2 ranks: $(tail -n 2 "$tmp/small.log")"
+# standard input reaches only rank 0: refused with the reason, before anything is written
+mpirun -np 2 "$MPIBIN" train - --max-iters 2 --checkpoint-dir "$tmp/stdin" < "$tmp/text.txt" > "$tmp/stdin.log" 2>&1
+if grep -q "standard input reaches only rank 0" "$tmp/stdin.log" && ! grep -q "is empty" "$tmp/stdin.log" && [ ! -e "$tmp/stdin" ]; then
+    ok "train - on 2 ranks is refused: standard input reaches only rank 0"
+else bad "train - on 2 ranks: $(grep charrnn "$tmp/stdin.log" | head -n 2)"; fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -2,7 +2,8 @@
  * once into a token cache beside the checkpoints and reuses it while the file
  * is unchanged (rebuilt when it changes); the cached corpus trains exactly as
  * one read into memory; byte mode trains from the mapped file itself, and a
- * file truncated under it ends the run with a message, not "Bus error";
+ * file (or cache) truncated under it saves the run and ends it with a message,
+ * not "Bus error";
  * validation reads a bounded, stated sample of the validation block. */
 #include "test.h"
 #include "charrnn.h"
@@ -80,23 +81,52 @@ static void test_cache_equals_memory(void) {
     }
 }
 
+/* A corpus truncated under training, before its first checkpoint: in byte mode
+ * the mapped file itself, in code-point mode the token cache. The run saves
+ * what it trained (as a stop signal would), says so and how to resume, exits
+ * 1, and never claims a checkpoint that is not there; restored, it resumes. */
 static void test_truncated_while_training(void) {
-    const char *p = t_path("big_bytes.txt"), *dir = t_path("big_bytes_cv");
-    char *cmd = t_fmt("cp '%s' '%s'", bcorpus(), p);
-    t_run(cmd, NULL, NULL);
-    free(cmd);
-    cmd = t_fmt("%s train '%s' --unit byte --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
-                "--max-iters 100000000 --print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' "
-                "2>'%s/trunc.err' & p=$!; while ! grep -q '^5/' '%s/trunc.err' 2>/dev/null; do sleep 0.05; done; "
-                ": > '%s'; wait $p; echo \"rc=$?\"", t_bin(), p, dir, t_tmpdir(), t_tmpdir(), p);
-    char *out;
-    t_run(cmd, &out, NULL);
-    char *err = t_read_file(t_path("trunc.err"), NULL);
-    CHECKF(strstr(out, "rc=1") && err && strstr(err, "corpus changed while being read") && !strstr(err, "Bus error"),
-           "a corpus truncated under training: %s / %s", out, err ? err : "");
-    free(out);
-    free(err);
-    free(cmd);
+    for (int unit = 0; unit < 2; unit++) {
+        const char *name = unit ? "big_bytes.txt" : "big_cps.txt";
+        char p[600], dir[600];
+        snprintf(p, sizeof p, "%s", t_path(name));
+        snprintf(dir, sizeof dir, "%s", t_path(unit ? "big_bytes_cv" : "big_cps_cv"));
+        char *cmd = t_fmt("cp '%s' '%s'", bcorpus(), p);
+        t_run(cmd, NULL, NULL);
+        free(cmd);
+        char *victim = unit ? t_fmt("'%s'", p) : t_fmt("'%s'/corpus-*.ids", dir);
+        cmd = t_fmt("%s train '%s' --unit %s --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --precision fp32 "
+                    "--max-iters 100000000 --print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' "
+                    "2>'%s/trunc.err' & p=$!; while ! grep -q '^5/' '%s/trunc.err' 2>/dev/null; do sleep 0.05; done; "
+                    "for f in %s; do : > \"$f\"; done; wait $p; echo \"rc=$?\"", t_bin(), p, unit ? "byte" : "codepoint", dir,
+                    t_tmpdir(), t_tmpdir(), victim);
+        char *out;
+        t_run(cmd, &out, NULL);
+        char *err = t_read_file(t_path("trunc.err"), NULL), *latest = t_fmt("%s/latest.safetensors", dir);
+        if (!err) err = strdup("");
+        CHECKF(strstr(out, "rc=1") && strstr(err, "changed while training read it") && strstr(err, "saved the run at iteration") &&
+               strstr(err, "resume with:") && strstr(err, latest) && !strstr(err, "intact") && !strstr(err, "Bus error"),
+               "unit %d: a corpus truncated under training: %s / %s", unit, out, err);
+        charrnn_model *m = NULL;
+        charrnn_error e = {0};
+        charrnn_model_info info = {0};
+        if (CHECKF(charrnn_model_load(&m, latest, &e) == 0, "unit %d: no checkpoint saved: %s", unit, e.msg)) {
+            charrnn_model_get_info(m, &info);
+            CHECKF(info.iteration >= 5, "unit %d: the checkpoint holds iteration %ld", unit, info.iteration);
+            charrnn_model_close(m);
+        }
+        free(out); free(err); free(cmd); free(victim);
+        /* put back (a token cache is made again by itself), the run resumes where it was */
+        if (unit) {
+            cmd = t_fmt("cp '%s' '%s'", bcorpus(), p);
+            t_run(cmd, NULL, NULL);
+            free(cmd);
+        }
+        int rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters %ld --threads 1", p, latest, info.iteration + 2);
+        CHECKF(rc == 0 && strstr(err, "resuming"), "unit %d: resuming after the file was put back: %s", unit, err);
+        free(err);
+        free(latest);
+    }
 }
 
 static void test_val_max_chars(void) {

@@ -356,7 +356,7 @@ static void test_bad_numeric_options(void) {
         {"--num-layers 1000", "--num-layers 1000", "out of range"},
         {"--rnn-size -5", "--rnn-size -5", "out of range"},
         {"--rnn-size 0", "--rnn-size 0", "out of range"},
-        {"--rnn-size 99999999999", "--rnn-size", "out of range"},
+        {"--rnn-size 99999999999", "--rnn-size", "too large: the most it can hold is 2147483647"},
         {"--learning-rate 0", "--learning-rate 0", "out of range"},
         {"--learning-rate -1", "--learning-rate -1", "out of range"},
         {"--batch-size 0", "--batch-size 0", "out of range"},

@@ -518,14 +518,15 @@ static void test_messages(void) {
     unsigned long long u;
     CHECK(parse_long_strict("-12", &l) == 0 && l == -12);
     CHECK(parse_long_strict(" 12", &l) == -1 && parse_long_strict("12 ", &l) == -1 && parse_long_strict("0x1", &l) == -1);
-    CHECK(parse_u64_strict("18446744073709551615", &u) == 0 && parse_u64_strict("18446744073709551616", &u) == -1);
+    CHECK(parse_u64_strict("18446744073709551615", &u) == 0 && parse_u64_strict("18446744073709551616", &u) == NUM_TOO_LARGE);
     CHECK(parse_u64_strict("-1", &u) == -1);
     CHECK(parse_double_strict("2e-3", &d) == 0 && d == 2e-3 && parse_double_strict(".5", &d) == 0 && d == 0.5);
-    CHECK(parse_double_strict("0x1p3", &d) == -1 && parse_double_strict("1e400", &d) == -1);
+    CHECK(parse_double_strict("0x1p3", &d) == -1 && parse_double_strict("1e400", &d) == NUM_TOO_LARGE);
+    CHECK(parse_double_strict("1e-400", &d) == NUM_TOO_SMALL && parse_double_strict("0e-400", &d) == 0 && d == 0);
     CHECK(parse_duration("90m", &d) == 0 && d == 5400 && parse_duration("1h30m", &d) == 0 && d == 5400);
     CHECK(parse_duration("300", &d) == 0 && d == 300 && parse_duration("2d", &d) == 0 && d == 172800);
     CHECK(parse_duration("1.5h", &d) == 0 && d == 5400);
-    CHECK(parse_duration("5x", &d) == -1 && parse_duration("m", &d) == -1 && parse_duration("0", &d) == -1 &&
+    CHECK(parse_duration("5x", &d) == -1 && parse_duration("m", &d) == -1 && parse_duration("0", &d) == NUM_TOO_SMALL &&
           parse_duration("10 m", &d) == -1 && parse_duration("1h30", &d) == -1);
     /* char-rnn's GPU options are accepted with a note */
     rc = t_cli(&out, &err, "sample '%s' --length 3 -gpuid -1 --verbose 0", hmodel());
@@ -622,6 +623,206 @@ static void test_resume_hint_quoted(void) {
     free(e);
 }
 
+/* A number beyond what an option can hold is "too large" (or too small, too
+ * long) with the limit, never "malformed"; every option message prints an
+ * integer as an integer and a fraction as typed (not 2.14748e+09, not 1 for
+ * 1.0000001), from the command line and from an edited checkpoint alike. */
+static void test_numbers_in_messages(void) {
+    int i32 = 0;
+    long l = 0;
+    uint64_t u = 0;
+    double dv = 0, dur = 0;
+    optdef opts[] = {
+        {"i", O_INT, &i32, 0, "", 0}, {"l", O_LONG, &l, 0, "", 0}, {"u", O_U64, &u, 0, "", 0},
+        {"d", O_DOUBLE, &dv, 0, "", 0}, {"t", O_DURATION, &dur, 0, "", 0}, {0, 0, 0, 0, 0, 0},
+    };
+    static const struct { const char *opt, *value, *needle, *limit; } beyond[] = {
+        {"--i", "2147483648", "too large", "2147483647"},
+        {"--i", "99999999999999999999999", "too large", "2147483647"},
+        {"--i", "-2147483648", "too small", "-2147483647"},
+        {"--l", "9223372036854775808", "too large", "9223372036854775807"},
+        {"--l", "-99999999999999999999999", "too small", "-9223372036854775808"},
+        {"--u", "18446744073709551616", "too large", "18446744073709551615"},
+        {"--d", "1e400", "too large", "1.8e308"},
+        {"--d", "-1e400", "too large", "1.8e308"},
+        {"--d", "1e-400", "too close to 0", "4.9e-324"},
+        {"--t", "99999999d", "too long", "100000d"},
+        {"--t", "1h99999999999999999999999999999999999999999999999999999999999999999999999999999m", "too long", "100000d"},
+        {"--t", "0s", "above 0", NULL},
+    };
+    for (size_t k = 0; k < sizeof beyond / sizeof beyond[0]; k++) {
+        char *argv[] = {(char *)beyond[k].opt, (char *)beyond[k].value}, msg[512] = "";
+        const char *pos[1];
+        int rc = parse_args(2, argv, "x", "x", opts, pos, 1, msg, sizeof msg);
+        CHECKF(rc == OPT_ERROR && strstr(msg, beyond[k].needle) && (!beyond[k].limit || strstr(msg, beyond[k].limit)) &&
+               !strstr(msg, "expects"), "%s %s: %s", beyond[k].opt, beyond[k].value, msg);
+    }
+    static const char *malformed[][2] = {{"--i", "12a"}, {"--u", "-1"}, {"--d", "1e"}, {"--t", "5x"}, {"--t", "1e5d"}};
+    for (size_t k = 0; k < sizeof malformed / sizeof malformed[0]; k++) {
+        char *argv[] = {(char *)malformed[k][0], (char *)malformed[k][1]}, msg[512] = "";
+        const char *pos[1];
+        int rc = parse_args(2, argv, "x", "x", opts, pos, 1, msg, sizeof msg);
+        CHECKF(rc == OPT_ERROR && strstr(msg, "expects"), "%s %s: %s", malformed[k][0], malformed[k][1], msg);
+    }
+    /* the range checks of the library and of every command print the value as given */
+    static const struct { const char *args, *shown; } cli[] = {
+        {"train --rnn-size 2147483647", "--rnn-size 2147483647 "},
+        {"train --num-layers 2147483647", "--num-layers 2147483647 "},
+        {"train --batch-size 2147483647", "--batch-size 2147483647 "},
+        {"train --seq-length 2147483647", "--seq-length 2147483647 "},
+        {"train --max-iters 9223372036854775807", "--max-iters 9223372036854775807 "},
+        {"train --eval-val-every 9223372036854775807", "--eval-val-every 9223372036854775807 "},
+        {"train --val-max-chars 9223372036854775807", "--val-max-chars 9223372036854775807 "},
+        {"train --skip-nonfinite 9223372036854775807", "--skip-nonfinite 9223372036854775807 "},
+        {"train --dropout 1.0000001", "--dropout 1.0000001 "},
+        {"train --dropout -0.3", "--dropout -0.3 "},
+        {"train --train-frac 1.0000001", "--train-frac 1.0000001 "},
+        {"train --train-frac 0.7 --val-frac 0.3000001", "--val-frac 0.3000001 "},
+        {"train --learning-rate 1000.0000001", "--learning-rate 1000.0000001 "},
+        {"train --max-epochs 1000000000", "--max-epochs 1000000000 "},
+        {"train --sample-temperature 1000000.5", "--sample-temperature 1000000.5 "},
+        {"sample x --top-p 1.0000001", "--top-p 1.0000001 "},
+        {"sample x --min-p 1", "--min-p 1 "},
+        {"sample x --temperature 2000000", "--temperature 2000000 "},
+        {"sample x --repetition-penalty 0.99999999", "--repetition-penalty 0.99999999 "},
+        {"sample x --primetext a --dynamic --dynamic-lr 1.0000001", "--dynamic-lr 1.0000001 "},
+        {"eval x y --dynamic --dynamic-decay 1.0000001", "--dynamic-decay 1.0000001 "},
+        {"ngram x --temperature 2000000 --sample 1", "--temperature 2000000 "},
+    };
+    for (size_t k = 0; k < sizeof cli / sizeof cli[0]; k++) {
+        char *err;
+        int rc = t_cli(NULL, &err, "%s --checkpoint-dir '%s'", cli[k].args, t_path("numbers_cv"));
+        if (strncmp(cli[k].args, "train", 5)) { /* the other commands take no --checkpoint-dir */
+            free(err);
+            rc = t_cli(NULL, &err, "%s", cli[k].args);
+        }
+        CHECKF(rc == 2 && strstr(err, cli[k].shown) && (strstr(err, "out of range") || strstr(err, "more than 1")) &&
+               !strstr(err, "e+") && !strstr(err, "training on"),
+               "charrnn %s: exit %d: %s", cli[k].args, rc, err);
+        free(err);
+    }
+    /* and the values the commands report: a float as typed (dropout 0.3, not 0.300000011920929), an integer as one */
+    char *out, *err;
+    int rc = t_cli(NULL, &err, "train '%s' --dropout 0.3 --learning-rate 0.001 --rnn-size 8 --num-layers 2 --batch-size 4 "
+                   "--seq-length 8 --max-iters 1 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(),
+                   t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(err, "dropout 0.3,") && strstr(err, "lr 0.001\n"), "train's model line: %s", err);
+    free(err);
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(out, "dropout 0.3\n"), "info: %s", out);
+    free(out); free(err);
+    rc = t_cli(&out, &err, "sample '%s/latest.safetensors' --length 1 --temperature 1000000 --precision fp32",
+               t_path("numbers_d_cv"));
+    CHECKF(rc == 0 && strstr(err, "temperature 1000000,"), "sample's model line: %s", err);
+    free(out); free(err);
+    /* an edited checkpoint's fields, too */
+    const char *dst = t_path("numbers.safetensors");
+    static const char *fields[][2] = {{"max_epochs", "1000000000"}, {"train_frac", "1.0000001"},
+                                      {"learning_rate", "1000.0000001"}};
+    for (int k = 0; k < 3; k++) {
+        if (edit_checkpoint(hmodel(), dst, "train_options", fields[k][0], fields[k][1])) continue;
+        char *shown = t_fmt("\"%s\" is %s,", fields[k][0], fields[k][1]);
+        rc = t_cli(NULL, &err, "info '%s'", dst);
+        CHECKF(rc != 0 && strstr(err, shown) && !strstr(err, "e+"), "info on %s = %s: %s", fields[k][0], fields[k][1], err);
+        free(shown);
+        free(err);
+    }
+}
+
+/* A run never points at a checkpoint that is not its own or not there: one
+ * that fails at its first step in a directory holding another run's latest
+ * (--force) says that it saved none, and names no file to resume from. */
+static void test_no_claimed_checkpoint(void) {
+    const char *huge = t_path("huge_w.safetensors"), *dir = t_path("claims_cv");
+    if (!exists(huge)) test_huge_weights(); /* makes it */
+    mkdir(dir, 0755);
+    char *cmd = t_fmt("cp '%s' '%s/latest.safetensors'", hmodel(), dir), *err;
+    t_run(cmd, NULL, NULL);
+    free(cmd);
+    int rc = t_cli(NULL, &err, "train '%s' --init-from '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                   "--max-iters 5 --precision fp32 --threads 1 --checkpoint-dir '%s' --force", hcorpus(), huge, dir);
+    EXPECT_FAIL("a first step that is not finite", rc, err, "became");
+    CHECKF(strstr(err, "no checkpoint of this run was saved") && !strstr(err, "last good checkpoint is") &&
+           !strstr(err, "resume with"), "a run that saved nothing named a checkpoint: %s", err);
+    free(err);
+}
+
+/* A checkpoint tensor that holds what training cannot produce (NaN, infinity;
+ * a negative mean of squares) is refused as damaged, naming the tensor,
+ * wherever it is read: eval --dynamic reads the optimizer's moments, a resume
+ * reads them and the carried state, every command the weights. Never "use a
+ * lower learning rate". The loss history may hold NaN (a skipped step). */
+static const char *adam_model(void) {
+    static char ckpt[600];
+    if (!ckpt[0]) {
+        const char *dir = t_path("adam_cv");
+        char *err;
+        int rc = t_cli(NULL, &err, "train '%s' --optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                       "--max-iters 3 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
+        CHECKF(rc == 0, "training the Adam model: %s", err);
+        free(err);
+        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
+    }
+    return ckpt;
+}
+
+/* src with element 0 of tensor set to v, into dst. */
+static int with_value(const char *src, const char *dst, const char *tensor, float v) {
+    char msg[600];
+    st_file *f = st_open(src, msg, sizeof msg);
+    if (!CHECKF(f, "%s", msg)) return -1;
+    const st_tensor *t = st_find(f, tensor);
+    if (!CHECKF(t, "%s has no %s", src, tensor)) { st_close(f); return -1; }
+    float *data = malloc(t->nbytes);
+    memcpy(data, t->data, t->nbytes);
+    data[0] = v;
+    st_close(f);
+    charrnn_error err = {0};
+    int rc = checkpoint_rewrite(src, dst, 0, NULL, NULL, tensor, data, &err);
+    CHECKF(rc == 0, "%s", err.msg);
+    free(data);
+    return rc;
+}
+
+static void test_nonfinite_tensors_refused(void) {
+    const char *dst = t_path("nonfinite.safetensors"), *cv = t_path("nonfinite_cv");
+    static const struct { int adam; const char *tensor; float value; const char *cmd, *needle; } cases[] = {
+        {0, "optim.m1", NAN, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", INFINITY, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", -1.0f, "eval '%s' '%s' --dynamic --precision fp32", "negative"},
+        {1, "optim.m2", NAN, "eval '%s' '%s' --dynamic --precision fp32", "NaN or infinite"},
+        {1, "optim.m2", -1.0f, "eval '%s' '%s' --dynamic --precision fp32", "negative"},
+        {0, "optim.m1", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "optim.m1", -1.0f, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "negative"},
+        {1, "optim.m1", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {1, "optim.m2", -1.0f, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "negative"},
+        {0, "state.h", NAN, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "state.c", INFINITY, "train '%s' --resume '%s' --max-iters 40 --precision fp32", "NaN or infinite"},
+        {0, "decoder.weight", NAN, "info '%s'", "NaN or infinite"},
+        {0, "weight_ih_l0", INFINITY, "sample '%s' --length 5", "NaN or infinite"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        if (with_value(cases[k].adam ? adam_model() : hmodel(), dst, cases[k].tensor, cases[k].value)) continue;
+        char *args = !strncmp(cases[k].cmd, "train", 5) ? t_fmt(cases[k].cmd, hcorpus(), dst) : t_fmt(cases[k].cmd, dst, hcorpus());
+        char *err, what[200];
+        int rc = !strncmp(args, "train", 5) ? t_cli(NULL, &err, "%s --checkpoint-dir '%s' --threads 1", args, cv)
+                                        : t_cli(NULL, &err, "%s", args);
+        snprintf(what, sizeof what, "%s = %g: charrnn %.40s", cases[k].tensor, cases[k].value, args);
+        EXPECT_FAIL(what, rc, err, cases[k].needle);
+        CHECKF(strstr(err, cases[k].tensor) && strstr(err, "damaged") && !strstr(err, "learning rate"), "%s: %s", what, err);
+        free(err);
+        free(args);
+    }
+    /* a skipped step's NaN in the loss history is no damage: the run resumes */
+    if (with_value(hmodel(), dst, "history.train_loss", NAN) == 0) {
+        char *err;
+        int rc = t_cli(NULL, &err, "train '%s' --resume '%s' --max-iters 31 --precision fp32 --threads 1 --checkpoint-dir '%s'",
+                       hcorpus(), dst, t_path("nonfinite_cv2"));
+        CHECKF(rc == 0, "a NaN in the loss history: exit %d: %s", rc, err);
+        free(err);
+    }
+}
+
 void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
@@ -640,4 +841,7 @@ void register_hardening_tests(void) {
     t_register("hard_init_from_names_character", test_init_from_names_character);
     t_register("hard_info_escapes", test_info_escapes);
     t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
+    t_register("hard_numbers_in_messages", test_numbers_in_messages);
+    t_register("hard_no_claimed_checkpoint", test_no_claimed_checkpoint);
+    t_register("hard_nonfinite_tensors_refused", test_nonfinite_tensors_refused);
 }

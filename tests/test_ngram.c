@@ -381,9 +381,11 @@ static int refused(const char *path, const char *why) {
     return ok;
 }
 
-/* Rewrites src with one tensor edited and a checksum that matches: what
- * someone who edits the file on purpose can do. */
-static void write_edited(const char *src, const char *dst, const char *tensor, size_t at, int32_t value) {
+/* Rewrites src with one tensor edited (tensor NULL: none) and, when field is
+ * given, that field of the "corpus" metadata set to the JSON text repl, with a
+ * checksum that matches: what someone who edits the file on purpose can do. */
+static void write_edited_meta(const char *src, const char *dst, const char *tensor, size_t at, int32_t value,
+                              const char *field, const char *repl) {
     char msg[600];
     st_file *f = st_open(src, msg, sizeof msg);
     if (!CHECKF(f, "%s", msg)) return;
@@ -391,14 +393,25 @@ static void write_edited(const char *src, const char *dst, const char *tensor, s
     st_meta meta[16];
     st_tensor ts[8];
     unsigned char *copy[8] = {0};
+    char *corp = strdup(st_get_meta(f, "corpus"));
+    if (field) { /* "field":VALUE -> "field":repl */
+        char *key = t_fmt("\"%s\":", field), *at_key = strstr(corp, key);
+        if (CHECKF(at_key, "no field %s in %s", field, corp)) {
+            char *v = at_key + strlen(key), *end = v + strcspn(v, ",}");
+            char *edited = t_fmt("%.*s%s%s", (int)(v - corp), corp, repl, end);
+            free(corp);
+            corp = edited;
+        }
+        free(key);
+    }
     uint64_t h = 14695981039346656037ULL;
     const char *keys[] = {"format", "format_version", "config", "vocab", "corpus"};
     for (int i = 0; i < 5; i++)
-        for (const unsigned char *p = (const unsigned char *)st_get_meta(f, keys[i]); p && *p; p++)
+        for (const unsigned char *p = (const unsigned char *)(i == 4 ? corp : st_get_meta(f, keys[i])); p && *p; p++)
             h = (h ^ *p) * 1099511628211ULL;
     for (int i = 0; i < nt && i < 8; i++) {
         ts[i] = *st_tensor_at(f, i);
-        if (!strcmp(ts[i].name, tensor)) {
+        if (tensor && !strcmp(ts[i].name, tensor)) {
             copy[i] = malloc(ts[i].nbytes);
             memcpy(copy[i], ts[i].data, ts[i].nbytes);
             size_t es = st_dtype_size(ts[i].dtype);
@@ -411,12 +424,31 @@ static void write_edited(const char *src, const char *dst, const char *tensor, s
     char sum[40];
     snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
     int k = 0;
-    for (int i = 0; i < nm && k < 15; i++)
-        if (strcmp(st_meta_at(f, i)->key, "checksum")) meta[k++] = *st_meta_at(f, i);
+    for (int i = 0; i < nm && k < 15; i++) {
+        const st_meta *e = st_meta_at(f, i);
+        if (!strcmp(e->key, "corpus")) meta[k++] = (st_meta){"corpus", corp};
+        else if (strcmp(e->key, "checksum")) meta[k++] = *e;
+    }
     meta[k++] = (st_meta){"checksum", sum};
     CHECKF(st_write(dst, meta, k, ts, nt, msg, sizeof msg) == 0, "%s", msg);
     for (int i = 0; i < 8; i++) free(copy[i]);
+    free(corp);
     st_close(f);
+}
+
+static void write_edited(const char *src, const char *dst, const char *tensor, size_t at, int32_t value) {
+    write_edited_meta(src, dst, tensor, at, value, NULL, NULL);
+}
+
+/* Refused, as damaged, with a message naming what is wrong. */
+static int refused_naming(const char *path, const char *needle) {
+    charrnn_ngram *g = NULL;
+    charrnn_error err = {0};
+    int rc = charrnn_ngram_load(&g, path, &err);
+    int ok = rc == CHARRNN_EFORMAT && !g && strstr(err.msg, path) && strstr(err.msg, needle) && strstr(err.msg, "damaged");
+    if (!ok) fprintf(stderr, "    (expected a refusal naming %s: rc %d, message: %s)\n", needle, rc, err.msg);
+    charrnn_ngram_close(g);
+    return ok;
 }
 
 static void test_damaged_files_refused(void) {
@@ -460,10 +492,45 @@ static void test_damaged_files_refused(void) {
     CHECK(refused(bad, "a negative count"));
     write_edited(path, bad, "ngram.level_sizes", 0, 2);
     CHECK(refused(bad, "no root"));
-    write_edited(path, bad, "ngram.counts", 0, 1); /* still a trie: loads */
+    /* an unedited rewrite loads: the edits below are what is refused */
+    write_edited(path, bad, NULL, 0, 0);
     charrnn_ngram *h = NULL;
-    CHECKF(charrnn_ngram_load(&h, bad, &err) == 0, "an edit that keeps a valid table: %s", err.msg);
+    CHECKF(charrnn_ngram_load(&h, bad, &err) == 0, "an unedited rewrite: %s", err.msg);
     charrnn_ngram_close(h);
+    /* every count is the one the table implies: raising or lowering any one by one is refused */
+    size_t nodes = 0;
+    char msg[600];
+    st_file *f = st_open(path, msg, sizeof msg);
+    const st_tensor *ct = f ? st_find(f, "ngram.counts") : NULL;
+    nodes = ct ? ct->nbytes / 4 : 0;
+    int32_t *counts = nodes ? malloc(ct->nbytes) : NULL;
+    if (counts) memcpy(counts, ct->data, ct->nbytes);
+    if (f) st_close(f);
+    int edits = 0, refusals = 0;
+    for (size_t i = 0; i < nodes; i++)
+        for (int delta = -1; delta <= 1; delta += 2) {
+            if (counts[i] + delta < 1) continue; /* a count below 1 is refused above */
+            write_edited(path, bad, "ngram.counts", i, counts[i] + delta);
+            edits++;
+            refusals += refused_naming(bad, "ngram.counts");
+        }
+    CHECKF(edits > 20 && refusals == edits, "%d of %d count edits refused", refusals, edits);
+    free(counts);
+    /* the corpus description: each field what a build could write, named when it is not */
+    static const struct { const char *field, *value; } fields[] = {
+        {"train_frac", "-5"}, {"train_frac", "0"}, {"train_frac", "1.5"}, {"train_frac", "0.5"}, {"train_frac", "\"x\""},
+        {"val_frac", "-0.1"}, {"val_frac", "1"}, {"val_frac", "0.3"}, {"val_frac", "0.2"},
+        {"checksum", "\"zz00000000000000\""}, {"checksum", "\"123\""}, {"checksum", "\"0123456789abcdef0\""},
+        {"checksum", "7"}, {"chars", "0"}, {"chars", "-3"}, {"chars", "99999999"},
+        {"train_chars", "1"}, {"val_chars", "0"}, {"test_chars", "1000"},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        write_edited_meta(path, bad, NULL, 0, 0, fields[k].field, fields[k].value);
+        char needle[64];
+        snprintf(needle, sizeof needle, "\"%s\"", fields[k].field);
+        int named = refused_naming(bad, needle) || refused_naming(bad, "_chars\""); /* a fraction edit shows in the blocks */
+        CHECKF(named, "corpus field %s = %s was not refused naming it", fields[k].field, fields[k].value);
+    }
 }
 
 /* A key twice (here "format" in the metadata, which a reader that takes the
@@ -683,6 +750,60 @@ static void test_cli_refusals(void) {
     free(file);
 }
 
+/* The options of eval and sample that only a network uses are never silently
+ * ignored with an n-gram model: those that would change the result are
+ * refused (exit 2, before any output), the others noted; an option that
+ * applies to a switch that is off is noted for networks too. */
+static void test_cli_network_options(void) {
+    char *text;
+    size_t n;
+    const char *corpus = cli_corpus(&text, &n), *model = t_path("cli_opts.safetensors"), *net = t_path("cli_opts_cv");
+    char *out, *err = NULL;
+    int rc = t_cli(NULL, &err, "ngram %s --order 3 --save %s", corpus, model);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    static const char *refused[] = {
+        "eval %s %s --dynamic", "eval %s %s --dynamic --dynamic-lr 0.1",
+        "sample %s --top-k 3", "sample %s --top-p 0.5", "sample %s --min-p 0.1", "sample %s --repetition-penalty 1.2",
+        "sample %s --repetition-window 8", "sample %s --beam 2", "sample %s --stop x", "sample %s --max-lines 2",
+        "sample %s --interactive", "sample %s --dynamic --primetext a", "sample %s --dynamic-lr 0.1", "sample %s --half 1",
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        char *args = t_fmt(refused[k], model, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        EXPECT_ERROR(args, rc, 2, err, "n-gram model");
+        CHECKF(!out[0], "%s: output before the refusal: %s", args, out);
+        free(out); free(err); free(args);
+    }
+    static const char *noted[][2] = {
+        {"eval %s %s --dynamic-lr 0.1", "--dynamic-lr is ignored"}, {"eval %s %s --dynamic-segment 9", "--dynamic-segment is ignored"},
+        {"eval %s %s --dynamic-decay 0.1", "--dynamic-decay is ignored"}, {"eval %s %s --precision fp32", "--precision is ignored"},
+        {"sample %s --length 5 --precision fp32", "--precision is ignored"},
+    };
+    for (size_t k = 0; k < sizeof noted / sizeof noted[0]; k++) {
+        char *args = t_fmt(noted[k][0], model, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        CHECKF(rc == 0 && strstr(err, noted[k][1]) && out[0], "%s: exit %d: %s", args, rc, err);
+        free(out); free(err); free(args);
+    }
+    /* a network: the options of a switch that is off are noted */
+    rc = t_cli(NULL, &err, "train %s --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 1 --precision fp32 "
+               "--threads 1 --checkpoint-dir %s", corpus, net);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    static const char *net_noted[][2] = {
+        {"eval %s/latest.safetensors %s --dynamic-lr 0.1 --precision fp32", "--dynamic-lr is ignored"},
+        {"sample %s/latest.safetensors --length 5 --dynamic-lr 0.1 --precision fp32", "--dynamic-lr is ignored"},
+        {"sample %s/latest.safetensors --length 5 --repetition-window 8 --precision fp32", "--repetition-window is ignored"},
+    };
+    for (size_t k = 0; k < sizeof net_noted / sizeof net_noted[0]; k++) {
+        char *args = t_fmt(net_noted[k][0], net, corpus);
+        rc = t_cli(&out, &err, "%s", args);
+        CHECKF(rc == 0 && strstr(err, net_noted[k][1]) && out[0], "%s: exit %d: %s", args, rc, err);
+        free(out); free(err); free(args);
+    }
+}
+
 void register_ngram_tests(void) {
     t_register("ngram_probs_sum_to_one", test_probs_sum_to_one);
     t_register("ngram_hand_computed", test_hand_computed);
@@ -691,6 +812,7 @@ void register_ngram_tests(void) {
     t_register("ngram_damaged_files_refused", test_damaged_files_refused);
     t_register("ngram_duplicate_keys_refused", test_duplicate_keys_refused);
     t_register("ngram_cli_ngram_eval", test_cli_ngram_eval);
+    t_register("ngram_cli_network_options", test_cli_network_options);
     t_register("ngram_cli_sample", test_cli_sample);
     t_register("ngram_cli_refusals", test_cli_refusals);
 }

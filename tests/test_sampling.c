@@ -253,14 +253,16 @@ static int count(const char *s, const char *needle) {
 static void test_cli_controls(void) {
     const char *m = cli_model();
     char *out, *err;
-    /* --max-lines: exactly that many lines after the prime */
+    /* --max-lines: exactly that many lines, the prime's among them (sampling_max_lines_exact has the class) */
     int rc = t_cli(&out, &err, "sample '%s' --max-lines 5 --length 100000 --primetext 'the cat sat on the mat.\n' --verbose 0", m);
-    CHECKF(rc == 0 && count(out, "\n") == 1 + 5 + 1, "--max-lines 5: %d newlines: %s", count(out, "\n"), out);
+    CHECKF(rc == 0 && count(out, "\n") == 5 && out[strlen(out) - 1] == '\n', "--max-lines 5: %d newlines: %s",
+           count(out, "\n"), out);
     free(out); free(err);
     /* --stop: ends right after the stop text, with several stops and escapes */
     rc = t_cli(&out, &err, "sample '%s' --stop 'fog.' --stop 'box.\\n' --length 100000 --primetext 'a ' --verbose 0", m);
     size_t n = strlen(out);
-    int ends = (n >= 5 && !strcmp(out + n - 5, "fog.\n")) || (n >= 6 && !strcmp(out + n - 6, "box.\n\n"));
+    /* the output ends its last line: a newline after "fog.", none more after "box.\n" */
+    int ends = (n >= 5 && !strcmp(out + n - 5, "fog.\n")) || (n >= 6 && !strcmp(out + n - 5, "box.\n") && out[n - 6] != '\n');
     CHECKF(rc == 0 && ends && count(out, "fog.") + count(out, "box.\n") == 1, "--stop: %s", out);
     free(out); free(err);
     /* --num-samples: clearly separated, each stopped on its own */
@@ -304,6 +306,62 @@ static void test_cli_interactive(void) {
     free(out); free(err);
 }
 
+/* --max-lines N prints exactly N lines per sample, the last ending in a
+ * newline, as head -n N: with or without a prime, a prime of whole lines or
+ * ending mid-line (its lines count among the N), one sample or several. The model is one of a few fp32 steps, drawn from at a
+ * temperature that makes every character (the newline too) about equally
+ * likely, so the counts hold whatever the weights. */
+static void test_max_lines_exact(void) {
+    const char *p = t_path("maxl.txt"), *dir = t_path("maxl_cv");
+    FILE *f = fopen(p, "w");
+    for (int i = 0; i < 400; i++) fprintf(f, "name %d\n", i % 13);
+    fclose(f);
+    char *err;
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
+                   "--precision fp32 --threads 1 --checkpoint-dir '%s'", p, dir);
+    CHECKF(rc == 0, "%s", err);
+    free(err);
+    static const struct { const char *prime; int lines; } primes[] = {
+        {NULL, 0}, {"a ", 0}, {"x\n", 1}, {"x\ny", 1}, {"\n\n", 2},
+    };
+    const char *pf = t_path("maxl_prime.txt");
+    for (int n = 1; n <= 4; n++)
+        for (size_t k = 0; k < sizeof primes / sizeof primes[0]; k++)
+            for (int nsamples = 1; nsamples <= 3; nsamples += 2) {
+                if (primes[k].lines >= n) continue;
+                if (primes[k].prime) t_write_file(pf, primes[k].prime, strlen(primes[k].prime));
+                char *out;
+                rc = t_cli(&out, &err, "sample '%s/latest.safetensors' --max-lines %d --length 100000 --temperature 1000000 "
+                           "--verbose 0 --num-samples %d %s%s", dir, n, nsamples, primes[k].prime ? "--prime-file " : "",
+                           primes[k].prime ? pf : "");
+                /* the samples: split at the "--- sample K ---" lines; samples after the first follow an empty line */
+                int ok = rc == 0;
+                const char *at = out;
+                for (int j = 0; j < nsamples && ok; j++) {
+                    if (nsamples > 1) {
+                        char *hdr = t_fmt("%s--- sample %d ---\n", j ? "\n" : "", j + 1);
+                        ok = !strncmp(at, hdr, strlen(hdr));
+                        at += ok ? strlen(hdr) : 0;
+                        free(hdr);
+                    }
+                    ok = ok && (!primes[k].prime || !strncmp(at, primes[k].prime, strlen(primes[k].prime)));
+                    int lines = 0;
+                    const char *e = at;
+                    while (ok && *e && lines < n) { if (*e++ == '\n') lines++; }
+                    ok = ok && lines == n && e[-1] == '\n' && (j + 1 < nsamples ? *e == '\n' : *e == 0);
+                    at = e;
+                }
+                CHECKF(ok, "--max-lines %d, %d sample(s), prime %d: exit %d: '%s' %s", n, nsamples, (int)k, rc, out, err);
+                free(out); free(err);
+            }
+    /* a prime that holds the N lines already leaves nothing to generate: refused before any output */
+    char *out;
+    t_write_file(pf, "a\nb\n", 4);
+    rc = t_cli(&out, &err, "sample '%s/latest.safetensors' --max-lines 2 --prime-file '%s' --verbose 0", dir, pf);
+    CHECKF(rc == 2 && !out[0] && strstr(err, "--max-lines 2") && strstr(err, "2 lines"), "exit %d: %s", rc, err);
+    free(out); free(err);
+}
+
 void register_sampling_tests(void) {
     t_register("sampling_support_sets", test_support_sets);
     t_register("sampling_deterministic", test_deterministic);
@@ -311,4 +369,5 @@ void register_sampling_tests(void) {
     t_register("sampling_beam_beats_argmax", test_beam_beats_argmax);
     t_register("sampling_cli_controls", test_cli_controls);
     t_register("sampling_cli_interactive", test_cli_interactive);
+    t_register("sampling_max_lines_exact", test_max_lines_exact);
 }

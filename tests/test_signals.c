@@ -8,6 +8,10 @@
  * many of them inside checkpoint writes, never leaves a damaged
  * latest.safetensors: each time it loads, and the run resumes from it. */
 #include "test.h"
+#include "charrnn.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -243,7 +247,7 @@ static void full_disk_case(int keep_going) {
     char errpath[600], args[2048];
     snprintf(errpath, sizeof errpath, "%s/stderr_full%d", t_tmpdir(), keep_going);
     snprintf(args, sizeof args, "--rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 --max-iters %d "
-             "--eval-val-every 300 --print-every 100000 --threads 1 --checkpoint-dir '%s' %s", keep_going ? 900 : 100000,
+             "--eval-val-every 300 --print-every 100000 --threads 1 --checkpoint-dir '%s' %s", keep_going == 1 ? 900 : 100000,
              mnt, keep_going ? "--on-full-disk continue" : "");
     pid_t pid = start_training(args, errpath);
     int first = wait_for(errpath, "saved ");
@@ -251,10 +255,20 @@ static void full_disk_case(int keep_going) {
     /* fill the disk */
     snprintf(cmd, sizeof cmd, "dd if=/dev/zero of='%s/filler' bs=4096 2>/dev/null; sync", mnt);
     t_run(cmd, NULL, NULL);
+    if (keep_going == 2) { /* going on without saving, then asked to stop: the stop's checkpoint does not fit either */
+        CHECKF(wait_for(errpath, "training goes on without saving"), "no warning of a full disk");
+        kill(pid, SIGTERM);
+    }
     int status;
     waitpid(pid, &status, 0);
     char *err = slurp(errpath);
-    if (keep_going) {
+    if (keep_going == 2) {
+        const char *line = strstr(err, "charrnn: error: no space left in checkpoint directory");
+        char *resume = t_fmt("--resume %s/latest.safetensors", mnt);
+        CHECKF(exit_code(status) == 143 && line && strstr(line, resume) && !strstr(err, "interrupted at"),
+               "stopped on a full disk with --on-full-disk continue: exit %d: %s", exit_code(status), err);
+        free(resume);
+    } else if (keep_going) {
         CHECKF(exit_code(status) == 0 && strstr(err, "warning: no space left in checkpoint directory") &&
                strstr(err, "training goes on without saving") && strstr(err, "900/900"),
                "--on-full-disk continue: exit %d: %s", exit_code(status), err);
@@ -279,6 +293,7 @@ static void full_disk_case(int keep_going) {
 }
 static void test_full_disk_stops(void) { full_disk_case(0); }
 static void test_full_disk_continue(void) { full_disk_case(1); }
+static void test_full_disk_continue_then_stop(void) { full_disk_case(2); }
 
 /* Ctrl-C during the other commands: they stop with a non-zero status, flush
  * what they have, and never leave a half-written page. */
@@ -360,6 +375,161 @@ static void test_kill9_during_writes(void) {
     CHECKF(loads >= 8, "only %d of %d kills left a checkpoint to check", loads, kills);
 }
 
+/* ---- a stop is obeyed in every phase --------------------------------------------------- */
+
+/* Starts `sh -c "exec CMD"` with file descriptor fd (1 or 2) on a pipe that is
+ * already full, so the command's first write there blocks; the other of
+ * stdout and stderr goes to other_path, stdin is /dev/null. *rd: the pipe's
+ * read end; *filled: the filler bytes in it. */
+static pid_t start_blocked(const char *cmd, int fd, const char *other_path, int *rd, size_t *filled) {
+    int p[2];
+    if (pipe(p)) return -1;
+    fcntl(p[1], F_SETPIPE_SZ, 4096);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    char fill[4096];
+    memset(fill, '#', sizeof fill);
+    *filled = 0;
+    for (ssize_t w; (w = write(p[1], fill, sizeof fill)) > 0;) *filled += (size_t)w;
+    fcntl(p[1], F_SETFL, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int other = open(other_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(p[1], fd);
+        dup2(other, fd == 1 ? 2 : 1);
+        close(p[0]);
+        execl("/bin/sh", "sh", "-c", t_fmt("exec %s", cmd), (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    *rd = p[0];
+    return pid;
+}
+
+/* Waits (at most about a minute) until process pid is blocked in system call nr
+ * on file descriptor fd (/proc/PID/syscall); 0 if it ended or never did. */
+static int wait_in_syscall(pid_t pid, long nr, int fd) {
+    char path[64], want[64];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    snprintf(want, sizeof want, "%ld 0x%x ", nr, fd);
+    for (int i = 0; i < 3000; i++) {
+        char now[256] = "";
+        int pf = open(path, O_RDONLY); /* a /proc file: its size is 0, read it as a stream */
+        if (pf >= 0) {
+            ssize_t r = read(pf, now, sizeof now - 1);
+            now[r > 0 ? r : 0] = 0;
+            close(pf);
+        }
+        if (!strncmp(now, want, strlen(want))) return 1;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return 0;
+        usleep(20000);
+    }
+    return 0;
+}
+
+/* Everything left in the pipe after the filler, then the exit status. */
+static int drain_and_wait(pid_t pid, int rd, size_t filled, char **text) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (ssize_t r; (r = read(rd, buf + n, cap - n - 1)) > 0;) {
+        n += (size_t)r;
+        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = 0;
+    close(rd);
+    int status;
+    waitpid(pid, &status, 0);
+    *text = strdup(n >= filled ? buf + filled : "");
+    free(buf);
+    return exit_code(status);
+}
+
+/* A stop request is obeyed in whatever phase it comes: the command stops with
+ * 128 + the signal, saying what was and was not written, and writes nothing
+ * after. The signal lands at a known point: the command is blocked writing to
+ * a full pipe (or reading its input) when it is sent. */
+static void test_stop_obeyed_in_every_phase(void) {
+    const char *txt = t_path("phases.txt"), *a = t_path("phases_a.ngram"), *b = t_path("phases_b.ngram");
+    FILE *f = fopen(txt, "w");
+    for (int i = 0; i < 3000; i++) fprintf(f, "line %d of the text, word %d and more\n", i * 7919 % 1000, i % 97);
+    fclose(f);
+    int rd;
+    size_t filled;
+    char *text, *other;
+    /* ngram --save, stopped after counting (its first word on stderr): nothing is evaluated or saved */
+    char *cmd = t_fmt("%s ngram '%s' --save '%s'", t_bin(), txt, a);
+    pid_t pid = start_blocked(cmd, 2, t_path("phases.out"), &rd, &filled);
+    free(cmd);
+    int blocked = wait_in_syscall(pid, SYS_write, 2);
+    CHECKF(blocked, "ngram never wrote to stderr");
+    kill(pid, SIGTERM);
+    int rc = drain_and_wait(pid, rd, filled, &text);
+    other = slurp(t_path("phases.out"));
+    CHECKF(rc == 143 && strstr(text, "stopped by SIGTERM after counting") && strstr(text, "was not written") &&
+           access(a, F_OK) != 0 && !strstr(other, "val:"), "ngram --save stopped after counting: exit %d: %s / %s", rc, text,
+           other);
+    free(text); free(other);
+    /* ngram --save --sample, stopped while sampling: the model was saved whole, and it says so */
+    cmd = t_fmt("%s ngram '%s' --save '%s' --sample 1000000", t_bin(), txt, b);
+    pid = start_blocked(cmd, 1, t_path("phases.err"), &rd, &filled);
+    free(cmd);
+    CHECKF(wait_in_syscall(pid, SYS_write, 1), "ngram never wrote its sample");
+    kill(pid, SIGTERM);
+    rc = drain_and_wait(pid, rd, filled, &text);
+    other = slurp(t_path("phases.err"));
+    charrnn_ngram *g = NULL;
+    charrnn_error err = {0};
+    CHECKF(rc == 143 && strstr(other, "while sampling") && strstr(other, "saved before the stop and is complete") &&
+           charrnn_ngram_load(&g, b, &err) == 0, "ngram stopped while sampling: exit %d: %s (%s)", rc, other, err.msg);
+    charrnn_ngram_close(g);
+    free(text); free(other);
+    /* eval, stopped as it prints its result at the very end: the result is whole, the status says stopped */
+    cmd = t_fmt("%s eval '%s' '%s'", t_bin(), b, txt);
+    pid = start_blocked(cmd, 1, t_path("phases.err"), &rd, &filled);
+    free(cmd);
+    CHECKF(wait_in_syscall(pid, SYS_write, 1), "eval never wrote its result");
+    kill(pid, SIGTERM);
+    rc = drain_and_wait(pid, rd, filled, &text);
+    other = slurp(t_path("phases.err"));
+    CHECKF(rc == 143 && strstr(text, "nats") && strstr(other, "stopped by SIGTERM as 'eval' finished"),
+           "eval stopped at its end: exit %d: %s / %s", rc, text, other);
+    free(text); free(other);
+    /* sample --interactive, stopped while it waits for a line: it ends at once */
+    const char *dir = t_path("phases_cv");
+    char *e;
+    rc = t_cli(NULL, &e, "train '%s' --rnn-size 8 --num-layers 1 --batch-size 4 --seq-length 8 --max-iters 2 "
+               "--precision fp32 --threads 1 --checkpoint-dir '%s'", txt, dir);
+    CHECKF(rc == 0, "%s", e);
+    free(e);
+    int in[2];
+    if (!CHECK(pipe(in) == 0)) return;
+    pid = fork();
+    if (pid == 0) {
+        int o = open(t_path("phases.err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(in[0], 0);
+        dup2(o, 1);
+        dup2(o, 2);
+        close(in[1]);
+        execl(t_bin(), t_bin(), "sample", t_fmt("%s/latest.safetensors", dir), "--interactive", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    CHECKF(wait_in_syscall(pid, SYS_read, 0), "sample --interactive never waited for input");
+    kill(pid, SIGINT);
+    int status = 0, gone = 0;
+    for (int i = 0; i < 1000 && !gone; i++) { /* 20 s */
+        gone = waitpid(pid, &status, WNOHANG) == pid;
+        if (!gone) usleep(20000);
+    }
+    if (!gone) { kill(pid, SIGKILL); waitpid(pid, &status, 0); }
+    close(in[1]);
+    other = slurp(t_path("phases.err"));
+    CHECKF(gone && exit_code(status) == 130 && strstr(other, "stopped by SIGINT"),
+           "sample --interactive stopped while waiting: %s, exit %d: %s", gone ? "ended" : "still waiting 20 s later",
+           exit_code(status), other);
+    free(other);
+}
+
 void register_signal_tests(void) {
     t_register("signals_sigint_saves", test_sigint_saves);
     t_register("signals_sigterm_saves", test_sigterm_saves);
@@ -370,6 +540,8 @@ void register_signal_tests(void) {
     t_register("signals_stdin_corpus", test_stdin_corpus);
     t_register("signals_full_disk_stops", test_full_disk_stops);
     t_register("signals_full_disk_continue", test_full_disk_continue);
+    t_register("signals_full_disk_continue_then_stop", test_full_disk_continue_then_stop);
     t_register("signals_ctrl_c_other_commands", test_ctrl_c_other_commands);
     t_register("signals_kill9_during_writes", test_kill9_during_writes);
+    t_register("signals_stop_obeyed_in_every_phase", test_stop_obeyed_in_every_phase);
 }
