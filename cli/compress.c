@@ -61,6 +61,7 @@ static int run(int argc, char **argv, int decompress) {
     const char *ckpt = np == 2 ? pos[0] : NULL, *in = np == 2 ? pos[1] : pos[0];
     if (!decompress && !ckpt && !adapt)
         cli_die(2, "compress needs a checkpoint, or --adapt to start from a fresh model that learns as it codes");
+    cli_check_output(out, "-o", 0, (const char *[]){in, ckpt}, 2);
     cli_set_threads(threads);
     size_t len;
     char *data = cli_read_input(in, &len);
