@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void cli_die(int code, const char *fmt, ...) {
@@ -95,6 +96,20 @@ static char *read_all(int fd, const char *name, size_t hint, size_t limit, size_
     return buf;
 }
 
+static void die_not_regular(const char *path, mode_t mode) {
+    if (S_ISDIR(mode)) cli_die(1, "'%s' is a directory; give a text file", path);
+    char q[4200];
+    if (S_ISFIFO(mode)) /* read whole, as standard input is, it can come that way */
+        cli_die(1, "'%s' is not a regular file (it is a FIFO); give a text file, or pass it as standard input: - < %s",
+                path, cli_shell_quote(path, q, sizeof q));
+    cli_die(1, "'%s' is not a regular file (it is %s); give a text file, or - for standard input", path, file_kind(mode));
+}
+
+void cli_check_input(const char *path) {
+    struct stat st;
+    if (strcmp(path, "-") && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) die_not_regular(path, st.st_mode);
+}
+
 char *cli_read_input(const char *path, size_t *len) {
     if (!strcmp(path, "-")) {
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -103,11 +118,8 @@ char *cli_read_input(const char *path, size_t *len) {
         return read_all(0, "standard input", 0, limit, len);
     }
     struct stat st;
-    if (stat(path, &st) != 0) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) cli_die(1, "'%s' is a directory; give a text file", path);
-    if (!S_ISREG(st.st_mode))
-        cli_die(1, "'%s' is not a regular file (a device or a pipe); give a text file, or - for standard input", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = file_open_read(path, &st); /* a FIFO or a device is refused, never waited on */
+    if (fd == -2) die_not_regular(path, st.st_mode);
     if (fd < 0) cli_die(1, "cannot open '%s': %s", path, strerror(errno));
     char *buf = read_all(fd, path, (size_t)st.st_size, (size_t)st.st_size + 1 + (1u << 20), len);
     close(fd);
@@ -216,7 +228,49 @@ void out_finish(void) {
     }
 }
 
-/* ---- pages -------------------------------------------------------------------------- */
+/* ---- outputs -------------------------------------------------------------------- */
+
+/* The input path names the same file as st (a regular file), through any links;
+ * "-" is standard input. */
+static int same_file(const char *input, const struct stat *st) {
+    struct stat in;
+    int ok = !strcmp(input, "-") ? fstat(0, &in) == 0 : stat(input, &in) == 0;
+    return ok && S_ISREG(in.st_mode) && in.st_dev == st->st_dev && in.st_ino == st->st_ino;
+}
+
+void cli_check_output(const char *path, const char *option, int flags, const char *const *inputs, int n) {
+    if (!strcmp(path, "-") && !(flags & FILE_OUT_REGULAR)) return;
+    char msg[4400];
+    const char *hint = flags & FILE_OUT_REGULAR ? "remove it, or pass another" : "pass another";
+    if (file_out_check(path, flags, msg, sizeof msg) < 0) cli_die(1, "%s; %s %s", msg, hint, option);
+    /* what a write replaces: the file the path leads to, or (a run directory's files) the link itself */
+    struct stat st;
+    if ((flags & FILE_OUT_REGULAR ? lstat(path, &st) : stat(path, &st)) != 0 || !S_ISREG(st.st_mode)) return;
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !same_file(inputs[i], &st)) continue;
+        char what[4300];
+        if (!strcmp(inputs[i], "-")) snprintf(what, sizeof what, "the same file as standard input");
+        else if (!strcmp(inputs[i], path)) snprintf(what, sizeof what, "the input '%s'", path);
+        else snprintf(what, sizeof what, "the same file as the input '%s'", inputs[i]);
+        cli_die(1, "cannot write '%s': it is %s, which this command reads; writing it would destroy it: pass another %s",
+                path, what, option);
+    }
+}
+
+int cli_hold_fifo(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode)) return -1;
+    for (int waited = 0;; waited++) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* ENXIO: no reader yet */
+        if (fd >= 0 || errno != ENXIO) return fd; /* another error: the write itself says it */
+        if (!waited) fprintf(stderr, "waiting for a process to read the FIFO '%s' ...\n", path);
+        if (sig_stop_requested()) {
+            fprintf(stderr, "charrnn: stopped by %s; nothing was written to '%s'\n", sig_name(sig_stop_requested()), path);
+            exit(128 + sig_stop_requested());
+        }
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
+}
 
 void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
     if (!strcmp(path, "-")) {
@@ -225,41 +279,31 @@ void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
         out_finish();
         return;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) cli_die(1, "cannot write '%s': it is a directory; pass another -o", path);
-    size_t n = strlen(path) + 40;
-    char *tmp = malloc(n);
-    if (!tmp) cli_die(1, "out of memory");
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    unlink(tmp); /* a stale one from a killed run of the same pid, or a planted link: never followed */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) cli_die(1, "cannot write '%s': %s; pass another -o", path, strerror(errno));
-    sig_set_cleanup(tmp);
-    const char *step = NULL;
-    for (size_t off = 0; off < len && !step;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) step = "write";
-        else off += (size_t)w;
+    char msg[4400];
+    file_out o;
+    int held = cli_hold_fifo(path);
+    int rc = file_out_begin(&o, path, 0, msg, sizeof msg);
+    if (held >= 0) close(held); /* the writer's own descriptor keeps the reader */
+    if (rc) cli_die(1, "%s; pass another -o", msg);
+    sig_set_cleanup(o.tmp);
+    if (file_out_write(&o, buf, len) != 0) {
+        int e = errno;
+        int stream = !o.tmp;
+        file_out_abort(&o);
+        sig_set_cleanup(NULL);
+        if (stream) cli_die(1, "cannot write '%s': %s%s", path, strerror(e), e == EPIPE ? " (its reader went away)" : "");
+        cli_die(1, "cannot write '%s': %s; '%s' was left as it was; pass another -o or free some space", path,
+                strerror(e), path);
     }
-    int e = errno;
-    if (!step && fsync(fd) != 0 && errno != EINVAL && errno != EROFS) { step = "fsync"; e = errno; }
-    if (close(fd) != 0 && !step) { step = "close"; e = errno; }
-    if (!step && sig_stop_requested()) {
-        unlink(tmp);
+    if (o.tmp && sig_stop_requested()) {
+        file_out_abort(&o);
         sig_set_cleanup(NULL);
         fprintf(stderr, "charrnn: stopped by %s; '%s' was not written\n", sig_name(sig_stop_requested()), path);
         exit(128 + sig_stop_requested());
     }
-    if (!step && rename(tmp, path) != 0) { step = "rename"; e = errno; }
-    if (step) {
-        unlink(tmp);
-        sig_set_cleanup(NULL);
-        cli_die(1, "cannot write '%s': %s failed: %s; '%s' was left as it was; pass another -o or free some space",
-                path, step, strerror(e), path);
-    }
+    rc = file_out_commit(&o, msg, sizeof msg);
     sig_set_cleanup(NULL);
-    free(tmp);
+    if (rc) cli_die(1, "%s; pass another -o or free some space", msg);
 }
 
 /* ---- text for terminals and shells ----------------------------------------------- */

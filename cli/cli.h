@@ -1,13 +1,14 @@
 /* cli.h: what every `charrnn` command shares: a one-line error and exit, option
  * parsing that exits on --help or a bad command line, reading an input (a file
  * or standard input, bounded), output to stdout whose write errors are never
- * lost, pages written atomically, characters made safe for a terminal, words
- * quoted for a shell. */
+ * lost, outputs checked before any work and written atomically (or into a
+ * device or FIFO), characters made safe for a terminal, words quoted for a shell. */
 #ifndef CHARRNN_CLI_H
 #define CHARRNN_CLI_H
 
 #include "charrnn.h"
 #include "options.h"
+#include "files.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,9 @@ const char *cli_numf(float v, char *out);
 #define CLI_NUM(v) cli_num((v), (char[CLI_NUM_LEN]){0})
 #define CLI_NUMF(v) cli_numf((v), (char[CLI_NUM_LEN]){0})
 
+/* Dies, before any work, when path (not "-") exists and is not a regular file, with
+ * cli_read_input's message; the rest (a missing file) is left to what reads it. */
+void cli_check_input(const char *path);
 /* How an input is named in messages: "standard input" for "-". */
 const char *cli_input_name(const char *path);
 
@@ -78,9 +82,25 @@ void out_end_line(void);
  * Every command calls it before it exits 0. */
 void out_finish(void);
 
-/* Writes buf to path atomically (temporary file in the same directory, fsync,
- * rename: a reader never sees half a page, and an interrupted write leaves the
- * previous file); "-" writes to stdout. Dies with a message on failure. */
+/* ---- outputs -------------------------------------------------------------------- */
+/* Checks an output path before any work: "-" (stdout) is fine; a new or regular
+ * file is replaced, a character device or FIFO written into (without
+ * FILE_OUT_REGULAR, src/files.h); a directory, block device or socket is
+ * refused; so is a regular file that is one of the n inputs (the paths the
+ * command reads, "-" for standard input; NULL ones skipped), by device and inode,
+ * through symbolic and hard links: writing it would destroy the input. Dies with
+ * a one-line message that ends "pass another OPTION" (e.g. "-o", "--save"). */
+void cli_check_output(const char *path, const char *option, int flags, const char *const *inputs, int n);
+/* When path is a FIFO: waits (saying so once, on stderr) until a process reads
+ * it, and returns a descriptor that holds that reader (close it once the real
+ * write has opened the FIFO); a stop signal ends the wait and the command.
+ * Anything else: -1 at once. */
+int cli_hold_fifo(const char *path);
+/* Writes buf to path: "-" is stdout; a regular file is replaced atomically
+ * (temporary file in the same directory, fsync, rename: a reader never sees half
+ * a page, and an interrupted write leaves the previous file; through a symbolic
+ * link, the file it leads to); a character device or FIFO (/dev/null, a pipe)
+ * is written into, never replaced. Dies with a message on failure. */
 void cli_write_file_atomic(const char *path, const char *buf, size_t len);
 
 /* ---- text for terminals and shells ----------------------------------------------- */

@@ -72,6 +72,7 @@ static int run(int argc, char **argv, int decompress) {
             cli_die(2, "--%s shapes the fresh model that --adapt starts from without a checkpoint, but %s is the "
                     "model here; leave it out", o->name, ckpt);
     }
+    cli_check_output(out, "-o", 0, (const char *[]){in, ckpt}, 2);
     cli_set_threads(threads);
     size_t len;
     char *data = cli_read_input(in, &len);

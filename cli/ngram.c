@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void) {
     struct timespec ts;
@@ -117,6 +119,8 @@ int cmd_ngram(int argc, char **argv) {
             if (q->given && (q->dst == &temperature || q->dst == &primetext || q->dst == &seed))
                 fprintf(stderr, "note: --%s is ignored: it applies to --sample N, which was not given\n", q->name);
     o.unit = (charrnn_unit)unit;
+    cli_check_input(pos[0]);
+    if (save) cli_check_output(save, "--save", 0, pos, 1);
     cli_set_threads(threads);
 
     const char *file = pos[0], *text = NULL;
@@ -153,11 +157,15 @@ int cmd_ngram(int argc, char **argv) {
     print_block(g, CHARRNN_BLOCK_TEST, "test", in.test_chars);
     stop_point("after evaluating the test block");
     if (save) {
+        int held = cli_hold_fifo(save); /* a FIFO: wait for its reader here, where a stop signal ends the wait */
         if (charrnn_ngram_save(g, save, &err)) cli_die_err(&err);
+        if (held >= 0) close(held);
         saved = 1;
         char q[4200];
-        fprintf(stderr, "saved %s; use it with charrnn eval %s FILE, or charrnn sample %s\n", save,
-                cli_shell_quote(save, q, sizeof q), q);
+        struct stat st;
+        if (stat(save, &st) == 0 && !S_ISREG(st.st_mode)) fprintf(stderr, "wrote the model into %s\n", save);
+        else fprintf(stderr, "saved %s; use it with charrnn eval %s FILE, or charrnn sample %s\n", save,
+                     cli_shell_quote(save, q, sizeof q), q);
         stop_point("while saving");
     }
     if (sample_length > 0) sample(g, in.unit, sample_length, temperature, seed, primetext);

@@ -35,7 +35,7 @@ void rundir_dirname(const char *path, char *out, size_t cap) {
     else snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
-void rundir_open(rundir *r, const char *dir) {
+void rundir_open(rundir *r, const char *dir, const char *corpus) {
     memset(r, 0, sizeof *r);
     r->best_val = NAN;
     r->lock_fd = -1;
@@ -52,9 +52,15 @@ void rundir_open(rundir *r, const char *dir) {
     /* one training per directory at a time: the lock goes with the process, however it ends */
     char lock[4200];
     snprintf(lock, sizeof lock, "%s/.charrnn.lock", dir);
-    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* what the run writes here: regular files (a link is replaced), none of them the corpus */
+    const char *files[] = {lock, r->latest, r->log};
+    for (int i = 0; i < 3; i++) cli_check_output(files[i], "--checkpoint-dir", FILE_OUT_REGULAR, &corpus, 1);
+    struct stat lst;
+    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0)
         cli_die(1, "cannot write in checkpoint directory '%s': %s; pass a writable --checkpoint-dir", dir, strerror(errno));
+    if (fstat(fd, &lst) != 0 || !S_ISREG(lst.st_mode))
+        cli_die(1, "'%s' is not a regular file; remove it, or pass another --checkpoint-dir", lock);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         char pid[32] = "";
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
@@ -143,7 +149,10 @@ void rundir_adopt_best(rundir *r, uint64_t run_id, double best_val) {
 }
 
 FILE *rundir_open_log(const rundir *r) {
-    int fd = open(r->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* O_NONBLOCK: a FIFO planted here is refused, never waited on (no effect on a regular file) */
+    int fd = open(r->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENXIO)
+        cli_die(1, "'%s' is not a regular file; remove it, or pass another --checkpoint-dir", r->log);
     if (fd < 0 && errno == ELOOP)
         cli_die(1, "'%s' is a symbolic link; charrnn does not write through links in the checkpoint directory: "
                 "remove it, or pass another --checkpoint-dir", r->log);

@@ -16,8 +16,10 @@ typedef struct rundir {
 } rundir;
 
 /* Creates the directory if needed and takes its lock, or dies naming the
- * process that holds it. */
-void rundir_open(rundir *r, const char *dir);
+ * process that holds it. Dies too when a file the run writes there (the lock,
+ * latest.safetensors, train.jsonl) is not a regular file (a FIFO, a device) or
+ * is the corpus (a path, "-" for standard input, NULL for none), before any work. */
+void rundir_open(rundir *r, const char *dir, const char *corpus);
 /* A new run (run_id) is about to write here: dies if the directory holds
  * another run's checkpoints, unless force. Resumed runs pass their own id:
  * their own directory is fine, another run's is refused unless force. */

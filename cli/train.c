@@ -295,6 +295,7 @@ int cmd_train(int argc, char **argv) {
     /* what can be checked before the checkpoint directory is made: the corpus file, the settings */
     struct stat fst;
     if (file && strcmp(file, "-") && stat(file, &fst) != 0) cli_die(1, "cannot open '%s': %s", file, strerror(errno));
+    if (file) cli_check_input(file); /* a FIFO or a device: refused before the run directory is made */
     if (resume) {
         /* a resumed run keeps its own settings; only how long it runs may change */
         for (const optdef *q = opts; q->name; q++) {
@@ -327,7 +328,7 @@ int cmd_train(int argc, char **argv) {
     if (!file) SAY("no input file given: training on the built-in corpus (charrnn's own C sources, %zu bytes)\n", len);
     /* the directory (and its lock) before the corpus is read: a large corpus's token cache goes there;
      * with several ranks, rank 0 owns it and the others read the cache it made */
-    if (r0) rundir_open(&c.rd, cv);
+    if (r0) rundir_open(&c.rd, cv, file);
     else snprintf(c.rd.dir, sizeof c.rd.dir, "%s", cv), c.rd.best_val = NAN;
     uint64_t resumed_id = 0;
     if (resume && r0) {

@@ -96,6 +96,7 @@ int cmd_viz(int argc, char **argv) {
         cli_die(2, "viz needs a checkpoint and a text file: charrnn viz cv/best.safetensors input.txt -o page.html");
     if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
     if (length < 1 || length > 1000000) cli_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
+    cli_check_output(out, "-o", 0, pos, 2);
     cli_set_threads(threads);
     sig_install("stopping", 0);
     charrnn_model_info info;
@@ -189,6 +190,7 @@ int cmd_cells(int argc, char **argv) {
     if (top < 1) cli_die(2, "--top %d is out of range; use 1 or more", top);
     if (excerpt < 1 || excerpt > 100000) cli_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
     if (out && !strcmp(out, "-")) cli_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
+    if (out) cli_check_output(out, "-o", 0, pos, 2);
     cli_set_threads(threads);
     sig_install("stopping", 0);
     charrnn_model_info info;

@@ -249,6 +249,7 @@ int cmd_play(int argc, char **argv) {
     const char *pos[1] = {0};
     if (cli_parse(argc, argv, "play", "play CHECKPOINT [-o play.html] [--weights f32|int8]", opts, pos, 1) < 1)
         cli_die(2, "play needs a checkpoint: charrnn play cv/best.safetensors -o play.html");
+    cli_check_output(out, "-o", 0, pos, 1);
     sig_install("stopping", 0);
     charrnn_error err = {0};
     charrnn_model *m;

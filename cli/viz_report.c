@@ -416,8 +416,11 @@ int cmd_report(int argc, char **argv) {
     struct stat st;
     if (stat(dir, &st) != 0) cli_die(1, "cannot open run directory '%s': %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode)) cli_die(1, "'%s' is not a directory; give the --checkpoint-dir of a training run", dir);
-    char logpath[4200], ckpt[4200];
+    char logpath[4200], ckpt[4200], best[4200], latest[4200];
     snprintf(logpath, sizeof logpath, "%s/train.jsonl", dir);
+    snprintf(best, sizeof best, "%s/best.safetensors", dir);
+    snprintf(latest, sizeof latest, "%s/latest.safetensors", dir);
+    cli_check_output(out, "-o", 0, (const char *[]){logpath, best, latest}, 3);
     if (access(logpath, R_OK) != 0)
         cli_die(1, "no readable train.jsonl in '%s' (%s); give the --checkpoint-dir of a training run", dir, strerror(errno));
     run_log lg;

@@ -150,7 +150,8 @@ CHARRNN_API int charrnn_ranks_agree(int flags);
 /* ---- models -------------------------------------------------------------------- */
 typedef struct charrnn_model charrnn_model;
 
-/* Opens a checkpoint (*.safetensors) for sampling, evaluation or inspection. */
+/* Opens a checkpoint (*.safetensors) for sampling, evaluation or inspection. A
+ * path that is not a regular file (a FIFO, a device) is refused, never waited on. */
 CHARRNN_API int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err);
 /* Gives up the caller's reference (see lifetimes above). */
 CHARRNN_API void charrnn_model_close(charrnn_model *m);
@@ -470,7 +471,8 @@ CHARRNN_API int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn
  * read. 0 for any other address (the fault is not the library's). It is
  * async-signal-safe. */
 CHARRNN_API int charrnn_corpus_fault(void *addr);
-/* Writes a resumable checkpoint atomically (temporary file, fsync, rename). */
+/* Writes a resumable checkpoint atomically (temporary file, fsync, rename); a
+ * device or FIFO at path is refused (a checkpoint is a regular file). */
 CHARRNN_API int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err);
 /* Bytes the next checkpoints of this run will take, up to its next
  * eval_val_every iterations (for a free-space check). */
@@ -561,11 +563,14 @@ CHARRNN_API void charrnn_ngram_options_default(charrnn_ngram_options *o);
 CHARRNN_API int charrnn_ngram_build(charrnn_ngram **out, const char *corpus_path, const char *text, size_t len,
                                     const charrnn_ngram_options *opt, charrnn_progress_fn progress, void *ctx,
                                     charrnn_error *err);
-/* Writes the model atomically as a safetensors file ("format": "charrnn-ngram"
- * metadata): charrnn_ngram_load, `charrnn eval` and `charrnn sample` read it.
+/* Writes the model as a safetensors file ("format": "charrnn-ngram" metadata),
+ * atomically over a regular file, straight into a character device or FIFO
+ * (a directory, block device or socket is refused): charrnn_ngram_load,
+ * `charrnn eval` and `charrnn sample` read it.
  * charrnn_model_load refuses it with CHARRNN_EMISMATCH. */
 CHARRNN_API int charrnn_ngram_save(const charrnn_ngram *g, const char *path, charrnn_error *err);
-/* Opens a saved model; a damaged, truncated or edited file is refused. */
+/* Opens a saved model; a damaged, truncated or edited file is refused, and so is
+ * a path that is not a regular file (never waited on). */
 CHARRNN_API int charrnn_ngram_load(charrnn_ngram **out, const char *path, charrnn_error *err);
 CHARRNN_API void charrnn_ngram_close(charrnn_ngram *g);
 

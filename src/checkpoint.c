@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "common.h"
 #include "defaults.h"
+#include "files.h"
 #include "json.h"
 #include "ngram.h"
 #include "safetensors.h"
@@ -133,7 +134,8 @@ int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path,
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory writing checkpoint %s", path);
     } else {
         char msg[600];
-        if (st_write(path, meta, (int)(sizeof meta / sizeof meta[0]), ts, n, msg, sizeof msg))
+        /* a checkpoint is a regular file: a device or FIFO at its path is refused, a link replaced */
+        if (st_write_file(path, FILE_OUT_REGULAR, meta, (int)(sizeof meta / sizeof meta[0]), ts, n, msg, sizeof msg))
             rc = cr_fail(err, CHARRNN_EIO, "%s", msg);
     }
     jb_free(&cfg);

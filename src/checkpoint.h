@@ -25,7 +25,8 @@ typedef struct ckpt_run {
     uint64_t run_id;
 } ckpt_run;
 
-/* Writes model m and run r atomically (temporary file, fsync, rename). */
+/* Writes model m and run r atomically (temporary file, fsync, rename); a device or
+ * FIFO at path is refused (a checkpoint is a regular file), a symbolic link replaced. */
 int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path, charrnn_error *err);
 /* Loads path into a new model handle, with the run's recorded state as info. */
 int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err);

@@ -3,6 +3,7 @@
  * the narrowest index type (uint8/16/32); also encoding with a fixed vocabulary. */
 #include "data.h"
 #include "common.h"
+#include "files.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -397,22 +398,13 @@ int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit
 
 int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err) {
     memset(c, 0, sizeof *c);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return cr_fail(err, CHARRNN_EIO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return cr_fail(err, CHARRNN_EIO, "cannot read '%s': %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return cr_fail(err, CHARRNN_EIO, "'%s' is a directory; give a text file", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return cr_fail(err, CHARRNN_EIO, "'%s' is not a regular file; give a text file (or - for standard input)", path);
-    }
+    int fd = file_open_read(path, &st); /* a FIFO or a device is refused, never waited on */
+    if (fd == -2 && S_ISDIR(st.st_mode)) return cr_fail(err, CHARRNN_EIO, "'%s' is a directory; give a text file", path);
+    if (fd == -2)
+        return cr_fail(err, CHARRNN_EIO, "'%s' is %s, not a regular file; give a text file (or - for standard input)",
+                       path, file_kind(st.st_mode));
+    if (fd < 0) return cr_fail(err, CHARRNN_EIO, "cannot open '%s': %s", path, strerror(errno));
     if (st.st_size == 0) {
         close(fd);
         return cr_fail(err, CHARRNN_EDATA,
@@ -657,10 +649,10 @@ static int map_file(int fd, size_t len, void **out) {
 
 /* The cache file's header and vocabulary, if it exists and matches key. */
 static int read_cache(const char *cache, const cache_header *key, corpus *c, int *cfd) {
-    int fd = open(cache, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = file_open_read(cache, &st); /* not a regular file: no cache (writing one says why) */
     if (fd < 0) return -1;
     cache_header h;
-    struct stat st;
     if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, CACHE_MAGIC, 8) || h.version != CACHE_VERSION ||
         h.unit != key->unit || h.size != key->size || h.mtime_sec != key->mtime_sec || h.mtime_nsec != key->mtime_nsec ||
         h.head_tail != key->head_tail || h.vocab_size < 1 || h.vocab_size > CP_LIMIT || fstat(fd, &st) != 0 ||
@@ -707,12 +699,11 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
     memset(c, 0, sizeof *c);
     if (reused) *reused = 0;
     if (!cache_dir) return corpus_load(c, path, unit, err);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return cr_fail(err, CHARRNN_EIO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-        close(fd);
-        return corpus_load(c, path, unit, err); /* its messages for directories, devices, empty files */
+    int fd = file_open_read(path, &st);
+    if (fd < 0 || st.st_size == 0) {
+        if (fd >= 0) close(fd);
+        return corpus_load(c, path, unit, err); /* its messages for what cannot be opened, is not a file, or is empty */
     }
     const size_t size = (size_t)st.st_size;
     cache_header key;
@@ -740,14 +731,14 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
         source src = {NULL, size, fd, malloc(CHUNK + 4), progress, ctx, 0};
         if (!src.buf) { close(fd); return cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path); }
         rc = scan_source(c, &src, unit, path, err);
-        char tmp[4300];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", cache, (long)getpid());
+        /* a cache is a regular file, and can be made again: no fsync */
+        file_out out = {.fd = -1};
+        char msg[600];
         int tfd = -1;
-        if (!rc) {
-            unlink(tmp);
-            tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-            if (tfd < 0) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", tmp, strerror(errno));
-        }
+        if (!rc && file_out_begin(&out, cache, FILE_OUT_REGULAR | FILE_OUT_NO_SYNC, msg, sizeof msg))
+            rc = cr_fail(err, CHARRNN_EIO, "%s; it is the corpus's token cache: remove it, or pass another "
+                         "--checkpoint-dir", msg);
+        if (!rc) tfd = out.fd;
         cache_header h = key;
         if (!rc) {
             h.n = c->n;
@@ -759,20 +750,20 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
             size_t pad = unit == CHARRNN_UNIT_BYTE ? 0 : h.ids_offset - sizeof h - 4ull * h.vocab_size;
             if (write_all_fd(tfd, &h, sizeof h) || write_all_fd(tfd, c->vocab, 4ull * h.vocab_size) ||
                 write_all_fd(tfd, zeros, pad))
-                rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", tmp, strerror(errno));
+                rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", cache, strerror(errno));
         }
         if (!rc && unit != CHARRNN_UNIT_BYTE) rc = encode_source(c, &src, tfd, path, err);
         free(src.buf);
-        if (tfd >= 0 && close(tfd) != 0 && !rc) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s", tmp);
-        if (!rc && rename(tmp, cache) != 0) rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", cache, strerror(errno));
+        if (tfd >= 0 && rc) file_out_abort(&out);
+        else if (tfd >= 0 && file_out_commit(&out, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s (the corpus's token cache)", msg);
         if (rc) {
-            unlink(tmp);
             close(fd);
             corpus_free(c);
             return rc;
         }
         ids_offset = (int)h.ids_offset;
-        if (unit != CHARRNN_UNIT_BYTE && (cfd = open(cache, O_RDONLY | O_CLOEXEC)) < 0) {
+        struct stat cst;
+        if (unit != CHARRNN_UNIT_BYTE && (cfd = file_open_read(cache, &cst)) < 0) {
             close(fd);
             corpus_free(c);
             return cr_fail(err, CHARRNN_EIO, "cannot read the token cache %s: %s", cache, strerror(errno));

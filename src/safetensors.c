@@ -1,12 +1,12 @@
-/* safetensors.c: writing *.safetensors files atomically (tmp file, fsync, rename,
- * directory fsync) and reading them into memory with full validation of the
- * header against the data block. */
+/* safetensors.c: writing *.safetensors files (through files.c: atomically over a
+ * regular file, straight into a device or FIFO) and reading them into memory
+ * with full validation of the header against the data block. */
 #include "safetensors.h"
 #include "common.h"
+#include "files.h"
 #include "json.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -73,21 +73,6 @@ static int tensor_bytes(st_dtype dt, int ndim, const int64_t *shape, uint64_t *o
 }
 
 /* ---- writing ------------------------------------------------------------- */
-
-static int write_all(int fd, const void *data, size_t n) {
-    const char *p = data;
-    while (n) {
-        ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (w == 0) { errno = EIO; return -1; }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Checks the caller's tensors and metadata so that we never write a file that
  * we (or another reader) would refuse. */
@@ -186,6 +171,11 @@ static int build_header(jbuf *h, const st_meta *meta, int nmeta, const st_tensor
 
 int st_write(const char *path, const st_meta *meta, int nmeta,
              const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
+    return st_write_file(path, 0, meta, nmeta, tensors, ntensors, err, errlen);
+}
+
+int st_write_file(const char *path, int flags, const st_meta *meta, int nmeta,
+                  const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !path[0]) {
         seterr(err, errlen, "cannot write checkpoint: empty path");
@@ -206,75 +196,28 @@ int st_write(const char *path, const st_meta *meta, int nmeta,
         jb_free(&h);
         return -1;
     }
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    char *dir = malloc(plen + 2);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
-        jb_free(&h);
-        seterr(err, errlen, "cannot write %s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    /* The directory to fsync after the rename: everything before the last '/'. */
-    const char *slash = strrchr(path, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == path) strcpy(dir, "/");
-    else { memcpy(dir, path, (size_t)(slash - path)); dir[slash - path] = 0; }
-
-    const char *step = NULL;
-    int saved = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        saved = errno;
-        seterr(err, errlen, "cannot write %s: creating temporary file %s failed: %s (check that the directory exists and is writable)",
-               path, tmp, strerror(saved));
-        free(tmp);
-        free(dir);
+    file_out o;
+    if (file_out_begin(&o, path, flags, err, errlen) < 0) {
         jb_free(&h);
         return -1;
     }
     unsigned char lenbuf[8];
     uint64_t hl = h.len;
     for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)(hl >> (8 * i));
-    if (write_all(fd, lenbuf, 8) < 0 || write_all(fd, h.buf, h.len) < 0) step = "write";
-    for (int i = 0; !step && i < ntensors; i++)
-        if (tensors[i].nbytes && write_all(fd, tensors[i].data, tensors[i].nbytes) < 0) step = "write";
-    if (!step && fsync(fd) < 0) step = "fsync";
-    if (step) saved = errno;
-    if (close(fd) < 0 && !step) { step = "close"; saved = errno; }
-    if (!step && rename(tmp, path) < 0) { step = "rename"; saved = errno; }
+    int bad = file_out_write(&o, lenbuf, 8) < 0 || file_out_write(&o, h.buf, h.len) < 0;
+    for (int i = 0; !bad && i < ntensors; i++)
+        bad = tensors[i].nbytes && file_out_write(&o, tensors[i].data, tensors[i].nbytes) < 0;
     jb_free(&h);
-    if (step) {
-        unlink(tmp);
-        seterr(err, errlen, "cannot write %s: %s of temporary file %s failed: %s (%s was left unchanged)",
-               path, step, tmp, strerror(saved), path);
-        free(tmp);
-        free(dir);
+    if (bad) {
+        if (o.tmp)
+            seterr(err, errlen, "cannot write '%s': write of the temporary file '%s' failed: %s ('%s' was left as it "
+                   "was)", path, o.tmp, strerror(errno), path);
+        else
+            seterr(err, errlen, "cannot write '%s': write failed: %s", path, strerror(errno));
+        file_out_abort(&o);
         return -1;
     }
-    free(tmp);
-
-    /* Make the rename itself durable. Some file systems cannot fsync a directory
-     * (EINVAL); the data is then as safe as that file system allows. */
-    int rc = 0;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        seterr(err, errlen, "wrote %s, but opening its directory %s to fsync it failed: %s (the file may not survive a crash)",
-               path, dir, strerror(errno));
-        rc = -1;
-    } else {
-        if (fsync(dfd) < 0 && errno != EINVAL && errno != ENOTSUP) {
-            seterr(err, errlen, "wrote %s, but fsync of directory %s failed: %s (the file may not survive a crash)",
-                   path, dir, strerror(errno));
-            rc = -1;
-        }
-        close(dfd);
-    }
-    free(dir);
-    return rc;
+    return file_out_commit(&o, err, errlen);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -512,25 +455,18 @@ static int read_full(int fd, unsigned char *p, size_t n) {
 st_file *st_open(const char *path, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path) path = "";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    int fd = file_open_read(path, &sb); /* a FIFO or a device is refused, never waited on */
+    if (fd == -2) {
+        seterr(err, errlen, "%s is %s, not a checkpoint%s", path, file_kind(sb.st_mode),
+               S_ISDIR(sb.st_mode) ? "" : " (charrnn reads checkpoints and n-gram models from regular files)");
+        return NULL;
+    }
     if (fd < 0) {
         seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     st_file *f = NULL;
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        seterr(err, errlen, "cannot stat %s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        seterr(err, errlen, "%s is a directory, not a checkpoint", path);
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        seterr(err, errlen, "%s is not a regular file, not a checkpoint", path);
-        goto fail;
-    }
     uint64_t size = (uint64_t)sb.st_size;
     if (size == 0) {
         seterr(err, errlen, "%s is empty (0 bytes), not a safetensors file", path);

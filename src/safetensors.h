@@ -26,13 +26,18 @@ typedef struct st_meta {
     const char *key, *value; /* value is stored as a JSON string */
 } st_meta;
 
-/* Writes the file atomically: PATH.tmp.<pid>, write all, fsync, rename over PATH,
- * fsync the directory. On any failure the temporary file is removed, PATH is left
- * as it was, and a message naming the path and the failing step is written to
- * err. Tensors are stored in the order given, each 8-byte aligned relative to the
+/* Writes the file through files.h's writer: atomically over a regular file
+ * (PATH.tmp.<pid>, write all, fsync, rename over PATH, fsync the directory),
+ * straight into a character device or FIFO; a directory, block device or socket
+ * is refused. On any failure the temporary file is removed, PATH is left as it
+ * was, and a message naming the path and the failing step is written to err.
+ * Tensors are stored in the order given, each 8-byte aligned relative to the
  * data start is not required (offsets are contiguous, no gaps). Returns 0 or -1. */
 int st_write(const char *path, const st_meta *meta, int nmeta,
              const st_tensor *tensors, int ntensors, char *err, size_t errlen);
+/* The same with files.h's flags (FILE_OUT_REGULAR: a checkpoint in a run directory). */
+int st_write_file(const char *path, int flags, const st_meta *meta, int nmeta,
+                  const st_tensor *tensors, int ntensors, char *err, size_t errlen);
 
 typedef struct st_file st_file;
 

@@ -15,7 +15,7 @@
 static const struct { const char *file; int layer; const char *module; } LAYERS[] = {
     /* helpers */
     {"src/common", 0, NULL}, {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/bf16", 0, NULL}, {"src/rng", 0, NULL},
-    {"src/utf8", 0, NULL}, {"src/dist", 0, NULL},
+    {"src/utf8", 0, NULL}, {"src/dist", 0, NULL}, {"src/files", 0, NULL},
     {"src/json", 1, NULL}, {"src/data", 1, NULL}, {"src/sam", 1, NULL}, {"src/cpu", 1, NULL},
     {"src/safetensors", 2, NULL},
     /* the network */
