@@ -87,7 +87,8 @@ static void test_truncated_while_training(void) {
     free(cmd);
     cmd = t_fmt("%s train '%s' --unit byte --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
                 "--max-iters 100000000 --print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' "
-                "2>'%s/trunc.err' & p=$!; while ! grep -q '^5/' '%s/trunc.err' 2>/dev/null; do sleep 0.05; done; "
+                "2>'%s/trunc.err' & p=$!; i=0; while ! grep -q '^5/' '%s/trunc.err' 2>/dev/null && [ $i -lt 1200 ]; do "
+                "sleep 0.05; i=$((i+1)); done; "
                 ": > '%s'; wait $p; echo \"rc=$?\"", t_bin(), p, dir, t_tmpdir(), t_tmpdir(), p);
     char *out;
     t_run(cmd, &out, NULL);

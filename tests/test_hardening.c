@@ -377,7 +377,8 @@ static void test_lock_refuses_second_training(void) {
     long pid = atol(out);
     free(out);
     free(cmd);
-    for (int i = 0; i < 500 && !exists(t_path("runL/train.jsonl")); i++) usleep(10000);
+    /* the first run holds the directory once its log exists (however slow the build or busy the machine: 60 s) */
+    for (int i = 0; i < 6000 && !exists(t_path("runL/train.jsonl")); i++) usleep(10000);
     char *err;
     int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 5 "
                    "--threads 1 --checkpoint-dir '%s' --force", hcorpus(), d);
@@ -598,7 +599,8 @@ static void test_resume_hint_quoted(void) {
     free(cmd);
     cmd = t_fmt("%s train \"%s\" --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 1000000 "
                 "--print-every 1 --threads 1 --checkpoint-dir \"%s\" 2>\"%s\" & p=$!; "
-                "while ! grep -q '^3/' \"%s\" 2>/dev/null; do sleep 0.05; done; kill -INT $p; wait $p",
+                "i=0; while ! grep -q '^3/' \"%s\" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; "
+                "kill -INT $p; wait $p",
                 t_bin(), p, dir, t_path("hint.err"), t_path("hint.err"));
     t_run(cmd, NULL, NULL);
     free(cmd);
