@@ -335,16 +335,19 @@ static void test_ctrl_c_other_commands(void) {
     free(page_now);
     free(out);
     free(e);
-    /* sample: stopped mid-stream (once output has come), what was generated is flushed, status 130 */
-    char *cond = t_fmt("[ -s '%s/s.out' ]", t_tmpdir()), *when_out = int_when(cond);
+    /* sample: stopped mid-stream (once some lines are out: it writes line by line), and every character it
+     * counts as generated is on stdout, the unfinished line included, then a newline; status 130 */
+    char *cond = t_fmt("[ \"$(wc -c < '%s/s.out')\" -gt 100 ]", t_tmpdir()), *when_out = int_when(cond);
     snprintf(cmd, sizeof cmd, "%s sample '%s/latest.safetensors' --length 100000000 --verbose 0 > '%s/s.out' 2>'%s/s.err' & "
              "p=$!; %s; echo \"rc=$?\"", t_bin(), dir, t_tmpdir(), t_tmpdir(), when_out);
     free(cond);
     free(when_out);
     t_run(cmd, &out, &e);
     char *sout = slurp(t_path("s.out")), *serr = slurp(t_path("s.err"));
-    CHECKF(strstr(out, "rc=130") && strlen(sout) > 100 && strstr(serr, "stopped by SIGINT"), "sample interrupted: %s %s",
-           out, serr);
+    const char *stopped = strstr(serr, "stopped by SIGINT after ");
+    long n = stopped ? atol(stopped + strlen("stopped by SIGINT after ")) : -1;
+    CHECKF(strstr(out, "rc=130") && n > 100 && strlen(sout) == (size_t)n + 1 && sout[n] == '\n',
+           "sample interrupted: %s: %zu bytes out for %ld characters: %s", out, strlen(sout), n, serr);
     free(sout);
     free(serr);
     free(out);
