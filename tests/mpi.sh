@@ -45,8 +45,12 @@ if "$BIN" train "$tmp/text.txt" --resume "$tmp/p2/latest.safetensors" --max-iter
    grep -q "resuming" "$tmp/r1.log"; then ok "a 2-rank checkpoint resumes without MPI"; else bad "2 -> 1: $(tail -n 2 "$tmp/r1.log")"; fi
 if mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" --resume "$tmp/p1/latest.safetensors" --max-iters 60 --threads 1 --precision fp32 > "$tmp/r2.log" 2>&1 &&
    grep -q "resuming" "$tmp/r2.log"; then ok "a single-process checkpoint resumes on 2 ranks"; else bad "1 -> 2: $(tail -n 2 "$tmp/r2.log")"; fi
-v1=$(grep -o 'validation at 60: val_loss = [0-9.]*' "$tmp/r1.log"); v2=$(grep -o 'validation at 60: val_loss = [0-9.]*' "$tmp/r2.log")
-[ -n "$v1" ] && [ "$v1" = "$v2" ] && ok "both continuations validate alike ($v1)" || bad "continuations: '$v1' vs '$v2'"
+# alike within float reduction order (as the trajectories above), not to the printed digit: two
+# numbers a rounding apart can print differently at 4 decimals
+v1=$(sed -n 's/.*validation at 60: val_loss = \([0-9.]*\).*/\1/p' "$tmp/r1.log"); v2=$(sed -n 's/.*validation at 60: val_loss = \([0-9.]*\).*/\1/p' "$tmp/r2.log")
+if [ -n "$v1" ] && [ -n "$v2" ] && awk -v a="$v1" -v b="$v2" 'BEGIN { d = a - b; exit !(d <= 2e-4 && -d <= 2e-4) }'; then
+    ok "both continuations validate alike ($v1, $v2)"
+else bad "continuations: val_loss at 60 '$v1' vs '$v2'"; fi
 # Ctrl-C on mpirun: saved and resumable
 B="--rnn-size 64 --num-layers 1 --batch-size 16 --seq-length 32 --max-iters 100000000 --print-every 10 --eval-val-every 1000000 --threads 1"
 mpirun -np 2 "$MPIBIN" train "$tmp/text.txt" $B --checkpoint-dir "$tmp/sig" > "$tmp/sig.log" 2>&1 &

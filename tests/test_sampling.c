@@ -1,10 +1,20 @@
 /* test_sampling.c: the sampling controls. Each draw under top-k, top-p or min-p
  * comes from the support set the control allows (checked against a shadow
  * stream fed the same characters, which sees the model's own distribution);
- * samples are reproducible under a seed; the repetition penalty makes repeats
- * rarer; beam search finds continuations at least as likely as argmax, and its
- * reported log-probability is the model's; --stop, --max-lines, --num-samples
- * and --interactive do what they say. */
+ * samples are reproducible under a seed; the repetition penalty divides a
+ * positive logit and multiplies a negative one by exactly its factor, over
+ * exactly its window, and the sampler draws from the penalised distribution;
+ * beam search finds continuations at least as likely as argmax (strictly more
+ * likely where greedy decoding is led astray), and its reported log-probability
+ * is the model's; --stop, --max-lines, --num-samples and --interactive do what
+ * they say. What a trained model happens to do greedily is never asserted: the
+ * penalty and the beam are checked on models whose distributions are set by
+ * hand, the checks on trained models are properties of the sampler (a draw from
+ * the allowed set, a seed's reproducibility, the beam's log-probability) or ask
+ * what any model of these lines does (end a line, write "fog."), and those
+ * models train in float32 (pinned, as do two processes whose samples must agree), so
+ * nothing depends on the precision --precision auto picks, the kernels or the
+ * load. */
 #include "test.h"
 #include "charrnn.h"
 
@@ -33,19 +43,64 @@ static charrnn_trainer *trained(void) {
     charrnn_trainer *t = NULL;
     charrnn_error err = {0};
     if (!CHECKF(charrnn_trainer_open(&t, "lines", text, len, &mc, &o, &err) == 0, "%s", err.msg)) return NULL;
+    /* float32 whatever the processor: the same model, the same numbers everywhere */
+    CHECKF(charrnn_model_set_precision(charrnn_trainer_model(t), CHARRNN_PRECISION_FP32, &err) == 0, "%s", err.msg);
     while (!charrnn_trainer_done(t)) charrnn_trainer_step(t, NULL, &err);
     return t;
 }
 
+/* A model whose next-character distribution is set by hand: a tanh-RNN with one
+ * hidden unit per character reads each character into its own unit (h is 1
+ * there, tanh(20), and 0 elsewhere: it remembers the last character only), and
+ * the decoder's column for that unit holds the logits of what comes next:
+ * logit[u * V + v] is the logit of vocab[v] after vocab[u]. vocab: ascending. */
+static charrnn_model *bigram_model(const char *vocab, const float *logit) {
+    const int V = (int)strlen(vocab);
+    uint32_t cps[32];
+    for (int i = 0; i < V; i++) cps[i] = (unsigned char)vocab[i];
+    charrnn_model_config mc = {.cell = CHARRNN_RNN, .num_layers = 1, .rnn_size = V, .dropout = 0};
+    charrnn_model *m = NULL;
+    charrnn_error err = {0};
+    if (!CHECKF(charrnn_model_new(&m, &mc, CHARRNN_UNIT_CODEPOINT, cps, V, 1, &err) == 0, "%s", err.msg)) return NULL;
+    CHECKF(charrnn_model_set_precision(m, CHARRNN_PRECISION_FP32, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < charrnn_model_num_tensors(m); i++) {
+        const char *name;
+        int rows, cols;
+        float *w = charrnn_model_tensor(m, i, &name, &rows, &cols);
+        memset(w, 0, sizeof(float) * (size_t)rows * (size_t)cols);
+        if (!strcmp(name, "weight_ih_l0")) /* H x V */
+            for (int u = 0; u < V; u++) w[(size_t)u * V + u] = 20.0f;
+        if (!strcmp(name, "decoder.weight")) /* V x H */
+            for (int v = 0; v < V; v++)
+                for (int u = 0; u < V; u++) w[(size_t)v * V + u] = logit[(size_t)u * V + v];
+    }
+    charrnn_model_weights_changed(m);
+    return m;
+}
+
+/* A model whose next-character logits are z whatever came before. */
+static charrnn_model *constant_model(const char *vocab, const float *z) {
+    const int V = (int)strlen(vocab);
+    float logit[32 * 32];
+    for (int u = 0; u < V; u++) memcpy(logit + (size_t)u * V, z, sizeof(float) * (size_t)V);
+    return bigram_model(vocab, logit);
+}
+
+/* Is p[v] clearly above p[id]? The sampler ranks its own tempered and rounded
+ * copy of the distribution, where two probabilities within 1e-5 of each other
+ * may stand in either order, so only a clear difference counts: a near-tie at the
+ * edge of the allowed set may fall on either side of it. */
+static int clearly_above(const float *p, int v, int id) { return p[v] > p[id] * (1 + 1e-5f); }
+
 /* Is index id among the characters control c allows under distribution p? */
 static int allowed(const float *p, int V, int id, const charrnn_sample_config *c) {
     int rank = 0;
-    for (int v = 0; v < V; v++) rank += p[v] > p[id] || (p[v] == p[id] && v < id);
+    for (int v = 0; v < V; v++) rank += clearly_above(p, v, id);
     if (c->top_k && rank >= c->top_k) return 0;
-    if (c->top_p < 1) { /* the mass strictly above id must be short of top_p, or id would not be needed */
-        double above = 0;
-        for (int v = 0; v < V; v++) if (p[v] > p[id] || (p[v] == p[id] && v < id)) above += p[v];
-        if (above >= c->top_p + 1e-6) return 0;
+    if (c->top_p < 1) { /* the mass above id must be short of top_p, or id would not be needed */
+        double mass = 0;
+        for (int v = 0; v < V; v++) if (clearly_above(p, v, id)) mass += p[v];
+        if (mass >= c->top_p + 1e-6) return 0;
     }
     if (c->min_p > 0) {
         float mx = 0;
@@ -113,7 +168,9 @@ static void test_support_sets(void) {
     charrnn_trainer_close(t);
 }
 
-/* Same seed, same text, for every control; another seed, another text. */
+/* Same seed, same text, for every control; another seed, another text (whatever
+ * the weights: with no prime the first character is drawn uniformly, and seeds
+ * 5 and 99 draw different ones from this vocabulary of 23). */
 static void test_deterministic(void) {
     charrnn_trainer *t = trained();
     if (!t) return;
@@ -145,36 +202,125 @@ static void test_deterministic(void) {
     charrnn_trainer_close(t);
 }
 
-/* A strong penalty over the last character makes immediate repeats (common in
- * "bees", "buzz", "all") disappear at temperature 0. */
-static void test_repetition_penalty(void) {
-    charrnn_trainer *t = trained();
-    if (!t) return;
-    charrnn_model *m = charrnn_trainer_model(t);
+/* Greedy (temperature 0) text of n characters after prime, under penalty and window. */
+static void greedy_text(charrnn_model *m, const char *prime, float penalty, int window, char *out, int n) {
+    charrnn_sample_config cfg;
+    charrnn_sample_config_default(&cfg);
+    cfg.temperature = 0;
+    cfg.repetition_penalty = penalty;
+    cfg.repetition_window = window;
+    charrnn_sampler *s;
     charrnn_error err = {0};
-    int repeats[2] = {0, 0};
+    out[0] = 0;
+    if (!CHECK(charrnn_sampler_open(&s, m, 1, 1, &err) == 0)) return;
+    CHECK(charrnn_sampler_configure(s, &cfg, &err) == 0);
+    CHECK(charrnn_sampler_prime(s, prime, strlen(prime), NULL, NULL, 0, NULL, &err) == 0);
+    for (int i = 0; i < n; i++) {
+        uint32_t ch = '?';
+        CHECK(charrnn_sampler_draw(s, &ch, &err) == 0);
+        out[i] = (char)ch;
+    }
+    out[n] = 0;
+    charrnn_sampler_close(s);
+}
+
+#define EXPECT_GREEDY(m, prime, penalty, window, want)                                                               \
+    do {                                                                                                           \
+        char got_[64];                                                                                             \
+        greedy_text((m), (prime), (penalty), (window), got_, (int)strlen(want));                                  \
+        CHECKF(!strcmp(got_, (want)), "prime '%s', penalty %g, window %d: '%s', expected '%s'", (prime),          \
+               (double)(penalty), (window), got_, (want));                                                         \
+    } while (0)
+
+/* The penalty divides a positive logit and multiplies a negative one by exactly
+ * its factor, over exactly the last repetition_window characters (the prime's
+ * included): at temperature 0, on models whose logits are set by hand, a factor
+ * just short of the ratio of two logits leaves the likelier character on top,
+ * one just past it hands the draw to the other. */
+static void test_repetition_penalty_exact(void) {
+    static const float pos[4] = {3.0f, 2.0f, -1.0f, -1.5f}, neg[4] = {-1.0f, -1.5f, -3.0f, -4.0f};
+    charrnn_model *m = constant_model("abcd", pos);
+    if (!m) return;
+    EXPECT_GREEDY(m, "a", 1.0f, 1, "aaaaaaaaaaaa");  /* no penalty: the likeliest, again and again */
+    EXPECT_GREEDY(m, "a", 1.49f, 1, "aaaaaaaaaaaa"); /* 3 / 1.49 = 2.013 > 2 */
+    EXPECT_GREEDY(m, "a", 1.51f, 1, "babababababa"); /* 3 / 1.51 = 1.987 < 2 */
+    charrnn_model_close(m);
+    m = constant_model("abcd", neg);
+    if (!m) return;
+    EXPECT_GREEDY(m, "a", 1.49f, 1, "aaaaaaaaaaaa"); /* -1 x 1.49 = -1.49 > -1.5 */
+    EXPECT_GREEDY(m, "a", 1.51f, 1, "babababababa"); /* -1 x 1.51 = -1.51 < -1.5 */
+    charrnn_model_close(m);
+    /* the window: the last 1, 2 or 3 characters are out of the running, the prime's among them */
+    static const float desc[4] = {3.0f, 2.0f, 1.0f, 0.5f};
+    m = constant_model("abcd", desc);
+    if (!m) return;
+    EXPECT_GREEDY(m, "ab", 1000.0f, 1, "abababababab");
+    EXPECT_GREEDY(m, "ab", 1000.0f, 2, "cabcabcabcab");
+    EXPECT_GREEDY(m, "ab", 1000.0f, 3, "cdabcdabcdab");
+    /* all four in the window: each is penalised once however often it occurs there, so a leads again */
+    EXPECT_GREEDY(m, "ab", 1000.0f, 64, "cdaaaaaaaaaa");
+    charrnn_model_close(m);
+}
+
+/* Softmax of z into p (double). */
+static void softmax_d(const double *z, int n, double *p) {
+    double mx = z[0], sum = 0;
+    for (int i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    for (int i = 0; i < n; i++) sum += (p[i] = exp(z[i] - mx));
+    for (int i = 0; i < n; i++) p[i] /= sum;
+}
+
+/* At temperature 1 the sampler draws from the penalised distribution: after
+ * character y, softmax of the logits with z_y divided (z_y > 0) or multiplied
+ * (z_y < 0) by the penalty. 40000 seeded draws from a model whose logits are set
+ * by hand: every transition's frequency is within 5 standard deviations of that
+ * distribution (and, without the penalty, of the plain softmax), so a penalty
+ * that missed, or took another factor, fails; the seed makes it the same on
+ * every run. */
+static void test_repetition_penalty_distribution(void) {
+    static const float z[4] = {1.2f, 0.4f, -0.3f, -1.0f};
+    charrnn_model *m = constant_model("abcd", z);
+    if (!m) return;
+    const int N = 40000;
     for (int k = 0; k < 2; k++) {
+        const double penalty = k ? 2.0 : 1.0;
         charrnn_sample_config cfg;
         charrnn_sample_config_default(&cfg);
-        cfg.temperature = 0;
-        cfg.repetition_penalty = k ? 1e4f : 1.0f;
+        cfg.repetition_penalty = (float)penalty;
         cfg.repetition_window = 1;
         charrnn_sampler *s;
-        CHECK(charrnn_sampler_open(&s, m, 1, 1, &err) == 0);
+        charrnn_error err = {0};
+        if (!CHECK(charrnn_sampler_open(&s, m, 1, 7, &err) == 0)) break;
         CHECK(charrnn_sampler_configure(s, &cfg, &err) == 0);
-        CHECK(charrnn_sampler_prime(s, "bees buzz all day long.\nbe", 26, NULL, NULL, 0, NULL, &err) == 0);
-        uint32_t prev = 'e', ch;
-        for (int i = 0; i < 500; i++) {
-            charrnn_sampler_draw(s, &ch, &err);
-            repeats[k] += ch == prev;
-            prev = ch;
+        CHECK(charrnn_sampler_prime(s, "a", 1, NULL, NULL, 0, NULL, &err) == 0);
+        long count[4][4] = {{0}};
+        int prev = 0;
+        for (int i = 0; i < N; i++) {
+            uint32_t ch = 0;
+            CHECK(charrnn_sampler_draw(s, &ch, &err) == 0);
+            int id = charrnn_model_char_index(m, ch);
+            if (!CHECKF(id >= 0 && id < 4, "drew U+%04X", ch)) break;
+            count[prev][id]++;
+            prev = id;
         }
         charrnn_sampler_close(s);
+        for (int y = 0; y < 4; y++) {
+            double zz[4], q[4];
+            long n = 0;
+            for (int x = 0; x < 4; x++) { zz[x] = z[x]; n += count[y][x]; }
+            zz[y] = zz[y] > 0 ? zz[y] / penalty : zz[y] * penalty;
+            softmax_d(zz, 4, q);
+            if (!CHECKF(n >= 1000, "penalty %g: only %ld draws after '%c'", penalty, n, "abcd"[y])) continue;
+            for (int x = 0; x < 4; x++) {
+                double f = (double)count[y][x] / n, sd = sqrt(q[x] * (1 - q[x]) / n);
+                CHECKF(fabs(f - q[x]) <= 5 * sd, "penalty %g: after '%c', '%c' drawn %.4f of %ld times, the "
+                       "distribution says %.4f", penalty, "abcd"[y], "abcd"[x], f, n, q[x]);
+            }
+        }
     }
-    CHECKF(repeats[0] > 0 && repeats[1] * 4 < repeats[0], "immediate repeats: %d without the penalty, %d with it",
-           repeats[0], repeats[1]);
-    charrnn_trainer_close(t);
+    charrnn_model_close(m);
 }
+#undef EXPECT_GREEDY
 
 /* The log-probability of a continuation, by a stream. */
 static double logprob_of(charrnn_model *m, const char *prime, const uint32_t *cont, long n) {
@@ -226,6 +372,37 @@ static void test_beam_beats_argmax(void) {
     charrnn_trainer_close(t);
 }
 
+/* Where greedy decoding is led astray, the beam is not: after "s" the model says
+ * a 0.6, b 0.4; after a, a 0.3 (then b, c 0.25, d 0.2); after b or c, c 0.99.
+ * Greedy takes a and then a, a, ... (0.6 x 0.3^7); a beam of 2 keeps b and finds
+ * b c c ... (0.4 x 0.99^7), and each reported log-probability is the model's. */
+static void test_beam_escapes_greedy(void) {
+    const double lo = -30; /* never */
+    const double table[5][5] = {/* after: a, b, c, d, s; next: a, b, c, d, s */
+                                {log(0.3), log(0.25), log(0.25), log(0.2), lo},
+                                {log(0.01 / 3), log(0.01 / 3), log(0.99), log(0.01 / 3), lo},
+                                {log(0.01 / 3), log(0.01 / 3), log(0.99), log(0.01 / 3), lo},
+                                {log(0.01 / 3), log(0.01 / 3), log(0.01 / 3), log(0.99), lo},
+                                {log(0.6), log(0.4), lo, lo, lo}};
+    float logit[25];
+    for (int i = 0; i < 25; i++) logit[i] = (float)table[i / 5][i % 5];
+    charrnn_model *m = bigram_model("abcds", logit);
+    if (!m) return;
+    charrnn_error err = {0};
+    uint32_t g[8], b[8];
+    double lg = 0, lb = 0;
+    CHECK(charrnn_beam_search(m, "s", 1, 1, 8, g, &lg, &err) == 0);
+    CHECK(charrnn_beam_search(m, "s", 1, 2, 8, b, &lb, &err) == 0);
+    char gs[9], bs[9];
+    for (int i = 0; i < 8; i++) { gs[i] = (char)g[i]; bs[i] = (char)b[i]; }
+    gs[8] = bs[8] = 0;
+    CHECKF(!strcmp(gs, "aaaaaaaa") && !strcmp(bs, "bccccccc"), "greedy '%s', beam 2 '%s'", gs, bs);
+    CHECK_CLOSE(lg, log(0.6) + 7 * log(0.3), 1e-4, 0);
+    CHECK_CLOSE(lb, log(0.4) + 7 * log(0.99), 1e-4, 0);
+    CHECK_CLOSE(logprob_of(m, "s", b, 8), lb, 1e-4, 0);
+    charrnn_model_close(m);
+}
+
 /* ---- the command line ------------------------------------------------------------------- */
 
 static const char *cli_model(void) {
@@ -237,7 +414,8 @@ static const char *cli_model(void) {
     fclose(f);
     char *err;
     int rc = t_cli(NULL, &err, "train '%s' --rnn-size 32 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 300 "
-                   "--learning-rate 0.01 --eval-val-every 300 --threads 1 --checkpoint-dir '%s'", p, t_path("samp_cv"));
+                   "--learning-rate 0.01 --eval-val-every 300 --threads 1 --precision fp32 --checkpoint-dir '%s'", p,
+                   t_path("samp_cv"));
     CHECKF(rc == 0, "%s", err);
     free(err);
     snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", t_path("samp_cv"));
@@ -269,10 +447,12 @@ static void test_cli_controls(void) {
     rc = t_cli(&out, &err, "sample '%s' --num-samples 4 --max-lines 2 --length 1000 --primetext 'my ' --verbose 0", m);
     CHECKF(rc == 0 && count(out, "--- sample ") == 4 && strstr(out, "--- sample 4 ---\nmy "), "--num-samples 4: %s", out);
     free(out); free(err);
-    /* a seed reproduces every control; out-of-range values are refused before any output */
+    /* a seed reproduces every control (two processes: the precision pinned, not left to auto); out-of-range
+     * values are refused before any output */
     char *a, *b;
-    t_cli(&a, NULL, "sample '%s' --top-k 4 --top-p 0.9 --min-p 0.02 --repetition-penalty 1.2 --temperature 0.8 --length 300 --seed 3 --verbose 0", m);
-    t_cli(&b, NULL, "sample '%s' --top-k 4 --top-p 0.9 --min-p 0.02 --repetition-penalty 1.2 --temperature 0.8 --length 300 --seed 3 --verbose 0", m);
+    const char *all = "--top-k 4 --top-p 0.9 --min-p 0.02 --repetition-penalty 1.2 --temperature 0.8 --length 300 --seed 3";
+    t_cli(&a, NULL, "sample '%s' %s --precision fp32 --verbose 0", m, all);
+    t_cli(&b, NULL, "sample '%s' %s --precision fp32 --verbose 0", m, all);
     CHECK(strlen(a) == 301 && !strcmp(a, b));
     free(a); free(b);
     static const char *bad[] = {"--top-k -1", "--top-p 0", "--top-p 1.5", "--min-p 1", "--repetition-penalty 0.5",
@@ -365,8 +545,10 @@ static void test_max_lines_exact(void) {
 void register_sampling_tests(void) {
     t_register("sampling_support_sets", test_support_sets);
     t_register("sampling_deterministic", test_deterministic);
-    t_register("sampling_repetition_penalty", test_repetition_penalty);
+    t_register("sampling_repetition_penalty_exact", test_repetition_penalty_exact);
+    t_register("sampling_repetition_penalty_distribution", test_repetition_penalty_distribution);
     t_register("sampling_beam_beats_argmax", test_beam_beats_argmax);
+    t_register("sampling_beam_escapes_greedy", test_beam_escapes_greedy);
     t_register("sampling_cli_controls", test_cli_controls);
     t_register("sampling_cli_interactive", test_cli_interactive);
     t_register("sampling_max_lines_exact", test_max_lines_exact);

@@ -30,7 +30,10 @@ Both sides compute the same quantity: the whole text as ONE stream from a zero
 state, the characters outside the vocabulary dropped, every remaining character
 after the first predicted from all the text before it, the mean of -log p in
 nats. charrnn prints it with 4 decimals, so the printed value alone may be
-5e-5 off the exact one; the tolerance is 1e-4.
+5e-5 off the exact one; the tolerance is 1e-4. charrnn evaluates (and samples,
+where two samples are compared) with --precision fp32: PyTorch's float32 is
+the reference, and --precision auto would take bf16 products on processors
+with AVX512-BF16, 2^-8 per operand, far outside that tolerance.
 
 Prints one line per check and ends with "N passed, N failed"; exit status 0
 only if all passed. Without PyTorch (or numpy) it prints a skip line and
@@ -78,7 +81,7 @@ EVAL_RE = re.compile(r": (-?[0-9.]+|nan|inf) nats, (-?[0-9.]+|nan|inf) bpc over 
 
 def charrnn_eval(charrnn, ckpt, text_file):
     """(nats, predicted, unknown, output line) of `charrnn eval --streams 1`, or None."""
-    rc, out, err = run(charrnn, "eval", ckpt, text_file, "--streams", "1", "--threads", "1")
+    rc, out, err = run(charrnn, "eval", ckpt, text_file, "--streams", "1", "--threads", "1", "--precision", "fp32")
     m = EVAL_RE.search(out.decode("utf-8", "replace"))
     if rc or not m:
         print("     charrnn eval: rc %d, stdout %r, stderr %r" % (rc, out[-300:], err[-300:]))
@@ -710,7 +713,7 @@ def main():
         model = ct.Model(rnn, decoder, vocab, "codepoint")
         loss_check(ct, charrnn, "torch gru", model, exp, held_path)
         init_args = [corpus_path, "--model", "gru", "--num-layers", 2, "--rnn-size", 32, "--max-iters", 2,
-                     "--batch-size", 16, "--seq-length", 32, "--print-every", 1, "--threads", 1]
+                     "--batch-size", 16, "--seq-length", 32, "--print-every", 1, "--threads", 1, "--precision", "fp32"]
         rc, out, err = run(charrnn, "train", *init_args, "--init-from", exp, "--checkpoint-dir", os.path.join(tmp, "cv_init"))
         warm = first_train_loss(err)
         rc0, _, err0 = run(charrnn, "train", *init_args, "--checkpoint-dir", os.path.join(tmp, "cv_fresh"))
@@ -734,7 +737,8 @@ def main():
                   and max(m.vocab) <= 255 and len(m.vocab) > len(set(corpus.encode()) & set(range(128))))
             loss_check(ct, charrnn, "byte lstm", m, ckpt, held_path)
             again = round_trip(ct, torch, charrnn, "byte lstm", m, ckpt, held_path, tmp)
-            s1, s2 = run(charrnn, "sample", ckpt, "--length", 300, "--seed", 1), run(charrnn, "sample", again, "--length", 300, "--seed", 1)
+            same = ["--length", 300, "--seed", 1, "--precision", "fp32"]
+            s1, s2 = run(charrnn, "sample", ckpt, *same), run(charrnn, "sample", again, *same)
             check("byte lstm: the re-saved model samples the same bytes", s1[0] == 0 and s2[0] == 0 and s1[1] == s2[1]
                   and len(s1[1]) == 301, "%d bytes" % len(s1[1]))
         bvocab = ct.build_vocab(corpus, "byte")
