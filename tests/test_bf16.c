@@ -42,7 +42,7 @@ static int sh(char **out, char **err, const char *fmt, ...) {
 
 static int skip_unsupported(void) {
     if (bf16_supported()) return 0;
-    fprintf(stderr, "(skipped: this processor has no AVX512-BF16) ");
+    t_skip("this processor has no AVX512-BF16");
     return 1;
 }
 

@@ -7,7 +7,7 @@
  * in build/screenshots/ (or $CHARRNN_SCREENSHOT_DIR). A 10,000-character page
  * of 512 neurons builds only its visible rows, and reports how long it took to
  * be ready and to switch neurons (printed, not asserted: a busy machine's timing
- * is no test). Where chromium is not installed the tests print "skipped:
+ * is no test). Where chromium is not installed the tests say "skipped:
  * chromium not installed" and pass. */
 #include "test.h"
 
@@ -32,7 +32,7 @@ static const char *chromium(void) {
         free(cmd);
         free(out);
     }
-    if (state != 1) fprintf(stderr, "skipped: chromium not installed; ");
+    if (state != 1) t_skip("chromium not installed");
     return state == 1 ? path : NULL;
 }
 

@@ -1082,7 +1082,7 @@ static void test_sample_half(void) {
     char *a, *b, *e1, *e2;
     int r1 = t_cli(&a, &e1, "sample '%s' --length 200 --seed 5 --half 1 --precision fp32 --verbose 0 --primetext 'the '", m);
     if (r1 == 2 && strstr(e1, "needs a build")) { /* this build has no half kernels: the refusal is the behaviour */
-        fprintf(stderr, "(skipped: no AVX-512F/F16C in this build) ");
+        t_skip("no AVX-512F/F16C in this build");
         free(a); free(e1);
         return;
     }

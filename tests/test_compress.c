@@ -615,7 +615,7 @@ static char *attr(const char *dom, const char *name) {
 
 static void test_play_page(void) {
     char *browser = chromium();
-    if (!browser) { fprintf(stderr, "skipped: chromium not installed; "); return; }
+    if (!browser) return; /* chromium() said it skips */
     const char *corpus = t_path("play_words.txt"), *dir = t_path("play_cv"), *page = t_path("play.html");
     char *text = make_text(60000, 1);
     t_write_file(corpus, text, strlen(text));

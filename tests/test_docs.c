@@ -349,7 +349,7 @@ static void test_man_renders(void) {
         free(cmd);
         free(err);
     } else {
-        fprintf(stderr, "(skipped: groff not installed; apt-get install groff-base) ");
+        t_skip("groff not installed; apt-get install groff-base");
         skipped = 1;
     }
     if (have("man")) {
@@ -362,7 +362,7 @@ static void test_man_renders(void) {
             free(err);
         }
     } else if (!skipped) {
-        fprintf(stderr, "(skipped: man not installed; apt-get install man-db) ");
+        t_skip("man not installed; apt-get install man-db");
     }
     if (have("lexgrog")) {
         cmd = t_fmt("lexgrog '%s'", man_path());
@@ -432,7 +432,7 @@ static void expect_completion(const char *words, const char *want) {
 
 static void test_completion(void) {
     if (!have("bash")) {
-        fprintf(stderr, "(skipped: bash not installed) ");
+        t_skip("bash not installed");
         return;
     }
     char *script = t_read_file(completion_path(), NULL);

@@ -425,7 +425,7 @@ static void test_no_writes_through_links(void) {
 /* ---- errors that must not be swallowed --------------------------------------------------- */
 
 static void test_write_errors_reported(void) {
-    if (!exists("/dev/full")) { fprintf(stderr, "(skipped: no /dev/full) "); return; }
+    if (!exists("/dev/full")) { t_skip("no /dev/full"); return; }
     const char *cmds[] = {"sample '%s' --length 5000 --verbose 0", "info '%s'", "eval '%s' '%s'", "cells '%s' '%s' --length 500"};
     for (int i = 0; i < 4; i++) {
         char *args = t_fmt(cmds[i], hmodel(), hcorpus());

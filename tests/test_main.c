@@ -1,4 +1,5 @@
-/* test_main.c: runs every registered test and prints "N passed, N failed". */
+/* test_main.c: runs every registered test, names the skipped ones, and prints
+ * "N passed, N failed". */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -16,11 +17,14 @@
 static struct { const char *name; void (*fn)(void); } tests[MAX_TESTS];
 static int ntests;
 static int cur_failed;
+static const char *cur_skip;
 static char tmpdir[256];
 
 void t_register(const char *name, void (*fn)(void)) {
     if (ntests < MAX_TESTS) { tests[ntests].name = name; tests[ntests].fn = fn; ntests++; }
 }
+
+void t_skip(const char *why) { cur_skip = why; }
 
 int t_check(int ok, const char *file, int line, const char *expr, const char *fmt, ...) {
     if (ok) return 1;
@@ -167,17 +171,25 @@ int main(int argc, char **argv) {
 #include "test_list.h"
 #undef X
     atexit(cleanup);
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
+    static const char *skip_name[MAX_TESTS], *skip_why[MAX_TESTS];
     for (int i = 0; i < ntests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
         cur_failed = 0;
+        cur_skip = NULL;
         fprintf(stderr, "  %-44s ", tests[i].name);
         fflush(stderr);
         tests[i].fn();
         if (cur_failed) { failed++; fprintf(stderr, "  -> FAILED %s\n", tests[i].name); }
-        else { passed++; fprintf(stderr, "ok\n"); }
+        else if (cur_skip) {
+            skip_name[skipped] = tests[i].name;
+            skip_why[skipped++] = cur_skip;
+            fprintf(stderr, "skipped (%s)\n", cur_skip);
+        } else { passed++; fprintf(stderr, "ok\n"); }
     }
     fflush(stderr);
+    /* what was skipped, named, then the one summary line (test.sh collects both) */
+    for (int i = 0; i < skipped; i++) printf("skipped: %s (%s)\n", skip_name[i], skip_why[i]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

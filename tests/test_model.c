@@ -437,7 +437,7 @@ static void test_cells_match_reference(void) {
  * rounded weights (odd sizes for the masked tails), and a sampling step with half
  * weights against full precision: probabilities within 2e-3. */
 static void test_half_precision(void) {
-    if (!half_supported()) { fprintf(stderr, "(skipped: no AVX-512F/F16C in this build) "); return; }
+    if (!half_supported()) { t_skip("no AVX-512F/F16C in this build"); return; }
     rng r;
     rng_seed(&r, 77, 0);
     const int sizes[3][2] = {{37, 53}, {512, 128}, {5, 16}};

@@ -271,7 +271,7 @@ static void full_disk_case(int keep_going) {
     mkdir(mnt, 0755);
     snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=2m tmpfs '%s'", mnt);
     if (t_run(cmd, NULL, NULL) != 0) {
-        fprintf(stderr, "(skipped: cannot mount a tmpfs here; needs root) ");
+        t_skip("cannot mount a tmpfs here; needs root");
         rmdir(mnt);
         return;
     }
