@@ -61,8 +61,8 @@ const char *charrnn_processor_info(void) {
     const int x = amx();
     const char *core = openblas_get_corename();
 #pragma omp critical(charrnn_processor_info)
-    snprintf(line, sizeof line, "%s; %d threads; OpenBLAS %s kernels; %s; AMX %s", name, charrnn_get_threads(),
-             core ? core : "unknown", bf16,
+    snprintf(line, sizeof line, "%s; %d thread%s; OpenBLAS %s kernels; %s; AMX %s", name, charrnn_get_threads(),
+             charrnn_get_threads() == 1 ? "" : "s", core ? core : "unknown", bf16,
              x == 2 ? "yes (not used by charrnn yet)" : x == 1 ? "present, not enabled by this kernel" : "no");
     return line;
 }
