@@ -322,7 +322,7 @@ class _CJSON:
         seen = set()
         for key, kpos in keys:
             if key in seen:
-                self.fail(kpos, "duplicate key %s in object" % json.dumps(key.decode("utf-8"), ensure_ascii=False))
+                self.fail(kpos, "duplicate key \"%s\" in object" % _esc(key, 160))
             seen.add(key)
         return None
 

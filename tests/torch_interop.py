@@ -290,7 +290,7 @@ def c_refusal(charrnn, path):
     (bytes that are not UTF-8 kept as Python keeps them)."""
     p = subprocess.run([charrnn, "info", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
     rc, err = p.returncode, p.stderr.decode("utf-8", "surrogateescape")
-    lines = [l for l in err.splitlines() if l.startswith("charrnn: error: ")]
+    lines = [l for l in err.split("\n") if l.startswith("charrnn: error: ")]  # not splitlines: U+0085 and U+2028 end no line
     return rc == 0, (lines[-1][len("charrnn: error: "):] if lines else err.strip())
 
 
@@ -512,11 +512,11 @@ NASTY = "a\x1b[31m\\\n\t\r\x01\x7f\u009b\u0085\u202e\u200b\u00ad\u2066\U000E0041
 def escape_cases(base, V):
     """(label, False, build() arguments) for every place a message quotes the
     file (src/safetensors.c's Q1 and Q2, format_version and checksum in
-    src/checkpoint.c): strings holding control bytes, DEL, C1, bidi overrides
-    and isolates, zero widths, tags and backslashes, written as JSON escapes;
-    invalid UTF-8 (refused by the JSON reader, which names the byte); and long
-    strings cut with "..." at every offset of the escape or character the
-    buffer ends in."""
+    src/checkpoint.c, a duplicate key in src/json.c): strings holding control
+    bytes, DEL, C1, bidi overrides and isolates, zero widths, tags and
+    backslashes, written as JSON escapes; invalid UTF-8 (refused by the JSON
+    reader, which names the byte); and long strings cut with "..." at every
+    offset of the escape or character the buffer ends in."""
     D = sum(len(t[3]) for t in base[1])
     dec_b = '"decoder.bias"'
 
@@ -543,12 +543,16 @@ def escape_cases(base, V):
             ("has data_offsets that do not fit its shape", dict(tensors=extra(name, shape="[2]"))),
             ("overlaps another", dict(tensors=extra(name), offsets={n: "[1,2]"})),
             ("follows a gap", dict(tensors=extra(name, data=b"\0\0"), offsets={n: "[%d,%d]" % (D + 1, D + 2)})),
+            ("is listed twice", dict(tensors=lambda ts: extra(name)(extra(name)(ts)))),
         ]
 
     def meta_sites(key):
+        k = json.dumps(key)
         return [
             ("holds a number", {key: Raw("1")}),
             ("holds \\u0000", {key: "a\0b"}),
+            ("is there twice", dict(header=lambda t: t.replace('"__metadata__":{', '"__metadata__":{%s:"x",%s:"y",' % (k, k)))),
+            ("is twice in the config", {"config": lambda t: t[:-1] + ",%s:1,%s:2}" % (k, k)}),
         ]
 
     cases = []
@@ -566,7 +570,9 @@ def escape_cases(base, V):
             if j < size:
                 name = "x" * j + body
                 cases += [("a tensor name of %d x + %d x U+%04X (cut)" % (j, len(body), ord(body[0])), False,
-                           dict(tensors=extra(name, '"F16"', "[0]", b"")))]
+                           dict(tensors=extra(name, '"F16"', "[0]", b""))),
+                          ("a duplicate metadata key of %d x + %d x U+%04X (cut)" % (j, len(body), ord(body[0])), False,
+                           meta_sites(name)[2][1])]
         cases += [("a dtype of %d x F + 20 x U+200B (cut)" % j, False, dict(tensors=retensor(dec_b, dtype=json.dumps("F" * j + "\u200b" * 20)))),
                   ("a format_version of 1, %d x, 20 x U+202E (cut)" % j, False, {"format_version": "1" + "x" * j + "\u202e" * 20}),
                   ("a checksum of %d x + 20 x U+2066 (cut)" % j, False, dict(rechecksum=False, checksum="x" * j + "\u2066" * 20)),
