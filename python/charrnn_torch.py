@@ -322,7 +322,7 @@ class _CJSON:
         seen = set()
         for key, kpos in keys:
             if key in seen:
-                self.fail(kpos, "duplicate key %s in object" % json.dumps(key.decode("utf-8"), ensure_ascii=False))
+                self.fail(kpos, "duplicate key \"%s\" in object" % _esc(key, 160))
             seen.add(key)
         return None
 
@@ -330,7 +330,8 @@ class _CJSON:
 # ---- the checks of charrnn's loader (src/safetensors.c, src/checkpoint.c) -----------------
 #
 # In the C loader's order, with its messages; each message is cut where C's
-# buffer cuts it. Sizes are checked against the file's own bytes before
+# buffer cuts it, and what it quotes from the file is escaped and cut as
+# cr_esc escapes and cuts it, in a buffer of the size C gives it. Sizes are checked against the file's own bytes before
 # anything is sized from them.
 
 ST_MAX_HEADER = 100000000
@@ -345,10 +346,75 @@ _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _MISSING = object()  # an absent key (JSON null is None)
 
 
+def _unsafe_codepoint(c):
+    """A code point a terminal would not show as itself, or that reorders or
+    hides the text around it (unsafe_codepoint in src/common.c)."""
+    return (c < 0x20 or c == 0x7F or 0x80 <= c < 0xA0 or c in (0xAD, 0x061C, 0x180E, 0xFEFF)
+            or 0x200B <= c <= 0x200F or 0x2028 <= c <= 0x202E or 0x2060 <= c <= 0x206F
+            or 0xFFF9 <= c <= 0xFFFB or 0xE0000 <= c <= 0xE007F)
+
+
+def _utf8_at(s, i):
+    """(length, code point) of the well-formed UTF-8 sequence at s[i:], or (0, None)."""
+    c = s[i]
+    k = 2 if 0xC2 <= c <= 0xDF else 3 if 0xE0 <= c <= 0xEF else 4 if 0xF0 <= c <= 0xF4 else 0
+    if not k or i + k > len(s) or any(x & 0xC0 != 0x80 for x in s[i + 1:i + k]):
+        return 0, None
+    cp = c & (0x7F >> k)
+    for x in s[i + 1:i + k]:
+        cp = cp << 6 | (x & 0x3F)
+    if (k == 3 and cp < 0x800) or 0xD800 <= cp <= 0xDFFF or (k == 4 and not 0x10000 <= cp <= 0x10FFFF):
+        return 0, None  # overlong, a surrogate, beyond U+10FFFF
+    return k, cp
+
+
+_NAMED_ESCAPES = {0x5C: b"\\\\", 0x0A: b"\\n", 0x09: b"\\t", 0x0D: b"\\r"}
+
+
+def _esc(s, cap):
+    """File contents quoted for a message exactly as cr_esc(out, cap, ...) in
+    src/common.c quotes them into a buffer of cap bytes: \\n, \\t, \\r, a doubled
+    backslash, \\xNN for other control bytes and bytes that are not UTF-8,
+    \\u{NNNN} for code points a terminal would not show as themselves (C1, bidi
+    overrides, zero widths); cut with "..." at an escape or character boundary
+    where the rest does not fit (room is kept for the "...")."""
+    b = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else bytes(s)
+    room, out, i, n = cap - 1, bytearray(), 0, len(b)  # cap - 1: C's NUL
+    while i < n:
+        c = b[i]
+        k, cp = (1, c) if c < 0x80 else _utf8_at(b, i)
+        if not k:
+            k, piece = 1, b"\\x%02x" % c
+        elif cp in _NAMED_ESCAPES:
+            piece = _NAMED_ESCAPES[cp]
+        elif cp < 0x20 or cp == 0x7F:
+            piece = b"\\x%02x" % c
+        elif _unsafe_codepoint(cp):
+            piece = b"\\u{%04X}" % cp
+        else:
+            piece = b[i:i + k]
+        if len(out) + len(piece) + (3 if i + k < n else 0) > room:
+            out += b"..."
+            break
+        out += piece
+        i += k
+    return out.decode("utf-8", "surrogateescape")
+
+
 def _c_msg(text, size):
     """text as a C buffer of size bytes holds it (vsnprintf cuts at size - 1 bytes)."""
     b = text.encode("utf-8", "surrogateescape")
     return text if len(b) < size else b[:size - 1].decode("utf-8", "surrogateescape")
+
+
+def _q1(name):
+    """A name from the file (tensor, metadata key) as parse_file quotes it: Q1, a 160-byte buffer."""
+    return _esc(name, 160)
+
+
+def _q2(dtype):
+    """A dtype from the file as parse_file quotes it: Q2, a 64-byte buffer."""
+    return _esc(dtype, 64)
 
 
 def _fail(msg):
@@ -440,6 +506,10 @@ def _read_file(path):
     return raw
 
 
+def _bad_tensor(path, key, what):
+    _st_fail("%s: corrupt safetensors header: tensor \"%s\" %s" % (path, _q1(key), what))
+
+
 def _parse_safetensors(raw, path):
     """(tensors {name: (dtype, shape, begin, end)} in header order, metadata
     {key: str}, data block) of a safetensors file, checked as parse_file in
@@ -467,60 +537,61 @@ def _parse_safetensors(raw, path):
                 _st_fail("%s: corrupt safetensors header: \"__metadata__\" is not an object" % path)
             for k, mv in v.items():
                 if type(mv) is not str:
-                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" is not a string" % (path, k))
+                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" is not a string" % (path, _q1(k)))
                 if "\0" in mv:
-                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character" % (path, k))
+                    _st_fail("%s: corrupt safetensors header: metadata value for \"%s\" contains a NUL character"
+                             % (path, _q1(k)))
             meta = v
             continue
-        bad = "%s: corrupt safetensors header: tensor \"%s\" " % (path, key)
         if not key:
             _st_fail("%s: corrupt safetensors header: a tensor has an empty name" % path)
         if not isinstance(v, dict):
-            _st_fail("%s: corrupt safetensors header: entry \"%s\" is not an object" % (path, key))
+            _st_fail("%s: corrupt safetensors header: entry \"%s\" is not an object" % (path, _q1(key)))
         dt = _string(_get(v, "dtype"))
         if dt is None:
-            _st_fail(bad + "has no \"dtype\" string")
+            _bad_tensor(path, key, "has no \"dtype\" string")
         if dt not in DTYPES:
             _st_fail("%s: tensor \"%s\" has dtype \"%s\", which this program does not support (supported: F32, F64, I32, "
-                     "I64, U8)" % (path, key, dt))
+                     "I64, U8)" % (path, _q1(key), _q2(dt)))
         shape = _get(v, "shape")
         if type(shape) is not list:
-            _st_fail(bad + "has no \"shape\" array")
+            _bad_tensor(path, key, "has no \"shape\" array")
         if len(shape) > ST_MAX_DIMS:
-            _st_fail("%s: tensor \"%s\" has %d dimensions; at most %d are supported" % (path, key, len(shape), ST_MAX_DIMS))
+            _st_fail("%s: tensor \"%s\" has %d dimensions; at most %d are supported"
+                     % (path, _q1(key), len(shape), ST_MAX_DIMS))
         dims = []
         for d, x in enumerate(shape):
             dims.append(_as_index(x))
             if dims[-1] is None:
-                _st_fail(bad + "dimension %d is not a non-negative integer" % d)
+                _bad_tensor(path, key, "dimension %d is not a non-negative integer" % d)
         nb = DTYPES[dt]
         for d in dims:
             if d and nb > U64_MAX // d:
-                _st_fail(bad + "shape is too large (size overflows)")
+                _bad_tensor(path, key, "shape is too large (size overflows)")
             nb *= d
         offs = _get(v, "data_offsets")
         b = e = None
         if type(offs) is list and len(offs) == 2:
             b, e = _as_index(offs[0]), _as_index(offs[1])
         if b is None or e is None:
-            _st_fail(bad + "needs \"data_offsets\": [begin, end] with non-negative integers")
+            _bad_tensor(path, key, "needs \"data_offsets\": [begin, end] with non-negative integers")
         if e < b:
-            _st_fail(bad + "data_offsets [%d, %d] end before begin" % (b, e))
+            _bad_tensor(path, key, "data_offsets [%d, %d] end before begin" % (b, e))
         if e > dsize:
             _st_fail("%s: truncated or corrupt: tensor \"%s\" ends at data byte %d (file byte %d) but the file has only %d "
-                     "bytes of data" % (path, key, e, e + 8 + hl, dsize))
+                     "bytes of data" % (path, _q1(key), e, e + 8 + hl, dsize))
         if e - b != nb:
-            _st_fail(bad + "has %d bytes in data_offsets but its dtype %s and shape need %d" % (e - b, dt, nb))
+            _bad_tensor(path, key, "has %d bytes in data_offsets but its dtype %s and shape need %d" % (e - b, _q2(dt), nb))
         tensors[key] = (dt, dims, b, e)
         spans.append((b, e, len(spans), key))
     expect = 0
     for b, e, _, key in sorted(spans):  # equal spans in header order, as C sorts them
         if b < expect:
             _st_fail("%s: corrupt safetensors header: tensor \"%s\" at data bytes [%d, %d) overlaps the previous tensor"
-                     % (path, key, b, e))
+                     % (path, _q1(key), b, e))
         if b > expect:
             _st_fail("%s: corrupt safetensors header: gap in the data block before tensor \"%s\" (data bytes [%d, %d) hold "
-                     "no tensor)" % (path, key, expect, b))
+                     "no tensor)" % (path, _q1(key), expect, b))
         expect = e
     if expect != dsize:
         _st_fail("%s: corrupt safetensors file: %d trailing bytes after the last tensor (file byte %d)"
@@ -704,7 +775,7 @@ def _check(raw, path, verify_checksum=True):
     v = None if ver is None else _strtol(ver)
     if v is None or v < 1:
         _fail("%s: format_version \"%s\" is not a version number; the checkpoint is damaged"
-              % (path, "(missing)" if ver is None else ver))
+              % (path, "(missing)" if ver is None else _esc(ver, 100)))
     if v > FORMAT_VERSION:
         _fail("%s was written in checkpoint format version %d, but this charrnn_torch reads version %d at most; upgrade "
               "charrnn to read it" % (path, v, FORMAT_VERSION))
@@ -714,7 +785,7 @@ def _check(raw, path, verify_checksum=True):
         mine = _checksum(meta, data)
         if meta["checksum"] != mine:
             _fail("%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); use "
-                  "another checkpoint, e.g. the previous latest or best" % (path, meta["checksum"], mine))
+                  "another checkpoint, e.g. the previous latest or best" % (path, _esc(meta["checksum"], 100), mine))
     _, cell, L, H, dropout, V, unit = _read_config(path, meta)
     _read_options(path, meta)
     vocab = _read_vocab(path, meta, V, unit)

@@ -76,11 +76,12 @@ const char *cr_esc(char *out, size_t cap, const void *src, size_t n) {
         size_t len;
         uint32_t cp = s[i];
         k = cp < 0x80 ? 1 : utf8_at(s + i, n - i, &cp);
-        if (cp == '\\') len = (size_t)snprintf(piece, sizeof piece, "\\\\");
+        if (!k) { k = 1; len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]); } /* first: cp is then half decoded */
+        else if (cp == '\\') len = (size_t)snprintf(piece, sizeof piece, "\\\\");
         else if (cp == '\n') len = (size_t)snprintf(piece, sizeof piece, "\\n");
         else if (cp == '\t') len = (size_t)snprintf(piece, sizeof piece, "\\t");
         else if (cp == '\r') len = (size_t)snprintf(piece, sizeof piece, "\\r");
-        else if (!k || cp < 0x20 || cp == 0x7f) { k = 1; len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]); }
+        else if (cp < 0x20 || cp == 0x7f) len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]);
         else if (unsafe_codepoint(cp)) len = (size_t)snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
         else { memcpy(piece, s + i, k); len = k; }
         if (o + len + (i + k < n ? 3 : 0) > room) { /* the rest does not fit: "..." (room was kept for it) */

@@ -312,11 +312,8 @@ static int check_unique_keys(parser *p, const jkey *keys, size_t cnt) {
         if (!strcmp(sorted[i].key, sorted[i - 1].key) && (!dup || sorted[i].pos < dup->pos)) dup = &sorted[i];
     int rc = 0;
     if (dup) {
-        jbuf q; /* the key as JSON text: quoted, control characters escaped */
-        jb_init(&q);
-        jb_cstring(&q, dup->key);
-        rc = fail(p, dup->pos, "duplicate key %s in object", q.oom ? "(a long key)" : q.buf);
-        jb_free(&q);
+        char q[160]; /* the key quoted as every name from a file is (cr_esc) */
+        rc = fail(p, dup->pos, "duplicate key \"%s\" in object", cr_esc(q, sizeof q, dup->key, strlen(dup->key)));
     }
     free(sorted);
     return rc;

@@ -109,6 +109,8 @@ static void test_duplicate_keys(void) {
         {"{\"a\":1,\"\\u0061\":2}", "at byte 7: duplicate key \"a\""},      /* equal once decoded */
         {"{\"b\":1,\"a\":2,\"b\":3,\"a\":4}", "at byte 13: duplicate key \"b\""}, /* the first repeat */
         {"{\"a\\n\":1,\"a\\n\":2}", "duplicate key \"a\\n\""},                /* escaped in the message */
+        /* quoted as every name from a file is (cr_esc): ESC, C1 CSI, a bidi override, a quote */
+        {"{\"\\u001b\\u009b\\u202e\\\"\":1,\"\\u001b\\u009b\\u202e\\\"\":2}", "duplicate key \"\\x1b\\u{009B}\\u{202E}\"\" in object"},
         {"{\"k\":1,\"k\":2} x", "duplicate key"},                            /* before what follows */
         {"{\"a\\u0000b\":1}", "at byte 1: object key contains \\u0000"},
         {"{\"a\\u0000b\":1,\"a\\u0000c\":2}", "at byte 1: object key contains \\u0000"},

@@ -292,6 +292,12 @@ static void test_escape_helper(void) {
     const char nul[] = {'x', 0, 'y'};
     char small[16];
     CHECKF(!strcmp(cr_esc(small, sizeof small, nul, 3), "x\\x00y"), "%s", small);
+    /* sequences that are not UTF-8 come out byte by byte, also where their first bytes
+     * would decode to a backslash, \n, \t or \r (overlong or cut short) */
+    const char bad[] = "\xe0\x81\x9c|\xe0\x8aZ|\xf0\x80\x80\x89|\xe0\x80\x8d";
+    char bout[80];
+    CHECKF(!strcmp(cr_esc(bout, sizeof bout, bad, sizeof bad - 1),
+                   "\\xe0\\x81\\x9c|\\xe0\\x8aZ|\\xf0\\x80\\x80\\x89|\\xe0\\x80\\x8d"), "%s", bout);
     /* every capacity: cut with "...", never past the buffer, never half a sequence or escape */
     for (size_t cap = 8; cap < 60; cap++) {
         char buf[80];

@@ -21,10 +21,13 @@ Self-contained: it writes its own corpus into a temporary directory. Checks:
      message: a table of doctored checkpoints (one per check of the C loader:
      header length, JSON syntax, duplicate keys, depth, dtype, shape, offsets,
      metadata, format version, checksum, config, options, vocabulary, tensors,
-     NaN weights, training state; and files both accept), random edits of the
-     JSON, a config asking for 133 GB refused under an address-space limit
-     (nothing is allocated from it), a FIFO refused without blocking; save()
-     writes nothing charrnn would refuse.
+     NaN weights, training state; and files both accept), every name and string
+     a message quotes holding control bytes, C1, bidi overrides, zero widths or
+     invalid UTF-8, or cut with "..." at each offset of an escape (no message
+     holds any of them raw), random edits of the JSON, a config asking for
+     133 GB refused under an address-space limit (nothing is allocated from
+     it), a FIFO refused without blocking; save() writes nothing charrnn would
+     refuse.
 
 Both sides compute the same quantity: the whole text as ONE stream from a zero
 state, the characters outside the vocabulary dropped, every remaining character
@@ -290,7 +293,7 @@ def c_refusal(charrnn, path):
     (bytes that are not UTF-8 kept as Python keeps them)."""
     p = subprocess.run([charrnn, "info", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
     rc, err = p.returncode, p.stderr.decode("utf-8", "surrogateescape")
-    lines = [l for l in err.splitlines() if l.startswith("charrnn: error: ")]
+    lines = [l for l in err.split("\n") if l.startswith("charrnn: error: ")]  # not splitlines: U+0085 and U+2028 end no line
     return rc == 0, (lines[-1][len("charrnn: error: "):] if lines else err.strip())
 
 
@@ -502,6 +505,102 @@ def refusal_cases(base, V):
     ]
 
 
+# What a terminal would not show as itself, or that reorders or hides the text
+# around it: no message may hold it raw.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+                    "\U000e0000-\U000e007f]")
+NASTY = "a\x1b[31m\\\n\t\r\x01\x7f\u009b\u0085\u202e\u200b\u00ad\u2066\U000E0041\ufeff\u2028\u00e9\u4e2d\U0001F600\"b"
+
+
+def escape_cases(base, V):
+    """(label, False, build() arguments) for every place a message quotes the
+    file (src/safetensors.c's Q1 and Q2, format_version and checksum in
+    src/checkpoint.c, a duplicate key in src/json.c): strings holding control
+    bytes, DEL, C1, bidi overrides and isolates, zero widths, tags and
+    backslashes, written as JSON escapes; invalid UTF-8 (refused by the JSON
+    reader, which names the byte); and long strings cut with "..." at every
+    offset of the escape or character the buffer ends in."""
+    D = sum(len(t[3]) for t in base[1])
+    dec_b = '"decoder.bias"'
+
+    def extra(name, dtype='"U8"', shape="[1]", data=b"\0"):
+        return lambda ts: ts + [[json.dumps(name), dtype, shape, data]]
+
+    def bad_utf8(seq):
+        """The file's first ZZZZZZZZ (a marker in a string) with the bytes seq written over it."""
+        return lambda b: b.replace(b"ZZZZZZZZ", seq + b"Z" * (8 - len(seq)), 1)
+
+    def tensor_sites(name):
+        n = json.dumps(name)
+        return [
+            ("has dtype \"F16\"", dict(tensors=extra(name, '"F16"', "[0]", b""))),
+            ("is a number", dict(header=lambda t: t[:-1] + ",%s:3}" % n)),
+            ("has dtype 3", dict(tensors=extra(name, dtype="3"))),
+            ("has shape 7", dict(tensors=extra(name, shape="7"))),
+            ("has 5 dimensions", dict(tensors=extra(name, shape="[1,1,1,1,1]"))),
+            ("has shape [-1]", dict(tensors=extra(name, shape="[-1]"))),
+            ("has a shape that overflows", dict(tensors=extra(name, '"I64"', "[4294967296,4294967296,4294967296,1]", b""))),
+            ("has data_offsets [0]", dict(tensors=extra(name), offsets={n: "[0]"})),
+            ("ends before it begins", dict(tensors=extra(name, shape="[0]", data=b""), offsets={n: "[8,4]"})),
+            ("ends beyond the data", dict(tensors=extra(name), offsets={n: "[%d,%d]" % (D + 100, D + 101)})),
+            ("has data_offsets that do not fit its shape", dict(tensors=extra(name, shape="[2]"))),
+            ("overlaps another", dict(tensors=extra(name), offsets={n: "[1,2]"})),
+            ("follows a gap", dict(tensors=extra(name, data=b"\0\0"), offsets={n: "[%d,%d]" % (D + 1, D + 2)})),
+            ("is listed twice", dict(tensors=lambda ts: extra(name)(extra(name)(ts)))),
+        ]
+
+    def meta_sites(key):
+        k = json.dumps(key)
+        return [
+            ("holds a number", {key: Raw("1")}),
+            ("holds \\u0000", {key: "a\0b"}),
+            ("is there twice", dict(header=lambda t: t.replace('"__metadata__":{', '"__metadata__":{%s:"x",%s:"y",' % (k, k)))),
+            ("is twice in the config", {"config": lambda t: t[:-1] + ",%s:1,%s:2}" % (k, k)}),
+        ]
+
+    cases = []
+    for what, s in (("escapes", NASTY), ("50 times as many escapes (cut)", NASTY * 50)):
+        cases += [("a tensor name with %s %s" % (what, site), False, kw) for site, kw in tensor_sites(s)]
+        cases += [("a metadata key with %s %s" % (what, site), False, kw) for site, kw in meta_sites(s)]
+        cases += [("a dtype with %s" % what, False, dict(tensors=retensor(dec_b, dtype=json.dumps("F" + s)))),
+                  ("a format_version with %s" % what, False, {"format_version": "1" + s}),
+                  ("a checksum with %s" % what, False, dict(rechecksum=False, checksum="fnv1a64:" + s))]
+    # the cut at every offset of an escape (\u{202E}: 8 bytes, \x01: 4, a 4-byte character) and at
+    # the exact capacity: C's buffers hold 159 bytes for a name or key, 63 for a dtype, 99 for
+    # format_version and checksum, with room kept for the "..."
+    for j in range(9):
+        for body, size in (("\u202e" * 40, 8), ("\x01" * 60, 4), ("\U0001F600" * 60, 4)):
+            if j < size:
+                name = "x" * j + body
+                cases += [("a tensor name of %d x + %d x U+%04X (cut)" % (j, len(body), ord(body[0])), False,
+                           dict(tensors=extra(name, '"F16"', "[0]", b""))),
+                          ("a duplicate metadata key of %d x + %d x U+%04X (cut)" % (j, len(body), ord(body[0])), False,
+                           meta_sites(name)[2][1])]
+        cases += [("a dtype of %d x F + 20 x U+200B (cut)" % j, False, dict(tensors=retensor(dec_b, dtype=json.dumps("F" * j + "\u200b" * 20)))),
+                  ("a format_version of 1, %d x, 20 x U+202E (cut)" % j, False, {"format_version": "1" + "x" * j + "\u202e" * 20}),
+                  ("a checksum of %d x + 20 x U+2066 (cut)" % j, False, dict(rechecksum=False, checksum="x" * j + "\u2066" * 20)),
+                  ("a metadata key of %d x + 90 x \\n holding a number (cut)" % j, False, {"x" * j + "\n" * 90: Raw("1")})]
+    for n in (156, 157, 158, 159, 160, 161):
+        cases.append(("a tensor name of %d bytes" % n, False, dict(tensors=extra("n" * n, '"F16"', "[0]", b""))))
+    for n in (60, 61, 62, 63, 64, 65):
+        cases.append(("a dtype of %d bytes" % n, False, dict(tensors=retensor(dec_b, dtype=json.dumps("F" * n)))))
+    for n in (96, 97, 98, 99, 100, 101):
+        cases += [("a format_version of %d bytes" % n, False, {"format_version": "1" + "x" * (n - 1)}),
+                  ("a checksum of %d bytes" % n, False, dict(rechecksum=False, checksum="f" * n))]
+    # invalid UTF-8 (a stray continuation byte, 0xFF, an overlong NUL, backslash and newline, a
+    # surrogate, beyond U+10FFFF, a sequence cut short) in a name, a key, a dtype, format_version and
+    # checksum: the JSON reader refuses the header and names the byte, on both sides
+    for seq in (b"\x80", b"\xff", b"\xc0\x80", b"\xe0\x81\x9c", b"\xe0\x80\x8a", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+                b"\xe2\x80"):
+        for where, kw in (("a tensor name", dict(tensors=extra("tZZZZZZZZ", '"F16"', "[0]", b""))),
+                          ("a metadata key", {"kZZZZZZZZ": "v"}),
+                          ("a dtype", dict(tensors=retensor(dec_b, dtype='"FZZZZZZZZ"'))),
+                          ("format_version", {"format_version": "1ZZZZZZZZ"}),
+                          ("a checksum", dict(rechecksum=False, checksum="fnv1a64:ZZZZZZZZ"))):
+            cases.append(("invalid UTF-8 %s in %s" % (seq.hex(), where), False, dict(kw, raw=bad_utf8(seq))))
+    return cases
+
+
 def refusals(ct, charrnn, tmp, corpus_path):
     cv = os.path.join(tmp, "cv_tiny")
     rc, out, err = run(charrnn, "train", corpus_path, "--model", "lstm", "--num-layers", 1, "--rnn-size", 8, "--max-iters", 4,
@@ -513,7 +612,7 @@ def refusals(ct, charrnn, tmp, corpus_path):
         return
     base = read_parts(ckpt)
     V = json.loads(dict(base[0])["config"])["vocab_size"]
-    for i, (label, accepted, kw) in enumerate(refusal_cases(base, V)):
+    for i, (label, accepted, kw) in enumerate(refusal_cases(base, V) + escape_cases(base, V)):
         kw = dict(kw)
         args = {k: kw.pop(k) for k in ("tensors", "offsets", "header", "raw", "rechecksum", "metadata", "listing") if k in kw}
         path = os.path.join(tmp, "doctored_%03d.safetensors" % i)
@@ -521,8 +620,10 @@ def refusals(ct, charrnn, tmp, corpus_path):
             f.write(build(ct, base, meta=kw, **args))
         ca = c_refusal(charrnn, path)
         diff = compare(ct, charrnn, path)
+        raw = UNSAFE.search(ca[1])
         check("refusals: %s: %s" % (label, "both accept" if accepted else "both refuse, same message"),
-              not diff and ca[0] == accepted, diff or ca[1].replace(path, "FILE")[:120])
+              not diff and ca[0] == accepted and not raw,
+              diff or ("U+%04X raw in: " % ord(raw.group(0)) if raw else "") + ca[1].replace(path, "FILE")[:120])
 
     # what is not a checkpoint file at all: a directory; a header length over
     # the 100 MB limit (a sparse file: neither side reads past the 8 bytes)
