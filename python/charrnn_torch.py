@@ -474,16 +474,32 @@ def _check_header_len(hl, size, path):
         _st_fail("%s is not a safetensors file: header length %d is too small for a JSON object" % (path, hl))
 
 
+def _file_kind(mode):
+    """What a path names, in charrnn's words (src/files.c file_kind)."""
+    for test, kind in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
 def _read_file(path):
     """The bytes of a checkpoint file, with st_open's checks (a FIFO or device is
     refused without blocking, the header length before the rest is read)."""
+    try:  # stat first, as src/files.c: a FIFO or device is refused without being opened
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _st_fail("%s is %s, not a checkpoint%s" % (path, _file_kind(st.st_mode), "" if stat.S_ISDIR(st.st_mode) else
+                                                   " (charrnn reads checkpoints and n-gram models from regular files)"))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            _st_fail("%s is a directory, not a checkpoint" % path)
         if not stat.S_ISREG(st.st_mode):
-            _st_fail("%s is not a regular file, not a checkpoint" % path)
+            _st_fail("%s is %s, not a checkpoint%s" % (path, _file_kind(st.st_mode), "" if stat.S_ISDIR(st.st_mode) else
+                                                       " (charrnn reads checkpoints and n-gram models from regular files)"))
         f = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -732,9 +748,12 @@ def _read_weights(path, tensors, data, cell, L, H, V):
         if dt != "F32" or dims != shape:
             _fail("%s: tensor \"%s\" is %s [%s], expected F32 [%s] for this model's config"
                   % (path, name, dt, ", ".join(map(str, dims)), ", ".join(map(str, shape))))
-        params[name] = np.frombuffer(data, dtype="<f4", count=(e - b) // 4, offset=b).astype(np.float32).reshape(shape)
-    if not all(np.isfinite(a).all() for a in params.values()):
-        _fail("%s: the weights hold NaN or infinite values; use an earlier checkpoint" % path)
+        a = np.frombuffer(data, dtype="<f4", count=(e - b) // 4, offset=b).astype(np.float32)
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:  # as charrnn: the first tensor, in the model's order, and the first element
+            _fail("%s: tensor \"%s\" holds NaN or infinite values (element %d); the checkpoint is damaged: use an "
+                  "earlier one" % (path, name, bad[0]))
+        params[name] = a.reshape(shape)
     return params
 
 
