@@ -414,8 +414,13 @@ int cmd_sample(int argc, char **argv) {
     /* auto decides for this work: one step at a time of the samples (or beams) drawn side by side;
      * --half's one-row products use the half-precision weights whatever the precision */
     charrnn_model_set_workload(m, beam_width > 1 ? beam_width : num, 1, 0);
-    if (half && precision == CHARRNN_PRECISION_AUTO) precision = CHARRNN_PRECISION_FP32;
-    cli_set_precision(m, precision, verbose ? 2 : 0);
+    if (half && precision == CHARRNN_PRECISION_AUTO) {
+        if (charrnn_model_set_precision(m, CHARRNN_PRECISION_FP32, &err)) cli_die_err(&err);
+        if (verbose && charrnn_bf16_supported())
+            fprintf(stderr, "precision: fp32 (auto: --half 1 draws from the half-precision weights)\n");
+    } else {
+        cli_set_precision(m, precision, verbose ? 2 : 0);
+    }
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
     if (dynamic && plen) {

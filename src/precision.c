@@ -1,6 +1,6 @@
 /* precision.c: --precision auto, decided by timing the run's own work (see
  * precision.h). A pass's time is fitted as a + b * steps from passes of s and
- * 2s steps, so that the per-pass costs (packing the weights into bf16 after
+ * 4s steps, so that the per-pass costs (packing the weights into bf16 after
  * every optimizer step, the decoder's setup) weigh as they do in the run's
  * longer passes, while the measurement itself stays short: s steps of about
  * TARGET_FLOPS, and 4s (or the run's length, if shorter). */
@@ -107,9 +107,12 @@ static void measure(const charrnn_model_config *cfg, int V, int batch, int steps
     int reps[2][2] = {{1, 1}, {1, 1}};
     const int lens[2] = {s1, s2}, nlen = s2 > s1 ? 2 : 1; /* nlen 1: the run's passes are s1 steps */
     const double start = now_s();
+    /* the bf16 buffers are made once and kept while the passes alternate: a forward-only run packs its
+     * weights once (a training pass repacks after every step, as the run does: pass() bumps the version) */
+    if (model_set_bf16(&s.net, 1, &err)) { best[1][0] = best[1][1] = 1e30; goto done; }
     for (int round = 0; round < 7; round++) {
         for (int p = 0; p < 2; p++) {
-            if (model_set_bf16(&s.net, p, &err)) { best[1][0] = best[1][1] = 1e30; goto done; }
+            s.net.bf16 = p;
             for (int li = 0; li < nlen; li++) {
                 if (round == 0) { /* warm-up (first touches, packing), and how many passes make a repetition */
                     double t = time_passes(&s, lens[li], 1);
