@@ -372,8 +372,11 @@ static void test_ctrl_c_other_commands(void) {
     free(out);
     free(e);
     /* eval: stopped (once its handler is in), no result, status 130 */
-    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8; do cat '%s'; done > '%s.8' && %s eval '%s/latest.safetensors' "
-             "'%s.8' --streams 1 & p=$!; %s; echo \"rc=$?\"", big, big, t_bin(), dir, big, when);
+    /* the text is made first: $p must be charrnn itself, not a subshell that would take the signal */
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8; do cat '%s'; done > '%s.8'", big, big);
+    CHECK(t_run(cmd, NULL, NULL) == 0);
+    snprintf(cmd, sizeof cmd, "%s eval '%s/latest.safetensors' '%s.8' --streams 1 & p=$!; %s; echo \"rc=$?\"", t_bin(), dir,
+             big, when);
     free(when);
     t_run(cmd, &out, &e);
     CHECKF(strstr(out, "rc=130") && !strstr(out, "nats") && strstr(e, "stopped by SIGINT"), "eval interrupted: %s %s", out, e);
