@@ -132,8 +132,7 @@ int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_e
         on = c.bf16;
         snprintf(m->precision_note, sizeof m->precision_note, "%s", c.note);
     } else {
-        snprintf(m->precision_note, sizeof m->precision_note, "%s (--precision %s)", on ? "bf16" : "fp32",
-                 on ? "bf16" : "fp32");
+        snprintf(m->precision_note, sizeof m->precision_note, "%s (as asked, not auto)", on ? "bf16" : "fp32");
     }
     return model_set_bf16(&m->net, on, err);
 }
