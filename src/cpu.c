@@ -6,6 +6,7 @@
 #include "charrnn.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -60,9 +61,11 @@ const char *charrnn_processor_info(void) {
         snprintf(bf16, sizeof bf16, "AVX512-BF16 no");
     const int x = amx();
     const char *core = openblas_get_corename();
-#pragma omp critical(charrnn_processor_info)
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
     snprintf(line, sizeof line, "%s; %d thread%s; OpenBLAS %s kernels; %s; AMX %s", name, charrnn_get_threads(),
              charrnn_get_threads() == 1 ? "" : "s", core ? core : "unknown", bf16,
              x == 2 ? "yes (not used by charrnn yet)" : x == 1 ? "present, not enabled by this kernel" : "no");
+    pthread_mutex_unlock(&lock);
     return line;
 }

@@ -11,6 +11,7 @@
 #include "threads.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ static double time_passes(scratch *s, int steps, int reps) {
 typedef struct cached { charrnn_model_config cfg; int V, batch, steps, training, threads; precision_choice c; } cached;
 static cached cache[16];
 static int cache_n;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int same(const cached *k, const charrnn_model_config *cfg, int V, int batch, int steps, int training, int threads) {
     return k->cfg.cell == cfg->cell && k->cfg.num_layers == cfg->num_layers && k->cfg.rnn_size == cfg->rnn_size &&
@@ -167,17 +169,16 @@ void precision_choose(const charrnn_model_config *cfg, int V, int batch, int ste
         return;
     }
     int found = 0;
-#pragma omp critical(charrnn_precision_cache)
+    pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < cache_n && !found; i++)
         if (same(&cache[i], cfg, V, batch, steps, training, threads)) { *out = cache[i].c; found = 1; }
+    pthread_mutex_unlock(&cache_lock);
     if (found) return;
     thread_scope ts;
     threads_enter(&ts, threads);
     measure(cfg, V, batch, steps, training, out);
     threads_leave(&ts);
-#pragma omp critical(charrnn_precision_cache)
-    {
-        cached *k = &cache[cache_n < 16 ? cache_n++ : 15];
-        *k = (cached){*cfg, V, batch, steps, training, threads, *out};
-    }
+    pthread_mutex_lock(&cache_lock);
+    cache[cache_n < 16 ? cache_n++ : 15] = (cached){*cfg, V, batch, steps, training, threads, *out};
+    pthread_mutex_unlock(&cache_lock);
 }
