@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,27 +38,6 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
         if (o->given && o->type == O_IGNORED)
             fprintf(stderr, "note: --%s is ignored: %s\n", o->name, o->help);
     return n;
-}
-
-const char *cli_num(double v, char *out) {
-    if (v == floor(v) && fabs(v) < 1e17) {
-        snprintf(out, CLI_NUM_LEN, "%.0f", v);
-        return out;
-    }
-    for (int prec = 15; prec <= 17; prec++) { /* 17 always reads back */
-        snprintf(out, CLI_NUM_LEN, "%.*g", prec, v);
-        if (!isfinite(v) || strtod(out, NULL) == v) break;
-    }
-    return out;
-}
-
-const char *cli_numf(float v, char *out) {
-    if (v == floorf(v) && fabsf(v) < 1e7f) return cli_num((double)v, out);
-    for (int prec = 6; prec <= 9; prec++) { /* 9 always reads back */
-        snprintf(out, CLI_NUM_LEN, "%.*g", prec, (double)v);
-        if (!isfinite(v) || strtof(out, NULL) == v) break;
-    }
-    return out;
 }
 
 /* ---- input ---------------------------------------------------------------------- */

@@ -27,16 +27,10 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
  * directory is refused). Standard input is read up to a bound (what this
  * machine's memory allows), beyond which it says to save the text to a file. */
 char *cli_read_input(const char *path, size_t *len);
-/* v as text for a message: integral values as plain integers (2147483647, not
- * 2.14748e+09), others in the fewest digits that read back exactly (1.0000001,
- * not 1). Returns out (CLI_NUM_LEN bytes). */
-#define CLI_NUM_LEN 40
-const char *cli_num(double v, char *out);
-/* The same for a float: the fewest digits that read back as this float (0.2, not 0.200000002980232). */
-const char *cli_numf(float v, char *out);
-/* cli_num into a buffer that lives as long as the enclosing block: for one message. */
-#define CLI_NUM(v) cli_num((v), (char[CLI_NUM_LEN]){0})
-#define CLI_NUMF(v) cli_numf((v), (char[CLI_NUM_LEN]){0})
+/* A number as the library writes it (charrnn_num, charrnn_numf), into a buffer that lives as long as
+ * the enclosing block: for one message. */
+#define CLI_NUM(v) charrnn_num((v), (char[CHARRNN_NUM_LEN]){0})
+#define CLI_NUMF(v) charrnn_numf((v), (char[CHARRNN_NUM_LEN]){0})
 
 /* Dies, before any work, when path (not "-") exists and is not a regular file, with
  * cli_read_input's message; the rest (a missing file) is left to what reads it. */

@@ -45,7 +45,9 @@ static void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-static void set_handlers(int restart) {
+/* on_signal for sig, the other stop signals blocked while it runs; restart 0: a
+ * blocking call it interrupts fails with EINTR (so a wait can notice the stop). */
+static void catch_signal(int sig, int restart) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -54,9 +56,13 @@ static void set_handlers(int restart) {
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
     sigaddset(&sa.sa_mask, SIGHUP);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigaction(sig, &sa, NULL);
+}
+
+static void set_handlers(int restart) {
+    catch_signal(SIGINT, restart);
+    catch_signal(SIGTERM, restart);
+    catch_signal(SIGHUP, restart);
 }
 
 void sig_install(const char *what, int with_usr1) {
@@ -64,14 +70,7 @@ void sig_install(const char *what, int with_usr1) {
                                     "\ncharrnn: %s (a second Ctrl-C, a second later, quits at once)\n", what);
     if (stopping_len >= sizeof stopping_msg) stopping_len = sizeof stopping_msg - 1;
     set_handlers(1);
-    if (with_usr1) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGUSR1, &sa, NULL);
-    }
+    if (with_usr1) catch_signal(SIGUSR1, 1);
 }
 
 void sig_interrupt_waits(int on) { set_handlers(!on); }

@@ -51,6 +51,15 @@ typedef struct charrnn_error {
     char msg[768];
 } charrnn_error;
 
+/* v as the library writes numbers in its messages, into out (CHARRNN_NUM_LEN
+ * bytes): integral values as plain integers below 1e17 (2147483647, not
+ * 2.14748e+09), others in the fewest of 15 to 17 significant digits that read
+ * back exactly (0.1, 1.0000001); "nan", "inf". charrnn_numf: the fewest digits
+ * that read back as this float (0.3, not 0.300000011920929). Returns out. */
+#define CHARRNN_NUM_LEN 40
+CHARRNN_API const char *charrnn_num(double v, char *out);
+CHARRNN_API const char *charrnn_numf(float v, char *out);
+
 /* ---- configuration ----------------------------------------------------------- */
 typedef enum { CHARRNN_LSTM = 0, CHARRNN_GRU = 1, CHARRNN_RNN = 2 } charrnn_cell;
 typedef enum { CHARRNN_UNIT_CODEPOINT = 0, CHARRNN_UNIT_BYTE = 1 } charrnn_unit;

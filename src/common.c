@@ -1,6 +1,7 @@
 /* common.c: error reporting into charrnn_error, checked allocation, quoting file
  * contents and numbers as text for messages. */
 #include "common.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -44,21 +45,6 @@ void *cr_realloc(void *p, size_t n, size_t size) {
     return realloc(p, total ? total : 1); /* never realloc(p, 0), which frees p */
 }
 
-/* The well-formed UTF-8 sequence at s: its length (2 to 4 bytes) and code point, or 0. */
-static size_t utf8_at(const unsigned char *s, size_t n, uint32_t *cp) {
-    const unsigned c = s[0];
-    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!k || k > n) return 0;
-    *cp = c & (0x7Fu >> k);
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        *cp = *cp << 6 | (s[i] & 0x3Fu);
-    }
-    if ((k == 3 && *cp < 0x800) || (*cp >= 0xD800 && *cp <= 0xDFFF) || (k == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)))
-        return 0; /* overlong, a surrogate, beyond U+10FFFF */
-    return k;
-}
-
 /* Code points a terminal would not show as themselves, or that reorder or hide
  * the text around them (as the charrnn command's own list). */
 static int unsafe_codepoint(uint32_t c) {
@@ -74,8 +60,8 @@ const char *cr_esc(char *out, size_t cap, const void *src, size_t n) {
     for (size_t i = 0, k; i < n; i += k) {
         char piece[16];
         size_t len;
-        uint32_t cp = s[i];
-        k = cp < 0x80 ? 1 : utf8_at(s + i, n - i, &cp);
+        uint32_t cp = 0;
+        k = (size_t)utf8_decode(s + i, n - i, &cp);
         if (!k) { k = 1; len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]); } /* first: cp is then half decoded */
         else if (cp == '\\') len = (size_t)snprintf(piece, sizeof piece, "\\\\");
         else if (cp == '\n') len = (size_t)snprintf(piece, sizeof piece, "\\n");
@@ -117,7 +103,15 @@ int charrnn_format_version(void) { return CHARRNN_FORMAT_VERSION; }
 
 void charrnn_free(void *p) { free(p); }
 
-const char *cr_num(double v, char *out) {
+void cr_seterr(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+const char *charrnn_num(double v, char *out) {
     if (v == floor(v) && fabs(v) < 1e17) {
         snprintf(out, CR_NUM_LEN, "%.0f", v);
         return out;
@@ -129,8 +123,8 @@ const char *cr_num(double v, char *out) {
     return out;
 }
 
-const char *cr_numf(float v, char *out) {
-    if (v == floorf(v) && fabsf(v) < 1e7f) return cr_num((double)v, out);
+const char *charrnn_numf(float v, char *out) {
+    if (v == floorf(v) && fabsf(v) < 1e7f) return charrnn_num((double)v, out);
     for (int prec = 6; prec <= 9; prec++) { /* 9 always reads back */
         snprintf(out, CR_NUM_LEN, "%.*g", prec, (double)v);
         if (!isfinite(v) || strtof(out, NULL) == v) break;

@@ -18,6 +18,9 @@
 /* Fills err (which may be NULL) and returns code, so callers can write
  * `return cr_fail(err, CHARRNN_EIO, "cannot open %s: %s", path, strerror(errno));` */
 int cr_fail(charrnn_error *err, int code, const char *fmt, ...) CR_PRINTF(3, 4);
+/* The same into a plain buffer of errlen bytes (err may be NULL), for the file
+ * helpers that report through one. */
+void cr_seterr(char *err, size_t errlen, const char *fmt, ...) CR_PRINTF(3, 4);
 
 /* calloc / malloc / realloc of n items of size bytes that refuse a product that
  * overflows (NULL). Zero items still give a valid (1-byte) block. */
@@ -38,17 +41,11 @@ uint64_t cr_fnv1a(uint64_t h, const void *p, size_t n);
  * widths), as the charrnn command writes them; cut with "..." where it does not
  * fit. A crafted file cannot put terminal escapes into a message. Returns out. */
 const char *cr_esc(char *out, size_t cap, const void *s, size_t n);
-/* v as text for a message or a file: integral values as plain integers (below
- * 1e17), others in the fewest of 15, 16, 17 significant digits that read back
- * exactly (0.1, not 0.10000000000000001; 1.0000001, not 1); "nan", "inf".
- * Returns out (CR_NUM_LEN bytes). */
-#define CR_NUM_LEN 40
-const char *cr_num(double v, char *out);
-/* The same for a float: the fewest digits that read back as this float (0.3). */
-const char *cr_numf(float v, char *out);
-/* For one message: the text lives as long as the enclosing block. */
-#define CR_NUM(v) cr_num((v), (char[CR_NUM_LEN]){0})
-#define CR_NUMF(v) cr_numf((v), (char[CR_NUM_LEN]){0})
+/* Numbers as text for a message or a file (charrnn_num, charrnn_numf in charrnn.h),
+ * for one message: the text lives as long as the enclosing block. */
+#define CR_NUM_LEN CHARRNN_NUM_LEN
+#define CR_NUM(v) charrnn_num((v), (char[CHARRNN_NUM_LEN]){0})
+#define CR_NUMF(v) charrnn_numf((v), (char[CHARRNN_NUM_LEN]){0})
 
 /* Memory the system can give this process now (MemAvailable), in bytes; 0 if unknown. */
 size_t cr_available_memory(void);

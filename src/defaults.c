@@ -59,7 +59,7 @@ int parse_clip_mode(const char *s) { return find(s, (const char *const[]){"value
 /* One failed check: "--train-frac 7 is out of range; use ..." for the command
  * line, "PATH: train_options field "train_frac" is 7, out of range (use ...)"
  * for a file. field is the JSON name; the option is it with dashes. v is the
- * value as text: integers as integers, others as typed (cr_num). */
+ * value as text: integers as integers, others as typed (charrnn_num). */
 static int bad_text(charrnn_error *err, const char *file, const char *group, const char *field, const char *v,
                     const char *use) {
     char opt[64];
@@ -74,12 +74,12 @@ static int bad_text(charrnn_error *err, const char *file, const char *group, con
 
 static int bad(charrnn_error *err, const char *file, const char *group, const char *field, double v, const char *use) {
     char t[CR_NUM_LEN];
-    return bad_text(err, file, group, field, cr_num(v, t), use);
+    return bad_text(err, file, group, field, charrnn_num(v, t), use);
 }
 
 static int bad_float(charrnn_error *err, const char *file, const char *group, const char *field, float v, const char *use) {
     char t[CR_NUM_LEN];
-    return bad_text(err, file, group, field, cr_numf(v, t), use);
+    return bad_text(err, file, group, field, charrnn_numf(v, t), use);
 }
 
 static int bad_long(charrnn_error *err, const char *file, const char *group, const char *field, long v, const char *use) {
@@ -112,8 +112,8 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return bad(err, file, O, "val_frac", o->val_frac, "use 0 <= f < 1");
     if (o->train_frac + o->val_frac > 1 + 1e-9) {
         char a[CR_NUM_LEN], b[CR_NUM_LEN];
-        cr_num(o->train_frac, a);
-        cr_num(o->val_frac, b);
+        charrnn_num(o->train_frac, a);
+        charrnn_num(o->val_frac, b);
         if (file)
             return cr_fail(err, CHARRNN_EFORMAT,
                            "%s: train_options fields \"train_frac\" %s and \"val_frac\" %s add up to more than 1; the "

@@ -3,24 +3,16 @@
  * compressed files, checkpoints, n-gram models, the token cache): atomic over
  * a regular file, straight into a device or FIFO, refused for anything else. */
 #include "files.h"
+#include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *file_kind(mode_t mode) {
     if (S_ISREG(mode)) return "a regular file";
@@ -56,7 +48,7 @@ int file_open_read(const char *path, struct stat *st) {
 
 int file_out_check(const char *path, int flags, char *err, size_t errlen) {
     if (!path || !path[0]) {
-        seterr(err, errlen, "cannot write '': an empty path names no file");
+        cr_seterr(err, errlen, "cannot write '': an empty path names no file");
         return -1;
     }
     struct stat st;
@@ -65,7 +57,7 @@ int file_out_check(const char *path, int flags, char *err, size_t errlen) {
         return FILE_OUT_REPLACE; /* the link itself is replaced (a dangling one, or one in a run directory) */
     if (S_ISREG(st.st_mode)) return FILE_OUT_REPLACE;
     if ((S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) && !(flags & FILE_OUT_REGULAR)) return FILE_OUT_STREAM;
-    seterr(err, errlen, "cannot write '%s': it is %s%s", path, file_kind(st.st_mode),
+    cr_seterr(err, errlen, "cannot write '%s': it is %s%s", path, file_kind(st.st_mode),
            S_ISDIR(st.st_mode) ? "" : ", not a regular file");
     return -1;
 }
@@ -90,14 +82,14 @@ int file_out_begin(file_out *o, const char *path, int flags, char *err, size_t e
          * waits for a reader, as a shell's > does) */
         int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
         if (fd < 0) {
-            seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+            cr_seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
             release(o);
             return -1;
         }
         struct stat st;
         if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
             close(fd);
-            seterr(err, errlen, "cannot write '%s': it changed while it was opened; try again", path);
+            cr_seterr(err, errlen, "cannot write '%s': it changed while it was opened; try again", path);
             release(o);
             return -1;
         }
@@ -109,7 +101,7 @@ int file_out_begin(file_out *o, const char *path, int flags, char *err, size_t e
     struct stat lst, st;
     if (!(flags & FILE_OUT_REGULAR) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(path, &st) == 0) {
         if (!(o->target = realpath(path, NULL))) {
-            seterr(err, errlen, "cannot write '%s': cannot follow its symbolic links: %s", path, strerror(errno));
+            cr_seterr(err, errlen, "cannot write '%s': cannot follow its symbolic links: %s", path, strerror(errno));
             release(o);
             return -1;
         }
@@ -122,14 +114,14 @@ int file_out_begin(file_out *o, const char *path, int flags, char *err, size_t e
     unlink(o->tmp); /* a stale one from a killed run of the same pid, or a planted link: never followed */
     o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (o->fd < 0) {
-        seterr(err, errlen, "cannot write '%s': creating the temporary file '%s' failed: %s (check that the directory "
+        cr_seterr(err, errlen, "cannot write '%s': creating the temporary file '%s' failed: %s (check that the directory "
                "exists and is writable)", path, o->tmp, strerror(errno));
         release(o);
         return -1;
     }
     return 0;
 oom:
-    seterr(err, errlen, "cannot write '%s': out of memory", path);
+    cr_seterr(err, errlen, "cannot write '%s': out of memory", path);
     release(o);
     return -1;
 }
@@ -153,14 +145,14 @@ int file_out_commit(file_out *o, char *err, size_t errlen) {
     if (close(o->fd) != 0 && !step) { step = "close"; e = errno; }
     o->fd = -1;
     if (!o->tmp) {
-        if (step) seterr(err, errlen, "cannot write '%s': %s failed: %s", o->path, step, strerror(e));
+        if (step) cr_seterr(err, errlen, "cannot write '%s': %s failed: %s", o->path, step, strerror(e));
         release(o);
         return step ? -1 : 0;
     }
     if (!step && rename(o->tmp, o->target) != 0) { step = "rename"; e = errno; }
     if (step) {
         unlink(o->tmp);
-        seterr(err, errlen, "cannot write '%s': %s of the temporary file '%s' failed: %s ('%s' was left as it was)",
+        cr_seterr(err, errlen, "cannot write '%s': %s of the temporary file '%s' failed: %s ('%s' was left as it was)",
                o->path, step, o->tmp, strerror(e), o->path);
         release(o);
         return -1;
@@ -172,12 +164,12 @@ int file_out_commit(file_out *o, char *err, size_t errlen) {
         char *dir = slash ? strndup(o->target, slash == o->target ? 1 : (size_t)(slash - o->target)) : strdup(".");
         int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (dfd < 0) {
-            seterr(err, errlen, "wrote '%s', but opening its directory '%s' to fsync it failed: %s (the file may not "
+            cr_seterr(err, errlen, "wrote '%s', but opening its directory '%s' to fsync it failed: %s (the file may not "
                    "survive a crash)", o->path, dir ? dir : "", dir ? strerror(errno) : "out of memory");
             rc = -1;
         } else {
             if (fsync(dfd) != 0 && errno != EINVAL && errno != ENOTSUP) {
-                seterr(err, errlen, "wrote '%s', but fsync of its directory '%s' failed: %s (the file may not survive "
+                cr_seterr(err, errlen, "wrote '%s', but fsync of its directory '%s' failed: %s (the file may not survive "
                        "a crash)", o->path, dir, strerror(errno));
                 rc = -1;
             }

@@ -587,5 +587,5 @@ void jb_cstring(jbuf *b, const char *s) { jb_string(b, s, s ? strlen(s) : 0); }
 void jb_number(jbuf *b, double v) {
     if (!isfinite(v)) { jb_raw(b, "null"); return; }
     char tmp[CR_NUM_LEN]; /* integers as integers: safetensors readers want them */
-    jb_raw(b, cr_num(v, tmp));
+    jb_raw(b, charrnn_num(v, tmp));
 }

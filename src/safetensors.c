@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +49,6 @@ const char *st_dtype_name(st_dtype t) {
     return (int)t >= 0 && (int)t < NDTYPES ? dtypes[t].name : "?";
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* product(shape) * dtype size into *out; -1 on a negative dim or overflow. */
 static int tensor_bytes(st_dtype dt, int ndim, const int64_t *shape, uint64_t *out) {
@@ -79,50 +70,50 @@ static int tensor_bytes(st_dtype dt, int ndim, const int64_t *shape, uint64_t *o
 static int check_write_args(const char *path, const st_meta *meta, int nmeta,
                             const st_tensor *t, int nt, char *err, size_t errlen) {
     if (nmeta < 0 || nt < 0 || (nmeta && !meta) || (nt && !t)) {
-        seterr(err, errlen, "cannot write %s: bad tensor or metadata count (this is a bug in the caller)", path);
+        cr_seterr(err, errlen, "cannot write %s: bad tensor or metadata count (this is a bug in the caller)", path);
         return -1;
     }
     for (int i = 0; i < nmeta; i++) {
         if (!meta[i].key || !meta[i].value) {
-            seterr(err, errlen, "cannot write %s: metadata entry %d has no key or value", path, i);
+            cr_seterr(err, errlen, "cannot write %s: metadata entry %d has no key or value", path, i);
             return -1;
         }
         for (int j = 0; j < i; j++)
             if (strcmp(meta[i].key, meta[j].key) == 0) {
-                seterr(err, errlen, "cannot write %s: duplicate metadata key \"%s\"", path, meta[i].key);
+                cr_seterr(err, errlen, "cannot write %s: duplicate metadata key \"%s\"", path, meta[i].key);
                 return -1;
             }
     }
     for (int i = 0; i < nt; i++) {
         const char *name = t[i].name;
         if (!name || !name[0] || strcmp(name, "__metadata__") == 0) {
-            seterr(err, errlen, "cannot write %s: tensor %d has an empty or reserved name", path, i);
+            cr_seterr(err, errlen, "cannot write %s: tensor %d has an empty or reserved name", path, i);
             return -1;
         }
         if ((int)t[i].dtype < 0 || (int)t[i].dtype >= NDTYPES) {
-            seterr(err, errlen, "cannot write %s: tensor \"%s\" has unknown dtype %d", path, name, (int)t[i].dtype);
+            cr_seterr(err, errlen, "cannot write %s: tensor \"%s\" has unknown dtype %d", path, name, (int)t[i].dtype);
             return -1;
         }
         if (t[i].ndim < 0 || t[i].ndim > ST_MAX_DIMS) {
-            seterr(err, errlen, "cannot write %s: tensor \"%s\" has %d dimensions (at most %d)", path, name,
+            cr_seterr(err, errlen, "cannot write %s: tensor \"%s\" has %d dimensions (at most %d)", path, name,
                    t[i].ndim, ST_MAX_DIMS);
             return -1;
         }
         uint64_t nb;
         if (tensor_bytes(t[i].dtype, t[i].ndim, t[i].shape, &nb) < 0 || nb != t[i].nbytes) {
-            seterr(err, errlen, "cannot write %s: tensor \"%s\" has %zu bytes, which does not match its shape and dtype",
+            cr_seterr(err, errlen, "cannot write %s: tensor \"%s\" has %zu bytes, which does not match its shape and dtype",
                    path, name, t[i].nbytes);
             return -1;
         }
         if (nb && !t[i].data) {
-            seterr(err, errlen, "cannot write %s: tensor \"%s\" has no data", path, name);
+            cr_seterr(err, errlen, "cannot write %s: tensor \"%s\" has no data", path, name);
             return -1;
         }
     }
     uint64_t total = 0;
     for (int i = 0; i < nt; i++) {
         if (t[i].nbytes > ST_MAX_FILE - total) {
-            seterr(err, errlen, "cannot write %s: the tensors hold more than 64 GiB, which readers refuse", path);
+            cr_seterr(err, errlen, "cannot write %s: the tensors hold more than 64 GiB, which readers refuse", path);
             return -1;
         }
         total += t[i].nbytes;
@@ -132,7 +123,7 @@ static int check_write_args(const char *path, const st_meta *meta, int nmeta,
     for (int i = 0; i < nt; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(t[i].name, t[j].name) == 0) {
-                seterr(err, errlen, "cannot write %s: duplicate tensor name \"%s\"", path, t[i].name);
+                cr_seterr(err, errlen, "cannot write %s: duplicate tensor name \"%s\"", path, t[i].name);
                 return -1;
             }
     return 0;
@@ -178,7 +169,7 @@ int st_write_file(const char *path, int flags, const st_meta *meta, int nmeta,
                   const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !path[0]) {
-        seterr(err, errlen, "cannot write checkpoint: empty path");
+        cr_seterr(err, errlen, "cannot write checkpoint: empty path");
         return -1;
     }
     if (check_write_args(path, meta, nmeta, tensors, ntensors, err, errlen) < 0) return -1;
@@ -187,11 +178,11 @@ int st_write_file(const char *path, int flags, const st_meta *meta, int nmeta,
     jb_init(&h);
     if (build_header(&h, meta, nmeta, tensors, ntensors) < 0) {
         jb_free(&h);
-        seterr(err, errlen, "cannot write %s: out of memory building the header", path);
+        cr_seterr(err, errlen, "cannot write %s: out of memory building the header", path);
         return -1;
     }
     if (h.len > ST_MAX_HEADER) {
-        seterr(err, errlen, "cannot write %s: the header would be %zu bytes, over the %llu-byte limit readers accept "
+        cr_seterr(err, errlen, "cannot write %s: the header would be %zu bytes, over the %llu-byte limit readers accept "
                "(too much metadata or too many tensors)", path, h.len, ST_MAX_HEADER);
         jb_free(&h);
         return -1;
@@ -210,10 +201,10 @@ int st_write_file(const char *path, int flags, const st_meta *meta, int nmeta,
     jb_free(&h);
     if (bad) {
         if (o.tmp)
-            seterr(err, errlen, "cannot write '%s': write of the temporary file '%s' failed: %s ('%s' was left as it "
+            cr_seterr(err, errlen, "cannot write '%s': write of the temporary file '%s' failed: %s ('%s' was left as it "
                    "was)", path, o.tmp, strerror(errno), path);
         else
-            seterr(err, errlen, "cannot write '%s': write failed: %s", path, strerror(errno));
+            cr_seterr(err, errlen, "cannot write '%s': write failed: %s", path, strerror(errno));
         file_out_abort(&o);
         return -1;
     }
@@ -241,17 +232,17 @@ static uint64_t le64(const unsigned char *p) {
 /* Checks the 8-byte header length against the size of the whole file. */
 static int check_header_len(uint64_t hl, uint64_t size, const char *name, char *err, size_t errlen) {
     if (hl > size - 8) {
-        seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " exceeds file size %" PRIu64,
+        cr_seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " exceeds file size %" PRIu64,
                name, hl, size);
         return -1;
     }
     if (hl > ST_MAX_HEADER) {
-        seterr(err, errlen, "%s: header length %" PRIu64 " exceeds the limit of %llu bytes (corrupt file?)",
+        cr_seterr(err, errlen, "%s: header length %" PRIu64 " exceeds the limit of %llu bytes (corrupt file?)",
                name, hl, ST_MAX_HEADER);
         return -1;
     }
     if (hl < 2) {
-        seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " is too small for a JSON object",
+        cr_seterr(err, errlen, "%s is not a safetensors file: header length %" PRIu64 " is too small for a JSON object",
                name, hl);
         return -1;
     }
@@ -279,7 +270,7 @@ static int cmp_span(const void *a, const void *b) {
     return x->idx < y->idx ? -1 : x->idx > y->idx; /* equal spans: header order, so messages do not depend on qsort */
 }
 
-#define BAD(...) do { seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
+#define BAD(...) do { cr_seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
 #define Q1(s) cr_esc(q1, sizeof q1, (s), strlen(s))
 #define Q2(s) cr_esc(q2, sizeof q2, (s), strlen(s))
 
@@ -420,13 +411,13 @@ st_file *st_open_memory(const void *buf, size_t len, const char *name, char *err
     if (err && errlen) err[0] = 0;
     if (!name) name = "<memory>";
     if ((uint64_t)len > ST_MAX_FILE) {
-        seterr(err, errlen, "%s: %zu bytes is larger than the 64 GiB limit for a checkpoint", name, len);
+        cr_seterr(err, errlen, "%s: %zu bytes is larger than the 64 GiB limit for a checkpoint", name, len);
         return NULL;
     }
     st_file *f = calloc(1, sizeof *f);
     if (!f || !(f->buf = malloc(len ? len : 1))) {
         free(f);
-        seterr(err, errlen, "%s: out of memory (%zu bytes)", name, len);
+        cr_seterr(err, errlen, "%s: out of memory (%zu bytes)", name, len);
         return NULL;
     }
     if (len) memcpy(f->buf, buf, len);
@@ -458,45 +449,45 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
     struct stat sb;
     int fd = file_open_read(path, &sb); /* a FIFO or a device is refused, never waited on */
     if (fd == -2) {
-        seterr(err, errlen, "%s is %s, not a checkpoint%s", path, file_kind(sb.st_mode),
+        cr_seterr(err, errlen, "%s is %s, not a checkpoint%s", path, file_kind(sb.st_mode),
                S_ISDIR(sb.st_mode) ? "" : " (charrnn reads checkpoints and n-gram models from regular files)");
         return NULL;
     }
     if (fd < 0) {
-        seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        cr_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     st_file *f = NULL;
     uint64_t size = (uint64_t)sb.st_size;
     if (size == 0) {
-        seterr(err, errlen, "%s is empty (0 bytes), not a safetensors file", path);
+        cr_seterr(err, errlen, "%s is empty (0 bytes), not a safetensors file", path);
         goto fail;
     }
     if (size < 8) {
-        seterr(err, errlen, "%s is not a safetensors file: only %" PRIu64 " bytes, less than the 8-byte header length",
+        cr_seterr(err, errlen, "%s is not a safetensors file: only %" PRIu64 " bytes, less than the 8-byte header length",
                path, size);
         goto fail;
     }
     if (size > ST_MAX_FILE || size > SIZE_MAX) {
-        seterr(err, errlen, "%s: %" PRIu64 " bytes is larger than the 64 GiB limit for a checkpoint", path, size);
+        cr_seterr(err, errlen, "%s: %" PRIu64 " bytes is larger than the 64 GiB limit for a checkpoint", path, size);
         goto fail;
     }
     /* Check the header length before reading the rest, so that a large file
      * that is not a safetensors file is refused without loading it. */
     unsigned char head[8];
     if (read_full(fd, head, 8) < 0) {
-        seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
+        cr_seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
         goto fail;
     }
     if (check_header_len(le64(head), size, path, err, errlen) < 0) goto fail;
     f = calloc(1, sizeof *f);
     if (!f || !(f->buf = malloc((size_t)size))) {
-        seterr(err, errlen, "cannot read %s: out of memory (%" PRIu64 " bytes)", path, size);
+        cr_seterr(err, errlen, "cannot read %s: out of memory (%" PRIu64 " bytes)", path, size);
         goto fail;
     }
     memcpy(f->buf, head, 8);
     if (read_full(fd, f->buf + 8, (size_t)size - 8) < 0) {
-        seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
+        cr_seterr(err, errlen, "cannot read %s: %s", path, errno ? strerror(errno) : "file shrank while reading");
         goto fail;
     }
     close(fd);

@@ -13,31 +13,33 @@
 #include <string.h>
 
 static const struct { const char *file; int layer; const char *module; } LAYERS[] = {
-    /* helpers */
-    {"src/common", 0, NULL}, {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/bf16", 0, NULL}, {"src/rng", 0, NULL},
-    {"src/utf8", 0, NULL}, {"src/dist", 0, NULL}, {"src/files", 0, NULL},
-    {"src/json", 1, NULL}, {"src/data", 1, NULL}, {"src/sam", 1, NULL}, {"src/cpu", 1, NULL},
-    {"src/safetensors", 2, NULL},
+    /* helpers: the bottom, then errors and allocation on strict UTF-8, then files */
+    {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/bf16", 0, NULL}, {"src/rng", 0, NULL},
+    {"src/utf8", 0, NULL}, {"src/dist", 0, NULL},
+    {"src/common", 1, NULL},
+    {"src/files", 2, NULL},
+    {"src/json", 3, NULL}, {"src/data", 3, NULL}, {"src/sam", 3, NULL}, {"src/cpu", 3, NULL},
+    {"src/safetensors", 4, NULL},
     /* the network */
-    {"src/cells", 2, "cells"}, {"src/cells_ref", 2, NULL}, {"src/cells_dispatch", 2, "cells"},
-    {"src/optim", 2, NULL}, {"src/defaults", 2, NULL},
-    {"src/model", 3, NULL}, {"src/ngram", 3, NULL}, /* the n-gram baseline: counts, no network */
-    {"src/loss", 4, NULL}, {"src/adapt", 4, NULL}, {"src/precision", 4, NULL},
+    {"src/cells", 4, "cells"}, {"src/cells_ref", 4, NULL}, {"src/cells_dispatch", 4, "cells"},
+    {"src/optim", 4, NULL}, {"src/defaults", 4, NULL},
+    {"src/model", 5, NULL}, {"src/ngram", 5, NULL}, /* the n-gram baseline: counts, no network */
+    {"src/loss", 6, NULL}, {"src/adapt", 6, NULL}, {"src/precision", 6, NULL},
     /* the model handle, files, runs */
-    {"src/handle", 5, NULL},
-    {"src/checkpoint", 6, NULL},
-    {"src/train", 7, NULL}, {"src/sample", 7, NULL}, {"src/evaluate", 7, NULL}, {"src/compress", 7, NULL},
+    {"src/handle", 7, NULL},
+    {"src/checkpoint", 8, NULL},
+    {"src/train", 9, NULL}, {"src/sample", 9, NULL}, {"src/evaluate", 9, NULL}, {"src/compress", 9, NULL},
     /* the public face: declarations only, included everywhere for its types */
-    {"include/charrnn", 8, NULL},
+    {"include/charrnn", 10, NULL},
     /* the command */
-    {"cli/options", 9, NULL}, {"cli/progress", 9, NULL}, {"cli/signals", 9, NULL},
-    {"cli/cli", 10, NULL},
-    {"cli/rundir", 11, NULL},
-    {"cli/default_corpus", 12, NULL}, {"cli/viz", 12, "viz"}, {"cli/viz_props", 12, "viz"}, {"cli/viz_html", 12, "viz"}, {"cli/viz_report", 12, "viz"},
-    {"cli/viz_play", 12, "viz"},
-    {"cli/train", 13, NULL}, {"cli/sample", 13, NULL}, {"cli/eval", 13, NULL}, {"cli/compress", 13, NULL}, {"cli/novelty", 13, NULL},
-    {"cli/ngram", 13, NULL},
-    {"cli/main", 14, NULL},
+    {"cli/options", 11, NULL}, {"cli/progress", 11, NULL}, {"cli/signals", 11, NULL},
+    {"cli/cli", 12, NULL},
+    {"cli/rundir", 13, NULL},
+    {"cli/default_corpus", 14, NULL}, {"cli/viz", 14, "viz"}, {"cli/viz_props", 14, "viz"}, {"cli/viz_html", 14, "viz"}, {"cli/viz_report", 14, "viz"},
+    {"cli/viz_play", 14, "viz"},
+    {"cli/train", 15, NULL}, {"cli/sample", 15, NULL}, {"cli/eval", 15, NULL}, {"cli/compress", 15, NULL}, {"cli/novelty", 15, NULL},
+    {"cli/ngram", 15, NULL},
+    {"cli/main", 16, NULL},
 };
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])
 
