@@ -83,64 +83,55 @@ static void measure(const charrnn_model_config *cfg, int V, int batch, int steps
                  need / 1e6);
         return;
     }
+    /* best[prec][len]: 0 fp32, 1 bf16; 0 the s1 pass, 1 the s2 pass */
+    double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}};
+    const int lens[2] = {s1, s2}, nlen = s2 > s1 ? 2 : 1; /* nlen 1: the run's passes are s1 steps */
     scratch s = {.b = batch, .training = training};
     charrnn_error err = {0};
     rng_seed(&s.r, 1, 7);
-    if (model_init(&s.net, cfg, V, &err) || model_alloc(&s.net, batch, s2, training, &err)) {
-        model_free(&s.net);
-        snprintf(c->note, sizeof c->note, "fp32 (auto: not measured: %.150s)", err.msg);
-        return;
-    }
-    model_init_weights(&s.net, &s.r);
-    s.net.params_frozen = !training; /* inference: weights fixed, as a sampler's or evaluator's view */
     s.x = cr_malloc((size_t)batch * s2, sizeof(int32_t));
     s.y = cr_malloc((size_t)batch * s2, sizeof(int32_t));
-    if (!s.x || !s.y) {
-        free(s.x);
-        free(s.y);
-        model_free(&s.net);
-        snprintf(c->note, sizeof c->note, "fp32 (auto: not measured: out of memory)");
-        return;
-    }
-    for (size_t i = 0; i < (size_t)batch * s2; i++) { s.x[i] = (int32_t)(rng_u32(&s.r) % V); s.y[i] = (int32_t)(rng_u32(&s.r) % V); }
-
-    /* best[prec][len]: 0 fp32, 1 bf16; 0 the s1 pass, 1 the s2 pass */
-    double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}};
-    int reps[2][2] = {{1, 1}, {1, 1}};
-    const int lens[2] = {s1, s2}, nlen = s2 > s1 ? 2 : 1; /* nlen 1: the run's passes are s1 steps */
-    const double start = now_s();
+    if (!s.x || !s.y) cr_fail(&err, CHARRNN_ENOMEM, "out of memory");
     /* the bf16 buffers are made once and kept while the passes alternate: a forward-only run packs its
      * weights once (a training pass repacks after every step, as the run does: pass() bumps the version) */
-    if (model_set_bf16(&s.net, 1, &err)) { best[1][0] = best[1][1] = 1e30; goto done; }
-    for (int round = 0; round < 7; round++) {
-        for (int p = 0; p < 2; p++) {
-            s.net.bf16 = p;
-            for (int li = 0; li < nlen; li++) {
-                if (round == 0) { /* warm-up (first touches, packing), and how many passes make a repetition */
-                    double t = time_passes(&s, lens[li], 1);
-                    reps[p][li] = t >= MIN_REP_S ? 1 : (int)(MIN_REP_S / (t > 1e-7 ? t : 1e-7)) + 1;
-                    continue;
-                }
-                double t = time_passes(&s, lens[li], reps[p][li]);
-                if (t < best[p][li]) best[p][li] = t;
-            }
+    else if (!model_init(&s.net, cfg, V, &err) && !model_alloc(&s.net, batch, s2, training, &err) &&
+             !model_set_bf16(&s.net, 1, &err)) {
+        model_init_weights(&s.net, &s.r);
+        s.net.params_frozen = !training; /* inference: weights fixed, as a sampler's or evaluator's view */
+        for (size_t i = 0; i < (size_t)batch * s2; i++) {
+            s.x[i] = (int32_t)(rng_u32(&s.r) % V);
+            s.y[i] = (int32_t)(rng_u32(&s.r) % V);
         }
-        if (round >= 3 && now_s() - start > BUDGET_S) break;
+        int reps[2][2];
+        const double start = now_s();
+        for (int round = 0; round < 7; round++) {
+            for (int p = 0; p < 2; p++) {
+                s.net.bf16 = p;
+                for (int li = 0; li < nlen; li++) {
+                    if (round == 0) { /* warm-up (first touches, packing), and how many passes make a repetition */
+                        double t = time_passes(&s, lens[li], 1);
+                        reps[p][li] = t >= MIN_REP_S ? 1 : (int)(MIN_REP_S / (t > 1e-7 ? t : 1e-7)) + 1;
+                        continue;
+                    }
+                    double t = time_passes(&s, lens[li], reps[p][li]);
+                    if (t < best[p][li]) best[p][li] = t;
+                }
+            }
+            if (round >= 3 && now_s() - start > BUDGET_S) break;
+        }
     }
-done:
     free(s.x);
     free(s.y);
     model_free(&s.net);
-    if (best[1][0] >= 1e30 || best[0][0] >= 1e30) {
-        snprintf(c->note, sizeof c->note, "fp32 (auto: not measured: %.150s)", err.msg[0] ? err.msg : "bf16 unavailable");
+    if (best[0][0] >= 1e30 || best[1][0] >= 1e30) {
+        snprintf(c->note, sizeof c->note, "fp32 (auto: not measured: %.150s)", err.msg);
         return;
     }
     /* each precision's pass of the run's length: a + b * steps through the two timed lengths */
     double t[2];
     for (int p = 0; p < 2; p++) {
-        double per_step = nlen == 2 ? (best[p][1] - best[p][0]) / (s2 - s1) : 0;
-        if (per_step < 0) per_step = 0;
-        t[p] = nlen == 2 ? best[p][0] + per_step * (steps - s1) : best[p][0] * steps / s1;
+        const double per_step = nlen == 2 ? fmax(0, (best[p][1] - best[p][0]) / (s2 - s1)) : 0;
+        t[p] = best[p][0] + per_step * (steps - s1);
     }
     c->measured = 1;
     c->t32 = t[0];
