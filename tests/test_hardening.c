@@ -704,6 +704,16 @@ static void test_numbers_in_messages(void) {
                "charrnn %s: exit %d: %s", cli[k].args, rc, err);
         free(err);
     }
+    /* compress checks its adaptation options and fresh model once it has its input */
+    static const char *zip[] = {"--rnn-size 2147483647", "--num-layers 2147483647", "--segment 2147483647",
+                                "--adapt-lr 1.0000001", "--adapt-rms-decay 1.0000001", "--adapt-decay 1.0000001"};
+    for (size_t k = 0; k < sizeof zip / sizeof zip[0]; k++) {
+        char *err, shown[64];
+        snprintf(shown, sizeof shown, "%s is out of range", zip[k]);
+        int rc = t_cli(NULL, &err, "compress --adapt %s '%s' -o '%s'", zip[k], hcorpus(), t_path("numbers.z"));
+        CHECKF(rc == 2 && strstr(err, shown), "charrnn compress --adapt %s: exit %d: %s", zip[k], rc, err);
+        free(err);
+    }
     /* and the values the commands report: a float as typed (dropout 0.3, not 0.300000011920929), an integer as one */
     char *out, *err;
     int rc = t_cli(NULL, &err, "train '%s' --dropout 0.3 --learning-rate 0.001 --rnn-size 8 --num-layers 2 --batch-size 4 "
