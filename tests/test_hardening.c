@@ -35,24 +35,6 @@ static int exists(const char *p) {
     return lstat(p, &st) == 0;
 }
 
-static int crashed(int rc, const char *err) {
-    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
-/* A clean failure: exit 1..127, no crash, a "charrnn: error:" line holding needle. */
-static void expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
-    t_check(!crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d: %s", what, rc, err);
-    const char *e = strstr(err, "charrnn: error: ");
-    t_check(e != NULL, file, line, "an error line", "%s: %s", what, err);
-    if (e && needle) {
-        const char *nl = strchr(e, '\n');
-        char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
-        t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
-        free(l);
-    }
-}
-#define EXPECT_FAIL(what, rc, err, needle) expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
-
 static const char *hcorpus(void) {
     static char path[512];
     if (!path[0]) {
@@ -258,7 +240,7 @@ static void test_corpus_changes_while_read(void) {
                           "sleep 0.0%d; truncate -s %d '%s'; wait $p", t_bin(), p, t_path("trunc_cv"), k % 10, k * 1000, p);
         char *out, *e;
         int rc = t_run(cmd, &out, &e);
-        if (crashed(rc, e) || (rc != 0 && !strstr(e, "charrnn: error:"))) bad = 1;
+        if (t_crashed(rc, e) || (rc != 0 && !strstr(e, "charrnn: error:"))) bad = 1;
         CHECKF(!bad, "a corpus truncated while read: exit %d: %s", rc, e);
         free(cmd); free(out); free(e);
     }

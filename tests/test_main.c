@@ -144,6 +144,21 @@ int t_cli(char **out, char **err, const char *fmt, ...) {
     return rc;
 }
 
+int t_crashed(int rc, const char *err) {
+    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
+}
+
+void t_expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
+    t_check(rc != 0 && rc < 124 && !t_crashed(rc, err), file, line, "a clean failure", "%s: exit %d%s: %s", what, rc,
+            rc == 124 || rc == 137 ? " (it hung: timeout)" : "", err);
+    const char *e = strstr(err, "charrnn: error: ");
+    if (!t_check(e != NULL, file, line, "an error line", "%s: %s", what, err) || !needle) return;
+    const char *nl = strchr(e, '\n');
+    char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
+    t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
+    free(l);
+}
+
 const char *t_bin(void) {
     const char *b = getenv("CHARRNN_BIN");
     return b ? b : "./charrnn";

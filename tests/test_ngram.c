@@ -567,15 +567,11 @@ static void test_duplicate_keys_refused(void) {
 
 /* ---- (5) the command line ----------------------------------------------------------------- */
 
-static int crashed(int rc, const char *err) {
-    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
 /* exit status code, no crash, one "charrnn: error:" line holding needle */
 static void expect_error_at(int line, const char *what, int rc, int code, const char *err, const char *needle) {
     int lines = 0;
     for (const char *p = err; (p = strstr(p, "error:")); p++) lines++;
-    t_check(!crashed(rc, err) && rc == code, __FILE__, line, what, "exit %d (expected %d), stderr: %s", rc, code, err);
+    t_check(!t_crashed(rc, err) && rc == code, __FILE__, line, what, "exit %d (expected %d), stderr: %s", rc, code, err);
     t_check(lines == 1 && !strncmp(err, "charrnn: error: ", 16) && strstr(err, needle), __FILE__, line, what,
             "expected one error line with \"%s\", stderr: %s", needle, err);
 }
