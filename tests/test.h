@@ -27,6 +27,9 @@ const char *t_tmpdir(void);
 const char *t_path(const char *name);
 /* Writes len bytes to path; returns 0 on success. */
 int t_write_file(const char *path, const void *data, size_t len);
+/* Writes a safetensors file by hand: the 8-byte little-endian length of header,
+ * header as given (not padded), then len bytes of data; returns 0 on success. */
+int t_write_safetensors(const char *path, const char *header, const void *data, size_t len);
 /* printf into a malloc'd string. */
 char *t_fmt(const char *fmt, ...);
 char *t_vfmt(const char *fmt, va_list ap);

@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,17 @@ int t_write_file(const char *path, const void *data, size_t len) {
     if (!f) return -1;
     int ok = fwrite(data, 1, len, f) == len;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int t_write_safetensors(const char *path, const char *header, const void *data, size_t len) {
+    size_t hl = strlen(header);
+    unsigned char *b = malloc(8 + hl + len + 1);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, header, hl);
+    if (len) memcpy(b + 8 + hl, data, len);
+    int rc = t_write_file(path, b, 8 + hl + len);
+    free(b);
+    return rc;
 }
 
 char *t_vfmt(const char *fmt, va_list ap) {
