@@ -106,7 +106,8 @@ endif
 
 # A compressed file records the flags that decide its float results (all but -g and
 # warnings), so that another build's file is named as such, not taken for a damaged one.
-$(BUILD)/src/compress.o: CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
+# private: not passed on to $(CONFIG), which would otherwise differ with the object that asks first.
+$(BUILD)/src/compress.o: private CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)

@@ -17,11 +17,14 @@ total_p=0; total_f=0; skipped=""; num_skipped=0
 count() { # count PASSED FAILED
     total_p=$((total_p + $1)); total_f=$((total_f + $2))
 }
-skip() { # skip "WHAT (WHY)": named again above the final line
-    echo "skipped: $1"
+note_skip() { # note_skip "WHAT (WHY)": into the list named above the final line
     skipped="${skipped}skipped: $1
 "
     num_skipped=$((num_skipped + 1))
+}
+skip() { # skip "WHAT (WHY)": said now and named again above the final line
+    echo "skipped: $1"
+    note_skip "$1"
 }
 # the tests a runner's output names as skipped ("skipped: NAME (WHY)"), into the list, with the run's name
 collect_skips() { # collect_skips OUTPUT RUN
@@ -29,9 +32,16 @@ collect_skips() { # collect_skips OUTPUT RUN
     [ -n "$list" ] || return 0
     old_ifs=$IFS; IFS='
 '
-    for s in $list; do skipped="${skipped}skipped: $s, in the $2
-"; num_skipped=$((num_skipped + 1)); done
+    for s in $list; do note_skip "$s, in the $2"; done
     IFS=$old_ifs
+}
+# a runner's summary line "N passed, N failed" into the totals, its failures left in $f;
+# none: "WHAT did not finish" (WHAT: "it" unless given), 1 failure, and status 1
+add_summary() { # add_summary OUTPUT [WHAT]
+    line=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -z "$line" ]; then echo "${2:-it} did not finish"; count 0 1; return 1; fi
+    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+    count "$p" "$f"
 }
 # suite NAME MAKE_FLAGS [VAR=VALUE ...]: builds, runs `make test` with the variables set, counts its summary
 suite() {
@@ -40,10 +50,7 @@ suite() {
     make -s $flags charrnn || exit 1
     out=$(env "$@" make -s $flags test 2>&1); status=$?
     printf '%s\n' "$out"
-    line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-    if [ -z "$line" ]; then echo "the $name test run did not finish"; count 0 1; return; fi
-    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-    count "$p" "$f"
+    add_summary "$out" "the $name test run" || return
     collect_skips "$out" "$name"
     # every test passed but the run failed: a sanitizer's report at exit (a leak)
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then echo "the $name test run exited with status $status"; count 0 1; fi
@@ -77,13 +84,6 @@ for t in checkpoint utf8 options resume ngram; do
     fi
 done
 make -s charrnn   # leave ./charrnn pointing at the optimised build
-# a runner's summary line "N passed, N failed" into the totals (1 failure if it has none)
-add_summary() { # add_summary OUTPUT
-    line=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-    if [ -z "$line" ]; then echo "it did not finish"; count 0 1; return; fi
-    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-    count "$p" "$f"
-}
 echo "== install: make install, the example through pkg-config against the shared library, man page, uninstall =="
 if sh tests/install.sh; then count 1 0; else count 0 1; fi
 echo "== PyTorch interop: python/charrnn_torch.py both ways =="

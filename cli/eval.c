@@ -94,9 +94,8 @@ int cmd_eval(int argc, char **argv) {
         if (dynamic)
             cli_die(2, "%s is an n-gram model: --dynamic adapts a network's weights as it reads, and an n-gram model has "
                     "none; drop --dynamic, or evaluate a network checkpoint", pos[0]);
-        for (const optdef *q = opts; q->name; q++)
-            if (q->given && q->dst == &precision)
-                fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
+        if (opt_given(opts, &precision))
+            fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
         return eval_ngram(pos[0], pos[1], streams);
     }
     if (lrc) cli_die_err(&err);

@@ -21,6 +21,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     return OPT_ERROR;
 }
 
+int opt_given(const optdef *opts, const void *dst) {
+    for (const optdef *q = opts; q->name; q++)
+        if (q->dst == dst && q->given) return 1;
+    return 0;
+}
+
 int edit_distance(const char *a, const char *b) {
     size_t n = strlen(a), m = strlen(b);
     if (n > 40 || m > 40) return 99;

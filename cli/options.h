@@ -30,6 +30,8 @@ enum { OPT_ERROR = -1, OPT_HELP = -2 };
 int parse_args(int argc, char **argv, const char *cmd, const char *usage, optdef *opts, const char **pos, int maxpos,
                char *err, size_t errlen);
 void print_help(FILE *f, const char *usage, const optdef *opts);
+/* Whether the option that writes to dst was on the command line (after parse_args). */
+int opt_given(const optdef *opts, const void *dst);
 int edit_distance(const char *a, const char *b);
 /* The strict number syntax, exposed for tests: NUM_OK and the value, NUM_MALFORMED
  * (not a number of that kind), or NUM_TOO_LARGE / NUM_TOO_SMALL (a number, but

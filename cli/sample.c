@@ -297,13 +297,6 @@ static int sample_ngram(const char *path, const sample_args *a, int num, int ver
     return rc;
 }
 
-/* Whether the option that writes to dst was on the command line. */
-static int given(const optdef *opts, const void *dst) {
-    for (const optdef *q = opts; q->name; q++)
-        if (q->dst == dst && q->given) return 1;
-    return 0;
-}
-
 int cmd_sample(int argc, char **argv) {
     long length = 2000, max_lines = 0;
     double temperature = 1.0, top_p = 1.0, min_p = 0.0, rep = 1.0;
@@ -390,10 +383,10 @@ int cmd_sample(int argc, char **argv) {
     int lrc = charrnn_model_load(&m, pos[0], &err);
     if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
         if (beam_width || inter || dynamic || top_k || top_p < 1 || min_p > 0 || rep != 1 || stops.n || max_lines ||
-            given(opts, &window) || given(opts, &dyn.learning_rate))
+            opt_given(opts, &window) || opt_given(opts, &dyn.learning_rate))
             cli_die(2, "%s is an n-gram model: it samples with --temperature, --length, --primetext, --seed and "
                     "--num-samples only", pos[0]);
-        if (given(opts, &precision))
+        if (opt_given(opts, &precision))
             fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
         a.prime = prime;
         a.plen = plen;
@@ -407,9 +400,9 @@ int cmd_sample(int argc, char **argv) {
         return rc;
     }
     if (lrc) cli_die_err(&err);
-    if (given(opts, &dyn.learning_rate) && !dynamic)
+    if (opt_given(opts, &dyn.learning_rate) && !dynamic)
         fprintf(stderr, "note: --dynamic-lr is ignored: it applies to --dynamic, which was not given\n");
-    if (given(opts, &window) && rep == 1)
+    if (opt_given(opts, &window) && rep == 1)
         fprintf(stderr, "note: --repetition-window is ignored: it applies to --repetition-penalty, which is 1 (off)\n");
     /* auto decides for this work: one step at a time of the samples (or beams) drawn side by side;
      * --half's one-row products use the half-precision weights whatever the precision */

@@ -313,9 +313,7 @@ int cmd_train(int argc, char **argv) {
         }
         if (over.max_iters < 0 || over.eval_val_every < 0 || over.max_epochs < 0 || over.skip_nonfinite < 0)
             cli_die(2, "--max-iters, --max-epochs, --eval-val-every and --skip-nonfinite must be positive");
-        int dir_given = 0;
-        for (const optdef *q = opts; q->name; q++) dir_given |= q->given && !strcmp(q->name, "checkpoint-dir");
-        if (!dir_given) { /* a resumed run writes where it was */
+        if (!opt_given(opts, &cv)) { /* a resumed run writes where it was */
             rundir_dirname(resume, resume_dir, sizeof resume_dir);
             cv = resume_dir;
         }

@@ -465,6 +465,13 @@ def _checksum(meta, data):
     return "fnv1a64:%016x" % fnv1a64(data, h)
 
 
+def _check_size(size, path):
+    if size == 0:
+        _st_fail("%s is empty (0 bytes), not a safetensors file" % path)
+    if size < 8:
+        _st_fail("%s is not a safetensors file: only %d bytes, less than the 8-byte header length" % (path, size))
+
+
 def _check_header_len(hl, size, path):
     if hl > size - 8:
         _st_fail("%s is not a safetensors file: header length %d exceeds file size %d" % (path, hl, size))
@@ -484,32 +491,31 @@ def _file_kind(mode):
     return "not a regular file"
 
 
+def _check_regular(path, st):
+    """st_open's refusal of what is not a regular file (file_open_read's -2)."""
+    if not stat.S_ISREG(st.st_mode):
+        _st_fail("%s is %s, not a checkpoint%s" % (path, _file_kind(st.st_mode), "" if stat.S_ISDIR(st.st_mode) else
+                                                   " (charrnn reads checkpoints and n-gram models from regular files)"))
+
+
 def _read_file(path):
     """The bytes of a checkpoint file, with st_open's checks (a FIFO or device is
     refused without blocking, the header length before the rest is read)."""
     try:  # stat first, as src/files.c: a FIFO or device is refused without being opened
-        st = os.stat(path)
+        _check_regular(path, os.stat(path))
     except OSError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        _st_fail("%s is %s, not a checkpoint%s" % (path, _file_kind(st.st_mode), "" if stat.S_ISDIR(st.st_mode) else
-                                                   " (charrnn reads checkpoints and n-gram models from regular files)"))
+        pass
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            _st_fail("%s is %s, not a checkpoint%s" % (path, _file_kind(st.st_mode), "" if stat.S_ISDIR(st.st_mode) else
-                                                       " (charrnn reads checkpoints and n-gram models from regular files)"))
+        _check_regular(path, st)
         f = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
     with f:
         size = st.st_size
-        if size == 0:
-            _st_fail("%s is empty (0 bytes), not a safetensors file" % path)
-        if size < 8:
-            _st_fail("%s is not a safetensors file: only %d bytes, less than the 8-byte header length" % (path, size))
+        _check_size(size, path)
         if size > ST_MAX_FILE:
             _st_fail("%s: %d bytes is larger than the 64 GiB limit for a checkpoint" % (path, size))
         head = f.read(8)
@@ -531,10 +537,7 @@ def _parse_safetensors(raw, path):
     {key: str}, data block) of a safetensors file, checked as parse_file in
     src/safetensors.c checks it."""
     size = len(raw)
-    if size == 0:
-        _st_fail("%s is empty (0 bytes), not a safetensors file" % path)
-    if size < 8:
-        _st_fail("%s is not a safetensors file: only %d bytes, less than the 8-byte header length" % (path, size))
+    _check_size(size, path)
     (hl,) = struct.unpack_from("<Q", raw)
     _check_header_len(hl, size, path)
     if raw[8] != ord("{"):

@@ -313,13 +313,14 @@ static double get_f64(reader *r) { uint64_t v = get_le(r, 8); double d; memcpy(&
 
 /* One setting out of range: "--adapt-lr 2 is out of range; use 0 < r < 1, such as
  * 1e-2" when compressing (file NULL), "FILE is damaged or was edited: its header's
- * adaptation learning rate is 2, out of range (0 < r < 1)" when a file's header says it. */
+ * adaptation learning rate is 2, out of range (0 < r < 1)" when a file's header says it.
+ * The value as given: an integer as one, a fraction in full (charrnn_num). */
 static int bad(charrnn_error *err, const char *file, const char *option, const char *field, double v, const char *range,
                const char *example) {
     if (file)
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was edited: its header's %s is %.17g, out of range (%s)",
-                       file, field, v, range);
-    return cr_fail(err, CHARRNN_EINVAL, "%s %g is out of range; use %s%s", option, v, range, example);
+        return cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was edited: its header's %s is %s, out of range (%s)",
+                       file, field, CR_NUM(v), range);
+    return cr_fail(err, CHARRNN_EINVAL, "%s %s is out of range; use %s%s", option, CR_NUM(v), range, example);
 }
 
 /* The adaptation settings and the fresh model a header (or compress's options) holds,

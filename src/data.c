@@ -275,21 +275,18 @@ typedef struct encode_ctx {
     const uint32_t *table;
     size_t table_len, k;
     uint64_t hash;
-    int out_fd;                /* >= 0: the ids go to this file, through scratch, instead of c->ids */
+    file_out *out;             /* non-NULL: the ids go to this file, through scratch, instead of c->ids */
     corpus scratch;
     int write_failed;
 } encode_ctx;
 static int encode_cb(void *ctx, const unsigned char *s, size_t len) {
     encode_ctx *e = ctx;
-    if (e->out_fd >= 0) {
+    if (e->out) {
         long k = encode_chunk(&e->scratch, s, len, e->table, e->table_len, 0);
         if (k < 0 || e->k + (size_t)k > e->c->n) return -1;
-        size_t bytes = (size_t)k * (size_t)e->scratch.elem_bytes;
-        for (size_t off = 0; off < bytes;) {
-            ssize_t w = write(e->out_fd, (const char *)e->scratch.ids + off, bytes - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) { e->write_failed = errno ? errno : EIO; return -1; }
-            off += (size_t)w;
+        if (file_out_write(e->out, e->scratch.ids, (size_t)k * (size_t)e->scratch.elem_bytes)) {
+            e->write_failed = errno;
+            return -1;
         }
         e->k += (size_t)k;
     } else {
@@ -350,14 +347,14 @@ static int scan_source(corpus *c, source *src, charrnn_unit unit, const char *na
     return CHARRNN_OK;
 }
 
-/* Pass 2 into memory or, with out_fd >= 0, into that file. */
-static int encode_source(corpus *c, source *src, int out_fd, const char *name, charrnn_error *err) {
+/* Pass 2 into memory or, with out, into that file. */
+static int encode_source(corpus *c, source *src, file_out *out, const char *name, charrnn_error *err) {
     size_t table_len = 0;
     uint32_t *table = build_table(c->vocab, c->vocab_size, &table_len);
     if (!table) return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
     int rc = CHARRNN_OK;
-    encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET, out_fd, {0}, 0};
-    if (out_fd >= 0) {
+    encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET, out, {0}, 0};
+    if (out) {
         ec.scratch.elem_bytes = c->elem_bytes;
         ec.scratch.n = CHUNK + 4;
         ec.scratch.unit = c->unit;
@@ -381,7 +378,7 @@ static int encode_source(corpus *c, source *src, int out_fd, const char *name, c
 
 static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
     int rc = scan_source(c, src, unit, name, err);
-    if (!rc) rc = encode_source(c, src, -1, name, err);
+    if (!rc) rc = encode_source(c, src, NULL, name, err);
     if (rc) corpus_free(c);
     return rc;
 }
@@ -684,16 +681,6 @@ static int read_cache(const char *cache, const cache_header *key, corpus *c, int
     return (int)h.ids_offset;
 }
 
-static int write_all_fd(int fd, const void *p, size_t n) {
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, (const char *)p + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        off += (size_t)w;
-    }
-    return 0;
-}
-
 int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
                 void *ctx, int *reused, charrnn_error *err) {
     memset(c, 0, sizeof *c);
@@ -734,11 +721,9 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
         /* a cache is a regular file, and can be made again: no fsync */
         file_out out = {.fd = -1};
         char msg[600];
-        int tfd = -1;
         if (!rc && file_out_begin(&out, cache, FILE_OUT_REGULAR | FILE_OUT_NO_SYNC, msg, sizeof msg))
             rc = cr_fail(err, CHARRNN_EIO, "%s; it is the corpus's token cache: remove it, or pass another "
                          "--checkpoint-dir", msg);
-        if (!rc) tfd = out.fd;
         cache_header h = key;
         if (!rc) {
             h.n = c->n;
@@ -748,14 +733,14 @@ int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cach
             h.ids_offset = unit == CHARRNN_UNIT_BYTE ? 0 : (sizeof h + 4ull * h.vocab_size + 63) / 64 * 64;
             static const char zeros[64];
             size_t pad = unit == CHARRNN_UNIT_BYTE ? 0 : h.ids_offset - sizeof h - 4ull * h.vocab_size;
-            if (write_all_fd(tfd, &h, sizeof h) || write_all_fd(tfd, c->vocab, 4ull * h.vocab_size) ||
-                write_all_fd(tfd, zeros, pad))
+            if (file_out_write(&out, &h, sizeof h) || file_out_write(&out, c->vocab, 4ull * h.vocab_size) ||
+                file_out_write(&out, zeros, pad))
                 rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", cache, strerror(errno));
         }
-        if (!rc && unit != CHARRNN_UNIT_BYTE) rc = encode_source(c, &src, tfd, path, err);
+        if (!rc && unit != CHARRNN_UNIT_BYTE) rc = encode_source(c, &src, &out, path, err);
         free(src.buf);
-        if (tfd >= 0 && rc) file_out_abort(&out);
-        else if (tfd >= 0 && file_out_commit(&out, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s (the corpus's token cache)", msg);
+        if (rc) file_out_abort(&out); /* nothing to undo where it was never begun */
+        else if (file_out_commit(&out, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s (the corpus's token cache)", msg);
         if (rc) {
             close(fd);
             corpus_free(c);

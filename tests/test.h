@@ -27,6 +27,9 @@ const char *t_tmpdir(void);
 const char *t_path(const char *name);
 /* Writes len bytes to path; returns 0 on success. */
 int t_write_file(const char *path, const void *data, size_t len);
+/* Writes a safetensors file by hand: the 8-byte little-endian length of header,
+ * header as given (not padded), then len bytes of data; returns 0 on success. */
+int t_write_safetensors(const char *path, const char *header, const void *data, size_t len);
 /* printf into a malloc'd string. */
 char *t_fmt(const char *fmt, ...);
 char *t_vfmt(const char *fmt, va_list ap);
@@ -38,6 +41,14 @@ char *t_read_file(const char *path, size_t *len);
 int t_run(const char *cmd, char **out, char **errout);
 /* Runs "BIN ARGS" (ARGS a printf format) with t_run; out/err may be NULL. */
 int t_cli(char **out, char **err, const char *fmt, ...);
+/* Whether a command crashed: a signal (status 128 and up) or a sanitizer's
+ * report in its stderr err (ASan and UBSan exit with 1 here). */
+int t_crashed(int rc, const char *err);
+/* Checks that a command failed cleanly: exit 1..123 (124 is timeout's, for a
+ * hang), no crash, and a line "charrnn: error: ..." in err holding needle
+ * (NULL: any). what names the command in the failure. */
+void t_expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle);
+#define EXPECT_FAIL(what, rc, err, needle) t_expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
 /* The charrnn binary under test (env CHARRNN_BIN, default ./charrnn). */
 const char *t_bin(void);
 /* Directory holding the committed fixtures (env CHARRNN_FIXTURES, default tests/fixtures). */

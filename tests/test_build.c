@@ -93,8 +93,21 @@ static void test_build_implicit_declaration(void) {
     free(o);
 }
 
+/* The configuration is the same whichever object asks for it first (a flag set for one object, such
+ * as compress.o's, must not reach it): `make OBJECT` for any one object neither rewrites it, rebuilding
+ * everything, nor breaks the header check with that object's flags. */
+static void test_build_config_same_for_every_object(void) {
+    char *o = NULL;
+    int rc = t_run("objs=$(make -s -p -n -f Makefile charrnn 2>/dev/null | sed -n 's/^\\(LIB\\|CLI\\|TEST\\)_OBJ := //p'); "
+                   "[ -n \"$objs\" ] || exit 1; for obj in $objs; do make -s -n -f Makefile \"$obj\" 2>/dev/null | "
+                   "grep -B1 build-config.sh; done | sort -u", &o, NULL);
+    CHECKF(rc == 0 && lines(o) == 2, "the configuration's recipe differs between objects: %s", o);
+    free(o);
+}
+
 void register_build_tests(void) {
     t_register("build_config_refuses", test_build_config_refuses);
     t_register("build_config_changes", test_build_config_changes);
     t_register("build_implicit_declaration", test_build_implicit_declaration);
+    t_register("build_config_same_for_every_object", test_build_config_same_for_every_object);
 }

@@ -34,11 +34,6 @@ static int file_exists(const char *path) {
 
 static int write_str(const char *path, const char *s) { return t_write_file(path, s, strlen(s)); }
 
-/* No signal, no sanitizer report (ASan exits with 1, UBSan too here). */
-static int crashed(int rc, const char *err) {
-    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
 /* The first stderr line holding "error:" (malloc'd, "" if none), and how many there are. */
 static char *error_line(const char *err, int *count) {
     int n = 0;
@@ -63,7 +58,7 @@ static char *error_line(const char *err, int *count) {
  * "charrnn: error: ..." holding every needle (NULL-terminated). */
 static void expect_error_at(const char *file, int line, const char *what, int rc, const char *err,
                             const char *const *needles) {
-    t_check(!crashed(rc, err), file, line, "no crash", "%s: exit %d, stderr: %s", what, rc, err);
+    t_check(!t_crashed(rc, err), file, line, "no crash", "%s: exit %d, stderr: %s", what, rc, err);
     t_check(rc != 0, file, line, "rc != 0", "%s: exit 0, stderr: %s", what, err);
     int count;
     char *el = error_line(err, &count);
@@ -664,7 +659,7 @@ static void test_corrupt_header_no_crash(void) {
         free(e);
         char *out, *err;
         int rc = t_cli(&out, &err, i % 4 == 3 ? "sample '%s' --length 3 --verbose 0" : "info '%s'", p);
-        CHECKF(!crashed(rc, err), "mutant %d: exit %d: %s", i, rc, err);
+        CHECKF(!t_crashed(rc, err), "mutant %d: exit %d: %s", i, rc, err);
         if (rc) {
             int count;
             char *el = error_line(err, &count);

@@ -35,24 +35,6 @@ static int exists(const char *p) {
     return lstat(p, &st) == 0;
 }
 
-static int crashed(int rc, const char *err) {
-    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
-/* A clean failure: exit 1..127, no crash, a "charrnn: error:" line holding needle. */
-static void expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
-    t_check(!crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d: %s", what, rc, err);
-    const char *e = strstr(err, "charrnn: error: ");
-    t_check(e != NULL, file, line, "an error line", "%s: %s", what, err);
-    if (e && needle) {
-        const char *nl = strchr(e, '\n');
-        char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
-        t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
-        free(l);
-    }
-}
-#define EXPECT_FAIL(what, rc, err, needle) expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
-
 static const char *hcorpus(void) {
     static char path[512];
     if (!path[0]) {
@@ -258,7 +240,7 @@ static void test_corpus_changes_while_read(void) {
                           "sleep 0.0%d; truncate -s %d '%s'; wait $p", t_bin(), p, t_path("trunc_cv"), k % 10, k * 1000, p);
         char *out, *e;
         int rc = t_run(cmd, &out, &e);
-        if (crashed(rc, e) || (rc != 0 && !strstr(e, "charrnn: error:"))) bad = 1;
+        if (t_crashed(rc, e) || (rc != 0 && !strstr(e, "charrnn: error:"))) bad = 1;
         CHECKF(!bad, "a corpus truncated while read: exit %d: %s", rc, e);
         free(cmd); free(out); free(e);
     }
@@ -702,6 +684,16 @@ static void test_numbers_in_messages(void) {
         CHECKF(rc == 2 && strstr(err, cli[k].shown) && (strstr(err, "out of range") || strstr(err, "more than 1")) &&
                !strstr(err, "e+") && !strstr(err, "training on"),
                "charrnn %s: exit %d: %s", cli[k].args, rc, err);
+        free(err);
+    }
+    /* compress checks its adaptation options and fresh model once it has its input */
+    static const char *zip[] = {"--rnn-size 2147483647", "--num-layers 2147483647", "--segment 2147483647",
+                                "--adapt-lr 1.0000001", "--adapt-rms-decay 1.0000001", "--adapt-decay 1.0000001"};
+    for (size_t k = 0; k < sizeof zip / sizeof zip[0]; k++) {
+        char *err, shown[64];
+        snprintf(shown, sizeof shown, "%s is out of range", zip[k]);
+        int rc = t_cli(NULL, &err, "compress --adapt %s '%s' -o '%s'", zip[k], hcorpus(), t_path("numbers.z"));
+        CHECKF(rc == 2 && strstr(err, shown), "charrnn compress --adapt %s: exit %d: %s", zip[k], rc, err);
         free(err);
     }
     /* and the values the commands report: a float as typed (dropout 0.3, not 0.300000011920929), an integer as one */

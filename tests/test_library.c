@@ -310,17 +310,6 @@ static void test_escape_helper(void) {
     }
 }
 
-/* A safetensors file of the given header JSON and data bytes. */
-static void write_st(const char *path, const char *json, const void *data, size_t dn) {
-    size_t hl = strlen(json);
-    unsigned char *b = malloc(8 + hl + dn);
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
-    memcpy(b + 8, json, hl);
-    if (dn) memcpy(b + 8 + hl, data, dn);
-    t_write_file(path, b, 8 + hl + dn);
-    free(b);
-}
-
 /* Checkpoints, safetensors headers and n-gram files whose quoted strings hold
  * terminal escapes: every message quotes them escaped, in the library and at the
  * command line. */
@@ -339,7 +328,7 @@ static void test_quoted_contents_escaped(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *json = t_fmt(cases[i].json, ESC);
         const char *path = t_path("lib_esc.safetensors");
-        write_st(path, json, "\0\0\0\0", 4 * (strstr(json, "data_offsets") != NULL));
+        t_write_safetensors(path, json, "\0\0\0\0", 4 * (strstr(json, "data_offsets") != NULL));
         free(json);
         charrnn_error err = {0};
         int rc;

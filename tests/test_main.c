@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,17 @@ int t_write_file(const char *path, const void *data, size_t len) {
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+int t_write_safetensors(const char *path, const char *header, const void *data, size_t len) {
+    size_t hl = strlen(header);
+    unsigned char *b = malloc(8 + hl + len + 1);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, header, hl);
+    if (len) memcpy(b + 8 + hl, data, len);
+    int rc = t_write_file(path, b, 8 + hl + len);
+    free(b);
+    return rc;
+}
+
 char *t_vfmt(const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);
@@ -142,6 +154,21 @@ int t_cli(char **out, char **err, const char *fmt, ...) {
     if (out) *out = o; else free(o);
     if (err) *err = e; else free(e);
     return rc;
+}
+
+int t_crashed(int rc, const char *err) {
+    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
+}
+
+void t_expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
+    t_check(rc != 0 && rc < 124 && !t_crashed(rc, err), file, line, "a clean failure", "%s: exit %d%s: %s", what, rc,
+            rc == 124 || rc == 137 ? " (it hung: timeout)" : "", err);
+    const char *e = strstr(err, "charrnn: error: ");
+    if (!t_check(e != NULL, file, line, "an error line", "%s: %s", what, err) || !needle) return;
+    const char *nl = strchr(e, '\n');
+    char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
+    t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
+    free(l);
 }
 
 const char *t_bin(void) {

@@ -82,13 +82,9 @@ static size_t last_span(const char *out) {
     return p ? strtoul(p + strlen("longest copied span: "), NULL, 10) : 0;
 }
 
-static int crashed(int rc, const char *err) {
-    return rc >= 128 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
 /* A clean failure: non-zero exit, no crash, one line "charrnn: error: ..." holding needle. */
 static void expect_error_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
-    t_check(!crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d: %s", what, rc, err);
+    t_check(!t_crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d: %s", what, rc, err);
     int lines = 0;
     for (const char *p = err; *p; p++) lines += *p == '\n';
     t_check(lines == 1 && !strncmp(err, "charrnn: error: ", 16), file, line, "one error line", "%s: %s", what, err);

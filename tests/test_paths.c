@@ -28,23 +28,6 @@
 
 #define TINY "--rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --threads 1 --precision fp32"
 
-static int crashed(int rc, const char *err) {
-    return rc >= 124 || strstr(err, "Sanitizer") || strstr(err, "runtime error:");
-}
-
-/* A clean failure (exit 1..123: 124 and 137 are timeout's, a hang) whose error line holds needle. */
-static void expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle) {
-    t_check(!crashed(rc, err) && rc != 0, file, line, "a clean failure", "%s: exit %d%s: %s", what, rc,
-            rc == 124 || rc == 137 ? " (it hung: timeout)" : "", err);
-    const char *e = strstr(err, "charrnn: error: ");
-    if (!t_check(e != NULL, file, line, "an error line", "%s: %s", what, err)) return;
-    const char *nl = strchr(e, '\n');
-    char *l = strndup(e, nl ? (size_t)(nl - e) : strlen(e));
-    t_check(strstr(l, needle) != NULL, file, line, "message content", "%s: the error lacks \"%s\": %s", what, needle, l);
-    free(l);
-}
-#define EXPECT_FAIL(what, rc, err, needle) expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
-
 static mode_t kind_of(const char *path) {
     struct stat st;
     return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : 0;

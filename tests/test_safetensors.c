@@ -30,15 +30,8 @@ static uint64_t rd_le64(const unsigned char *p) {
     return v;
 }
 
-/* Writes 8-byte length + header + data; the header is not padded. */
 static void write_raw(const char *path, const char *header, const void *data, size_t dlen) {
-    size_t hl = strlen(header);
-    unsigned char *b = malloc(8 + hl + dlen + 1);
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
-    memcpy(b + 8, header, hl);
-    if (dlen) memcpy(b + 8 + hl, data, dlen);
-    CHECK(t_write_file(path, b, 8 + hl + dlen) == 0);
-    free(b);
+    CHECK(t_write_safetensors(path, header, data, dlen) == 0);
 }
 
 /* Counts entries of the temp directory whose name contains ".tmp.". */
