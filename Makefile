@@ -6,7 +6,10 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -fno-math-errno -g
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
+# src/ is in floors, from the helpers up to the runs (README, "The house"); each is on the include path
+SRC_DIRS := base data backend nn run baseline
+CPPFLAGS += -D_GNU_SOURCE -Iinclude $(SRC_DIRS:%=-Isrc/%)
+SRC_H    := $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.h))
 # a function used without its declaration is an error, never a truncated pointer at run time
 WFLAGS  := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration
 OMPFLAGS := -fopenmp
@@ -49,12 +52,12 @@ else
   BUILD   := build/release
 endif
 
-LIB_SRC  := $(filter-out src/cells_dispatch.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/nn/cells_dispatch.c,$(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
 ifeq ($(PORTABLE),1)
   # cells.c once per instruction-set level, and the dispatcher that picks one
-  LIB_OBJ := $(filter-out $(BUILD)/src/cells.o,$(LIB_OBJ)) $(BUILD)/src/cells_v1.o $(BUILD)/src/cells_v3.o \
-             $(BUILD)/src/cells_v4.o $(BUILD)/src/cells_dispatch.o
+  LIB_OBJ := $(filter-out $(BUILD)/src/nn/cells.o,$(LIB_OBJ)) $(BUILD)/src/nn/cells_v1.o $(BUILD)/src/nn/cells_v3.o \
+             $(BUILD)/src/nn/cells_v4.o $(BUILD)/src/nn/cells_dispatch.o
 endif
 CLI_SRC  := $(wildcard cli/*.c)
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
@@ -83,23 +86,23 @@ $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(BUILD)/cli/default_corpus.o: $(CONFIG)
 charrnn: $(BIN)
 	ln -sf $(BIN) charrnn
 
-$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/charrnn.h
+$(BUILD)/src/%.o: src/%.c $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
 
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).
 FAST_CFLAGS := -O3 -ffast-math -fno-finite-math-only -mprefer-vector-width=512
-$(BUILD)/src/cells.o: src/cells.c src/cells.h
+$(BUILD)/src/nn/cells.o: src/nn/cells.c src/nn/cells.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
-$(BUILD)/src/cells_v%.o: src/cells.c src/cells.h
+$(BUILD)/src/nn/cells_v%.o: src/nn/cells.c src/nn/cells.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -DCELLS_VARIANT=v$* \
 	    $(if $(filter 1,$*),-march=x86-64,-march=x86-64-v$*) -c $< -o $@
 ifeq ($(PORTABLE),1)
 # the half-precision kernel is compiled for AVX-512 and used only where the processor has it
-$(BUILD)/src/half.o: src/half.c src/half.h
+$(BUILD)/src/backend/half.o: src/backend/half.c src/backend/half.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -mavx512f -mavx512bw -mavx512vl -mf16c $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
 endif
@@ -107,7 +110,7 @@ endif
 # A compressed file records the flags that decide its float results (all but -g and
 # warnings), so that another build's file is named as such, not taken for a damaged one.
 # private: not passed on to $(CONFIG), which would otherwise differ with the object that asks first.
-$(BUILD)/src/compress.o: private CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
+$(BUILD)/src/run/compress.o: private CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
@@ -115,7 +118,7 @@ $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 
 # The built-in default corpus: the project's own C sources, embedded with .incbin
 # (less viz_html.c, which is mostly CSS and JavaScript in C strings).
-CORPUS_SRC := include/charrnn.h $(sort $(wildcard src/*.h)) $(sort $(LIB_SRC)) $(sort $(filter-out cli/viz_html.c,$(CLI_SRC)))
+CORPUS_SRC := include/charrnn.h $(sort $(SRC_H)) $(sort $(LIB_SRC)) $(sort $(filter-out cli/viz_html.c,$(CLI_SRC)))
 $(CORPUS): $(CORPUS_SRC)
 	@mkdir -p $(dir $@)
 	cat $(CORPUS_SRC) > $@
@@ -123,7 +126,7 @@ $(BUILD)/cli/default_corpus.o: cli/default_corpus.c $(CORPUS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -DCORPUS_FILE='"$(CORPUS)"' -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(wildcard src/*.h) include/charrnn.h
+$(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
@@ -187,7 +190,7 @@ uninstall:
 	-rmdir -p $(addprefix $(DESTDIR),$(sort $(dir $(INSTALLED)))) 2>/dev/null; true
 
 # The speed benchmark against PyTorch (needs Debian's python3-torch); see bench/run.
-$(BUILD)/gemm_rate: bench/gemm_rate.c $(BUILD)/src/bf16.o
+$(BUILD)/gemm_rate: bench/gemm_rate.c $(BUILD)/src/backend/bf16.o
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
 
 bench: charrnn $(BUILD)/gemm_rate
@@ -204,7 +207,7 @@ FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -Werror=implicit-function-declaration -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
 FUZZ_TARGETS := checkpoint utf8 options resume ngram
-$(FUZZ_BUILD)/%.o: %.c $(wildcard src/*.h) $(wildcard cli/*.h) include/charrnn.h
+$(FUZZ_BUILD)/%.o: %.c $(SRC_H) $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)

@@ -5,7 +5,7 @@
  *
  *   bench/gemm_rate CELL L H B T V THREADS [bf16]   e.g. bench/gemm_rate lstm 2 512 100 100 65 2
  *
- * With bf16, the same products through charrnn's bf16 kernel (src/bf16.c) as
+ * With bf16, the same products through charrnn's bf16 kernel (src/backend/bf16.c) as
  * the model makes them: the weights packed once, activations packed per call.
  *
  * Prints one JSON line: flops per iteration, best and median seconds, GFLOP/s. */

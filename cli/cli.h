@@ -79,7 +79,7 @@ void out_finish(void);
 /* ---- outputs -------------------------------------------------------------------- */
 /* Checks an output path before any work: "-" (stdout) is fine; a new or regular
  * file is replaced, a character device or FIFO written into (without
- * FILE_OUT_REGULAR, src/files.h); a directory, block device or socket is
+ * FILE_OUT_REGULAR, src/base/files.h); a directory, block device or socket is
  * refused; so is a regular file that is one of the n inputs (the paths the
  * command reads, "-" for standard input; NULL ones skipped), by device and inode,
  * through symbolic and hard links: writing it would destroy the input. Dies with

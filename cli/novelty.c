@@ -2,7 +2,7 @@
  * the share of the sample's character n-grams that never occur in the training
  * text, the longest span the sample copied, and for one-item-per-line corpora
  * (names, words) the share of sampled lines that are not lines of the training
- * text. Exact: the sample's suffix automaton (src/sam.h) gives, for every sample
+ * text. Exact: the sample's suffix automaton (src/data/sam.h) gives, for every sample
  * position, the longest substring starting there that occurs in TRAIN, which is
  * streamed through it once; an n-gram is new iff that length is below n. */
 #include "charrnn.h"

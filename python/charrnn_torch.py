@@ -43,7 +43,7 @@ __all__ = ["Model", "load", "save", "build_vocab", "encode", "decode", "forward"
 
 FORMAT_VERSION = 1  # the newest checkpoint format this module reads and the one it writes
 UNITS = ("codepoint", "byte")
-MAX_LAYERS = 16  # charrnn's limits (src/defaults.h)
+MAX_LAYERS = 16  # charrnn's limits (src/nn/defaults.h)
 MAX_RNN_SIZE = 16384
 FNV_OFFSET = 14695981039346656037
 FNV_PRIME = 1099511628211
@@ -52,7 +52,7 @@ _CELLS = {"lstm": (nn.LSTM, "LSTM"), "gru": (nn.GRU, "GRU"), "rnn": (nn.RNN, "RN
 _MODES = {mode: name for name, (_, mode) in _CELLS.items()}
 
 # char-rnn's (and charrnn's) training defaults, written into exported checkpoints
-# (train_options). The field set is that of write_options in src/checkpoint.c.
+# (train_options). The field set is that of write_options in src/run/checkpoint.c.
 DEFAULT_TRAIN_OPTIONS = {
     "unit": "codepoint", "batch_size": 50, "seq_length": 50, "optim": "rmsprop", "clip_mode": "value",
     "train_frac": 0.95, "val_frac": 0.05, "learning_rate": 2e-3, "decay_rate": 0.95, "beta1": 0.9,
@@ -75,10 +75,10 @@ class Model:
         return "Model(%r, %r, vocab of %d, unit=%r)" % (self.rnn, self.decoder, len(self.vocab), self.unit)
 
 
-# ---- JSON as charrnn reads it (src/json.c) ----------------------------------------------
+# ---- JSON as charrnn reads it (src/base/json.c) ----------------------------------------------
 #
 # load() must refuse exactly the files `charrnn` refuses, with its messages, so
-# JSON is taken as src/json.c takes it: numbers are doubles and must be finite
+# JSON is taken as src/base/json.c takes it: numbers are doubles and must be finite
 # (no NaN, Infinity or 1e400), strings valid UTF-8 without lone surrogates,
 # nesting at most 64 deep, and an object's keys distinct and free of \u0000.
 # Python's json (fast) parses; where it fails or yields something C refuses,
@@ -115,7 +115,7 @@ def _unique_object(pairs):
 
 
 def _json_fits(v):
-    """Whether a value from json.loads is one src/json.c accepts too: no
+    """Whether a value from json.loads is one src/base/json.c accepts too: no
     container deeper than 64, no lone surrogate in a string or key."""
     stack = [(v, 0)]
     while stack:
@@ -134,7 +134,7 @@ def _json_fits(v):
 
 
 def _json(data):
-    """The value of JSON bytes, or _JSONError with src/json.c's message."""
+    """The value of JSON bytes, or _JSONError with src/base/json.c's message."""
     try:
         v = json.loads(data.decode("utf-8"), parse_float=_finite, parse_int=_finite_int,
                        parse_constant=_no_constant, object_pairs_hook=_unique_object)
@@ -152,7 +152,7 @@ _DIGITS = re.compile(rb"[0-9]*")
 
 
 class _CJSON:
-    """src/json.c's parser, check for check, for the message it gives (it
+    """src/base/json.c's parser, check for check, for the message it gives (it
     builds no values)."""
 
     def __init__(self, s):
@@ -327,7 +327,7 @@ class _CJSON:
         return None
 
 
-# ---- the checks of charrnn's loader (src/safetensors.c, src/checkpoint.c) -----------------
+# ---- the checks of charrnn's loader (src/base/safetensors.c, src/run/checkpoint.c) -----------------
 #
 # In the C loader's order, with its messages; each message is cut where C's
 # buffer cuts it, and what it quotes from the file is escaped and cut as
@@ -348,7 +348,7 @@ _MISSING = object()  # an absent key (JSON null is None)
 
 def _unsafe_codepoint(c):
     """A code point a terminal would not show as itself, or that reorders or
-    hides the text around it (unsafe_codepoint in src/common.c)."""
+    hides the text around it (unsafe_codepoint in src/base/common.c)."""
     return (c < 0x20 or c == 0x7F or 0x80 <= c < 0xA0 or c in (0xAD, 0x061C, 0x180E, 0xFEFF)
             or 0x200B <= c <= 0x200F or 0x2028 <= c <= 0x202E or 0x2060 <= c <= 0x206F
             or 0xFFF9 <= c <= 0xFFFB or 0xE0000 <= c <= 0xE007F)
@@ -373,7 +373,7 @@ _NAMED_ESCAPES = {0x5C: b"\\\\", 0x0A: b"\\n", 0x09: b"\\t", 0x0D: b"\\r"}
 
 def _esc(s, cap):
     """File contents quoted for a message exactly as cr_esc(out, cap, ...) in
-    src/common.c quotes them into a buffer of cap bytes: \\n, \\t, \\r, a doubled
+    src/base/common.c quotes them into a buffer of cap bytes: \\n, \\t, \\r, a doubled
     backslash, \\xNN for other control bytes and bytes that are not UTF-8,
     \\u{NNNN} for code points a terminal would not show as themselves (C1, bidi
     overrides, zero widths); cut with "..." at an escape or character boundary
@@ -482,7 +482,7 @@ def _check_header_len(hl, size, path):
 
 
 def _file_kind(mode):
-    """What a path names, in charrnn's words (src/files.c file_kind)."""
+    """What a path names, in charrnn's words (src/base/files.c file_kind)."""
     for test, kind in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
                        (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
@@ -501,7 +501,7 @@ def _check_regular(path, st):
 def _read_file(path):
     """The bytes of a checkpoint file, with st_open's checks (a FIFO or device is
     refused without blocking, the header length before the rest is read)."""
-    try:  # stat first, as src/files.c: a FIFO or device is refused without being opened
+    try:  # stat first, as src/base/files.c: a FIFO or device is refused without being opened
         _check_regular(path, os.stat(path))
     except OSError:
         pass
@@ -535,7 +535,7 @@ def _bad_tensor(path, key, what):
 def _parse_safetensors(raw, path):
     """(tensors {name: (dtype, shape, begin, end)} in header order, metadata
     {key: str}, data block) of a safetensors file, checked as parse_file in
-    src/safetensors.c checks it."""
+    src/base/safetensors.c checks it."""
     size = len(raw)
     _check_size(size, path)
     (hl,) = struct.unpack_from("<Q", raw)
@@ -661,7 +661,7 @@ def _read_config(path, meta):
 
 
 def _read_options(path, meta):
-    """The checks of read_options and check_run_settings (src/checkpoint.c, src/defaults.c)."""
+    """The checks of read_options and check_run_settings (src/run/checkpoint.c, src/nn/defaults.c)."""
     r = _meta_json(path, meta, "train_options")
     o = {}
     for k in ("train_frac", "val_frac", "learning_rate", "decay_rate", "beta1", "beta2", "learning_rate_decay",

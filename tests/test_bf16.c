@@ -13,10 +13,10 @@
  *   say, once per process and shape; CHARRNN_AUTO_PRECISION decides it instead. */
 #include "test.h"
 
-#include "../src/bf16.h"
-#include "../src/model.h"
-#include "../src/precision.h"
-#include "../src/rng.h"
+#include "bf16.h"
+#include "model.h"
+#include "precision.h"
+#include "rng.h"
 #include "charrnn.h"
 
 #include <cblas.h>

@@ -1,4 +1,4 @@
-/* test_data.c: tests of src/data.c: strict UTF-8 decoding and encoding, corpus
+/* test_data.c: tests of src/data/data.c: strict UTF-8 decoding and encoding, corpus
  * loading (vocabulary, index width, round trips, checksum), the error messages for
  * bad inputs, and encoding with a fixed vocabulary. */
 #include "test.h"

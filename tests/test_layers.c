@@ -13,22 +13,27 @@
 #include <string.h>
 
 static const struct { const char *file; int layer; const char *module; } LAYERS[] = {
-    /* helpers: the bottom, then errors and allocation on strict UTF-8, then files */
-    {"src/threads", 0, NULL}, {"src/half", 0, NULL}, {"src/bf16", 0, NULL}, {"src/rng", 0, NULL},
-    {"src/utf8", 0, NULL}, {"src/dist", 0, NULL},
-    {"src/common", 1, NULL},
-    {"src/files", 2, NULL},
-    {"src/json", 3, NULL}, {"src/data", 3, NULL}, {"src/sam", 3, NULL}, {"src/cpu", 3, NULL},
-    {"src/safetensors", 4, NULL},
-    /* the network */
-    {"src/cells", 4, "cells"}, {"src/cells_ref", 4, NULL}, {"src/cells_dispatch", 4, "cells"},
-    {"src/optim", 4, NULL}, {"src/defaults", 4, NULL},
-    {"src/model", 5, NULL}, {"src/ngram", 5, NULL}, /* the n-gram baseline: counts, no network */
-    {"src/loss", 6, NULL}, {"src/adapt", 6, NULL}, {"src/precision", 6, NULL},
-    /* the model handle, files, runs */
-    {"src/handle", 7, NULL},
-    {"src/checkpoint", 8, NULL},
-    {"src/train", 9, NULL}, {"src/sample", 9, NULL}, {"src/evaluate", 9, NULL}, {"src/compress", 9, NULL},
+    /* src/base: the bottom helpers, then errors and allocation on strict UTF-8, then files and formats */
+    {"src/base/threads", 0, NULL}, {"src/base/rng", 0, NULL}, {"src/base/utf8", 0, NULL}, {"src/base/dist", 0, NULL},
+    {"src/base/common", 1, NULL},
+    {"src/base/files", 2, NULL},
+    {"src/base/json", 3, NULL}, {"src/base/cpu", 3, NULL},
+    {"src/base/safetensors", 4, NULL},
+    /* src/data: the corpus, its vocabulary and token cache; the suffix automaton */
+    {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL},
+    /* src/backend: the matrix-product kernels */
+    {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
+    /* src/nn: the network */
+    {"src/nn/cells", 4, "cells"}, {"src/nn/cells_dispatch", 4, "cells"},
+    {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
+    {"src/nn/model", 5, NULL},
+    {"src/nn/loss", 6, NULL}, {"src/nn/adapt", 6, NULL}, {"src/nn/precision", 6, NULL},
+    /* src/baseline: the n-gram baseline: counts, no network */
+    {"src/baseline/ngram", 5, NULL},
+    /* src/run: the model handle, files, runs */
+    {"src/run/handle", 7, NULL},
+    {"src/run/checkpoint", 8, NULL},
+    {"src/run/train", 9, NULL}, {"src/run/sample", 9, NULL}, {"src/run/evaluate", 9, NULL}, {"src/run/compress", 9, NULL},
     /* the public face: declarations only, included everywhere for its types */
     {"include/charrnn", 10, NULL},
     /* the command */
@@ -41,6 +46,9 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/ngram", 15, NULL},
     {"cli/main", 16, NULL},
 };
+/* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */
+static const char *FLOORS[] = {"src/base", "src/data", "src/backend", "src/nn", "src/baseline", "src/run"};
+#define NUM_FLOORS (int)(sizeof FLOORS / sizeof FLOORS[0])
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])
 
 static int find(const char *key) {
@@ -63,10 +71,11 @@ static void key_of(const char *dir, const char *name, char *out, size_t cap) {
 }
 
 /* The file a quoted include names, as seen from dir: the same directory first,
- * then include/ and src/ (the compiler's -I order). */
+ * then include/ and the floors of src/ (the compiler's -I order). */
 static int resolve_include(const char *dir, const char *hdr, char *out, size_t cap) {
-    const char *dirs[] = {dir, "include", "src"};
-    for (int i = 0; i < 3; i++) {
+    const char *dirs[2 + NUM_FLOORS] = {dir, "include"};
+    for (int i = 0; i < NUM_FLOORS; i++) dirs[2 + i] = FLOORS[i];
+    for (int i = 0; i < 2 + NUM_FLOORS; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dirs[i], hdr);
         FILE *f = fopen(path, "r");
@@ -80,9 +89,10 @@ static int resolve_include(const char *dir, const char *hdr, char *out, size_t c
 }
 
 static void test_includes_point_down(void) {
-    const char *dirs[] = {"src", "cli", "include"};
+    const char *dirs[2 + NUM_FLOORS] = {"cli", "include"};
+    for (int i = 0; i < NUM_FLOORS; i++) dirs[2 + i] = FLOORS[i];
     int files = 0;
-    for (int d = 0; d < 3; d++) {
+    for (int d = 0; d < 2 + NUM_FLOORS; d++) {
         DIR *dp = opendir(dirs[d]);
         if (!CHECKF(dp, "cannot list %s (run from the repository root)", dirs[d])) return;
         struct dirent *e;
@@ -141,20 +151,18 @@ static void test_calls_point_down(void) {
     if (!build) build = "build/release";
     sym *defs = NULL;
     int ndef = 0, capdef = 0, objects = 0;
-    const char *dirs[] = {"src", "cli"};
     /* every object's defined global symbols */
-    for (int d = 0; d < 2; d++)
-        for (int i = 0; i < NUM_LAYERS; i++) {
-            if (strncmp(LAYERS[i].file, dirs[d], 3)) continue;
-            char obj[512], cmd[700];
-            snprintf(obj, sizeof obj, "%s/%s.o", build, LAYERS[i].file);
-            FILE *f = fopen(obj, "r");
-            if (!f) continue; /* a header-only module, or a file this build leaves out */
-            fclose(f);
-            objects++;
-            snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s' 2>/dev/null", obj);
-            read_syms(cmd, &defs, &ndef, &capdef, i);
-        }
+    for (int i = 0; i < NUM_LAYERS; i++) {
+        if (!strncmp(LAYERS[i].file, "include/", 8)) continue;
+        char obj[512], cmd[700];
+        snprintf(obj, sizeof obj, "%s/%s.o", build, LAYERS[i].file);
+        FILE *f = fopen(obj, "r");
+        if (!f) continue; /* a header-only module, or a file this build leaves out */
+        fclose(f);
+        objects++;
+        snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s' 2>/dev/null", obj);
+        read_syms(cmd, &defs, &ndef, &capdef, i);
+    }
     if (!CHECKF(objects > 20, "only %d object files found under %s (set CHARRNN_BUILD)", objects, build)) {
         free(defs);
         return;
@@ -187,7 +195,32 @@ static void test_calls_point_down(void) {
     free(defs);
 }
 
+/* src/ holds only the floors, each with a README.md that opens it. */
+static void test_floors_have_readmes(void) {
+    DIR *dp = opendir("src");
+    if (!CHECKF(dp, "cannot list src (run from the repository root)")) return;
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(dp))) {
+        if (e->d_name[0] == '.') continue;
+        char dir[300];
+        snprintf(dir, sizeof dir, "src/%s", e->d_name);
+        int known = 0;
+        for (int i = 0; i < NUM_FLOORS; i++) known |= !strcmp(FLOORS[i], dir);
+        CHECKF(known, "%s is not a floor: src/ holds only the folders of tests/test_layers.c's FLOORS", dir);
+        found += known;
+        char readme[320];
+        snprintf(readme, sizeof readme, "%s/README.md", dir);
+        char *text = t_read_file(readme, NULL);
+        CHECKF(text && strlen(text) > 80, "%s has no README.md saying what lives there and what it may call", dir);
+        free(text);
+    }
+    closedir(dp);
+    CHECKF(found == NUM_FLOORS, "src/ has %d of the %d floors", found, NUM_FLOORS);
+}
+
 void register_layer_tests(void) {
+    t_register("layers_floors_have_readmes", test_floors_have_readmes);
     t_register("layers_includes_point_down", test_includes_point_down);
     t_register("layers_calls_point_down", test_calls_point_down);
 }

@@ -1,4 +1,4 @@
-/* test_ngram.c: the n-gram baseline (src/ngram.c, cli/ngram.c). (1) Its
+/* test_ngram.c: the n-gram baseline (src/baseline/ngram.c, cli/ngram.c). (1) Its
  * next-character distributions sum to 1 at every context, orders 1..6, both
  * units, and agree with its evaluation; (2) its loss on tiny corpora equals
  * the modified Kneser-Ney formulas worked out by hand; (3) it equals a slow,
@@ -179,7 +179,7 @@ static void test_hand_computed(void) {
 
 /* ---- (3) the slow, obvious reference ------------------------------------------------------ */
 /* Everything by scanning the training ids x[0..n): the definition in
- * src/ngram.c's opening comment, nothing shared with it. */
+ * src/baseline/ngram.c's opening comment, nothing shared with it. */
 
 static long ref_raw(const int *x, long n, const int *s, int k) {
     long c = 0;

@@ -1,4 +1,4 @@
-/* test_novelty.c: `charrnn novelty` and the suffix automaton under it (src/sam.h).
+/* test_novelty.c: `charrnn novelty` and the suffix automaton under it (src/data/sam.h).
  * The automaton's matching statistics are compared with a brute-force search on
  * random strings; the command's table with shares worked out by hand ("abcxyz"
  * against "abcdefgh"), with a copied sample (nothing new), and with a brute-force

@@ -325,7 +325,7 @@ def compare(ct, charrnn, path):
 
 def refusal_cases(base, V):
     """(label, whether charrnn takes it, build() arguments) for every check of the
-    C loader (src/safetensors.c, src/json.c, src/checkpoint.c, src/defaults.c)."""
+    C loader (src/base/safetensors.c, src/base/json.c, src/run/checkpoint.c, src/nn/defaults.c)."""
     meta = dict(base[0])
     vocab = json.loads(meta["vocab"])
     cfg, opt, state = (lambda f, raw: {"config": jset(f, raw)}), (lambda f, raw: {"train_options": jset(f, raw)}), \
@@ -514,8 +514,8 @@ NASTY = "a\x1b[31m\\\n\t\r\x01\x7f\u009b\u0085\u202e\u200b\u00ad\u2066\U000E0041
 
 def escape_cases(base, V):
     """(label, False, build() arguments) for every place a message quotes the
-    file (src/safetensors.c's Q1 and Q2, format_version and checksum in
-    src/checkpoint.c, a duplicate key in src/json.c): strings holding control
+    file (src/base/safetensors.c's Q1 and Q2, format_version and checksum in
+    src/run/checkpoint.c, a duplicate key in src/base/json.c): strings holding control
     bytes, DEL, C1, bidi overrides and isolates, zero widths, tags and
     backslashes, written as JSON escapes; invalid UTF-8 (refused by the JSON
     reader, which names the byte); and long strings cut with "..." at every
