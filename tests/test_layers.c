@@ -13,10 +13,10 @@
 #include <string.h>
 
 static const struct { const char *file; int layer; const char *module; } LAYERS[] = {
-    /* src/base: the bottom helpers, then errors and allocation on strict UTF-8, then files and formats */
+    /* src/base: the bottom helpers, then errors and allocation on strict UTF-8, then files and the coder, then formats */
     {"src/base/threads", 0, NULL}, {"src/base/rng", 0, NULL}, {"src/base/utf8", 0, NULL}, {"src/base/dist", 0, NULL},
     {"src/base/common", 1, NULL},
-    {"src/base/files", 2, NULL},
+    {"src/base/files", 2, NULL}, {"src/base/arith", 2, NULL},
     {"src/base/json", 3, NULL}, {"src/base/cpu", 3, NULL},
     {"src/base/safetensors", 4, NULL},
     /* src/data: the corpus, its vocabulary and token cache; the suffix automaton */

@@ -1,6 +1,5 @@
-/* compress.c: lossless compression with the model: an arithmetic coder (Witten,
- * Neal and Cleary's, 32-bit) driven by the model's next-character
- * probabilities, quantised to integer frequencies (every symbol at least 1) so
+/* compress.c: lossless compression with the model: the arithmetic coder
+ * (arith.c) driven by the model's next-character probabilities, quantised to integer frequencies (every symbol at least 1) so
  * that the encoder and the decoder agree exactly. A character outside the
  * vocabulary, or a byte that is not valid UTF-8, is coded as an escape symbol
  * and then the raw byte, so any file round-trips. With adapt the model also
@@ -19,11 +18,11 @@
  * the moment it reads past them), so a crafted file cannot make a decoder run
  * for hours or ask for more memory than its payload could ever fill. */
 #include "adapt.h"
+#include "arith.h"
 #include "cells.h"
 #include "common.h"
 #include "data.h"
 #include "handle.h"
-#include "rng.h"
 #include "threads.h"
 
 #include <cblas.h>
@@ -35,143 +34,11 @@
 #define MAGIC "CHARRNNZ"
 #define FORMAT 1
 #define TOTAL_BITS 24                 /* frequencies add up to at most 2^24 */
-#define CODE_BITS 39 /* range >= 2^37 >> 2^24: the truncation costs ~1e-4 bits a symbol; range * cum < 2^63 */
-#define TOP ((1ULL << CODE_BITS) - 1)
-#define HALF (1ULL << (CODE_BITS - 1))
-#define QUARTER (1ULL << (CODE_BITS - 2))
 #define FLAG_ADAPT 1u
 #define FLAG_FRESH 2u
 #define MAX_BUILD 1024                /* the longest build string a file may hold (with its NUL) */
 #define FRESH_MAX_LAYERS 16
 #define FRESH_MAX_SIZE 4096
-
-/* ---- bits ---------------------------------------------------------------------------- */
-
-typedef struct bitbuf {
-    unsigned char *buf;
-    size_t len, cap, bitpos; /* writing: bytes done and bits in the current byte; reading: bit index */
-    int oom;
-} bitbuf;
-
-static void put_byte(bitbuf *b, unsigned char c) {
-    if (b->len == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 4096;
-        unsigned char *nb = cr_realloc(b->buf, cap, 1);
-        if (!nb) { b->oom = 1; return; }
-        b->buf = nb;
-        b->cap = cap;
-    }
-    b->buf[b->len++] = c;
-}
-
-static void put_bit(bitbuf *b, int bit) {
-    if (b->bitpos == 0) put_byte(b, 0);
-    if (b->oom) return;
-    if (bit) b->buf[b->len - 1] |= (unsigned char)(0x80 >> b->bitpos);
-    b->bitpos = (b->bitpos + 1) & 7;
-}
-
-static int get_bit(const unsigned char *p, size_t n, size_t *pos) {
-    size_t i = (*pos)++;
-    return i / 8 < n ? (p[i / 8] >> (7 - i % 8)) & 1 : 0; /* past the end: zeros, caught by the CRC */
-}
-
-/* ---- the arithmetic coder ---------------------------------------------------------------- */
-
-typedef struct coder {
-    uint64_t low, high, value;
-    long pending;
-    bitbuf out;                 /* encoding */
-    const unsigned char *in;    /* decoding */
-    size_t in_len, in_pos;
-} coder;
-
-static void emit(coder *c, int bit) {
-    put_bit(&c->out, bit);
-    for (; c->pending > 0; c->pending--) put_bit(&c->out, !bit);
-}
-
-static void encode(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
-    uint64_t range = c->high - c->low + 1;
-    c->high = c->low + range * hi / total - 1;
-    c->low = c->low + range * lo / total;
-    for (;;) {
-        if (c->high < HALF) {
-            emit(c, 0);
-        } else if (c->low >= HALF) {
-            emit(c, 1);
-            c->low -= HALF;
-            c->high -= HALF;
-        } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
-            c->pending++;
-            c->low -= QUARTER;
-            c->high -= QUARTER;
-        } else {
-            break;
-        }
-        c->low <<= 1;
-        c->high = (c->high << 1) | 1;
-    }
-}
-
-static void encode_finish(coder *c) {
-    c->pending++;
-    emit(c, c->low >= QUARTER);
-}
-
-static void decode_start(coder *c) {
-    c->low = 0;
-    c->high = TOP;
-    c->value = 0;
-    for (int i = 0; i < CODE_BITS; i++) c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
-}
-
-/* The count in [0, total) the current code value falls on. */
-static uint32_t decode_count(const coder *c, uint32_t total) {
-    uint64_t range = c->high - c->low + 1;
-    return (uint32_t)(((c->value - c->low + 1) * total - 1) / range);
-}
-
-static void decode_consume(coder *c, uint32_t lo, uint32_t hi, uint32_t total) {
-    uint64_t range = c->high - c->low + 1;
-    c->high = c->low + range * hi / total - 1;
-    c->low = c->low + range * lo / total;
-    for (;;) { /* as encode: pending counts the bits the encoder holds back until the next emit */
-        if (c->high < HALF) {
-            c->pending = 0;
-        } else if (c->low >= HALF) {
-            c->low -= HALF;
-            c->high -= HALF;
-            c->value -= HALF;
-            c->pending = 0;
-        } else if (c->low >= QUARTER && c->high < 3 * QUARTER) {
-            c->low -= QUARTER;
-            c->high -= QUARTER;
-            c->value -= QUARTER;
-            c->pending++;
-        } else {
-            break;
-        }
-        c->low <<= 1;
-        c->high = (c->high << 1) | 1;
-        c->value = (c->value << 1) | (uint64_t)get_bit(c->in, c->in_len, &c->in_pos);
-    }
-}
-
-/* After the last symbol: whether the coded data ends exactly as encode_finish
- * wrote it (the encoder's bits held back, its closing bits, zero padding to a
- * byte), so that no changed bit there passes unnoticed because the decoding did
- * not need it. */
-static int decode_tail_ok(const coder *c) {
-    const size_t shifts = c->in_pos - CODE_BITS, from = shifts - (size_t)c->pending, end = shifts + 2;
-    if ((end + 7) / 8 != c->in_len) return 0;
-    const int b = c->low >= QUARTER;
-    for (size_t i = from; i < 8 * c->in_len; i++) {
-        size_t pos = i;
-        if (get_bit(c->in, c->in_len, &pos) != (i == from ? b : i < end ? !b : 0)) return 0;
-    }
-    return 1;
-}
 
 /* ---- what the file says about how it was made -------------------------------------------- */
 
@@ -274,12 +141,13 @@ typedef struct header {
     uint64_t seed;
 } header;
 
-static void put_u32(bitbuf *b, uint32_t v) { for (int i = 0; i < 4; i++) put_byte(b, (unsigned char)(v >> (8 * i))); }
-static void put_u64(bitbuf *b, uint64_t v) { for (int i = 0; i < 8; i++) put_byte(b, (unsigned char)(v >> (8 * i))); }
-static void put_f64(bitbuf *b, double d) { uint64_t v; memcpy(&v, &d, 8); put_u64(b, v); }
+static void put_le(ac_bitbuf *b, uint64_t v, int bytes) { for (int i = 0; i < bytes; i++) ac_put_byte(b, (unsigned char)(v >> (8 * i))); }
+static void put_u32(ac_bitbuf *b, uint32_t v) { put_le(b, v, 4); }
+static void put_u64(ac_bitbuf *b, uint64_t v) { put_le(b, v, 8); }
+static void put_f64(ac_bitbuf *b, double d) { uint64_t v; memcpy(&v, &d, 8); put_u64(b, v); }
 
-static void write_header(bitbuf *b, const header *h) {
-    for (int i = 0; i < 8; i++) put_byte(b, (unsigned char)MAGIC[i]);
+static void write_header(ac_bitbuf *b, const header *h) {
+    for (int i = 0; i < 8; i++) ac_put_byte(b, (unsigned char)MAGIC[i]);
     put_u32(b, FORMAT);
     put_u32(b, h->flags);
     put_u64(b, h->length);
@@ -288,7 +156,7 @@ static void write_header(bitbuf *b, const header *h) {
     put_u64(b, h->model);
     size_t bl = strlen(h->build);
     put_u32(b, (uint32_t)bl);
-    for (size_t i = 0; i < bl; i++) put_byte(b, (unsigned char)h->build[i]);
+    for (size_t i = 0; i < bl; i++) ac_put_byte(b, (unsigned char)h->build[i]);
     put_u32(b, (uint32_t)h->segment);
     put_f64(b, h->lr);
     put_f64(b, h->decay);
@@ -516,21 +384,6 @@ void charrnn_compress_options_default(charrnn_compress_options *o) {
     o->seed = 1;
 }
 
-int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit, const uint32_t *vocab,
-                      int vocab_size, uint64_t seed, charrnn_error *err) {
-    *out = NULL;
-    charrnn_model_config defaults;
-    if (!cfg) { charrnn_model_config_default(&defaults); cfg = &defaults; }
-    for (int i = 1; i < vocab_size; i++)
-        if (vocab[i] <= vocab[i - 1]) return cr_fail(err, CHARRNN_EINVAL, "the vocabulary must be strictly ascending");
-    int rc = model_handle_new(out, cfg, unit, vocab, vocab_size, err);
-    if (rc) return rc;
-    rng r;
-    rng_seed(&r, seed, 1);
-    model_init_weights(&(*out)->net, &r);
-    return CHARRNN_OK;
-}
-
 /* A fresh byte-level model for --adapt without a checkpoint (its shape checked by check_settings). */
 static int fresh_model(charrnn_model **out, const header *h, charrnn_error *err) {
     charrnn_model_config c;
@@ -582,7 +435,8 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
     build_string(h.build, sizeof h.build, charrnn_get_threads());
     job j;
     rc = job_init(&j, m, &h, err);
-    coder c = {0, TOP, 0, 0, {0}, NULL, 0, 0};
+    ac_coder c;
+    ac_encode_start(&c);
     const unsigned char *s = in;
     for (size_t i = 0; !rc && i < n;) {
         const int V = j.V;
@@ -593,12 +447,12 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
             break;
         }
         if (k < 0) { /* escape, then the raw byte */
-            encode(&c, j.cum[V], j.cum[V + 1], total);
-            encode(&c, s[i], s[i] + 1u, 256);
+            ac_encode(&c, j.cum[V], j.cum[V + 1], total);
+            ac_encode(&c, s[i], s[i] + 1u, 256);
             j.escapes++;
             i++;
         } else {
-            encode(&c, j.cum[id], j.cum[id + 1], total);
+            ac_encode(&c, j.cum[id], j.cum[id + 1], total);
             job_advance(&j, id);
             i += (size_t)k;
         }
@@ -606,14 +460,14 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
         if (progress && (i & 4095) < (size_t)(k > 0 ? k : 1) && progress(ctx, (long)i, (long)n))
             rc = cr_fail(err, CHARRNN_ECANCELED, "compression was stopped");
     }
-    if (!rc) encode_finish(&c);
+    if (!rc) ac_encode_finish(&c);
     job_free(&j);
     threads_leave(&ts);
     if (!rc) {
         h.payload = c.out.len;
-        bitbuf file = {0};
+        ac_bitbuf file = {0};
         write_header(&file, &h);
-        for (size_t i = 0; i < c.out.len && !file.oom; i++) put_byte(&file, c.out.buf[i]);
+        for (size_t i = 0; i < c.out.len && !file.oom; i++) ac_put_byte(&file, c.out.buf[i]);
         if (file.oom) {
             free(file.buf);
             rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for the compressed output");
@@ -675,30 +529,25 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory for the %llu bytes %s decodes to", (unsigned long long)h.length,
                      name);
     if (!rc) { rc = job_init(&j, m, &h, err); have_job = 1; }
-    coder c = {0};
-    c.in = (const unsigned char *)in + at;
-    c.in_len = (size_t)h.payload;
-    if (!rc) decode_start(&c);
+    ac_coder c = {0};
+    if (!rc) ac_decode_start(&c, (const unsigned char *)in + at, (size_t)h.payload);
     size_t o = 0;
-    /* the encoder wrote every bit its interval shifted out, plus 2: a decoder that
-     * has shifted in more than the payload holds is reading what was never written */
-    const size_t bits_end = CODE_BITS + 8 * (size_t)h.payload;
     while (!rc && o < h.length) {
-        if (c.in_pos > bits_end) { rc = -2; break; }
+        if (ac_decode_overrun(&c)) { rc = -2; break; }
         const int V = j.V;
         uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
-        uint32_t cnt = decode_count(&c, total);
+        uint32_t cnt = ac_decode_count(&c, total);
         int lo = 0, hi = V + 1; /* the symbol whose interval holds cnt: binary search over cum */
         if (cnt >= total) { rc = -1; break; }
         while (hi - lo > 1) {
             int mid = (lo + hi) / 2;
             if (j.cum[mid] <= cnt) lo = mid; else hi = mid;
         }
-        decode_consume(&c, j.cum[lo], j.cum[lo + 1], total);
+        ac_decode_consume(&c, j.cum[lo], j.cum[lo + 1], total);
         if (lo == V) {
-            uint32_t b = decode_count(&c, 256);
+            uint32_t b = ac_decode_count(&c, 256);
             if (b >= 256) { rc = -1; break; }
-            decode_consume(&c, b, b + 1, 256);
+            ac_decode_consume(&c, b, b + 1, 256);
             buf[o++] = (unsigned char)b;
             j.escapes++;
         } else {
@@ -719,7 +568,7 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged or was crafted: its %llu bytes of coded data ran out after %zu "
                      "of the %llu bytes its header says it decodes to", name, (unsigned long long)h.payload, o,
                      (unsigned long long)h.length);
-    if (!rc && !decode_tail_ok(&c))
+    if (!rc && !ac_decode_tail_ok(&c))
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: its coded data does not end as the coder wrote it", name);
     if (rc == -1 || (!rc && crc32_of(buf, (size_t)h.length) != h.crc))
         rc = cr_fail(err, CHARRNN_EFORMAT, "%s is damaged: what it decodes to fails its CRC-32 check", name);

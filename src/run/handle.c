@@ -1,5 +1,6 @@
-/* handle.c: the charrnn_model handle: creating one around a fresh network,
- * describing it, closing it (the last reference frees it). Loading one from a file is checkpoint.c's. */
+/* handle.c: the charrnn_model handle: creating one around a fresh network
+ * (charrnn_model_new: its weights drawn from a seed), describing it, closing it
+ * (the last reference frees it). Loading one from a file is checkpoint.c's. */
 #include "handle.h"
 #include "common.h"
 #include "data.h"
@@ -27,6 +28,21 @@ int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charr
     m->train_loss = NAN;
     m->eval_seq_length = 50;
     *out = m;
+    return CHARRNN_OK;
+}
+
+int charrnn_model_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit, const uint32_t *vocab,
+                      int vocab_size, uint64_t seed, charrnn_error *err) {
+    *out = NULL;
+    charrnn_model_config defaults;
+    if (!cfg) { charrnn_model_config_default(&defaults); cfg = &defaults; }
+    for (int i = 1; i < vocab_size; i++)
+        if (vocab[i] <= vocab[i - 1]) return cr_fail(err, CHARRNN_EINVAL, "the vocabulary must be strictly ascending");
+    int rc = model_handle_new(out, cfg, unit, vocab, vocab_size, err);
+    if (rc) return rc;
+    rng r;
+    rng_seed(&r, seed, 1);
+    model_init_weights(&(*out)->net, &r);
     return CHARRNN_OK;
 }
 
