@@ -7,7 +7,7 @@
  * validation reads a bounded, stated sample of the validation block. */
 #include "test.h"
 #include "charrnn.h"
-#include "data.h"
+#include "tokcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,8 +19,10 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/base/files", 2, NULL}, {"src/base/arith", 2, NULL},
     {"src/base/json", 3, NULL}, {"src/base/cpu", 3, NULL},
     {"src/base/safetensors", 4, NULL},
-    /* src/data: the corpus, its vocabulary and token cache; the suffix automaton */
+    /* src/data: the table of mapped corpora; the corpus and its vocabulary; its token cache; the suffix automaton */
+    {"src/data/mapped", 2, NULL},
     {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL},
+    {"src/data/tokcache", 4, NULL},
     /* src/backend: the matrix-product kernels */
     {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
     /* src/nn: the network */

@@ -2,8 +2,6 @@
 #include "utf8.h"
 #include "charrnn.h"
 
-#define CP_LIMIT 0x110000u /* one past the largest code point, U+10FFFF */
-
 int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
     if (n == 0) return 0;
     uint32_t c0 = s[0];

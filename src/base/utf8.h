@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CP_LIMIT 0x110000u /* one past the largest code point, U+10FFFF */
+
 /* Decodes one UTF-8 sequence at s[0..n). Returns its length (1-4) and sets *cp,
  * or 0 if the bytes are not valid UTF-8 (overlong forms, surrogates, values above
  * U+10FFFF, truncated or stray continuation bytes are all invalid). */

@@ -4,13 +4,12 @@
 #include "data.h"
 #include "common.h"
 #include "files.h"
+#include "mapped.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CP_LIMIT 0x110000u /* one past the largest code point, U+10FFFF */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 #define HIGH_BITS 0x8080808080808080ull
@@ -52,7 +50,7 @@ static int fail_nul(charrnn_error *err, const char *name, size_t off) {
                    display_name(name), off);
 }
 
-static int fail_changed(charrnn_error *err, const char *name) {
+int corpus_fail_changed(charrnn_error *err, const char *name) {
     return cr_fail(err, CHARRNN_EIO, "'%s': corpus changed while being read (another program wrote or truncated "
                    "it); try again once it is complete", display_name(name));
 }
@@ -87,8 +85,6 @@ static uint32_t *build_table(const uint32_t *vocab, int vocab_size, size_t *tabl
  * another program truncates must give a message, not SIGBUS), twice: pass 1
  * finds the symbols, pass 2 encodes them. Memory stays at the encoded text plus
  * one chunk. */
-
-#define CHUNK (1u << 20)
 
 typedef struct scan_state {
     uint64_t *bitset;          /* CP_LIMIT bits: the symbols seen */
@@ -225,27 +221,16 @@ static long encode_chunk(corpus *c, const unsigned char *s, size_t len, const ui
 
 /* ---- building a corpus ---------------------------------------------------------- */
 
-/* Where the text comes from: a memory buffer, or a file read in chunks. */
-typedef struct source {
-    const unsigned char *mem;
-    size_t len;                /* bytes: of the buffer, or the file's size when it was opened */
-    int fd;                    /* -1 for memory */
-    unsigned char *buf;        /* a file's chunk buffer (CHUNK + 4 bytes) */
-    charrnn_progress_fn progress; /* called after every chunk with bytes done of 2 x len (both passes) */
-    void *ctx;
-    size_t done;
-} source;
-
 /* Calls fn on the whole text, chunk by chunk, each ending on a character
  * boundary (but the last). Returns 0, -1 if the file is not what it was (a
  * short or long read), or fn's error code. */
 typedef int (*chunk_fn)(void *ctx, const unsigned char *s, size_t len);
-static int for_each_chunk(source *src, charrnn_unit unit, chunk_fn fn, void *ctx) {
+static int for_each_chunk(corpus_source *src, charrnn_unit unit, chunk_fn fn, void *ctx) {
     if (src->fd < 0) return fn(ctx, src->mem, src->len);
     if (lseek(src->fd, 0, SEEK_SET) != 0) return -1;
     size_t carry = 0, total = 0;
     for (;;) {
-        ssize_t r = read(src->fd, src->buf + carry, CHUNK);
+        ssize_t r = read(src->fd, src->buf + carry, CORPUS_CHUNK);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return -1;
         total += (size_t)r;
@@ -300,8 +285,7 @@ static int encode_cb(void *ctx, const unsigned char *s, size_t len) {
     return 0;
 }
 
-/* Pass 1: the vocabulary, the count, the checksum, into c (no ids yet). */
-static int scan_source(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
+int corpus_scan(corpus *c, corpus_source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
     memset(c, 0, sizeof *c);
     if (unit != CHARRNN_UNIT_CODEPOINT && unit != CHARRNN_UNIT_BYTE)
         return cr_fail(err, CHARRNN_EINVAL, "unknown text unit %d", (int)unit);
@@ -319,7 +303,7 @@ static int scan_source(corpus *c, source *src, charrnn_unit unit, const char *na
     scan_ctx sc = {&st, unit, name, err};
     int rc = for_each_chunk(src, unit, scan_cb, &sc);
     if (rc) {
-        if (rc < 0) rc = fail_changed(err, name);
+        if (rc < 0) rc = corpus_fail_changed(err, name);
         else if (rc == CHARRNN_ECANCELED) rc = cr_fail(err, CHARRNN_ECANCELED, "reading '%s' was stopped", display_name(name));
         free(st.bitset);
         return rc;
@@ -347,8 +331,7 @@ static int scan_source(corpus *c, source *src, charrnn_unit unit, const char *na
     return CHARRNN_OK;
 }
 
-/* Pass 2 into memory or, with out, into that file. */
-static int encode_source(corpus *c, source *src, file_out *out, const char *name, charrnn_error *err) {
+int corpus_encode(corpus *c, corpus_source *src, file_out *out, const char *name, charrnn_error *err) {
     size_t table_len = 0;
     uint32_t *table = build_table(c->vocab, c->vocab_size, &table_len);
     if (!table) return cr_fail(err, CHARRNN_ENOMEM, "out of memory: cannot allocate the lookup table");
@@ -356,9 +339,9 @@ static int encode_source(corpus *c, source *src, file_out *out, const char *name
     encode_ctx ec = {c, table, table_len, 0, FNV_OFFSET, out, {0}, 0};
     if (out) {
         ec.scratch.elem_bytes = c->elem_bytes;
-        ec.scratch.n = CHUNK + 4;
+        ec.scratch.n = CORPUS_CHUNK + 4;
         ec.scratch.unit = c->unit;
-        ec.scratch.ids = cr_malloc(CHUNK + 4, (size_t)c->elem_bytes);
+        ec.scratch.ids = cr_malloc(CORPUS_CHUNK + 4, (size_t)c->elem_bytes);
         if (!ec.scratch.ids) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     } else {
         rc = alloc_ids(c, name, err);
@@ -369,16 +352,16 @@ static int encode_source(corpus *c, source *src, file_out *out, const char *name
         else if (ec.write_failed)
             rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache of '%s': %s", display_name(name),
                          strerror(ec.write_failed));
-        else if (r != 0 || ec.k != c->n || ec.hash != c->checksum) rc = fail_changed(err, name);
+        else if (r != 0 || ec.k != c->n || ec.hash != c->checksum) rc = corpus_fail_changed(err, name);
     }
     free(ec.scratch.ids);
     free(table);
     return rc;
 }
 
-static int build_corpus(corpus *c, source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
-    int rc = scan_source(c, src, unit, name, err);
-    if (!rc) rc = encode_source(c, src, NULL, name, err);
+static int build_corpus(corpus *c, corpus_source *src, charrnn_unit unit, const char *name, charrnn_error *err) {
+    int rc = corpus_scan(c, src, unit, name, err);
+    if (!rc) rc = corpus_encode(c, src, NULL, name, err);
     if (rc) corpus_free(c);
     return rc;
 }
@@ -389,7 +372,7 @@ int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit
         memset(c, 0, sizeof *c);
         return cr_fail(err, CHARRNN_EINVAL, "no text given");
     }
-    source src = {(const unsigned char *)buf, len, -1, NULL, NULL, NULL, 0};
+    corpus_source src = {(const unsigned char *)buf, len, -1, NULL, NULL, NULL, 0};
     return build_corpus(c, &src, unit, name, err);
 }
 
@@ -412,7 +395,7 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
         close(fd);
         return cr_fail(err, CHARRNN_ENOMEM, "'%s' is too large to read", path);
     }
-    source src = {NULL, (size_t)st.st_size, fd, malloc(CHUNK + 4), NULL, NULL, 0};
+    corpus_source src = {NULL, (size_t)st.st_size, fd, malloc(CORPUS_CHUNK + 4), NULL, NULL, 0};
     int rc;
     if (!src.buf) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path);
     else rc = build_corpus(c, &src, unit, path, err);
@@ -493,7 +476,7 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
     rc = alloc_ids(c, name, err);
     if (rc) goto fail;
     if (encode_chunk(c, s, len, table, table_len, 0) != (long)c->n) {
-        rc = fail_changed(err, name);
+        rc = corpus_fail_changed(err, name);
         goto fail;
     }
     free(table);
@@ -504,12 +487,10 @@ fail:
     return rc;
 }
 
-static void map_unregister(int slot);
-
 void corpus_free(corpus *c) {
     if (!c) return;
     if (c->map) {
-        map_unregister(c->map_slot);
+        mapped_unregister(c->map_slot);
         munmap(c->map, c->map_len);
         close(c->map_fd);
         free(c->map_name);
@@ -539,252 +520,4 @@ int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp) {
         else return mid;
     }
     return -1;
-}
-
-/* ---- corpora of any size: mapped, with a token cache --------------------------- */
-
-#define CACHE_MAGIC "CRNCACHE"
-#define CACHE_VERSION 1u
-
-typedef struct cache_header {
-    char magic[8];
-    uint32_t version, unit;
-    uint64_t size, mtime_sec, mtime_nsec, head_tail; /* the key: what the file was when cached */
-    uint64_t n, checksum;
-    uint32_t elem_bytes, vocab_size;
-    uint64_t ids_offset;                             /* codepoint mode: where the ids start (64-aligned) */
-} cache_header;
-
-/* FNV-1a 64 of the file's first and last 64 KB: with its size and mtime, what
- * says a file is the one a cache was made from. */
-static int head_tail_hash(int fd, size_t size, uint64_t *out) {
-    unsigned char buf[65536];
-    uint64_t h = FNV_OFFSET;
-    size_t spans[2][2] = {{0, size < sizeof buf ? size : sizeof buf}, {size > sizeof buf ? size - sizeof buf : 0, 0}};
-    spans[1][1] = size - spans[1][0];
-    for (int k = 0; k < 2; k++) {
-        size_t got = 0;
-        while (got < spans[k][1]) {
-            ssize_t r = pread(fd, buf + got, spans[k][1] - got, (off_t)(spans[k][0] + got));
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return -1;
-            got += (size_t)r;
-        }
-        for (size_t i = 0; i < got; i++) h = (h ^ buf[i]) * FNV_PRIME;
-    }
-    *out = h;
-    return 0;
-}
-
-/* The mapped corpora, for charrnn_corpus_fault: a table a signal handler can
- * read (entries are filled before they are marked used, and the handler only
- * reads). A fault in one marks it, and corpus_check reports it. */
-#define MAX_MAPS 16
-static struct {
-    void *volatile addr;
-    volatile size_t len;
-    volatile sig_atomic_t used, faulted;
-} maps[MAX_MAPS];
-static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
-static long page_size;
-
-static int map_register(void *addr, size_t len) {
-    pthread_mutex_lock(&maps_lock);
-    if (!page_size) page_size = sysconf(_SC_PAGESIZE);
-    int slot = -1;
-    for (int i = 0; i < MAX_MAPS && slot < 0; i++)
-        if (!maps[i].used) slot = i;
-    if (slot >= 0) {
-        maps[slot].addr = addr;
-        maps[slot].len = len;
-        maps[slot].faulted = 0;
-        __atomic_store_n(&maps[slot].used, 1, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&maps_lock);
-    return slot; /* -1: more corpora mapped at once than the table holds; a fault there ends the process */
-}
-
-static void map_unregister(int slot) {
-    if (slot < 0) return;
-    pthread_mutex_lock(&maps_lock);
-    __atomic_store_n(&maps[slot].used, 0, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&maps_lock);
-}
-
-/* Async-signal-safe: reads the table and calls mmap, a plain system call. */
-int charrnn_corpus_fault(void *addr) {
-    uintptr_t a = (uintptr_t)addr;
-    for (int i = 0; i < MAX_MAPS; i++) {
-        if (!__atomic_load_n(&maps[i].used, __ATOMIC_ACQUIRE)) continue;
-        uintptr_t lo = (uintptr_t)maps[i].addr;
-        if (a < lo || a >= lo + maps[i].len) continue;
-        void *page = (void *)(a & ~((uintptr_t)page_size - 1));
-        if (mmap(page, (size_t)page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) return 0;
-        maps[i].faulted = 1;
-        return 1;
-    }
-    return 0;
-}
-
-int corpus_check(const corpus *c, charrnn_error *err) {
-    if (!c->map) return CHARRNN_OK;
-    struct stat st;
-    int faulted = c->map_slot >= 0 && maps[c->map_slot].faulted, have = fstat(c->map_fd, &st) == 0;
-    if (!faulted && (!have || (size_t)st.st_size >= c->map_len)) return CHARRNN_OK;
-    char now[64] = "";
-    if (have && (size_t)st.st_size < c->map_len) snprintf(now, sizeof now, " (%lld bytes now, %zu before)", (long long)st.st_size, c->map_len);
-    return cr_fail(err, CHARRNN_EIO, "%s changed while training read it: another program truncated or rewrote it%s; %s",
-                   c->map_name, now, c->lut ? "put it back as it was to resume the run" : "resuming the run makes it again");
-}
-
-static int map_file(int fd, size_t len, void **out) {
-    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) return -1;
-    *out = m;
-    return 0;
-}
-
-/* The cache file's header and vocabulary, if it exists and matches key. */
-static int read_cache(const char *cache, const cache_header *key, corpus *c, int *cfd) {
-    struct stat st;
-    int fd = file_open_read(cache, &st); /* not a regular file: no cache (writing one says why) */
-    if (fd < 0) return -1;
-    cache_header h;
-    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, CACHE_MAGIC, 8) || h.version != CACHE_VERSION ||
-        h.unit != key->unit || h.size != key->size || h.mtime_sec != key->mtime_sec || h.mtime_nsec != key->mtime_nsec ||
-        h.head_tail != key->head_tail || h.vocab_size < 1 || h.vocab_size > CP_LIMIT || fstat(fd, &st) != 0 ||
-        (h.elem_bytes != 1 && h.elem_bytes != 2 && h.elem_bytes != 4) || h.n > h.size) {
-        close(fd);
-        return -1;
-    }
-    uint64_t want = key->unit == CHARRNN_UNIT_BYTE ? sizeof h + 4ull * h.vocab_size : h.ids_offset + h.n * h.elem_bytes;
-    if ((uint64_t)st.st_size != want || (key->unit != CHARRNN_UNIT_BYTE && h.ids_offset < sizeof h + 4ull * h.vocab_size)) {
-        close(fd);
-        return -1;
-    }
-    c->vocab = cr_malloc(h.vocab_size, sizeof(uint32_t));
-    if (!c->vocab || pread(fd, c->vocab, 4ull * h.vocab_size, sizeof h) != (ssize_t)(4ull * h.vocab_size)) {
-        free(c->vocab);
-        c->vocab = NULL;
-        close(fd);
-        return -1;
-    }
-    for (uint32_t i = 1; i < h.vocab_size; i++)
-        if (c->vocab[i] <= c->vocab[i - 1] || c->vocab[i] >= CP_LIMIT) { free(c->vocab); c->vocab = NULL; close(fd); return -1; }
-    c->vocab_size = (int)h.vocab_size;
-    c->n = h.n;
-    c->elem_bytes = (int)h.elem_bytes;
-    c->checksum = h.checksum;
-    c->file_bytes = h.size;
-    c->unit = (charrnn_unit)h.unit;
-    *cfd = fd;
-    return (int)h.ids_offset;
-}
-
-int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
-                void *ctx, int *reused, charrnn_error *err) {
-    memset(c, 0, sizeof *c);
-    if (reused) *reused = 0;
-    if (!cache_dir) return corpus_load(c, path, unit, err);
-    struct stat st;
-    int fd = file_open_read(path, &st);
-    if (fd < 0 || st.st_size == 0) {
-        if (fd >= 0) close(fd);
-        return corpus_load(c, path, unit, err); /* its messages for what cannot be opened, is not a file, or is empty */
-    }
-    const size_t size = (size_t)st.st_size;
-    cache_header key;
-    memset(&key, 0, sizeof key);
-    memcpy(key.magic, CACHE_MAGIC, 8);
-    key.version = CACHE_VERSION;
-    key.unit = (uint32_t)unit;
-    key.size = size;
-    key.mtime_sec = (uint64_t)st.st_mtim.tv_sec;
-    key.mtime_nsec = (uint64_t)st.st_mtim.tv_nsec;
-    int rc = CHARRNN_OK;
-    if (head_tail_hash(fd, size, &key.head_tail)) { close(fd); return fail_changed(err, path); }
-    uint64_t id = FNV_OFFSET;
-    const unsigned char *kb = (const unsigned char *)&key;
-    for (size_t i = 0; i < sizeof key; i++) id = (id ^ kb[i]) * FNV_PRIME;
-    char cache[4200];
-    snprintf(cache, sizeof cache, "%s/corpus-%016llx.%s", cache_dir, (unsigned long long)id,
-             unit == CHARRNN_UNIT_BYTE ? "meta" : "ids");
-    int cfd = -1;
-    int ids_offset = read_cache(cache, &key, c, &cfd);
-    if (ids_offset >= 0) {
-        if (reused) *reused = 1;
-    } else {
-        /* build it: pass 1 (the vocabulary), then the cache written beside, atomically */
-        source src = {NULL, size, fd, malloc(CHUNK + 4), progress, ctx, 0};
-        if (!src.buf) { close(fd); return cr_fail(err, CHARRNN_ENOMEM, "out of memory reading '%s'", path); }
-        rc = scan_source(c, &src, unit, path, err);
-        /* a cache is a regular file, and can be made again: no fsync */
-        file_out out = {.fd = -1};
-        char msg[600];
-        if (!rc && file_out_begin(&out, cache, FILE_OUT_REGULAR | FILE_OUT_NO_SYNC, msg, sizeof msg))
-            rc = cr_fail(err, CHARRNN_EIO, "%s; it is the corpus's token cache: remove it, or pass another "
-                         "--checkpoint-dir", msg);
-        cache_header h = key;
-        if (!rc) {
-            h.n = c->n;
-            h.checksum = c->checksum;
-            h.elem_bytes = (uint32_t)c->elem_bytes;
-            h.vocab_size = (uint32_t)c->vocab_size;
-            h.ids_offset = unit == CHARRNN_UNIT_BYTE ? 0 : (sizeof h + 4ull * h.vocab_size + 63) / 64 * 64;
-            static const char zeros[64];
-            size_t pad = unit == CHARRNN_UNIT_BYTE ? 0 : h.ids_offset - sizeof h - 4ull * h.vocab_size;
-            if (file_out_write(&out, &h, sizeof h) || file_out_write(&out, c->vocab, 4ull * h.vocab_size) ||
-                file_out_write(&out, zeros, pad))
-                rc = cr_fail(err, CHARRNN_EIO, "cannot write the token cache %s: %s", cache, strerror(errno));
-        }
-        if (!rc && unit != CHARRNN_UNIT_BYTE) rc = encode_source(c, &src, &out, path, err);
-        free(src.buf);
-        if (rc) file_out_abort(&out); /* nothing to undo where it was never begun */
-        else if (file_out_commit(&out, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s (the corpus's token cache)", msg);
-        if (rc) {
-            close(fd);
-            corpus_free(c);
-            return rc;
-        }
-        ids_offset = (int)h.ids_offset;
-        struct stat cst;
-        if (unit != CHARRNN_UNIT_BYTE && (cfd = file_open_read(cache, &cst)) < 0) {
-            close(fd);
-            corpus_free(c);
-            return cr_fail(err, CHARRNN_EIO, "cannot read the token cache %s: %s", cache, strerror(errno));
-        }
-    }
-    /* map what training reads: the file itself (bytes), or the cache's ids; that file stays open, to see it change */
-    int keep = unit == CHARRNN_UNIT_BYTE ? fd : cfd;
-    if (unit == CHARRNN_UNIT_BYTE) {
-        c->lut = cr_calloc(256, 1);
-        if (!c->lut || map_file(fd, size, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map '%s': %s", path, strerror(errno));
-        for (int i = 0; !rc && i < c->vocab_size; i++) c->lut[c->vocab[i]] = (uint8_t)i;
-        c->map_len = size;
-        c->ids = c->map;
-        c->elem_bytes = 1;
-        c->map_name = cr_malloc(strlen(path) + 3, 1);
-        if (c->map_name) sprintf(c->map_name, "'%s'", path);
-    } else {
-        size_t len = (size_t)ids_offset + c->n * (size_t)c->elem_bytes;
-        if (map_file(cfd, len, &c->map)) rc = cr_fail(err, CHARRNN_ENOMEM, "cannot map the token cache %s: %s", cache, strerror(errno));
-        c->map_len = len;
-        c->ids = (char *)c->map + ids_offset;
-        c->map_name = cr_malloc(strlen(path) + strlen(cache) + 40, 1);
-        if (c->map_name) sprintf(c->map_name, "the token cache %s of '%s'", cache, path);
-    }
-    if (c->map) {
-        c->map_fd = keep;
-        c->map_slot = map_register(c->map, c->map_len);
-        if (!c->map_name && !rc) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    }
-    if (cfd >= 0 && cfd != keep) close(cfd);
-    if (fd != keep) close(fd);
-    if (!c->map && keep >= 0) close(keep);
-    if (rc) corpus_free(c);
-    return rc;
-}
-
-void corpus_release_pages(const corpus *c) {
-    if (c->map) madvise(c->map, c->map_len, MADV_DONTNEED);
 }

@@ -1,10 +1,12 @@
-/* data.h: the corpus: reading a text file (read in chunks, or mapped), decoding UTF-8 into
+/* data.h: the corpus: reading a text file (read in chunks), decoding UTF-8 into
  * code points (or taking raw bytes), building the sorted vocabulary and encoding
- * the text once into the smallest integer type that holds a vocabulary index. */
+ * the text once into the smallest integer type that holds a vocabulary index.
+ * A corpus of any size, mapped through a token cache, is tokcache.h's. */
 #ifndef CHARRNN_DATA_H
 #define CHARRNN_DATA_H
 
 #include "charrnn.h"
+#include "files.h"
 #include "utf8.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +24,7 @@ typedef struct corpus {
     void *map;           /* when ids are memory-mapped (corpus_open): the mapping, else NULL */
     size_t map_len;
     int map_fd;          /* with map: the mapped file, kept open to see it change */
-    int map_slot;        /* with map: its entry in the table charrnn_corpus_fault reads */
+    int map_slot;        /* with map: its entry in the table charrnn_corpus_fault reads (mapped.c) */
     char *map_name;      /* with map: the mapped file, as messages name it */
     uint8_t *lut;        /* byte mode on the mapped file itself: byte value -> vocabulary index */
 } corpus;
@@ -40,26 +42,6 @@ static inline uint32_t corpus_id(const corpus *c, size_t i) {
  * a directory, unreadable, empty file, invalid UTF-8 in code-point mode (naming
  * the byte offset and suggesting --unit byte). */
 int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *err);
-/* A corpus of any size at bounded memory. Byte mode maps the file itself (no
- * copy); code-point mode encodes it once, in streaming passes, into a token
- * cache file in cache_dir (corpus-KEY.ids, KEY from the file's size, mtime and
- * a hash of its head and tail, so an unchanged file reuses it and a changed one
- * rebuilds it) and maps that. The vocabulary and the file's checksum are kept
- * in the cache too (byte mode: corpus-KEY.meta), so reopening a known file reads
- * no more than its head and tail. cache_dir NULL: corpus_load. *reused: whether
- * a cache was found. progress: bytes of two passes. */
-int corpus_open(corpus *c, const char *path, charrnn_unit unit, const char *cache_dir, charrnn_progress_fn progress,
-                void *ctx, int *reused, charrnn_error *err);
-/* A mapped corpus whose file another program truncated: reading the lost
- * pages raises SIGBUS, which the command turns (charrnn_corpus_fault) into
- * zero pages and a note; this says whether that happened, or whether the file
- * is now shorter than the mapping: then CHARRNN_EIO with a message naming the
- * file, and what was read since the last check must not be used. 0 for a
- * corpus in memory. */
-int corpus_check(const corpus *c, charrnn_error *err);
-/* Lets the kernel take back the mapped pages already read (they come back from
- * the page cache when read again): keeps a long run's resident memory small. */
-void corpus_release_pages(const corpus *c);
 /* Same from memory (name used in messages). */
 int corpus_from_memory(corpus *c, const char *buf, size_t len, charrnn_unit unit,
                        const char *name, charrnn_error *err);
@@ -79,5 +61,26 @@ void corpus_split(size_t n, double train_frac, double val_frac, size_t *train_n,
 
 /* Index of code point cp in a sorted vocabulary, or -1. */
 int vocab_index(const uint32_t *vocab, int vocab_size, uint32_t cp);
+
+/* ---- the two passes over a text, for the token cache (tokcache.c) -------------- */
+/* A text is read in chunks of CORPUS_CHUNK bytes, twice (data.c): pass 1 finds
+ * the symbols, pass 2 encodes them. */
+#define CORPUS_CHUNK (1u << 20)
+/* Where the text comes from: a memory buffer, or a file read in chunks. */
+typedef struct corpus_source {
+    const unsigned char *mem;
+    size_t len;                /* bytes: of the buffer, or the file's size when it was opened */
+    int fd;                    /* -1 for memory */
+    unsigned char *buf;        /* a file's chunk buffer (CORPUS_CHUNK + 4 bytes) */
+    charrnn_progress_fn progress; /* called after every chunk with bytes done of 2 x len (both passes) */
+    void *ctx;
+    size_t done;
+} corpus_source;
+/* Pass 1: the vocabulary, the count, the checksum, into c (no ids yet). */
+int corpus_scan(corpus *c, corpus_source *src, charrnn_unit unit, const char *name, charrnn_error *err);
+/* Pass 2 into memory (c->ids) or, with out, into that file. */
+int corpus_encode(corpus *c, corpus_source *src, file_out *out, const char *name, charrnn_error *err);
+/* The message for a text that changed while it was read (CHARRNN_EIO). */
+int corpus_fail_changed(charrnn_error *err, const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include "loss.h"
 #include "optim.h"
 #include "threads.h"
+#include "tokcache.h"
 #include "train.h"
 
 #include <fcntl.h>
