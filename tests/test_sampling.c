@@ -1,24 +1,25 @@
 /* test_sampling.c: the sampling controls. Each draw under top-k, top-p or min-p
- * comes from the support set the control allows (checked against a shadow
- * stream fed the same characters, which sees the model's own distribution);
- * samples are reproducible under a seed; the repetition penalty divides a
- * positive logit and multiplies a negative one by exactly its factor, over
- * exactly its window, and the sampler draws from the penalised distribution;
- * beam search finds continuations at least as likely as argmax (strictly more
- * likely where greedy decoding is led astray), and its reported log-probability
- * is the model's; --stop, --max-lines, --num-samples and --interactive do what
- * they say. What a trained model happens to do greedily is never asserted: the
- * penalty and the beam are checked on models whose distributions are set by
- * hand, the checks on trained models are properties of the sampler (a draw from
- * the allowed set, a seed's reproducibility, the beam's log-probability) or ask
- * what any model of these lines does (end a line, write "fog."), and those
- * models train in float32 (pinned, as do two processes whose samples must agree), so
- * nothing depends on the precision --precision auto picks, the kernels or the
- * load. */
+ * comes from the support set the control allows (checked against a shadow stream
+ * fed the same characters, which sees the model's own distribution); samples are
+ * reproducible under a seed; the repetition penalty divides a positive logit and
+ * multiplies a negative one by exactly its factor, over exactly its window, and
+ * the sampler draws from the penalised distribution; beam search finds
+ * continuations at least as likely as argmax (strictly more likely where greedy
+ * decoding is led astray), and its reported log-probability is the model's;
+ * --stop, --max-lines, --num-samples and --interactive do what they say;
+ * samplers on two threads draw what each draws alone. What a trained model
+ * happens to do greedily is never asserted: the penalty and the beam are checked
+ * on models whose distributions are set by hand, the checks on trained models
+ * are properties of the sampler (a draw from the allowed set, a seed's
+ * reproducibility, the beam's log-probability) or ask what any model of these
+ * lines does (end a line, write "fog."), and those models train in float32
+ * (pinned, as do two processes whose samples must agree), so nothing depends on
+ * the precision --precision auto picks, the kernels or the load. */
 #include "test.h"
 #include "charrnn.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -542,6 +543,70 @@ static void test_max_lines_exact(void) {
     free(out); free(err);
 }
 
+/* Samplers on two threads, each with its own model and its own controls, draw
+ * exactly what each draws alone: the top-k / top-p sort keeps its state in the
+ * sampler, never where one thread's sort could read the other's probabilities.
+ * The two models order the 256 bytes differently, so a sort that read the other
+ * sampler's probabilities would keep another set and draw other bytes; each
+ * thread's text is compared with the one its sampler draws alone, which is fixed
+ * by the seed (no timing is asserted: correct code passes however the threads run). */
+#define PAR_DRAWS 3000
+typedef struct { charrnn_model *m; charrnn_sample_config cfg; uint64_t seed; uint32_t out[PAR_DRAWS]; int rc; } par_job;
+
+static void *par_draw(void *arg) {
+    par_job *j = arg;
+    charrnn_sampler *s = NULL;
+    charrnn_error err = {0};
+    j->rc = charrnn_sampler_open(&s, j->m, 1, j->seed, &err);
+    if (!j->rc) j->rc = charrnn_sampler_configure(s, &j->cfg, &err);
+    for (int i = 0; i < PAR_DRAWS && !j->rc; i++) j->rc = charrnn_sampler_draw(s, &j->out[i], &err);
+    charrnn_sampler_close(s);
+    return NULL;
+}
+
+static void test_two_threads(void) {
+    uint32_t bytes[256];
+    for (int i = 0; i < 256; i++) bytes[i] = (uint32_t)i;
+    charrnn_model_config mc = {.cell = CHARRNN_LSTM, .num_layers = 1, .rnn_size = 8, .dropout = 0};
+    charrnn_model *m[2] = {NULL, NULL};
+    charrnn_error err = {0};
+    for (int k = 0; k < 2; k++) {
+        if (!CHECKF(charrnn_model_new(&m[k], &mc, CHARRNN_UNIT_BYTE, bytes, 256, 7 + (uint64_t)k, &err) == 0, "%s", err.msg))
+            goto done;
+        CHECKF(charrnn_model_set_precision(m[k], CHARRNN_PRECISION_FP32, &err) == 0, "%s", err.msg);
+        charrnn_model_set_threads(m[k], 1);
+    }
+    static par_job alone[2], both[2];
+    for (int k = 0; k < 2; k++) {
+        charrnn_sample_config c;
+        charrnn_sample_config_default(&c);
+        if (k == 0) { c.temperature = 1.5f; c.top_k = 40; }
+        else { c.temperature = 0.8f; c.top_p = 0.6f; c.min_p = 0.001f; }
+        alone[k] = (par_job){.m = m[k], .cfg = c, .seed = 11 + (uint64_t)k};
+        par_draw(&alone[k]);
+        CHECKF(alone[k].rc == 0, "sampler %d alone: %d", k, alone[k].rc);
+    }
+    CHECK(memcmp(alone[0].out, alone[1].out, sizeof alone[0].out)); /* two different texts */
+    for (int round = 0; round < 3; round++) {
+        pthread_t th[2];
+        for (int k = 0; k < 2; k++) {
+            both[k] = (par_job){.m = m[k], .cfg = alone[k].cfg, .seed = alone[k].seed};
+            CHECK(pthread_create(&th[k], NULL, par_draw, &both[k]) == 0);
+        }
+        for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+        for (int k = 0; k < 2; k++) {
+            int first = -1;
+            for (int i = 0; i < PAR_DRAWS && first < 0; i++)
+                if (both[k].out[i] != alone[k].out[i]) first = i;
+            CHECKF(both[k].rc == 0 && first < 0, "round %d: sampler %d (%s) on its thread drew another text than "
+                   "alone (first at draw %d): the samplers share state", round, k, k ? "top-p + min-p" : "top-k",
+                   first);
+        }
+    }
+done:
+    for (int k = 0; k < 2; k++) charrnn_model_close(m[k]);
+}
+
 void register_sampling_tests(void) {
     t_register("sampling_support_sets", test_support_sets);
     t_register("sampling_deterministic", test_deterministic);
@@ -552,4 +617,5 @@ void register_sampling_tests(void) {
     t_register("sampling_cli_controls", test_cli_controls);
     t_register("sampling_cli_interactive", test_cli_interactive);
     t_register("sampling_max_lines_exact", test_max_lines_exact);
+    t_register("sampling_two_threads", test_two_threads);
 }

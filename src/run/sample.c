@@ -285,11 +285,12 @@ int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long
     return CHARRNN_OK;
 }
 
-/* Probabilities descending, ties by vocabulary index: a deterministic order. */
-static const float *sort_q;
-static int by_prob(const void *a, const void *b) {
+/* Probabilities q descending, ties by vocabulary index: a deterministic order.
+ * q comes as qsort_r's argument, never a global, so samplers on two threads sort apart. */
+static int by_prob(const void *a, const void *b, void *q_) {
+    const float *q = q_;
     int i = *(const int *)a, j = *(const int *)b;
-    if (sort_q[i] != sort_q[j]) return sort_q[i] > sort_q[j] ? -1 : 1;
+    if (q[i] != q[j]) return q[i] > q[j] ? -1 : 1;
     return i - j;
 }
 
@@ -329,8 +330,7 @@ static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out)
     if (!(isfinite(sum) && sum > 0) || !isfinite(q[0])) return -1;
     if (filter) {
         for (int v = 0; v < V; v++) s->order[v] = v;
-        sort_q = s->q;
-        qsort(s->order, (size_t)V, sizeof(int), by_prob);
+        qsort_r(s->order, (size_t)V, sizeof(int), by_prob, s->q);
         int keep = c->top_k > 0 && c->top_k < V ? c->top_k : V;
         if (c->top_p < 1) {
             double acc = 0, want = (double)c->top_p * sum;
