@@ -9,6 +9,7 @@
  * in float32 (pinned), the same on every processor. */
 #include "test.h"
 #include "charrnn.h"
+#include "defaults.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -438,7 +439,7 @@ static void test_settings_refused(void) {
         {F_EPS, 8, NAN, 1, "eps"},                {F_DECAY, 8, 1, 1, "adaptation decay"},
         {F_DECAY, 8, -1, 1, "adaptation decay"},  {F_CELL, 4, 3, 0, "cell"},
         {F_LAYERS, 4, 0, 0, "layers"},            {F_LAYERS, 4, 17, 0, "layers"},
-        {F_SIZE, 4, 0, 0, "size"},                {F_SIZE, 4, 4097, 0, "size"},
+        {F_SIZE, 4, 0, 0, "size"},                {F_SIZE, 4, MAX_RNN_SIZE + 1, 0, "size"},
     };
     charrnn_error err;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -479,7 +480,7 @@ static void test_settings_refused(void) {
         case 3: o.decay = 1; break;
         case 4: o.cell = (charrnn_cell)3; break;
         case 5: o.num_layers = 17; break;
-        default: o.rnn_size = 4097; break;
+        default: o.rnn_size = MAX_RNN_SIZE + 1; break;
         }
         void *out = NULL;
         size_t on = 0;
@@ -491,8 +492,11 @@ static void test_settings_refused(void) {
     const char *in = t_path("cz_settings.txt");
     t_write_file(in, text, 2000);
     char *e = NULL;
-    int rc = t_cli(NULL, &e, "compress --adapt --rnn-size 4097 '%s' -o -", in);
-    CHECKF(rc == 2 && strstr(e, "--rnn-size 4097") && !strstr(e, "compressed file"), "CLI: %d %s", rc, e);
+    int rc = t_cli(NULL, &e, "compress --adapt --rnn-size %d '%s' -o -", MAX_RNN_SIZE + 1, in);
+    char said[32];
+    snprintf(said, sizeof said, "--rnn-size %d", MAX_RNN_SIZE + 1);
+    CHECKF(rc == 2 && strstr(e, said) && strstr(e, "1 to " LIMIT_STR(MAX_RNN_SIZE)) && !strstr(e, "compressed file"),
+           "CLI: %d %s", rc, e);
     free(e);
     free(text);
 }

@@ -2,7 +2,7 @@
  * closing the whole class: sizes from the command line and from files are
  * overflow-checked and nothing is sized from --length; a checkpoint whose
  * metadata was edited (checksum recomputed, as anyone can) is validated like
- * the command line, field by field; a corpus that changes while it is read
+ * the command line, field by field, and a network's size has one limit; a corpus that changes while it is read
  * gives a message; a model whose numbers overflow is an error, never a result;
  * a run never overwrites another run or writes through a planted link; output
  * errors (a full disk, a closed pipe) are reported; messages say the right
@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "common.h"
 #include "data.h"
+#include "defaults.h"
 #include "json.h"
 #include "safetensors.h"
 #include "../cli/options.c" /* the strict number parser, tested directly */
@@ -133,6 +134,46 @@ static void test_checked_allocation(void) {
 }
 
 /* ---- 2, 3. what a checkpoint says is checked like the command line ------------------ */
+
+/* The hidden-size limit is one (MAX_RNN_SIZE, defaults.h) wherever a size comes
+ * in: training's option, a checkpoint's config, charrnn_model_new and compress's
+ * fresh model refuse one unit more, and each message says the limit. */
+static void test_rnn_size_one_limit(void) {
+    const int over = MAX_RNN_SIZE + 1;
+    const char *limit = "1 to " LIMIT_STR(MAX_RNN_SIZE);
+    char *err, what[64];
+    int rc = t_cli(NULL, &err, "train '%s' --rnn-size %d --max-iters 1 --checkpoint-dir '%s'", hcorpus(), over,
+                   t_path("limit_cv"));
+    EXPECT_FAIL("train --rnn-size over the limit", rc, err, limit);
+    free(err);
+    char dst[600], value[32];
+    snprintf(dst, sizeof dst, "%s", t_path("limit.safetensors"));
+    snprintf(value, sizeof value, "%d", over);
+    if (CHECK(edit_checkpoint(hmodel(), dst, "config", "rnn_size", value) == 0)) {
+        rc = t_cli(NULL, &err, "info '%s'", dst);
+        EXPECT_FAIL("a checkpoint's config.rnn_size over the limit", rc, err, limit);
+        CHECKF(strstr(err, "rnn_size") && strstr(err, dst), "the message names the field and the file: %s", err);
+        free(err);
+    }
+    charrnn_model_config mc;
+    charrnn_model_config_default(&mc);
+    mc.rnn_size = over;
+    charrnn_model *m = NULL;
+    charrnn_error e = {0};
+    uint32_t vocab[2] = {'a', 'b'};
+    snprintf(what, sizeof what, "charrnn_model_new of %d units", over);
+    CHECKF(charrnn_model_new(&m, &mc, CHARRNN_UNIT_CODEPOINT, vocab, 2, 1, &e) == CHARRNN_EINVAL && !m &&
+           strstr(e.msg, "--rnn-size") && strstr(e.msg, limit), "%s: %s", what, e.msg);
+    charrnn_compress_options o;
+    charrnn_compress_options_default(&o);
+    o.adapt = 1;
+    o.rnn_size = over;
+    void *out = NULL;
+    size_t on = 0;
+    memset(&e, 0, sizeof e);
+    CHECKF(charrnn_compress(NULL, "abc", 3, &o, &out, &on, NULL, NULL, &e) == CHARRNN_EINVAL && !out &&
+           strstr(e.msg, "--rnn-size") && strstr(e.msg, limit), "compress's fresh model of %d units: %s", over, e.msg);
+}
 
 static void test_edited_options_refused(void) {
     static const struct { const char *key, *field, *value, *needle; } cases[] = {
@@ -822,6 +863,7 @@ void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
     t_register("hard_edited_options_refused", test_edited_options_refused);
+    t_register("hard_rnn_size_one_limit", test_rnn_size_one_limit);
     t_register("hard_corpus_changes_while_read", test_corpus_changes_while_read);
     t_register("hard_huge_weights", test_huge_weights);
     t_register("hard_softmax_extreme_logits", test_softmax_extreme_logits);

@@ -91,9 +91,9 @@ static int bad_long(charrnn_error *err, const char *file, const char *group, con
 int check_model_config(const charrnn_model_config *mc, const char *file, charrnn_error *err) {
     const char *C = "config";
     if (mc->num_layers < 1 || mc->num_layers > MAX_LAYERS)
-        return bad(err, file, C, "num_layers", mc->num_layers, "use 1 to 16");
+        return bad(err, file, C, "num_layers", mc->num_layers, "use 1 to " LIMIT_STR(MAX_LAYERS));
     if (mc->rnn_size < 1 || mc->rnn_size > MAX_RNN_SIZE)
-        return bad(err, file, C, "rnn_size", mc->rnn_size, "use 1 to 16384");
+        return bad(err, file, C, "rnn_size", mc->rnn_size, "use 1 to " LIMIT_STR(MAX_RNN_SIZE));
     if (!(mc->dropout >= 0 && mc->dropout < 1)) return bad_float(err, file, C, "dropout", mc->dropout, "use 0 <= p < 1");
     if ((unsigned)mc->cell > 2) return bad(err, file, C, "model", mc->cell, "use lstm, gru or rnn");
     return CHARRNN_OK;

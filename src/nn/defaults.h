@@ -6,8 +6,13 @@
 
 #include "charrnn.h"
 
+/* The limits of a network's shape, in one place: training's options, a checkpoint's
+ * config, charrnn_model_new and compress's fresh model all check against these, and
+ * their messages say them (LIMIT_STR(MAX_RNN_SIZE) is "16384"). */
 #define MAX_LAYERS 16
 #define MAX_RNN_SIZE 16384
+#define LIMIT_STR_(x) #x
+#define LIMIT_STR(x) LIMIT_STR_(x)
 #define MAX_BATCH 100000
 #define MAX_SEQ 100000
 #define MAX_ITERS 1000000000000000L /* 1e15: iterations, counts of steps */

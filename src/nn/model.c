@@ -135,8 +135,8 @@ int model_init(model *m, const charrnn_model_config *cfg, int vocab_size, charrn
     memset(m, 0, sizeof *m);
     if (cfg->num_layers < 1 || cfg->num_layers > MAX_LAYERS)
         return cr_fail(err, CHARRNN_EINVAL, "--num-layers %d is out of range; use 1 to %d", cfg->num_layers, MAX_LAYERS);
-    if (cfg->rnn_size < 1 || cfg->rnn_size > 65536)
-        return cr_fail(err, CHARRNN_EINVAL, "--rnn-size %d is out of range; use 1 to 65536", cfg->rnn_size);
+    if (cfg->rnn_size < 1 || cfg->rnn_size > MAX_RNN_SIZE)
+        return cr_fail(err, CHARRNN_EINVAL, "--rnn-size %d is out of range; use 1 to %d", cfg->rnn_size, MAX_RNN_SIZE);
     if (vocab_size < 1 || vocab_size > 0x110000)
         return cr_fail(err, CHARRNN_EINVAL, "vocabulary size %d is out of range", vocab_size);
     m->cfg = *cfg;

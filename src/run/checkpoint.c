@@ -16,6 +16,7 @@
 #include "safetensors.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,8 +255,8 @@ static int read_config(const st_file *f, const char *path, charrnn_model_config 
     double layers, size, dropout, vs;
     charrnn_model_config_default(mc);
     if (json_get_string(r, "model", &cell) || parse_cell(cell) < 0) rc = bad_field(err, path, "config", "model");
-    else if (get_int(r, "num_layers", 1, MAX_LAYERS, &layers)) rc = bad_field(err, path, "config", "num_layers");
-    else if (get_int(r, "rnn_size", 1, MAX_RNN_SIZE, &size)) rc = bad_field(err, path, "config", "rnn_size");
+    else if (get_int(r, "num_layers", INT_MIN, INT_MAX, &layers)) rc = bad_field(err, path, "config", "num_layers");
+    else if (get_int(r, "rnn_size", INT_MIN, INT_MAX, &size)) rc = bad_field(err, path, "config", "rnn_size");
     else if (json_get_number(r, "dropout", &dropout) || !(dropout >= 0 && (float)dropout < 1)) /* kept as a float */
         rc = bad_field(err, path, "config", "dropout");
     else if (get_int(r, "vocab_size", 1, 0x110000, &vs)) rc = bad_field(err, path, "config", "vocab_size");
@@ -268,6 +269,7 @@ static int read_config(const st_file *f, const char *path, charrnn_model_config 
         *V = (int)vs;
         *unit = (charrnn_unit)parse_unit(u);
         if (*unit == CHARRNN_UNIT_BYTE && *V > 256) rc = bad_field(err, path, "config", "vocab_size");
+        else rc = check_model_config(mc, path, err); /* the shape's limits, said in the message */
     }
     json_free(d);
     return rc;

@@ -22,6 +22,7 @@
 #include "cells.h"
 #include "common.h"
 #include "data.h"
+#include "defaults.h"
 #include "handle.h"
 #include "threads.h"
 
@@ -37,8 +38,6 @@
 #define FLAG_ADAPT 1u
 #define FLAG_FRESH 2u
 #define MAX_BUILD 1024                /* the longest build string a file may hold (with its NUL) */
-#define FRESH_MAX_LAYERS 16
-#define FRESH_MAX_SIZE 4096
 
 /* ---- what the file says about how it was made -------------------------------------------- */
 
@@ -209,10 +208,10 @@ static int check_settings(const header *h, const char *file, charrnn_error *err)
     if (h->flags & FLAG_FRESH) {
         if (h->cell < 0 || h->cell > 2)
             return bad(err, file, "--model", "fresh model's cell", h->cell, "lstm, gru or rnn", "");
-        if (h->layers < 1 || h->layers > FRESH_MAX_LAYERS)
-            return bad(err, file, "--num-layers", "fresh model's layers", h->layers, "1 to 16", "");
-        if (h->size < 1 || h->size > FRESH_MAX_SIZE)
-            return bad(err, file, "--rnn-size", "fresh model's size", h->size, "1 to 4096", "");
+        if (h->layers < 1 || h->layers > MAX_LAYERS)
+            return bad(err, file, "--num-layers", "fresh model's layers", h->layers, "1 to " LIMIT_STR(MAX_LAYERS), "");
+        if (h->size < 1 || h->size > MAX_RNN_SIZE)
+            return bad(err, file, "--rnn-size", "fresh model's size", h->size, "1 to " LIMIT_STR(MAX_RNN_SIZE), "");
     }
     return CHARRNN_OK;
 }
