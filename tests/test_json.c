@@ -1,7 +1,9 @@
 /* test_json.c: tests of the JSON parser (values, escapes, unicode, strictness,
- * duplicate keys, depth limit) and of the jbuf writer (string escaping, number round trips). */
+ * UTF-8 judged by utf8.c's decoder, duplicate keys, depth limit) and of the jbuf
+ * writer (string escaping, number round trips). */
 #include "test.h"
 #include "json.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -445,11 +447,45 @@ static void test_jb_number(void) {
     }
 }
 
+/* A JSON string takes exactly the UTF-8 the corpus's decoder (utf8.c) takes, and
+ * as written: every lead byte 0x80-0xFF with every second byte, then edge
+ * continuation bytes, is accepted as a string iff utf8_decode reads the bytes as
+ * whole sequences, and then comes back unchanged. */
+static void test_utf8_one_decoder(void) {
+    static const unsigned char tails[] = {0x80, 0xBF, 0x41};
+    int wrong = 0, accepted = 0;
+    for (int a = 0x80; a < 0x100; a++)
+        for (int b = 0; b < 0x100; b++)
+            for (size_t t3 = 0; t3 < sizeof tails; t3++)
+                for (size_t t4 = 0; t4 < sizeof tails; t4++) {
+                    const unsigned char seq[4] = {(unsigned char)a, (unsigned char)b, tails[t3], tails[t4]};
+                    int valid = 1;
+                    for (size_t at = 0; at < 4 && valid;) { /* whole sequences, and no quote, backslash or control */
+                        uint32_t cp;
+                        int k = utf8_decode(seq + at, 4 - at, &cp);
+                        valid = k > 0 && cp >= 0x20 && cp != '"' && cp != '\\';
+                        at += (size_t)(k > 0 ? k : 1);
+                    }
+                    char text[6] = {'"', (char)seq[0], (char)seq[1], (char)seq[2], (char)seq[3], '"'};
+                    json_doc *d = json_parse(text, sizeof text, NULL, 0);
+                    const json_value *v = d ? json_root(d) : NULL;
+                    int ok = v && v->type == JSON_STRING && v->len == 4 && !memcmp(v->str, seq, 4);
+                    if (ok != valid && wrong++ < 5)
+                        CHECKF(0, "%02X %02X %02X %02X: the decoder says %s, JSON %s", seq[0], seq[1], seq[2], seq[3],
+                               valid ? "valid" : "invalid", d ? "accepts it" : "refuses it");
+                    accepted += ok;
+                    json_free(d);
+                }
+    CHECKF(wrong == 0, "%d byte strings judged otherwise than by utf8_decode", wrong);
+    CHECKF(accepted > 1000, "only %d strings accepted", accepted);
+}
+
 void register_json_tests(void) {
     t_register("json_parse_basic", test_parse_basic);
     t_register("json_parse_numbers", test_parse_numbers);
     t_register("json_parse_strings_unicode", test_parse_strings);
     t_register("json_parse_reject", test_parse_reject);
+    t_register("json_utf8_one_decoder", test_utf8_one_decoder);
     t_register("json_duplicate_keys", test_duplicate_keys);
     t_register("json_parse_depth_limit", test_parse_depth);
     t_register("json_roundtrip", test_roundtrip);

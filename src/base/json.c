@@ -159,31 +159,7 @@ static int read_u4(parser *p, size_t pos, unsigned *out) {
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 (overlong forms,
- * encoded surrogates, > U+10FFFF, truncated or stray continuation bytes). */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if (n < len) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
-
-/* \u escapes decode to UTF-8 with the project's one encoder (data.c). */
+/* \u escapes decode to UTF-8 with the project's one encoder (utf8.c). */
 static size_t put_utf8(unsigned char *o, unsigned cp) { return (size_t)charrnn_utf8_encode(cp, (char *)o); }
 
 /* Parses the string whose opening quote is at p->pos. The decoded form is never
@@ -204,7 +180,8 @@ static int parse_string(parser *p, const char **out, size_t *outlen) {
     for (i = start + 1; i < end;) {
         unsigned char c = p->s[i];
         if (c != '\\') {
-            size_t l = utf8_len(p->s + i, end - i);
+            uint32_t cp;
+            size_t l = (size_t)utf8_decode(p->s + i, end - i, &cp); /* strict: the corpus's decoder */
             if (!l) return fail(p, i, "invalid UTF-8 byte 0x%02X in string", c);
             memcpy(o + k, p->s + i, l);
             k += l;
