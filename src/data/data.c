@@ -1,5 +1,6 @@
-/* data.c: the corpus. Strict UTF-8 decoding, loading a text file through a
- * chunked read, building the sorted vocabulary and encoding the text once into
+/* data.c: the corpus in memory. Strict UTF-8 decoding, loading a text file
+ * through a chunked read in two passes (which the token cache, tokcache.c,
+ * drives too), building the sorted vocabulary and encoding the text once into
  * the narrowest index type (uint8/16/32); also encoding with a fixed vocabulary. */
 #include "data.h"
 #include "common.h"
