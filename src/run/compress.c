@@ -1,22 +1,23 @@
 /* compress.c: lossless compression with the model: the arithmetic coder
- * (arith.c) driven by the model's next-character probabilities, quantised to integer frequencies (every symbol at least 1) so
- * that the encoder and the decoder agree exactly. A character outside the
- * vocabulary, or a byte that is not valid UTF-8, is coded as an escape symbol
- * and then the raw byte, so any file round-trips. With adapt the model also
- * learns the text as it codes it (adapt.c), so it needs no training first.
+ * (arith.c) driven by the model's next-character probabilities, quantised to
+ * integer frequencies (every symbol at least 1) so that the encoder and the
+ * decoder agree exactly. A character outside the vocabulary, or a byte that is
+ * not valid UTF-8, is coded as an escape symbol and then the raw byte, so any
+ * file round-trips. With adapt the model also learns the text as it codes it
+ * (adapt.c), so it needs no training first.
  *
- * The file: "CHARRNNZ", a format version, the flags, the original length and
- * its CRC-32, the payload's length, a fingerprint of the model (its weights and
+ * The file: "CHARRNNZ", a format version, the flags, the original length and its
+ * CRC-32, the payload's length, a fingerprint of the model (its weights and
  * vocabulary), what exact decoding needs (the build: compiler and flags, the
  * kernels, BLAS core and thread count that computed the probabilities), the
- * adaptation settings and, for a model
- * made fresh, its shape and seed; then the coded bits.
+ * adaptation settings and, for a model made fresh, its shape and seed; then the
+ * coded bits.
  *
- * A file is checked before any work: its header against its CRC, its
- * adaptation settings and fresh model against what compress accepts, and the
- * length it claims against what its coded bits can hold (decoding stops, too,
- * the moment it reads past them), so a crafted file cannot make a decoder run
- * for hours or ask for more memory than its payload could ever fill. */
+ * A file is checked before any work: its header against its CRC, its adaptation
+ * settings and fresh model against what compress accepts, and the length it
+ * claims against what its coded bits can hold (decoding stops, too, the moment
+ * it reads past them), so a crafted file cannot make a decoder run for hours or
+ * ask for more memory than its payload could ever fill. */
 #include "adapt.h"
 #include "arith.h"
 #include "cells.h"
@@ -140,7 +141,9 @@ typedef struct header {
     uint64_t seed;
 } header;
 
-static void put_le(ac_bitbuf *b, uint64_t v, int bytes) { for (int i = 0; i < bytes; i++) ac_put_byte(b, (unsigned char)(v >> (8 * i))); }
+static void put_le(ac_bitbuf *b, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) ac_put_byte(b, (unsigned char)(v >> (8 * i)));
+}
 static void put_u32(ac_bitbuf *b, uint32_t v) { put_le(b, v, 4); }
 static void put_u64(ac_bitbuf *b, uint64_t v) { put_le(b, v, 8); }
 static void put_f64(ac_bitbuf *b, double d) { uint64_t v; memcpy(&v, &d, 8); put_u64(b, v); }
