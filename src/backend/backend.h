@@ -62,6 +62,8 @@ struct backend_ops {
     int (*view)(model *view, const model *src, charrnn_error *err);
     int (*alloc)(model *m, int B, int T, int train, charrnn_error *err);
     void (*free)(model *m);
+    /* The bytes init and alloc would take for m's layout (the estimate before allocating). */
+    size_t (*alloc_bytes)(const model *m, int B, int T, int train);
     /* The variant of this backend whose products are bf16 (on) or float32. */
     int (*set_bf16)(model *m, int on, charrnn_error *err);
     /* One-row products from a half-precision copy of the weights (sampling). */
@@ -102,7 +104,5 @@ struct backend_ops {
 /* The CPU backend: float32 products (OpenBLAS), and bfloat16 products where the
  * processor has AVX512-BF16. */
 extern const backend_ops cpu_fp32_ops, cpu_bf16_ops;
-/* The bytes the CPU backend's model_alloc takes (activations, scratch, gradients). */
-size_t cpu_alloc_bytes(const model *m, int B, int T, int train);
 
 #endif

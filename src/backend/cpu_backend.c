@@ -84,10 +84,10 @@ static size_t plan_acts(const model *m, cpu_state *s, int B, int T, int train, f
     return off;
 }
 
-size_t cpu_alloc_bytes(const model *m, int B, int T, int train) {
+static size_t cpu_alloc_bytes(const model *m, int B, int T, int train) {
     cpu_state s;
     memset(&s, 0, sizeof s);
-    return (plan_acts(m, &s, B, T, train, NULL) + (train ? m->num_params : 0)) * sizeof(float);
+    return (m->num_params + plan_acts(m, &s, B, T, train, NULL) + (train ? m->num_params : 0)) * sizeof(float);
 }
 
 /* The bf16 products' buffers, allocated with the activations (never in the training loop): each
@@ -261,13 +261,17 @@ static float *cpu_params_host(const model *m) { return cpu_of(m)->params; }
 static void cpu_weights_changed(model *m) { (void)m; } /* the derived copies follow the version */
 static const float *cpu_grads_host(const model *m) { return cpu_of(m)->grads; }
 
+/* The two variants: everything shared but the passes' products. */
 #define CPU_OPS(NAME, BF16, FORWARD, BACKWARD)                                                                         \
     {                                                                                                                  \
-        .name = NAME, .bf16 = BF16, .init = cpu_init, .view = cpu_view, .alloc = cpu_alloc, .free = cpu_free,          \
-        .set_bf16 = cpu_set_bf16, .use_half = cpu_use_half, .forward = FORWARD, .backward = BACKWARD,                  \
-        .reset_state = cpu_reset_state, .get_state = cpu_get_state, .set_state = cpu_set_state, .step_state = cpu_step_state, .probs = cpu_probs,    \
-        .logits = cpu_logits, .set_logits = cpu_set_logits, .zero_grad = cpu_zero_grad, .scale_grad = cpu_scale_grad, \
-        .sum_grad = cpu_sum_grad, .grad_norm = cpu_grad_norm, .clip_grad = cpu_clip_grad,                              \
+        .name = NAME, .bf16 = BF16,                                                                                    \
+        .init = cpu_init, .view = cpu_view, .alloc = cpu_alloc, .free = cpu_free, .alloc_bytes = cpu_alloc_bytes,      \
+        .set_bf16 = cpu_set_bf16, .use_half = cpu_use_half,                                                            \
+        .forward = FORWARD, .backward = BACKWARD,                                                                      \
+        .reset_state = cpu_reset_state, .get_state = cpu_get_state, .set_state = cpu_set_state,                        \
+        .step_state = cpu_step_state, .probs = cpu_probs, .logits = cpu_logits, .set_logits = cpu_set_logits,          \
+        .zero_grad = cpu_zero_grad, .scale_grad = cpu_scale_grad, .sum_grad = cpu_sum_grad,                            \
+        .grad_norm = cpu_grad_norm, .clip_grad = cpu_clip_grad,                                                        \
         .optim_step = cpu_optim_step, .moments_to_host = cpu_moments, .moments_from_host = cpu_moments,                \
         .params_host = cpu_params_host, .weights_changed = cpu_weights_changed, .grads_host = cpu_grads_host,          \
     }

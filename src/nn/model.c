@@ -74,7 +74,7 @@ size_t model_alloc_bytes(const charrnn_model_config *cfg, int V, int B, int T, i
     model m;
     memset(&m, 0, sizeof m);
     layout(&m, cfg, V);
-    return m.num_params * sizeof(float) + cpu_alloc_bytes(&m, B, T, train);
+    return cpu_fp32_ops.alloc_bytes(&m, B, T, train); /* the backend model_init picks */
 }
 
 int model_alloc(model *m, int B, int T, int train, charrnn_error *err) {
