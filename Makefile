@@ -52,12 +52,12 @@ else
   BUILD   := build/release
 endif
 
-LIB_SRC  := $(filter-out src/nn/cells_dispatch.c,$(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
+LIB_SRC  := $(filter-out src/backend/cells_dispatch.c,$(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
 ifeq ($(PORTABLE),1)
   # cells.c once per instruction-set level, and the dispatcher that picks one
-  LIB_OBJ := $(filter-out $(BUILD)/src/nn/cells.o,$(LIB_OBJ)) $(BUILD)/src/nn/cells_v1.o $(BUILD)/src/nn/cells_v3.o \
-             $(BUILD)/src/nn/cells_v4.o $(BUILD)/src/nn/cells_dispatch.o
+  LIB_OBJ := $(filter-out $(BUILD)/src/backend/cells.o,$(LIB_OBJ)) $(BUILD)/src/backend/cells_v1.o $(BUILD)/src/backend/cells_v3.o \
+             $(BUILD)/src/backend/cells_v4.o $(BUILD)/src/backend/cells_dispatch.o
 endif
 CLI_SRC  := $(wildcard cli/*.c)
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
@@ -93,10 +93,10 @@ $(BUILD)/src/%.o: src/%.c $(SRC_H) include/charrnn.h
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).
 FAST_CFLAGS := -O3 -ffast-math -fno-finite-math-only -mprefer-vector-width=512
-$(BUILD)/src/nn/cells.o: src/nn/cells.c src/nn/cells.h
+$(BUILD)/src/backend/cells.o: src/backend/cells.c src/backend/cells.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
-$(BUILD)/src/nn/cells_v%.o: src/nn/cells.c src/nn/cells.h
+$(BUILD)/src/backend/cells_v%.o: src/backend/cells.c src/backend/cells.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(FAST_CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -DCELLS_VARIANT=v$* \
 	    $(if $(filter 1,$*),-march=x86-64,-march=x86-64-v$*) -c $< -o $@

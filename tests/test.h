@@ -21,6 +21,15 @@ int t_check_close(double a, double b, double atol, double rtol, const char *file
  * failed check in the same test still fails it. */
 void t_skip(const char *why);
 
+/* The backends the network's tests run through, float32 first (test_backends.c):
+ * use(m) switches a fresh model onto it and returns 0, or -1 where this processor
+ * or build does not run it; tol scales the tolerances of a comparison with
+ * float32's (or PyTorch's) numbers to its rounding (1 for float32). */
+struct model;
+typedef struct t_backend { const char *name; int (*use)(struct model *m); double tol; } t_backend;
+extern const t_backend t_backends[];
+extern const int t_num_backends;
+
 /* A fresh temporary directory for this test run (removed at exit). */
 const char *t_tmpdir(void);
 /* t_path("x.txt"): a path inside t_tmpdir(); the same string for the same name, valid for the whole run. */

@@ -23,30 +23,34 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/data/mapped", 2, NULL},
     {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL},
     {"src/data/tokcache", 4, NULL},
-    /* src/backend: the matrix-product kernels */
+    /* src/backend: the CPU's kernels (products, the cells' elementwise math) */
     {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
-    /* src/nn: the network */
-    {"src/nn/cells", 4, "cells"}, {"src/nn/cells_dispatch", 4, "cells"},
+    {"src/backend/cells", 0, "cells"}, {"src/backend/cells_dispatch", 0, "cells"},
+    /* src/nn: the limits and the optimizers, which the backends' table names */
     {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
-    {"src/nn/model", 5, NULL},
-    {"src/nn/loss", 6, NULL}, {"src/nn/adapt", 6, NULL}, {"src/nn/precision", 6, NULL},
+    /* src/backend: the seam (the network as backends see it, the table of operations), then the CPU backend */
+    {"src/backend/backend", 5, NULL},
+    {"src/backend/cpu_backend", 6, "cpu"}, {"src/backend/cpu_passes", 6, "cpu"},
+    /* src/nn: the network (its description and its face), then what runs it over a corpus */
+    {"src/nn/model", 7, NULL},
+    {"src/nn/loss", 8, NULL}, {"src/nn/adapt", 8, NULL}, {"src/nn/precision", 8, NULL},
     /* src/baseline: the n-gram baseline: counts, no network */
     {"src/baseline/ngram", 5, NULL},
     /* src/run: the model handle, files, runs */
-    {"src/run/handle", 7, NULL},
-    {"src/run/checkpoint", 8, NULL},
-    {"src/run/train", 9, NULL}, {"src/run/sample", 9, NULL}, {"src/run/evaluate", 9, NULL}, {"src/run/compress", 9, NULL},
+    {"src/run/handle", 9, NULL},
+    {"src/run/checkpoint", 10, NULL},
+    {"src/run/train", 11, NULL}, {"src/run/sample", 11, NULL}, {"src/run/evaluate", 11, NULL}, {"src/run/compress", 11, NULL},
     /* the public face: declarations only, included everywhere for its types */
-    {"include/charrnn", 10, NULL},
+    {"include/charrnn", 12, NULL},
     /* the command */
-    {"cli/options", 11, NULL}, {"cli/progress", 11, NULL}, {"cli/signals", 11, NULL},
-    {"cli/cli", 12, NULL},
-    {"cli/rundir", 13, NULL},
-    {"cli/default_corpus", 14, NULL}, {"cli/viz", 14, "viz"}, {"cli/viz_props", 14, "viz"}, {"cli/viz_html", 14, "viz"}, {"cli/viz_report", 14, "viz"},
-    {"cli/viz_play", 14, "viz"},
-    {"cli/train", 15, NULL}, {"cli/sample", 15, NULL}, {"cli/eval", 15, NULL}, {"cli/compress", 15, NULL}, {"cli/novelty", 15, NULL},
-    {"cli/ngram", 15, NULL},
-    {"cli/main", 16, NULL},
+    {"cli/options", 13, NULL}, {"cli/progress", 13, NULL}, {"cli/signals", 13, NULL},
+    {"cli/cli", 14, NULL},
+    {"cli/rundir", 15, NULL},
+    {"cli/default_corpus", 16, NULL}, {"cli/viz", 16, "viz"}, {"cli/viz_props", 16, "viz"}, {"cli/viz_html", 16, "viz"}, {"cli/viz_report", 16, "viz"},
+    {"cli/viz_play", 16, "viz"},
+    {"cli/train", 17, NULL}, {"cli/sample", 17, NULL}, {"cli/eval", 17, NULL}, {"cli/compress", 17, NULL}, {"cli/novelty", 17, NULL},
+    {"cli/ngram", 17, NULL},
+    {"cli/main", 18, NULL},
 };
 /* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */
 static const char *FLOORS[] = {"src/base", "src/data", "src/backend", "src/nn", "src/baseline", "src/run"};

@@ -3,7 +3,8 @@
  * and without dropout (decoder and loss included). (2) PyTorch reference
  * fixtures (tests/ref/make_fixtures.py): logits, loss, final state and every
  * gradient for fixed weights, and 10-step loss trajectories with RMSProp, Adam and
- * norm clipping, state carried between steps. (3) Optimizer and clipping units. */
+ * norm clipping, state carried between steps, on every backend this processor runs
+ * (t_backends, test_backends.c). (3) Optimizer and clipping units. */
 #include "test.h"
 
 #include "cells.h"
@@ -26,9 +27,8 @@
 /* Loss in double of a fixed batch; dropout masks are redrawn from the same seed so
  * every evaluation sees the same mask. */
 static double loss_at(model *m, const int32_t *x, const int32_t *y, int b, int t, const float *h0, const float *c0) {
-    size_t sn = (size_t)m->L * m->B * m->H;
-    memcpy(m->state_h, h0, sizeof(float) * sn);
-    memcpy(m->state_c, c0, sizeof(float) * sn);
+    model_set_states(m, 0, m->B, h0, c0);
+    model_weights_changed(m); /* the caller moved a weight */
     rng r;
     rng_seed(&r, 99, 7);
     return model_forward(m, x, y, b, t, 1, &r);
@@ -44,7 +44,8 @@ static void gradcheck(charrnn_cell cell, int L, float dropout) {
     rng r;
     rng_seed(&r, 42, 0);
     /* larger weights than char-rnn's init so every path carries signal */
-    for (size_t i = 0; i < m.num_params; i++) m.params[i] = (rng_uniform(&r) - 0.5f) * 1.6f;
+    float *params = model_params(&m);
+    for (size_t i = 0; i < m.num_params; i++) params[i] = (rng_uniform(&r) - 0.5f) * 1.6f;
     int32_t x[T * B], y[T * B];
     for (int i = 0; i < T * B; i++) { x[i] = (int32_t)(rng_u32(&r) % V); y[i] = (int32_t)(rng_u32(&r) % V); }
     size_t sn = (size_t)L * B * H;
@@ -62,13 +63,13 @@ static void gradcheck(charrnn_cell cell, int L, float dropout) {
     int bad = 0;
     double worst = 0;
     for (size_t i = 0; i < m.num_params; i++) {
-        float keep = m.params[i];
-        m.params[i] = keep + eps;
+        float keep = params[i];
+        params[i] = keep + eps;
         double lp = loss_at(&m, x, y, B, T, h0, c0);
-        m.params[i] = keep - eps;
+        params[i] = keep - eps;
         double lm = loss_at(&m, x, y, B, T, h0, c0);
-        m.params[i] = keep;
-        double num = (lp - lm) / (2.0 * eps), ana = m.grads[i];
+        params[i] = keep;
+        double num = (lp - lm) / (2.0 * eps), ana = model_grads(&m)[i];
         double excess = fabs(num - ana) - (1e-4 + 2e-3 * fabs(ana));
         if (excess > worst) worst = excess;
         if (excess > 0 && bad++ < 5) {
@@ -103,6 +104,11 @@ typedef struct fixture {
     charrnn_cell cell;
 } fixture;
 
+static void fixture_close(fixture *fx) {
+    st_close(fx->f);
+    model_free(&fx->m);
+}
+
 static const float *tensor_f32(const st_file *f, const char *name, size_t n) {
     const st_tensor *t = st_find(f, name);
     if (!CHECKF(t != NULL, "fixture tensor %s missing", name)) return NULL;
@@ -122,7 +128,8 @@ static void copy_i32(int32_t *dst, const st_file *f, const char *name, size_t n)
     else memset(dst, 0, n * 4);
 }
 
-static int fixture_open(fixture *fx, const char *cellname) {
+/* The fixture's network on backend bk: 1 where bk does not run here, -1 on a failure. */
+static int fixture_open(fixture *fx, const char *cellname, const t_backend *bk) {
     char path[512], msg[512];
     snprintf(path, sizeof path, "%s/ref_%s.safetensors", t_fixtures(), cellname);
     fx->f = st_open(path, msg, sizeof msg);
@@ -136,18 +143,19 @@ static int fixture_open(fixture *fx, const char *cellname) {
     charrnn_model_config cfg = {.cell = fx->cell, .num_layers = fx->L, .rnn_size = fx->H, .dropout = 0};
     charrnn_error err = {0};
     if (!CHECK(model_init(&fx->m, &cfg, fx->V, &err) == 0)) return -1;
+    if (bk->use(&fx->m)) {
+        fixture_close(fx);
+        return 1;
+    }
     if (!CHECK(model_alloc(&fx->m, fx->B, fx->T, 1, &err) == 0)) return -1;
     for (int i = 0; i < fx->m.num_views; i++) {
         const param_view *v = &fx->m.views[i];
-        copy_f32(fx->m.params + v->offset, fx->f, v->name, v->size);
+        copy_f32(model_params(&fx->m) + v->offset, fx->f, v->name, v->size);
     }
+    model_weights_changed(&fx->m);
     return 0;
 }
 
-static void fixture_close(fixture *fx) {
-    st_close(fx->f);
-    model_free(&fx->m);
-}
 
 /* Max |a-b| / (atol + rtol |b|) over n values: <= 1 passes. */
 static void check_all_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol) {
@@ -161,31 +169,40 @@ static void check_all_close(const char *what, const float *a, const float *b, si
 }
 
 /* Tolerances: forward values 1e-5 absolute + 1e-4 relative (float32 sums in a
- * different order than PyTorch's), gradients 1e-6 absolute + 1e-3 relative. */
-static void reference_single(const char *cellname) {
+ * different order than PyTorch's), gradients 1e-6 absolute + 1e-3 relative; on
+ * another backend scaled by its tol. */
+static void reference_single(const char *cellname, const t_backend *bk) {
     fixture fx;
-    if (fixture_open(&fx, cellname)) return;
+    if (fixture_open(&fx, cellname, bk)) return;
     model *m = &fx.m;
+    const double k = bk->tol;
+    char what[96];
     const int TB = fx.T * fx.B;
     size_t sn = (size_t)fx.L * fx.B * fx.H;
     int32_t *x = malloc(sizeof(int32_t) * TB), *y = malloc(sizeof(int32_t) * TB);
     copy_i32(x, fx.f, "x", TB);
     copy_i32(y, fx.f, "y", TB);
-    copy_f32(m->state_h, fx.f, "h0", sn);
-    if (fx.cell == CHARRNN_LSTM) copy_f32(m->state_c, fx.f, "c0", sn);
+    float *h = calloc(sn, sizeof(float)), *c = calloc(sn, sizeof(float));
+    copy_f32(h, fx.f, "h0", sn);
+    if (fx.cell == CHARRNN_LSTM) copy_f32(c, fx.f, "c0", sn);
+    model_set_states(m, 0, fx.B, h, c);
     model_zero_grad(m);
     double loss = model_forward(m, x, y, fx.B, fx.T, 1, NULL);
     float ref_loss;
     copy_f32(&ref_loss, fx.f, "loss", 1);
-    CHECK_CLOSE(loss, ref_loss, 1e-6, 1e-6);
+    if (!CHECK_CLOSE(loss, ref_loss, 1e-6 * k, 1e-6 * k)) fprintf(stderr, "      (%s on %s)\n", cellname, bk->name);
     float *buf = malloc(sizeof(float) * (size_t)TB * fx.V + sizeof(float) * m->num_params);
     copy_f32(buf, fx.f, "logits", (size_t)TB * fx.V);
-    check_all_close("logits", m->logits, buf, (size_t)TB * fx.V, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "%s on %s: logits", cellname, bk->name);
+    check_all_close(what, model_logits(m, 0), buf, (size_t)TB * fx.V, 1e-5 * k, 1e-4 * k);
+    model_get_states(m, 0, fx.B, h, c);
     copy_f32(buf, fx.f, "hT", sn);
-    check_all_close("hT", m->state_h, buf, sn, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "%s on %s: hT", cellname, bk->name);
+    check_all_close(what, h, buf, sn, 1e-5 * k, 1e-4 * k);
     if (fx.cell == CHARRNN_LSTM) {
         copy_f32(buf, fx.f, "cT", sn);
-        check_all_close("cT", m->state_c, buf, sn, 1e-5, 1e-4);
+        snprintf(what, sizeof what, "%s on %s: cT", cellname, bk->name);
+        check_all_close(what, c, buf, sn, 1e-5 * k, 1e-4 * k);
     }
     model_backward(m, x, y, fx.B, fx.T);
     for (int i = 0; i < m->num_views; i++) {
@@ -193,9 +210,12 @@ static void reference_single(const char *cellname) {
         char name[64];
         snprintf(name, sizeof name, "grad.%s", v->name);
         copy_f32(buf, fx.f, name, v->size);
-        check_all_close(name, m->grads + v->offset, buf, v->size, 1e-6, 1e-3);
+        snprintf(what, sizeof what, "%s on %s: %s", cellname, bk->name, name);
+        check_all_close(what, model_grads(m) + v->offset, buf, v->size, 1e-6 * k, 1e-3 * k);
     }
     free(buf);
+    free(h);
+    free(c);
     free(x);
     free(y);
     fixture_close(&fx);
@@ -204,9 +224,11 @@ static void reference_single(const char *cellname) {
 /* Loss per step within 1e-5 absolute + 1e-5 relative; weights after 10 steps
  * within 1e-4 absolute + 1e-3 relative (the optimizers divide by small square
  * roots, so rounding differences grow step by step). */
-static void reference_trajectory(const char *cellname, const char *traj, charrnn_optim kind, charrnn_clip_mode mode) {
+static void reference_trajectory(const char *cellname, const char *traj, charrnn_optim kind, charrnn_clip_mode mode,
+                                 const t_backend *bk) {
     fixture fx;
-    if (fixture_open(&fx, cellname)) return;
+    if (fixture_open(&fx, cellname, bk)) return;
+    const double k_tol = bk->tol;
     model *m = &fx.m;
     const int TB = fx.T * fx.B, steps = 10;
     charrnn_train_options o;
@@ -233,7 +255,8 @@ static void reference_trajectory(const char *cellname, const char *traj, charrnn
         double loss, norm;
         int rc = train_on_batch(m, &opt, &o, xs + k * TB, ys + k * TB, fx.B, fx.T, o.learning_rate, NULL, &loss, &norm);
         CHECK(rc == 0);
-        if (!CHECK_CLOSE(loss, ref[k], 1e-5, 1e-5)) fprintf(stderr, "      (%s %s step %d)\n", cellname, traj, k);
+        if (!CHECK_CLOSE(loss, ref[k], 1e-5 * k_tol, 1e-5 * k_tol))
+            fprintf(stderr, "      (%s %s step %d on %s)\n", cellname, traj, k, bk->name);
     }
     const char *finals[] = {"decoder.weight", "weight_hh_l0"};
     for (int i = 0; i < 2; i++) {
@@ -242,7 +265,9 @@ static void reference_trajectory(const char *cellname, const char *traj, charrnn
         const param_view *v = model_find_param(m, finals[i]);
         float *buf = malloc(sizeof(float) * v->size);
         copy_f32(buf, fx.f, name, v->size);
-        check_all_close(name, m->params + v->offset, buf, v->size, 1e-4, 1e-3);
+        char what[160];
+        snprintf(what, sizeof what, "%s on %s", name, bk->name);
+        check_all_close(what, model_params(m) + v->offset, buf, v->size, 1e-4 * k_tol, 1e-3 * k_tol);
         free(buf);
     }
     optim_free(&opt);
@@ -251,16 +276,21 @@ static void reference_trajectory(const char *cellname, const char *traj, charrnn
     fixture_close(&fx);
 }
 
-static void test_reference_lstm(void) { reference_single("lstm"); }
-static void test_reference_gru(void) { reference_single("gru"); }
-static void test_reference_rnn(void) { reference_single("rnn"); }
+/* every fixture once per backend this processor runs */
+static void reference_all(const char *cellname) {
+    for (int b = 0; b < t_num_backends; b++) reference_single(cellname, &t_backends[b]);
+}
+static void test_reference_lstm(void) { reference_all("lstm"); }
+static void test_reference_gru(void) { reference_all("gru"); }
+static void test_reference_rnn(void) { reference_all("rnn"); }
 static void test_trajectory_all(void) {
     const char *cells[] = {"lstm", "gru", "rnn"};
-    for (int c = 0; c < 3; c++) {
-        reference_trajectory(cells[c], "traj_rmsprop", CHARRNN_RMSPROP, CHARRNN_CLIP_VALUE);
-        reference_trajectory(cells[c], "traj_adam", CHARRNN_ADAM, CHARRNN_CLIP_VALUE);
-        reference_trajectory(cells[c], "traj_rmsprop_clipnorm", CHARRNN_RMSPROP, CHARRNN_CLIP_NORM);
-    }
+    for (int b = 0; b < t_num_backends; b++)
+        for (int c = 0; c < 3; c++) {
+            reference_trajectory(cells[c], "traj_rmsprop", CHARRNN_RMSPROP, CHARRNN_CLIP_VALUE, &t_backends[b]);
+            reference_trajectory(cells[c], "traj_adam", CHARRNN_ADAM, CHARRNN_CLIP_VALUE, &t_backends[b]);
+            reference_trajectory(cells[c], "traj_rmsprop_clipnorm", CHARRNN_RMSPROP, CHARRNN_CLIP_NORM, &t_backends[b]);
+        }
 }
 
 /* ---- units ----------------------------------------------------------------------- */
@@ -311,7 +341,8 @@ static void test_partial_batch_matches(void) {
     rng r;
     rng_seed(&r, 5, 0);
     model_init_weights(&a, &r);
-    memcpy(b.params, a.params, sizeof(float) * a.num_params);
+    memcpy(model_params(&b), model_params(&a), sizeof(float) * a.num_params);
+    model_weights_changed(&b);
     CHECK(model_alloc(&a, 7, 9, 0, &err) == 0 && model_alloc(&b, 2, 3, 0, &err) == 0);
     int32_t x[6] = {0, 1, 2, 3, 4, 5}, y[6] = {1, 2, 3, 4, 5, 0};
     model_reset_state(&a);
@@ -323,7 +354,7 @@ static void test_partial_batch_matches(void) {
 }
 
 /* With several threads the recurrence runs blocks of streams on their own threads
- * (model.c by_streams): the loss and every gradient must equal the one-thread run. */
+ * (cpu_passes.c by_streams): the loss and every gradient must equal the one-thread run. */
 static void test_stream_split_matches(void) {
 #ifdef _OPENMP
     const charrnn_cell cells[3] = {CHARRNN_LSTM, CHARRNN_GRU, CHARRNN_RNN};
@@ -335,7 +366,9 @@ static void test_stream_split_matches(void) {
         CHECK(model_init(&m, &cfg, V, &err) == 0 && model_alloc(&m, B, T, 1, &err) == 0);
         rng r;
         rng_seed(&r, 9, 0);
-        for (size_t i = 0; i < m.num_params; i++) m.params[i] = (rng_uniform(&r) - 0.5f) * 0.8f;
+        float *params = model_params(&m);
+        for (size_t i = 0; i < m.num_params; i++) params[i] = (rng_uniform(&r) - 0.5f) * 0.8f;
+        model_weights_changed(&m);
         int32_t x[B * T], y[B * T];
         for (int i = 0; i < B * T; i++) { x[i] = (int32_t)(rng_u32(&r) % V); y[i] = (int32_t)(rng_u32(&r) % V); }
         float *g1 = malloc(sizeof(float) * m.num_params);
@@ -347,11 +380,11 @@ static void test_stream_split_matches(void) {
             model_zero_grad(&m);
             loss[k] = model_forward(&m, x, y, B, T, 1, NULL);
             model_backward(&m, x, y, B, T);
-            if (k == 0) memcpy(g1, m.grads, sizeof(float) * m.num_params);
+            if (k == 0) memcpy(g1, model_grads(&m), sizeof(float) * m.num_params);
         }
         omp_set_num_threads(saved);
         CHECK_CLOSE(loss[1], loss[0], 1e-7, 1e-6);
-        check_all_close("gradients with streams split across threads", m.grads, g1, m.num_params, 1e-7, 1e-5);
+        check_all_close("gradients with streams split across threads", model_grads(&m), g1, m.num_params, 1e-7, 1e-5);
         free(g1);
         model_free(&m);
     }
@@ -462,10 +495,11 @@ static void test_half_precision(void) {
     model m, full, half;
     charrnn_error err;
     CHECK(model_init(&m, &cfg, 30, &err) == 0);
-    for (size_t i = 0; i < m.num_params; i++) m.params[i] = (rng_uniform(&r) - 0.5f) * 0.6f;
+    float *params = model_params(&m);
+    for (size_t i = 0; i < m.num_params; i++) params[i] = (rng_uniform(&r) - 0.5f) * 0.6f;
+    model_weights_changed(&m);
     CHECK(model_view(&full, &m, 1, 1, &err) == 0 && model_view(&half, &m, 1, 1, &err) == 0);
-    half.half = malloc(sizeof(uint16_t) * m.num_params);
-    half_from_float(half.half, m.params, m.num_params);
+    CHECK(model_use_half(&half, &err) == 0);
     model_reset_state(&full);
     model_reset_state(&half);
     for (int step = 0; step < 20; step++) {
@@ -473,7 +507,7 @@ static void test_half_precision(void) {
         model_forward(&full, &x, NULL, 1, 1, 0, NULL);
         model_forward(&half, &x, NULL, 1, 1, 0, NULL);
     }
-    check_all_close("probabilities with half weights", half.probs, full.probs, 30, 2e-3, 0);
+    check_all_close("probabilities with half weights", model_probs(&half, 0), model_probs(&full, 0), 30, 2e-3, 0);
     model_view_free(&full);
     model_view_free(&half);
     model_free(&m);

@@ -17,14 +17,15 @@ int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_con
     mc.dropout = 0; /* evaluation: no dropout, so no masks for backward to read */
     int rc = model_init(&a->net, &mc, src->V, err);
     if (rc) return rc;
-    memcpy(a->net.params, src->params, sizeof(float) * src->num_params);
+    memcpy(model_params(&a->net), model_params(src), sizeof(float) * src->num_params);
+    model_weights_changed(&a->net);
     if ((rc = model_alloc(&a->net, 1, cfg->segment, 1, err))) { adapter_free(a); return rc; }
     a->ms = cr_malloc(src->num_params, sizeof(float));
     a->theta0 = cfg->decay > 0 ? cr_malloc(src->num_params, sizeof(float)) : NULL;
     if (!a->ms || (cfg->decay > 0 && !a->theta0)) { adapter_free(a); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     if (ms0) memcpy(a->ms, ms0, sizeof(float) * src->num_params);
     else for (size_t i = 0; i < src->num_params; i++) a->ms[i] = -1.0f; /* unset: the first gradient sets it */
-    if (a->theta0) memcpy(a->theta0, src->params, sizeof(float) * src->num_params);
+    if (a->theta0) memcpy(a->theta0, model_params(src), sizeof(float) * src->num_params);
     a->cfg = *cfg;
     model_reset_state(&a->net);
     return CHARRNN_OK;
@@ -38,9 +39,7 @@ void adapter_free(adapter *a) {
 }
 
 void adapter_set_state(adapter *a, const float *h, const float *c) {
-    const size_t n = (size_t)a->net.L * a->net.H;
-    memcpy(a->net.state_h, h, sizeof(float) * n);
-    memcpy(a->net.state_c, c, sizeof(float) * n);
+    model_set_states(&a->net, 0, 1, h, c);
 }
 
 double adapter_step(adapter *a, const int32_t *x, const int32_t *y, int t) {
@@ -52,7 +51,8 @@ double adapter_step(adapter *a, const int32_t *x, const int32_t *y, int t) {
     const adapt_config *c = &a->cfg;
     const float lr = (float)c->lr, rho = (float)c->rho, eps = (float)c->eps, decay = (float)c->decay;
     const float clip = (float)c->clip;
-    float *p = net->params, *g = net->grads, *ms = a->ms;
+    float *p = model_params(net), *ms = a->ms;
+    const float *g = model_grads(net);
     for (size_t i = 0; i < net->num_params; i++) {
         float gi = g[i];
         if (clip > 0) gi = gi > clip ? clip : gi < -clip ? -clip : gi;

@@ -106,7 +106,7 @@ static void measure(const charrnn_model_config *cfg, int V, int batch, int steps
         const double start = now_s();
         for (int round = 0; round < 7; round++) {
             for (int p = 0; p < 2; p++) {
-                s.net.bf16 = p;
+                model_set_bf16(&s.net, p, &err); /* a change of table: the bf16 copies are kept */
                 for (int li = 0; li < nlen; li++) {
                     if (round == 0) { /* warm-up (first touches, packing), and how many passes make a repetition */
                         double t = time_passes(&s, lens[li], 1);

@@ -107,7 +107,7 @@ int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path,
     for (int i = 0; i < net->num_views; i++) {
         const param_view *v = &net->views[i];
         ts[n] = (st_tensor){.name = v->name, .dtype = ST_F32, .ndim = v->ndim,
-                            .shape = {v->shape[0], v->shape[1]}, .data = net->params + v->offset,
+                            .shape = {v->shape[0], v->shape[1]}, .data = model_params(net) + v->offset,
                             .nbytes = v->size * sizeof(float)};
         n++;
     }
@@ -494,9 +494,10 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     for (int i = 0; i < m->net.num_views && !rc; i++) {
         const param_view *v = &m->net.views[i];
         int64_t shape[2] = {v->shape[0], v->shape[1]};
-        rc = read_tensor(f, path, v->name, v->ndim, shape, m->net.params + v->offset, VALUES_FINITE, err);
+        rc = read_tensor(f, path, v->name, v->ndim, shape, model_params(&m->net) + v->offset, VALUES_FINITE, err);
     }
     if (rc) goto done;
+    model_weights_changed(&m->net);
     if ((rc = read_train_state(f, path, m, err))) goto done;
     m->eval_seq_length = opt.seq_length;
     copy_meta(m, f);

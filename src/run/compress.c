@@ -57,7 +57,7 @@ static uint32_t crc32_of(const unsigned char *p, size_t n) {
 
 
 static uint64_t fingerprint(const charrnn_model *m) {
-    uint64_t h = cr_fnv1a(CR_FNV_OFFSET, m->net.params, sizeof(float) * m->net.num_params);
+    uint64_t h = cr_fnv1a(CR_FNV_OFFSET, model_params(&m->net), sizeof(float) * m->net.num_params);
     h = cr_fnv1a(h, m->vocab, sizeof(uint32_t) * (size_t)m->vocab_size);
     return cr_fnv1a(h, &m->unit, sizeof m->unit);
 }
@@ -320,8 +320,11 @@ static int job_init(job *j, charrnn_model *m, const header *h, charrnn_error *er
     j->ring = j->adapt ? cr_malloc((size_t)h->segment + 1, sizeof(int32_t)) : NULL;
     j->snap = j->adapt ? cr_calloc(2 * state, sizeof(float)) : NULL;
     if (!j->cum || (j->adapt && (!j->ring || !j->snap))) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    /* before anything is read the prediction is uniform */
-    for (int v = 0; v < j->V; v++) j->view.probs[v] = 1.0f / (float)j->V;
+    /* before anything is read the prediction is uniform: 1/V, the softmax of zeros */
+    float *zeros = cr_calloc((size_t)j->V, sizeof(float));
+    if (!zeros) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    model_set_logits(&j->view, 0, zeros);
+    free(zeros);
     return CHARRNN_OK;
 }
 
@@ -356,8 +359,7 @@ static void job_advance(job *j, int32_t id) {
         }
         if (k % S == 0) {
             const size_t state = (size_t)j->view.L * j->view.H;
-            memcpy(j->snap, j->view.state_h, sizeof(float) * state);
-            memcpy(j->snap + state, j->view.state_c, sizeof(float) * state);
+            model_get_states(&j->view, 0, 1, j->snap, j->snap + state);
         }
     }
     model_forward(&j->view, &id, NULL, 1, 1, 0, NULL);
@@ -442,9 +444,9 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
     const unsigned char *s = in;
     for (size_t i = 0; !rc && i < n;) {
         const int V = j.V;
-        uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
+        uint32_t total = quantise(j.cum, model_probs(&j.view, 0), V, j.escapes, j.coded);
         int id, k = next_symbol(m, s, n, i, &id);
-        if (!isfinite(j.view.probs[0])) {
+        if (!isfinite(model_probs(&j.view, 0)[0])) {
             rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's probabilities are not finite; it cannot compress");
             break;
         }
@@ -537,7 +539,7 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
     while (!rc && o < h.length) {
         if (ac_decode_overrun(&c)) { rc = -2; break; }
         const int V = j.V;
-        uint32_t total = quantise(j.cum, j.view.probs, V, j.escapes, j.coded);
+        uint32_t total = quantise(j.cum, model_probs(&j.view, 0), V, j.escapes, j.coded);
         uint32_t cnt = ac_decode_count(&c, total);
         int lo = 0, hi = V + 1; /* the symbol whose interval holds cnt: binary search over cum */
         if (cnt >= total) { rc = -1; break; }

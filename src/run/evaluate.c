@@ -139,7 +139,7 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
             res->bpc = res->nats / log(2.0);
             res->predicted = cnt;
             res->streams = 1;
-            memcpy(m->net.params, a.net.params, sizeof(float) * m->net.num_params);
+            memcpy(model_params(&m->net), model_params(&a.net), sizeof(float) * m->net.num_params);
             model_weights_changed(&m->net);
         }
         adapter_free(&a);
@@ -221,11 +221,9 @@ int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const cha
         for (int s = 0; s < tt; s++) {
             size_t i = pos + s;
             t->chars[i] = m->vocab[x[s]];
-            for (int l = 0; l < L; l++) {
-                memcpy(t->h + (i * L + l) * H, run.a[l].h + (size_t)(s + 1) * H, sizeof(float) * H);
-                if (t->c) memcpy(t->c + (i * L + l) * H, run.a[l].c + (size_t)(s + 1) * H, sizeof(float) * H);
-            }
-            const float *p = run.probs + (size_t)s * V;
+            for (int l = 0; l < L; l++)
+                model_step_state(&run, l, s, 0, 1, t->h + (i * L + l) * H, t->c ? t->c + (i * L + l) * H : NULL);
+            const float *p = model_probs(&run, (size_t)s);
             int best[CHARRNN_TOPK] = {0};
             int k = 0;
             for (int v = 0; v < V; v++) { /* insertion into a sorted top-k */
@@ -243,7 +241,7 @@ int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const cha
             }
             t->p_next[i] = i + 1 < c.n ? p[corpus_id(&c, i + 1)] : NAN;
         }
-        if (!isfinite(run.logits[0])) {
+        if (!isfinite(model_logits(&run, 0)[0])) {
             rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's numbers overflow on %s (its weights are too large); "
                          "this checkpoint cannot be traced", name ? name : "the text");
             goto done;

@@ -2,6 +2,7 @@
  * (charrnn_model_new: its weights drawn from a seed), describing it, closing it
  * (the last reference frees it). Loading one from a file is checkpoint.c's. */
 #include "handle.h"
+#include "bf16.h"
 #include "common.h"
 #include "data.h"
 #include "dist.h"
@@ -133,7 +134,7 @@ int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_e
     int on = p == CHARRNN_PRECISION_BF16;
     if (p == CHARRNN_PRECISION_AUTO) {
         /* a trainer's model does the trainer's passes; any other what it was told, or sampling */
-        const int training = m->net.grads != NULL;
+        const int training = m->net.train;
         const int batch = training ? m->net.B : m->work_batch ? m->work_batch : 1;
         const int steps = training ? m->net.T : m->work_steps ? m->work_steps : 1;
         precision_choice c;
@@ -156,7 +157,7 @@ int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_e
 const char *charrnn_model_precision_note(const charrnn_model *m) { return m->precision_note; }
 
 charrnn_precision charrnn_model_precision(const charrnn_model *m) {
-    return m->net.bf16 ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;
+    return model_bf16(&m->net) ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;
 }
 
 int charrnn_model_num_tensors(const charrnn_model *m) { return m->net.num_views; }
@@ -167,7 +168,7 @@ float *charrnn_model_tensor(charrnn_model *m, int i, const char **name, int *row
     if (name) *name = v->name;
     if (rows) *rows = v->shape[0];
     if (cols) *cols = v->ndim > 1 ? v->shape[1] : 1;
-    return m->net.params + v->offset;
+    return model_params(&m->net) + v->offset;
 }
 
 void charrnn_model_weights_changed(charrnn_model *m) { model_weights_changed(&m->net); }

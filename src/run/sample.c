@@ -4,7 +4,6 @@
 #include "cells.h"
 #include "common.h"
 #include "data.h"
-#include "half.h"
 #include "handle.h"
 #include "threads.h"
 
@@ -19,13 +18,11 @@ struct charrnn_stream {
     model run;         /* shares m's weights; activations for (n, 1) */
     int n;
     int32_t *cur;      /* (n) scratch: the ids being fed */
+    float *zeros;      /* (V) zeros: a fresh stream's logits */
 };
 
-static void set_uniform(charrnn_stream *s, int j) {
-    const int V = s->m->vocab_size;
-    float *z = s->run.logits + (size_t)j * V, *p = s->run.probs + (size_t)j * V;
-    for (int v = 0; v < V; v++) { z[v] = 0.0f; p[v] = 1.0f / (float)V; }
-}
+/* logits 0, probabilities 1/V (exactly: the softmax of zeros) */
+static void set_uniform(charrnn_stream *s, int j) { model_set_logits(&s->run, (size_t)j, s->zeros); }
 
 int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams, charrnn_error *err) {
     *out = NULL;
@@ -38,7 +35,8 @@ int charrnn_stream_open(charrnn_stream **out, charrnn_model *m, int num_streams,
     if (rc) { free(s); return rc; }
     s->m = model_retain(m);
     s->cur = cr_calloc((size_t)num_streams, sizeof(int32_t));
-    if (!s->cur) { charrnn_stream_close(s); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
+    s->zeros = cr_calloc((size_t)m->vocab_size, sizeof(float));
+    if (!s->cur || !s->zeros) { charrnn_stream_close(s); return cr_fail(err, CHARRNN_ENOMEM, "out of memory"); }
     charrnn_stream_reset(s);
     *out = s;
     return CHARRNN_OK;
@@ -48,6 +46,7 @@ void charrnn_stream_close(charrnn_stream *s) {
     if (!s) return;
     model_view_free(&s->run);
     free(s->cur);
+    free(s->zeros);
     charrnn_model_close(s->m);
     free(s);
 }
@@ -94,13 +93,13 @@ int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, lo
 }
 
 const float *charrnn_stream_probs(const charrnn_stream *s, int j) {
-    return j >= 0 && j < s->n ? s->run.probs + (size_t)j * s->m->vocab_size : NULL;
+    return j >= 0 && j < s->n ? model_probs(&s->run, (size_t)j) : NULL;
 }
 
 void charrnn_stream_logprobs(const charrnn_stream *s, int j, float *out) {
     if (j < 0 || j >= s->n) return;
     const int V = s->m->vocab_size;
-    const float *z = s->run.logits + (size_t)j * V;
+    const float *z = model_logits(&s->run, (size_t)j);
     float mx = z[0];
     for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
     double sum = 0;
@@ -117,30 +116,23 @@ size_t charrnn_stream_state_size(const charrnn_stream *s) {
 void charrnn_stream_get_state(const charrnn_stream *s, int j, float *out) {
     const model *r = &s->run;
     const size_t H = (size_t)r->H, V = (size_t)s->m->vocab_size;
+    const int lstm = r->cfg.cell == CHARRNN_LSTM;
     for (int l = 0; l < r->L; l++) {
-        memcpy(out, r->state_h + ((size_t)l * r->B + j) * H, H * sizeof(float));
-        out += H;
-        if (r->cfg.cell == CHARRNN_LSTM) {
-            memcpy(out, r->state_c + ((size_t)l * r->B + j) * H, H * sizeof(float));
-            out += H;
-        }
+        model_get_state(r, l, j, 1, out, lstm ? out + H : NULL);
+        out += lstm ? 2 * H : H;
     }
-    memcpy(out, r->logits + (size_t)j * V, V * sizeof(float));
+    memcpy(out, model_logits(r, (size_t)j), V * sizeof(float));
 }
 
 void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in) {
     model *r = &s->run;
-    const size_t H = (size_t)r->H, V = (size_t)s->m->vocab_size;
+    const size_t H = (size_t)r->H;
+    const int lstm = r->cfg.cell == CHARRNN_LSTM;
     for (int l = 0; l < r->L; l++) {
-        memcpy(r->state_h + ((size_t)l * r->B + j) * H, in, H * sizeof(float));
-        in += H;
-        if (r->cfg.cell == CHARRNN_LSTM) {
-            memcpy(r->state_c + ((size_t)l * r->B + j) * H, in, H * sizeof(float));
-            in += H;
-        }
+        model_set_state(r, l, j, 1, in, lstm ? in + H : NULL);
+        in += lstm ? 2 * H : H;
     }
-    memcpy(r->logits + (size_t)j * V, in, V * sizeof(float));
-    softmax_xent_forward(r->probs + (size_t)j * V, r->logits + (size_t)j * V, NULL, 1, (int)V);
+    model_set_logits(r, (size_t)j, in);
 }
 
 /* ---- sampling --------------------------------------------------------------------- */
@@ -240,15 +232,7 @@ int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_sample_config *c
 }
 
 int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err) {
-    model *run = &s->st->run;
-    if (!half_supported())
-        return cr_fail(err, CHARRNN_EINVAL, "half-precision sampling needs a build for a processor with AVX-512F and F16C; sample in full precision");
-    if (run->half) return CHARRNN_OK;
-    run->half = cr_malloc(run->num_params, sizeof(uint16_t));
-    if (!run->half) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the half-precision weights");
-    half_from_float(run->half, run->params, run->num_params);
-    run->half_version = run->version_src ? *run->version_src : run->weights_version;
-    return CHARRNN_OK;
+    return model_use_half(&s->st->run, err);
 }
 
 /* Every stream's newest character goes into its ring (for the repetition penalty). */
@@ -298,7 +282,7 @@ static int by_prob(const void *a, const void *b, void *q_) {
 static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out) {
     const charrnn_sample_config *c = &s->cfg;
     const int V = s->st->m->vocab_size;
-    const float *logits = s->st->run.logits + (size_t)j * V, *p = s->st->run.probs + (size_t)j * V;
+    const float *logits = model_logits(&s->st->run, (size_t)j), *p = model_probs(&s->st->run, (size_t)j);
     int penalise = c->repetition_penalty != 1 && s->hist && s->hist_len > 0;
     if (penalise) {
         memcpy(s->z, logits, sizeof(float) * (size_t)V);

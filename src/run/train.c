@@ -240,11 +240,11 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     ckpt_run run = {.opt = opt, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2, .state_h = t->full_state,
                     .state_c = t->full_state + full};
     if ((rc = checkpoint_restore_run(ckpt_path, t->m, &run, t->data.n, t->data.checksum, err))) goto fail;
+    model_moments_from_host(net, &t->opt_state);
     /* this rank's streams of the saved state */
     for (int l = 0; l < net->L; l++) {
-        const size_t H = (size_t)net->H, from = ((size_t)l * opt.batch_size + (size_t)t->b0) * H, to = (size_t)l * t->bl * H;
-        memcpy(net->state_h + to, t->full_state + from, sizeof(float) * (size_t)t->bl * H);
-        memcpy(net->state_c + to, t->full_state + full + from, sizeof(float) * (size_t)t->bl * H);
+        const size_t from = ((size_t)l * opt.batch_size + (size_t)t->b0) * net->H;
+        model_set_state(net, l, 0, t->bl, t->full_state + from, t->full_state + full + from);
     }
     free(t->loss_history);
     t->loss_history = run.loss_history;
@@ -340,7 +340,7 @@ int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn
                      "train on text with the same character set, or start without --init-from",
                      ckpt_path, src->vocab_size, t->m->vocab_size, diff);
     } else {
-        memcpy(t->m->net.params, src->net.params, sizeof(float) * a->num_params);
+        memcpy(model_params(&t->m->net), model_params(&src->net), sizeof(float) * a->num_params);
         model_weights_changed(&t->m->net);
     }
     charrnn_model_close(src);
@@ -376,15 +376,13 @@ static int train_on_batch_dist(model *net, optim *o, const charrnn_train_options
     if (!isfinite(*loss)) return 1;
     model_backward(net, x, y, b, t);
     if (dist_size() > 1) {
-        const float w = (float)share_of_batch;
-        for (size_t i = 0; i < net->num_params; i++) net->grads[i] *= w;
-        dist_sum_floats(net->grads, net->num_params); /* one in-place allreduce over the flat gradient */
+        model_scale_grad(net, (float)share_of_batch);
+        model_sum_grad(net, dist_sum_floats); /* one in-place allreduce over the flat gradient */
     }
-    *norm = grad_norm(net->grads, net->num_params);
+    *norm = model_grad_norm(net);
     if (!isfinite(*norm)) return 2;
-    grad_clip(net->grads, net->num_params, opt->grad_clip, opt->clip_mode, *norm);
-    optim_update(o, net->params, net->grads, lr);
-    model_weights_changed(net);
+    model_clip_grad(net, opt->grad_clip, opt->clip_mode, *norm);
+    model_optim_step(net, o, lr); /* the weights change: views refresh */
     return 0;
 }
 
@@ -395,7 +393,7 @@ int train_on_batch(model *net, optim *o, const charrnn_train_options *opt, const
 
 /* FNV-1a 64 of the weights: ranks that took the same steps hold the same bits. */
 static uint64_t weights_hash(const model *net) {
-    return cr_fnv1a(CR_FNV_OFFSET, net->params, net->num_params * sizeof(float));
+    return cr_fnv1a(CR_FNV_OFFSET, model_params(net), net->num_params * sizeof(float));
 }
 
 /* The corpus file is as it was when mapped (every rank's): CHARRNN_EIO otherwise (collective). */
@@ -486,8 +484,7 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
                        CR_NUM(t->opt.val_frac), t->val_n);
     model *net = &t->m->net;
     size_t state = (size_t)net->L * net->B * net->H;
-    memcpy(t->saved_state, net->state_h, sizeof(float) * state);
-    memcpy(t->saved_state + state, net->state_c, sizeof(float) * state);
+    model_get_states(net, 0, net->B, t->saved_state, t->saved_state + state);
     long cnt;
     int stopped;
     thread_scope ts;
@@ -506,8 +503,7 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
     }
     double loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
     threads_leave(&ts);
-    memcpy(net->state_h, t->saved_state, sizeof(float) * state);
-    memcpy(net->state_c, t->saved_state + state, sizeof(float) * state);
+    model_set_states(net, 0, net->B, t->saved_state, t->saved_state + state);
     int rc = corpus_unchanged(t, err);
     if (rc) return rc;
     if (stopped) return cr_fail(err, CHARRNN_ECANCELED, "validation was stopped");
@@ -528,13 +524,17 @@ static ckpt_run run_of(const charrnn_trainer *t) {
 }
 
 int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *err) {
-    /* the whole batch's carried state, gathered in stream order (collective) */
-    const model *net = &t->m->net;
+    /* the whole batch's carried state, gathered in stream order (collective), by way of
+     * this rank's own on the host (saved_state, free outside validation) */
+    model *net = &t->m->net;
     const size_t full = (size_t)net->L * t->opt.batch_size * net->H, H = (size_t)net->H;
+    const size_t mine = (size_t)net->L * t->bl * H;
+    model_get_states(net, 0, t->bl, t->saved_state, t->saved_state + mine);
     for (int q = 0; q < 2; q++)
         for (int l = 0; l < net->L; l++)
-            dist_gather_floats((q ? net->state_c : net->state_h) + (size_t)l * t->bl * H, t->bl * net->H,
+            dist_gather_floats(t->saved_state + q * mine + (size_t)l * t->bl * H, t->bl * net->H,
                                t->full_state + q * full + (size_t)l * t->opt.batch_size * H);
+    model_moments_to_host(net, &t->opt_state);
     if (t->rank > 0) return CHARRNN_OK; /* rank 0 writes */
     ckpt_run r = run_of(t);
     return checkpoint_save(t->m, &r, path, err);

@@ -1,6 +1,6 @@
 /* cells.h: the elementwise math of one time step of each cell, forward and
  * backward, over b rows of hidden size H, fused into one pass each. The matrix
- * products around them are in model.c. Gate order and formulas are PyTorch's. */
+ * products around them are in cpu_passes.c. Gate order and formulas are PyTorch's. */
 #ifndef CHARRNN_CELLS_H
 #define CHARRNN_CELLS_H
 

@@ -1,0 +1,238 @@
+/* test_backends.c: the backend seam (backend.h). The same steps run through two
+ * backends and every tensor is compared: logits, loss, the state after forward,
+ * every gradient, the parameters after an optimizer step, for LSTM, GRU and RNN
+ * with dropout. Today CPU float32 against itself through the table (after a round
+ * trip through the other variant: bit for bit) and against CPU bfloat16 (within
+ * bf16's rounding); a new backend adds a line to t_backends and one comparison.
+ * t_backends is also the list the PyTorch fixture tests (test_model.c) loop over. */
+#include "test.h"
+
+#include "bf16.h"
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int use_fp32(model *m) {
+    charrnn_error err;
+    return model_set_bf16(m, 0, &err) ? -1 : 0;
+}
+
+static int use_bf16(model *m) {
+    charrnn_error err;
+    return bf16_supported() && !model_set_bf16(m, 1, &err) ? 0 : -1;
+}
+
+/* float32 there and back: the table switches, the state stays */
+static int use_fp32_round_trip(model *m) {
+    charrnn_error err;
+    return use_bf16(m) || model_set_bf16(m, 0, &err) ? -1 : 0;
+}
+
+/* bf16 rounds each product's operands to 8 bits of mantissa: about 2^-9 relative
+ * per product, against float32's 2^-24 summed in a different order */
+const t_backend t_backends[] = {
+    {"cpu-fp32", use_fp32, 1},
+    {"cpu-bf16", use_bf16, 300},
+};
+const int t_num_backends = (int)(sizeof t_backends / sizeof t_backends[0]);
+
+enum { V = 13, H = 24, L = 2, B = 5, T = 6 };
+
+/* Everything one run of the steps leaves, on the host. */
+typedef struct outputs {
+    double loss;
+    float logits[T * B * V], probs[T * B * V];
+    float h[L * B * H], c[L * B * H];   /* the carried state after forward */
+    float *grads, *params;             /* the gradients; the parameters after one clipped SGD step */
+    size_t n;
+} outputs;
+
+/* On backend bk: fixed weights and starting state, one forward with dropout,
+ * backward, one optimizer step. 1: bk does not run here. */
+static int run_steps(const t_backend *bk, charrnn_cell cell, outputs *o) {
+    charrnn_model_config cfg = {.cell = cell, .num_layers = L, .rnn_size = H, .dropout = 0.25f};
+    model m;
+    charrnn_error err = {0};
+    if (!CHECK(model_init(&m, &cfg, V, &err) == 0)) return -1;
+    if (bk->use(&m)) {
+        model_free(&m);
+        return 1;
+    }
+    CHECK(model_alloc(&m, B, T, 1, &err) == 0);
+    rng r;
+    rng_seed(&r, 31, 4);
+    model_init_weights(&m, &r);
+    float *p = model_params(&m);
+    for (size_t i = 0; i < m.num_params; i++) p[i] += (rng_uniform(&r) - 0.5f) * 0.5f; /* every path carries signal */
+    model_weights_changed(&m);
+    float h0[L * B * H], c0[L * B * H];
+    for (int i = 0; i < L * B * H; i++) { h0[i] = rng_uniform(&r) - 0.5f; c0[i] = rng_uniform(&r) - 0.5f; }
+    model_set_states(&m, 0, B, h0, c0);
+    int32_t x[T * B], y[T * B];
+    for (int i = 0; i < T * B; i++) { x[i] = (int32_t)(rng_u32(&r) % V); y[i] = (int32_t)(rng_u32(&r) % V); }
+
+    rng drop;
+    rng_seed(&drop, 7, 7); /* the same masks on every backend */
+    model_zero_grad(&m);
+    o->loss = model_forward(&m, x, y, B, T, 1, &drop);
+    for (size_t row = 0; row < (size_t)T * B; row++) {
+        memcpy(o->logits + row * V, model_logits(&m, row), sizeof(float) * V);
+        memcpy(o->probs + row * V, model_probs(&m, row), sizeof(float) * V);
+    }
+    model_get_states(&m, 0, B, o->h, o->c);
+    model_backward(&m, x, y, B, T);
+    o->n = m.num_params;
+    o->grads = malloc(sizeof(float) * m.num_params);
+    o->params = malloc(sizeof(float) * m.num_params);
+    memcpy(o->grads, model_grads(&m), sizeof(float) * m.num_params);
+    /* SGD: the step is linear in the gradient (RMSProp's first step is its sign) */
+    charrnn_train_options opt;
+    charrnn_train_options_default(&opt);
+    opt.optim = CHARRNN_SGD;
+    optim sgd;
+    CHECK(optim_init(&sgd, &opt, m.num_params, &err) == 0);
+    model_moments_from_host(&m, &sgd);
+    model_clip_grad(&m, 1.0, CHARRNN_CLIP_NORM, model_grad_norm(&m));
+    model_optim_step(&m, &sgd, 0.5);
+    memcpy(o->params, model_params(&m), sizeof(float) * m.num_params);
+    optim_free(&sgd);
+    model_free(&m);
+    return 0;
+}
+
+/* Max |a-b| / (atol + rtol |b|) over n values: <= 1 passes (0 and 0: bit for bit). */
+static void close_all(const char *what, const float *a, const float *b, size_t n, double atol, double rtol) {
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        int same = memcmp(&a[i], &b[i], sizeof(float)) == 0;
+        double r = same ? 0 : atol + rtol == 0 ? INFINITY : fabs((double)a[i] - b[i]) / (atol + rtol * fabs((double)b[i]));
+        if (!(r <= worst)) { worst = r; at = i; }
+    }
+    CHECKF(worst <= 1.0, "%s: element %zu is %.9g against %.9g (atol %g rtol %g)", what, at, a[at], b[at], atol, rtol);
+}
+
+/* The same steps through backends a and b, every tensor compared; k scales the
+ * tolerances (0: bit for bit). */
+static void compare_backends(const t_backend *a, const t_backend *b, double k) {
+    static const charrnn_cell cells[] = {CHARRNN_LSTM, CHARRNN_GRU, CHARRNN_RNN};
+    for (int ci = 0; ci < 3; ci++) {
+        outputs *oa = calloc(1, sizeof *oa), *ob = calloc(1, sizeof *ob);
+        int ra = run_steps(a, cells[ci], oa), rb = run_steps(b, cells[ci], ob);
+        if (ra > 0 || rb > 0) {
+            char why[96];
+            snprintf(why, sizeof why, "backend %s does not run here", ra > 0 ? a->name : b->name);
+            t_skip(why);
+        } else if (!ra && !rb) {
+            char what[128];
+#define COMPARE(label, field, n, atol, rtol)                                                                            \
+    snprintf(what, sizeof what, "%s, %s against %s: %s", charrnn_cell_name(cells[ci]), b->name, a->name, label);        \
+    close_all(what, ob->field, oa->field, n, (atol) * k, (rtol) * k)
+            CHECKF(k ? fabs(ob->loss - oa->loss) <= 1e-5 * k * oa->loss : ob->loss == oa->loss,
+                   "%s: loss %.9g on %s, %.9g on %s", charrnn_cell_name(cells[ci]), ob->loss, b->name, oa->loss, a->name);
+            COMPARE("logits", logits, (size_t)T * B * V, 1e-5, 1e-4);
+            COMPARE("probabilities", probs, (size_t)T * B * V, 1e-6, 1e-4);
+            COMPARE("h after forward", h, (size_t)L * B * H, 1e-5, 1e-4);
+            COMPARE("c after forward", c, (size_t)L * B * H, 1e-5, 1e-4);
+            /* gradients: against the largest of each tensor (small ones are differences of
+             * large products, which bf16 rounds), and as a direction */
+            charrnn_model_config cfg = {.cell = cells[ci], .num_layers = L, .rnn_size = H};
+            model shape;
+            charrnn_error err;
+            CHECK(model_init(&shape, &cfg, V, &err) == 0);
+            for (int i = 0; i < shape.num_views; i++) {
+                const param_view *v = &shape.views[i];
+                double big = 0, dot = 0, na = 0, nb = 0;
+                for (size_t j = 0; j < v->size; j++) {
+                    const double ga = oa->grads[v->offset + j], gb = ob->grads[v->offset + j];
+                    big = fmax(big, fabs(ga));
+                    dot += ga * gb, na += ga * ga, nb += gb * gb;
+                }
+                CHECKF(na == nb && dot == na ? 1 : dot / sqrt(na * nb) > 1 - 2e-5 * k, "%s, %s: the gradient of %s "
+                       "is at cosine %.6f of %s's", charrnn_cell_name(cells[ci]), b->name, v->name, dot / sqrt(na * nb),
+                       a->name);
+                snprintf(what, sizeof what, "%s, %s against %s: gradient of %s", charrnn_cell_name(cells[ci]), b->name,
+                         a->name, v->name);
+                close_all(what, ob->grads + v->offset, oa->grads + v->offset, v->size, 2e-4 * big * k, 1e-4 * k);
+            }
+            model_free(&shape);
+            COMPARE("parameters after an optimizer step", params, oa->n, 1e-6, 1e-5);
+#undef COMPARE
+        }
+        free(oa->grads);
+        free(oa->params);
+        free(ob->grads);
+        free(ob->params);
+        free(oa);
+        free(ob);
+    }
+}
+
+static void test_fp32_through_the_table(void) {
+    compare_backends(&t_backends[0], &t_backends[0], 0); /* deterministic */
+    if (bf16_supported()) /* a switch to the other variant and back changes nothing */
+        compare_backends(&t_backends[0], &(t_backend){"cpu-fp32 after cpu-bf16", use_fp32_round_trip, 1}, 0);
+}
+
+static void test_fp32_against_bf16(void) {
+    if (!bf16_supported()) { t_skip("this processor has no AVX512-BF16"); return; }
+    compare_backends(&t_backends[0], &t_backends[1], t_backends[1].tol);
+}
+
+/* The entry points that move data across the seam: state in and out per layer and
+ * range of streams, logits in (their probabilities follow, uniform for zeros,
+ * exactly 1/V), and a view that reads the owner's weights after they change. */
+static void test_entry_points(void) {
+    for (int b = 0; b < t_num_backends; b++) {
+        const t_backend *bk = &t_backends[b];
+        charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = L, .rnn_size = H, .dropout = 0};
+        model m, view;
+        charrnn_error err;
+        CHECK(model_init(&m, &cfg, V, &err) == 0);
+        if (bk->use(&m)) { model_free(&m); continue; }
+        CHECK(model_alloc(&m, B, T, 0, &err) == 0);
+        rng r;
+        rng_seed(&r, 3, 3);
+        model_init_weights(&m, &r);
+        float h[L * B * H], c[L * B * H], h2[H], c2[H];
+        for (int i = 0; i < L * B * H; i++) { h[i] = (float)i; c[i] = -(float)i; }
+        model_set_states(&m, 0, B, h, c);
+        model_get_state(&m, 1, 3, 1, h2, c2); /* layer 1, stream 3: element (1, 3, 0) of (L, B, H) */
+        CHECKF(h2[0] == (float)((1 * B + 3) * H) && c2[H - 1] == -(float)((1 * B + 3) * H + H - 1),
+               "%s: a stream's state read back is %g, %g", bk->name, h2[0], c2[H - 1]);
+        model_reset_state(&m);
+        model_get_states(&m, 0, B, h, c);
+        int zero = 1;
+        for (int i = 0; i < L * B * H; i++) zero &= h[i] == 0 && c[i] == 0;
+        CHECKF(zero, "%s: reset leaves a non-zero state", bk->name);
+        float z[V] = {0};
+        model_set_logits(&m, 2, z);
+        const float *p = model_probs(&m, 2);
+        int uniform = 1;
+        for (int v = 0; v < V; v++) uniform &= p[v] == 1.0f / (float)V;
+        CHECKF(uniform, "%s: the probabilities of zero logits are not exactly 1/V (%.9g)", bk->name, p[0]);
+        /* a view follows its owner's weights */
+        CHECK(model_view(&view, &m, 1, 1, &err) == 0);
+        int32_t x = 4;
+        model_reset_state(&view);
+        model_forward(&view, &x, NULL, 1, 1, 0, NULL);
+        float before[V];
+        memcpy(before, model_probs(&view, 0), sizeof before);
+        model_params(&m)[model_find_param(&m, "decoder.bias")->offset + 1] += 3.0f;
+        model_weights_changed(&m);
+        model_reset_state(&view);
+        model_forward(&view, &x, NULL, 1, 1, 0, NULL);
+        CHECKF(model_probs(&view, 0)[1] > before[1], "%s: a view did not see its owner's new weights", bk->name);
+        model_view_free(&view);
+        model_free(&m);
+    }
+}
+
+void register_backend_tests(void) {
+    t_register("backend_fp32_through_the_table", test_fp32_through_the_table);
+    t_register("backend_fp32_against_bf16", test_fp32_against_bf16);
+    t_register("backend_entry_points", test_entry_points);
+}
