@@ -42,8 +42,8 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/rundir", 13, NULL},
     {"cli/default_corpus", 14, NULL}, {"cli/viz", 14, "viz"}, {"cli/viz_props", 14, "viz"}, {"cli/viz_html", 14, "viz"}, {"cli/viz_report", 14, "viz"},
     {"cli/viz_play", 14, "viz"},
-    {"cli/train", 15, NULL}, {"cli/sample", 15, NULL}, {"cli/eval", 15, NULL}, {"cli/compress", 15, NULL}, {"cli/novelty", 15, NULL},
-    {"cli/ngram", 15, NULL},
+    {"cli/cmd_train", 15, NULL}, {"cli/cmd_sample", 15, NULL}, {"cli/cmd_eval", 15, NULL}, {"cli/cmd_compress", 15, NULL},
+    {"cli/cmd_ngram", 15, NULL}, {"cli/novelty", 15, NULL},
     {"cli/main", 16, NULL},
 };
 /* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */
