@@ -269,17 +269,17 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         {"max-time", O_DURATION, &a->max_time, 0, "stop after this much training time (300, 90m, 8h, 1h30m), validate, save, exit 0", 0},
         {"eval-val-every", O_LONG, &o->eval_val_every, 0, "validate and checkpoint every N iterations (default 1000)", 0},
         {"val-max-chars", O_LONG, &o->val_max_chars, 0, "validate on at most N characters, the start of the validation block (default 2000000; 0: all)", 0},
-        {"print-every", O_INT, &a->print_every, 0, "progress line every N iterations (default 10)", 0},
-        {"sample-every", O_LONG, &a->sample_every, 0, "record a sample in train.jsonl every N iterations (default 0: never)", 0},
-        {"sample-length", O_LONG, &a->sample_length, 0, "characters per recorded sample (default 200)", 0},
-        {"sample-temperature", O_DOUBLE, &a->sample_temperature, 0, "temperature of the recorded samples (default 1)", 0},
+        {"print-every", O_INT, &a->print_every, "[1,inf)", "progress line every N iterations (default 10)", 0},
+        {"sample-every", O_LONG, &a->sample_every, "[0,inf)", "record a sample in train.jsonl every N iterations (default 0: never)", 0},
+        {"sample-length", O_LONG, &a->sample_length, "[1,1000000]", "characters per recorded sample (default 200)", 0},
+        {"sample-temperature", O_DOUBLE, &a->sample_temperature, "0|[1e-6,1e6]", "temperature of the recorded samples (default 1)", 0},
         {"seed", O_U64, &o->seed, 0, "random seed (default 123)", 0},
         {"checkpoint-dir", O_STR, &a->cv, 0, "where checkpoints and train.jsonl go (default cv; with --resume, the checkpoint's own directory)", 0},
         {"resume", O_STR, &a->resume, 0, "continue the run saved in this checkpoint exactly", 0},
         {"init-from", O_STR, &a->init_from, 0, "start a new run from this checkpoint's weights", 0},
         {"force", O_FLAG, &a->force, 0, "start (or resume) in a checkpoint directory that holds another run", 0},
         {"on-full-disk", O_CHOICE, &a->on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
-        {"threads", O_INT, &a->threads, 0, "threads for BLAS and loops (default: the library's)", 0},
+        {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the library's)", 0},
         {"precision", O_CHOICE, &a->precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"skip-nonfinite", O_LONG, &o->skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
         {"data-dir", O_STR, &data_dir, 0, "char-rnn's way to name the corpus: DIR/input.txt", 0},
@@ -297,12 +297,6 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
     o->unit = (charrnn_unit)unit;
     o->optim = (charrnn_optim)optim;
     o->clip_mode = (charrnn_clip_mode)clip_mode;
-    if (a->print_every < 1) cli_die(2, "--print-every %d is out of range; use a positive count", a->print_every);
-    if (a->sample_every < 0) cli_die(2, "--sample-every %ld is out of range; use 0 (never) or a positive count", a->sample_every);
-    if (a->sample_length < 1 || a->sample_length > 1000000)
-        cli_die(2, "--sample-length %ld is out of range; use 1 to 1000000", a->sample_length);
-    if (!(a->sample_temperature == 0 || (a->sample_temperature >= 1e-6 && a->sample_temperature <= 1e6)))
-        cli_die(2, "--sample-temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6", CLI_NUM(a->sample_temperature));
     if (a->resume && a->init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     if (np && data_dir) cli_die(2, "give the corpus as FILE or as --data-dir, not both");
     if (data_dir) snprintf(a->data_path, sizeof a->data_path, "%s/input.txt", data_dir);
