@@ -76,6 +76,16 @@ int opt_in_range(const char *spec, double v) {
     }
 }
 
+/* Appends to out (cap bytes, len used so far), truncating. */
+static void append(char *out, size_t cap, size_t *len, const char *fmt, ...) {
+    if (*len >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    *len = n < 0 ? cap : *len + (size_t)n;
+}
+
 void opt_describe_range(const char *spec, char *out, size_t cap) {
     size_t len = 0;
     out[0] = 0;
@@ -83,17 +93,16 @@ void opt_describe_range(const char *spec, char *out, size_t cap) {
         double lo, hi;
         int lo_open, hi_open, n = range_piece(p, &lo, &hi, &lo_open, &hi_open);
         if (n < 0) break;
-        /* the numbers as the spec writes them */
-        int a0 = *p == '[' || *p == '(' ? 1 : 0;
-        int a1 = a0 ? (int)(strchr(p, ',') - p) : n, b0 = a1 + 1, b1 = n - 1;
-        const char *sep = p == spec ? "" : " or ";
-        if (!a0) len += snprintf(out + len, len < cap ? cap - len : 0, "%s%.*s", sep, n, p);
-        else if (isinf(hi)) len += snprintf(out + len, len < cap ? cap - len : 0, lo_open ? "%smore than %.*s" : "%s%.*s or more",
-                                            sep, a1 - a0, p + a0);
-        else if (!lo_open && !hi_open) len += snprintf(out + len, len < cap ? cap - len : 0, "%s%.*s to %.*s", sep, a1 - a0,
-                                                       p + a0, b1 - b0, p + b0);
-        else len += snprintf(out + len, len < cap ? cap - len : 0, "%s%.*s %s N %s %.*s", sep, a1 - a0, p + a0,
-                             lo_open ? "<" : "<=", hi_open ? "<" : "<=", b1 - b0, p + b0);
+        if (p != spec) append(out, cap, &len, " or ");
+        if (*p != '[' && *p != '(') {
+            append(out, cap, &len, "%.*s", n, p); /* a single value */
+        } else { /* the bounds as the spec writes them: "[LO,HI]" */
+            const char *a = p + 1, *b = strchr(p, ',') + 1;
+            int na = (int)(b - 1 - a), nb = (int)(p + n - 1 - b);
+            if (isinf(hi)) append(out, cap, &len, lo_open ? "more than %.*s" : "%.*s or more", na, a);
+            else if (!lo_open && !hi_open) append(out, cap, &len, "%.*s to %.*s", na, a, nb, b);
+            else append(out, cap, &len, "%.*s %s N %s %.*s", na, a, lo_open ? "<" : "<=", hi_open ? "<" : "<=", nb, b);
+        }
         p += n + (p[n] == '|');
     }
 }
