@@ -10,13 +10,13 @@
 #include "options.h"
 #include "progress.h"
 #include "rundir.h"
+#include "runlog.h"
 #include "signals.h"
 #include "viz.h"
 
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +53,7 @@ typedef struct run_ctx {
     const char *last;          /* this run's newest checkpoint on disk: what it resumed from, then latest; NULL: none */
     long last_iter;            /* the iteration it holds */
     int stop_sig;              /* stopping for this signal: a checkpoint that cannot be written ends the run */
-    FILE *log;
-    int log_failed;
+    runlog log;                /* train.jsonl (rank 0) */
     /* what the loop reads (open_run fills them) */
     charrnn_model *m;
     const charrnn_train_options *ro; /* the run's settings: a resumed run's own */
@@ -65,8 +64,7 @@ typedef struct run_ctx {
 
 /* Ends the run: the log and the trainer closed, the status returned. */
 static int finish(run_ctx *c, int status) {
-    if (c->log) fclose(c->log);
-    c->log = NULL;
+    runlog_close(&c->log);
     charrnn_trainer_close(c->t);
     c->t = NULL;
     return status;
@@ -150,20 +148,6 @@ static int corpus_changed(run_ctx *c, const charrnn_error *err) {
     return finish(c, 1);
 }
 
-static void log_line(run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(run_ctx *c, const char *fmt, ...) {
-    if (c->log_failed || !c->log) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(c->log, fmt, ap);
-    va_end(ap);
-    if (fflush(c->log) != 0 || ferror(c->log)) {
-        c->log_failed = 1;
-        SAY("warning: cannot write %s: %s; the log stops here (checkpoints go on)\n", c->rd.log,
-                strerror(errno));
-    }
-}
-
 /* A validation, and checkpoints: latest always, the run's best when it improved.
  * Returns 0, or the status to end the run with (the corpus changed under it). */
 static int validate_and_save(run_ctx *c, const charrnn_step_stats *st, const char *cell, progress *bar) {
@@ -176,8 +160,7 @@ static int validate_and_save(run_ctx *c, const charrnn_step_stats *st, const cha
     int have_val = vrc == CHARRNN_OK;
     if (have_val) {
         SAY("validation at %ld: val_loss = %.4f nats (%.4f bpc)\n", st->iteration, val, val / log(2.0));
-        log_line(c, "{\"iteration\":%ld,\"epoch\":%.6f,\"val_loss\":%.6f,\"val_bpc\":%.6f}\n", st->iteration, st->epoch,
-                 val, val / log(2.0));
+        runlog_validation(&c->log, st, val);
     } else if (vrc == CHARRNN_ENONFINITE) {
         SAY("warning: %s\n", err.msg);
     }
@@ -436,7 +419,7 @@ static int open_run(train_args *a, run_ctx *c) {
         c->last_iter = info.iteration;
     }
     if (!text) sig_guard_mapped_file(name, c->last, c->last_iter);
-    c->log = r0 ? rundir_open_log(&c->rd) : NULL;
+    if (r0) runlog_open(&c->log, c->rd.log);
     if (nranks > 1) SAY("data-parallel: %d ranks, %d streams of the batch of %d each (about), threads %d per rank\n",
                         nranks, ro->batch_size / nranks, ro->batch_size, charrnn_get_threads());
 
@@ -515,8 +498,7 @@ static int train_loop(const train_args *a, run_ctx *c, loop_end *e) {
             SAY("%ld/%ld (epoch %.3f), train_loss = %.4f nats (%.4f bpc), grad norm = %.3e, %.1f ms/it, %.0f chars/s, threads %d\n",
                     st->iteration, st->total_iters, st->epoch, st->loss, st->loss / log(2.0), st->grad_norm, ms,
                     chars_per_iter * 1000.0 / ms, charrnn_get_threads());
-            log_line(c, "{\"iteration\":%ld,\"epoch\":%.6f,\"train_loss\":%.6f,\"train_bpc\":%.6f,\"grad_norm\":%.6g,\"learning_rate\":%.6g,\"ms_per_iter\":%.3f}\n",
-                     st->iteration, st->epoch, st->loss, st->loss / log(2.0), st->grad_norm, st->learning_rate, ms);
+            runlog_progress(&c->log, st, ms);
             t_last = tn;
             it_last = st->iteration;
         }
@@ -529,7 +511,7 @@ static int train_loop(const train_args *a, run_ctx *c, loop_end *e) {
         }
         if (a->sample_every && st->iteration % a->sample_every == 0 && !sig_stop_requested()) {
             double ts = now_s();
-            report_log_sample(c->log_failed ? NULL : c->log, c->m, st->iteration, a->sample_length, a->sample_temperature,
+            report_log_sample(runlog_stream(&c->log), c->m, st->iteration, a->sample_length, a->sample_temperature,
                               ro->seed);
             t_last += now_s() - ts; /* sampling is not training time */
         }

@@ -39,7 +39,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* the command */
     {"cli/options", 11, NULL}, {"cli/progress", 11, NULL}, {"cli/signals", 11, NULL},
     {"cli/cli", 12, NULL},
-    {"cli/rundir", 13, NULL},
+    {"cli/rundir", 13, NULL}, {"cli/runlog", 13, NULL},
     {"cli/default_corpus", 14, NULL}, {"cli/viz", 14, "viz"}, {"cli/viz_props", 14, "viz"}, {"cli/viz_html", 14, "viz"}, {"cli/viz_report", 14, "viz"},
     {"cli/viz_play", 14, "viz"},
     {"cli/cmd_train", 15, NULL}, {"cli/cmd_sample", 15, NULL}, {"cli/cmd_eval", 15, NULL}, {"cli/cmd_compress", 15, NULL},
