@@ -48,17 +48,8 @@ static const char *hcorpus(void) {
 
 /* A tiny trained model (its latest.safetensors). */
 static const char *hmodel(void) {
-    static char ckpt[600];
-    if (!ckpt[0]) {
-        const char *dir = t_path("hard_cv");
-        char *err;
-        int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
-                       "--max-iters 30 --eval-val-every 30 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
-        CHECKF(rc == 0, "training the test model: %s", err);
-        free(err);
-        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    }
-    return ckpt;
+    return t_trained("hard_cv", hcorpus(), "--rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 30 "
+                     "--eval-val-every 30 --threads 1");
 }
 
 /* The metadata value of key in a checkpoint (malloc'd), or NULL. */
@@ -748,17 +739,8 @@ static void test_no_claimed_checkpoint(void) {
  * reads them and the carried state, every command the weights. Never "use a
  * lower learning rate". The loss history may hold NaN (a skipped step). */
 static const char *adam_model(void) {
-    static char ckpt[600];
-    if (!ckpt[0]) {
-        const char *dir = t_path("adam_cv");
-        char *err;
-        int rc = t_cli(NULL, &err, "train '%s' --optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
-                       "--max-iters 3 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
-        CHECKF(rc == 0, "training the Adam model: %s", err);
-        free(err);
-        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    }
-    return ckpt;
+    return t_trained("adam_cv", hcorpus(), "--optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                     "--max-iters 3 --precision fp32 --threads 1");
 }
 
 /* src with element 0 of tensor set to v, into dst. */
