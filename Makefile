@@ -126,7 +126,7 @@ $(BUILD)/cli/default_corpus.o: cli/default_corpus.c $(CORPUS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -DCORPUS_FILE='"$(CORPUS)"' -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(SRC_H) include/charrnn.h
+$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 

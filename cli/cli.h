@@ -30,6 +30,9 @@ char *cli_read_input(const char *path, size_t *len);
 /* A number as the library writes it (charrnn_num, charrnn_numf), into a buffer that lives as long as
  * the enclosing block: for one message. */
 #define CLI_NUM(v) charrnn_num((v), (char[CHARRNN_NUM_LEN]){0})
+/* A macro's value as a string literal (an option's range from a limit: "[1," CLI_STR(MAX) "]"). */
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
 #define CLI_NUMF(v) charrnn_numf((v), (char[CHARRNN_NUM_LEN]){0})
 
 /* Dies, before any work, when path (not "-") exists and is not a regular file, with

@@ -1,5 +1,5 @@
-/* main.c: the `charrnn` command: dispatches to the subcommands (train.c,
- * sample.c, eval.c, ngram.c, novelty.c, compress.c, viz*.c), each a thin layer on libcharrnn. */
+/* main.c: the `charrnn` command: dispatches to the subcommands (cmd_train.c,
+ * cmd_sample.c, cmd_eval.c, cmd_ngram.c, novelty.c, cmd_compress.c, viz*.c), each a thin layer on libcharrnn. */
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"

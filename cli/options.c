@@ -1,6 +1,7 @@
 /* options.c: the command line's option parser: --name value, --name=value and
- * char-rnn's -name_with_underscores value; typed values checked strictly; an
- * unknown option suggests the nearest known one. It never exits or prints
+ * char-rnn's -name_with_underscores value; typed values checked strictly, and
+ * numbers against the range their table entry gives; an unknown option suggests
+ * the nearest known one. It never exits or prints
  * (the fuzz target drives it): errors come back as a message. */
 #include "options.h"
 
@@ -40,6 +41,77 @@ int edit_distance(const char *a, const char *b) {
             d[i][j] = c < del ? (c < ins ? c : ins) : (del < ins ? del : ins);
         }
     return d[n][m];
+}
+
+/* ---- ranges: "[1,4096]", "(0,1]", "[1,inf)", "0|[1e-6,1e6]" ------------------------------------- */
+
+/* One piece of a range spec (up to '|' or the end): an interval or a single value, into lo/hi and whether
+ * each end is open. Returns the length of the piece, or -1 when it does not parse. */
+static int range_piece(const char *p, double *lo, double *hi, int *lo_open, int *hi_open) {
+    char *end;
+    if (*p == '[' || *p == '(') {
+        *lo_open = *p == '(';
+        *lo = strtod(p + 1, &end);
+        if (end == p + 1 || *end != ',') return -1;
+        const char *q = end + 1;
+        *hi = strtod(q, &end);
+        if (end == q || (*end != ']' && *end != ')')) return -1;
+        *hi_open = *end == ')';
+        return (int)(end + 1 - p);
+    }
+    *lo = *hi = strtod(p, &end);
+    *lo_open = *hi_open = 0;
+    return end == p ? -1 : (int)(end - p);
+}
+
+int opt_in_range(const char *spec, double v) {
+    if (!spec) return 1;
+    for (const char *p = spec;;) {
+        double lo, hi;
+        int lo_open, hi_open, n = range_piece(p, &lo, &hi, &lo_open, &hi_open);
+        if (n < 0 || (p[n] && p[n] != '|')) return -1;
+        if ((lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi)) return 1;
+        if (!p[n]) return 0;
+        p += n + 1;
+    }
+}
+
+/* Appends to out (cap bytes, len used so far), truncating. */
+static void append(char *out, size_t cap, size_t *len, const char *fmt, ...) {
+    if (*len >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    *len = n < 0 ? cap : *len + (size_t)n;
+}
+
+void opt_describe_range(const char *spec, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (const char *p = spec; p && *p;) {
+        double lo, hi;
+        int lo_open, hi_open, n = range_piece(p, &lo, &hi, &lo_open, &hi_open);
+        if (n < 0) break;
+        if (p != spec) append(out, cap, &len, " or ");
+        if (*p != '[' && *p != '(') {
+            append(out, cap, &len, "%.*s", n, p); /* a single value */
+        } else { /* the bounds as the spec writes them: "[LO,HI]" */
+            const char *a = p + 1, *b = strchr(p, ',') + 1;
+            int na = (int)(b - 1 - a), nb = (int)(p + n - 1 - b);
+            if (isinf(hi)) append(out, cap, &len, lo_open ? "more than %.*s" : "%.*s or more", na, a);
+            else if (!lo_open && !hi_open) append(out, cap, &len, "%.*s to %.*s", na, a, nb, b);
+            else append(out, cap, &len, "%.*s %s N %s %.*s", na, a, lo_open ? "<" : "<=", hi_open ? "<" : "<=", nb, b);
+        }
+        p += n + (p[n] == '|');
+    }
+}
+
+/* The one-line refusal of a number outside its option's range; OPT_ERROR. */
+static int out_of_range(const optdef *o, const char *val, const char *cmd, char *err, size_t errlen) {
+    char words[160];
+    opt_describe_range(o->values, words, sizeof words);
+    return fail(err, errlen, "--%s %s is out of range; use %s (see 'charrnn %s --help')", o->name, val, words, cmd);
 }
 
 /* ---- strict numbers ------------------------------------------------------------ */
@@ -145,6 +217,7 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
         if (rc == NUM_TOO_SMALL || v < lo)
             return fail(err, errlen, "--%s %s is too small: the least it can hold is %ld (see 'charrnn %s --help' for "
                         "sensible values)", o->name, val, lo, cmd);
+        if (opt_in_range(o->values, (double)v) != 1) return out_of_range(o, val, cmd, err, errlen);
         if (o->type == O_INT) *(int *)o->dst = (int)v;
         else *(long *)o->dst = v;
         return 0;
@@ -171,6 +244,7 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
         if (rc)
             return fail(err, errlen, "--%s expects a decimal number such as 0.5 or 2e-3, got '%s' (see 'charrnn %s --help')",
                         o->name, val, cmd);
+        if (opt_in_range(o->values, v) != 1) return out_of_range(o, val, cmd, err, errlen);
         *(double *)o->dst = v;
         return 0;
     }
@@ -203,13 +277,13 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
         *(int *)o->dst = 1;
         return 0;
     case O_CHOICE: {
-        const char *p = o->choices;
+        const char *p = o->values;
         for (int i = 0; *p; i++) {
             size_t n = strcspn(p, "|");
             if (strlen(val) == n && !strncmp(p, val, n)) { *(int *)o->dst = i; return 0; }
             p += n + (p[n] == '|');
         }
-        return fail(err, errlen, "--%s must be one of %s, got '%s'", o->name, o->choices, val);
+        return fail(err, errlen, "--%s must be one of %s, got '%s'", o->name, o->values, val);
     }
     }
     return fail(err, errlen, "--%s: unknown option type", o->name);
@@ -220,11 +294,12 @@ void print_help(FILE *f, const char *usage, const optdef *opts) {
     for (const optdef *o = opts; o->name; o++) {
         char left[64];
         if (o->type == O_IGNORED) continue; /* accepted for char-rnn's scripts, not offered */
-        const char *arg = o->type == O_CHOICE ? o->choices : o->type == O_STR || o->type == O_MULTI ? "S" : o->type == O_DURATION ? "T" : "N";
+        const char *arg = o->type == O_CHOICE ? o->values : o->type == O_STR || o->type == O_MULTI ? "S" : o->type == O_DURATION ? "T" : "N";
         const char *dashes = o->name[1] ? "--" : "-"; /* one-letter aliases such as -o take one dash */
         if (o->type == O_FLAG) snprintf(left, sizeof left, "%s%s", dashes, o->name);
         else snprintf(left, sizeof left, "%s%s %s", dashes, o->name, arg);
-        fprintf(f, "  %-34s %s\n", left, o->help);
+        int range = o->values && (o->type == O_INT || o->type == O_LONG || o->type == O_DOUBLE);
+        fprintf(f, "  %-34s %s%s%s\n", left, o->help, range ? "; range " : "", range ? o->values : "");
     }
     fprintf(f, "  %-34s %s\n", "--help", "show this help");
 }

@@ -17,7 +17,11 @@ typedef struct optdef {
     const char *name;     /* without dashes, words joined by '-' */
     opt_type type;
     void *dst;
-    const char *choices;  /* O_CHOICE: "a|b|c"; the index is stored as int */
+    /* O_CHOICE: the names, "a|b|c" (the index is stored as int). A number (O_INT, O_LONG, O_DOUBLE): the
+     * values it takes, NULL for any its type holds: intervals "[1,4096]", "(0,1]", "[0,1)", "[1,inf)" and
+     * single values, joined by '|': "0|[1e-6,1e6]". parse_args refuses any other value with one line
+     * that names the option, the value as given and the range; --help shows the range. */
+    const char *values;
     const char *help;
     int given;            /* set by parse_args when the option was on the command line */
 } optdef;
@@ -33,6 +37,11 @@ void print_help(FILE *f, const char *usage, const optdef *opts);
 /* Whether the option that writes to dst was on the command line (after parse_args). */
 int opt_given(const optdef *opts, const void *dst);
 int edit_distance(const char *a, const char *b);
+/* Whether v is among the values of range spec (see optdef.values; NULL: any): 1 or 0, -1 for a spec that
+ * does not parse. */
+int opt_in_range(const char *spec, double v);
+/* The values of a range spec in words ("0 or 1e-6 to 1e6", "0 < N <= 1", "1 or more") into out. */
+void opt_describe_range(const char *spec, char *out, size_t cap);
 /* The strict number syntax, exposed for tests: NUM_OK and the value, NUM_MALFORMED
  * (not a number of that kind), or NUM_TOO_LARGE / NUM_TOO_SMALL (a number, but
  * beyond what the type holds: 1e400, 2^64; 1e-400 is too small, it would be 0; a

@@ -148,23 +148,6 @@ void rundir_adopt_best(rundir *r, uint64_t run_id, double best_val) {
     }
 }
 
-FILE *rundir_open_log(const rundir *r) {
-    /* O_NONBLOCK: a FIFO planted here is refused, never waited on (no effect on a regular file) */
-    int fd = open(r->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ENXIO)
-        cli_die(1, "'%s' is not a regular file; remove it, or pass another --checkpoint-dir", r->log);
-    if (fd < 0 && errno == ELOOP)
-        cli_die(1, "'%s' is a symbolic link; charrnn does not write through links in the checkpoint directory: "
-                "remove it, or pass another --checkpoint-dir", r->log);
-    if (fd < 0) cli_die(1, "cannot open log '%s': %s; pass a writable --checkpoint-dir", r->log, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        cli_die(1, "'%s' is not a regular file; remove it, or pass another --checkpoint-dir", r->log);
-    FILE *f = fdopen(fd, "a");
-    if (!f) cli_die(1, "cannot open log '%s': %s", r->log, strerror(errno));
-    return f;
-}
-
 void rundir_set_best(rundir *r, const char *newbest, double val) {
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", r->bestlink, (long)getpid());

@@ -28,8 +28,6 @@ void rundir_check_owner(rundir *r, uint64_t run_id, int resuming, int force);
  * this run (so "best so far" compares with it, and the old file is replaced
  * when a better one comes). best_val: the best in the run's own history. */
 void rundir_adopt_best(rundir *r, uint64_t run_id, double best_val);
-/* train.jsonl opened for appending; never through a symlink. */
-FILE *rundir_open_log(const rundir *r);
 /* Points best.safetensors at newbest (atomically), removes this run's previous best file. */
 void rundir_set_best(rundir *r, const char *newbest, double val);
 /* The directory of a checkpoint path ("." for a bare name), into out. */

@@ -58,6 +58,11 @@ int t_crashed(int rc, const char *err);
  * (NULL: any). what names the command in the failure. */
 void t_expect_fail_at(const char *file, int line, const char *what, int rc, const char *err, const char *needle);
 #define EXPECT_FAIL(what, rc, err, needle) t_expect_fail_at(__FILE__, __LINE__, what, rc, err, needle)
+/* A tiny model for the tests that need one, trained once per run: "charrnn train CORPUS ARGS
+ * --checkpoint-dir t_path(dir)" (ARGS a printf format: the model's size, --max-iters, --threads 1, and
+ * --precision fp32 where numbers matter). Returns its latest.safetensors, the same string for the same
+ * dir; NULL when training failed, which is reported once as a failed check (later calls: NULL at once). */
+const char *t_trained(const char *dir, const char *corpus, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The charrnn binary under test (env CHARRNN_BIN, default ./charrnn). */
 const char *t_bin(void);
 /* Directory holding the committed fixtures (env CHARRNN_FIXTURES, default tests/fixtures). */

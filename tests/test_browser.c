@@ -147,28 +147,17 @@ static const char WINDOW[] =
     "\t\xE4\xB8\xAD\xE6\x96\x87 'q' \xF0\x9F\x98\x80 [[link]] <b>bold</b> & more\n";
 
 static const char *browser_model(void) {
-    static int state;
-    static char ckpt[600];
-    const char *dir = t_path("browser_cv");
-    snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    if (state == 0) {
+    const char *corpus = t_path("browser_corpus.txt");
+    static int written;
+    if (!written++) {
         size_t len = 0, cap = 100000;
         char *buf = malloc(cap);
         while (len + sizeof WINDOW < 40000) len += (size_t)snprintf(buf + len, cap - len, "%s", WINDOW);
-        const char *corpus = t_path("browser_corpus.txt");
         CHECK(t_write_file(corpus, buf, len) == 0);
         free(buf);
-        char *cmd = t_fmt("%s train '%s' --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 60 "
-                        "--eval-val-every 20 --print-every 5 --sample-every 20 --sample-length 60 --threads 1 "
-                        "--checkpoint-dir '%s'", t_bin(), corpus, dir);
-        char *err = NULL;
-        int rc = t_run(cmd, NULL, &err);
-        state = rc == 0 ? 1 : -1;
-        CHECKF(state == 1, "training failed: exit %d: %s", rc, err);
-        free(cmd);
-        free(err);
     }
-    return state == 1 ? ckpt : NULL;
+    return t_trained("browser_cv", corpus, "--rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 60 "
+                     "--eval-val-every 20 --print-every 5 --sample-every 20 --sample-length 60 --threads 1");
 }
 
 static void test_viz_page(void) {

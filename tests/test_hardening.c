@@ -49,17 +49,8 @@ static const char *hcorpus(void) {
 
 /* A tiny trained model (its latest.safetensors). */
 static const char *hmodel(void) {
-    static char ckpt[600];
-    if (!ckpt[0]) {
-        const char *dir = t_path("hard_cv");
-        char *err;
-        int rc = t_cli(NULL, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
-                       "--max-iters 30 --eval-val-every 30 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
-        CHECKF(rc == 0, "training the test model: %s", err);
-        free(err);
-        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    }
-    return ckpt;
+    return t_trained("hard_cv", hcorpus(), "--rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --max-iters 30 "
+                     "--eval-val-every 30 --threads 1");
 }
 
 /* The metadata value of key in a checkpoint (malloc'd), or NULL. */
@@ -789,17 +780,8 @@ static void test_no_claimed_checkpoint(void) {
  * reads them and the carried state, every command the weights. Never "use a
  * lower learning rate". The loss history may hold NaN (a skipped step). */
 static const char *adam_model(void) {
-    static char ckpt[600];
-    if (!ckpt[0]) {
-        const char *dir = t_path("adam_cv");
-        char *err;
-        int rc = t_cli(NULL, &err, "train '%s' --optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
-                       "--max-iters 3 --precision fp32 --threads 1 --checkpoint-dir '%s'", hcorpus(), dir);
-        CHECKF(rc == 0, "training the Adam model: %s", err);
-        free(err);
-        snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    }
-    return ckpt;
+    return t_trained("adam_cv", hcorpus(), "--optim adam --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 "
+                     "--max-iters 3 --precision fp32 --threads 1");
 }
 
 /* src with element 0 of tensor set to v, into dst. */
@@ -859,6 +841,119 @@ static void test_nonfinite_tensors_refused(void) {
     }
 }
 
+/* Option ranges live in the option tables (optdef.values): the spec's reading, and its words in messages. */
+static void test_range_specs(void) {
+    static const struct { const char *spec; double v; int in; } cases[] = {
+        {"(0,1]", 0, 0}, {"(0,1]", 1e-300, 1}, {"(0,1]", 1, 1}, {"(0,1]", 1.0000001, 0},
+        {"[0,1)", 0, 1}, {"[0,1)", 1, 0}, {"[1,inf)", 1, 1}, {"[1,inf)", 1e300, 1}, {"[1,inf)", 0.5, 0},
+        {"0|[1e-6,1e6]", 0, 1}, {"0|[1e-6,1e6]", 1e-7, 0}, {"0|[1e-6,1e6]", 1e6, 1}, {"0|[1e-6,1e6]", -1, 0},
+        {"0|1", 1, 1}, {"0|1", 2, 0}, {NULL, -1e300, 1},
+        {"[1,", 1, -1}, {"1..2", 1, -1}, {"[1,2]x", 1, -1}, {"", 0, -1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        CHECKF(opt_in_range(cases[k].spec, cases[k].v) == cases[k].in, "opt_in_range(%s, %g) = %d, not %d", cases[k].spec,
+               cases[k].v, opt_in_range(cases[k].spec, cases[k].v), cases[k].in);
+    static const char *words[][2] = {{"(0,1]", "0 < N <= 1"}, {"[0,1)", "0 <= N < 1"}, {"[1,inf)", "1 or more"},
+                                     {"(0,inf)", "more than 0"}, {"0|[1e-6,1e6]", "0 or 1e-6 to 1e6"}, {"0|1", "0 or 1"}};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        char out[128];
+        opt_describe_range(words[k][0], out, sizeof out);
+        CHECKF(!strcmp(out, words[k][1]), "%s in words: '%s', not '%s'", words[k][0], out, words[k][1]);
+    }
+    /* a table entry with a range: the parser refuses outside it in one line, accepts at the bound */
+    int n = 0;
+    double p = 0;
+    optdef opts[] = {{"n", O_INT, &n, "[1,4096]", "", 0}, {"p", O_DOUBLE, &p, "(0,1]", "", 0}, {0, 0, 0, 0, 0, 0}};
+    static const struct { const char *opt, *val, *msg; } refused[] = {
+        {"--n", "0", "--n 0 is out of range; use 1 to 4096 (see 'charrnn x --help')"},
+        {"--n", "4097", "--n 4097 is out of range; use 1 to 4096"},
+        {"--p", "0", "--p 0 is out of range; use 0 < N <= 1"}, {"--p", "1.0000001", "--p 1.0000001 is out of range"},
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        char *argv[] = {(char *)refused[k].opt, (char *)refused[k].val}, msg[512] = "";
+        const char *pos[1];
+        int rc = parse_args(2, argv, "x", "x", opts, pos, 1, msg, sizeof msg);
+        CHECKF(rc == OPT_ERROR && strstr(msg, refused[k].msg) && !strchr(msg, '\n'), "%s %s: %s", refused[k].opt,
+               refused[k].val, msg);
+    }
+    char *argv[] = {"--n", "4096", "--p", "1"}, msg[512] = "";
+    const char *pos[1];
+    CHECKF(parse_args(4, argv, "x", "x", opts, pos, 1, msg, sizeof msg) == 0 && n == 4096 && p == 1, "bounds refused: %s", msg);
+}
+
+/* Runs "charrnn CMD --NAME VAL --help": 0 when the value is taken (--help then exits 0), else the status,
+ * and the message in *err. */
+static int try_value(const char *cmd, const char *name, const char *val, char **err) {
+    return t_cli(NULL, err, "%s --%s %s --help", cmd, name, val);
+}
+
+/* Every option of every command whose table gives a range (--help shows it: "; range SPEC"): each finite
+ * bound of each piece is accepted, and the value just outside it (the bound itself where the end is open)
+ * is refused with exit 2 and one line naming the option, the value as given and the range in words. */
+static void test_option_ranges_every_command(void) {
+    char *top;
+    CHECK(t_cli(&top, NULL, "--help") == 0);
+    int options = 0, tried = 0;
+    for (char *line = top; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char cmd[32];
+        if (sscanf(line, "  %31[a-z] ", cmd) != 1) continue;
+        char *help;
+        if (t_cli(&help, NULL, "%s --help", cmd) != 0) { free(help); continue; }
+        for (char *l = help; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            char name[64], spec[128];
+            const char *r = strstr(l, "; range ");
+            const char *eol = strchr(l, '\n');
+            if (sscanf(l, "  --%63[a-z0-9-] ", name) != 1 || !r || (eol && r > eol)) continue;
+            snprintf(spec, sizeof spec, "%.*s", (int)strcspn(r + 8, "\n"), r + 8);
+            options++;
+            CHECKF(opt_in_range(spec, 0) >= 0, "%s --%s: its range '%s' does not parse", cmd, name, spec);
+            char words[160];
+            opt_describe_range(spec, words, sizeof words);
+            for (const char *q = spec; *q;) {
+                double lo, hi;
+                int lo_open, hi_open, len = range_piece(q, &lo, &hi, &lo_open, &hi_open);
+                if (len < 0) break;
+                for (int end = 0; end < 2; end++) {
+                    double b = end ? hi : lo;
+                    int open = end ? hi_open : lo_open;
+                    if (isinf(b)) continue;
+                    char at[64], out[64], *err;
+                    snprintf(at, sizeof at, "%.17g", b);
+                    if (!open) {
+                        int rc = try_value(cmd, name, at, &err);
+                        CHECKF(rc == 0, "charrnn %s --%s %s (at the bound of %s): exit %d: %s", cmd, name, at, spec, rc, err);
+                        free(err);
+                        tried++;
+                    }
+                    /* just outside: the bound itself when open, else the next value beyond it (a whole
+                     * number's next one where a fraction is not a value of the option) */
+                    double o = open ? b : b + (end ? 1 : -1) * (b == 0 ? 1e-9 : fabs(b) * 1e-9);
+                    snprintf(out, sizeof out, "%.17g", o);
+                    int rc = try_value(cmd, name, out, &err);
+                    if (rc == 2 && strstr(err, "whole number")) {
+                        free(err);
+                        o = b + (end ? 1 : -1);
+                        snprintf(out, sizeof out, "%.17g", o);
+                        rc = try_value(cmd, name, out, &err);
+                    }
+                    if (opt_in_range(spec, o) == 0) { /* not inside another piece */
+                        char *shown = t_fmt("--%s %s is out of range; use %s", name, out, words);
+                        CHECKF(rc == 2 && strstr(err, shown) && strchr(err, '\n') == err + strlen(err) - 1,
+                               "charrnn %s --%s %s (outside %s): exit %d: %s", cmd, name, out, spec, rc, err);
+                        free(shown);
+                        tried++;
+                    }
+                    free(err);
+                }
+                q += len + (q[len] == '|');
+            }
+        }
+        free(help);
+    }
+    free(top);
+    CHECKF(options >= 25 && tried >= 2 * options, "%d options with a range, %d values tried", options, tried);
+}
+
 void register_hardening_tests(void) {
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
@@ -879,6 +974,8 @@ void register_hardening_tests(void) {
     t_register("hard_info_escapes", test_info_escapes);
     t_register("hard_resume_hint_quoted", test_resume_hint_quoted);
     t_register("hard_numbers_in_messages", test_numbers_in_messages);
+    t_register("hard_range_specs", test_range_specs);
+    t_register("hard_option_ranges_every_command", test_option_ranges_every_command);
     t_register("hard_no_claimed_checkpoint", test_no_claimed_checkpoint);
     t_register("hard_nonfinite_tensors_refused", test_nonfinite_tensors_refused);
 }

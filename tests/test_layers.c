@@ -45,11 +45,11 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* the command */
     {"cli/options", 13, NULL}, {"cli/progress", 13, NULL}, {"cli/signals", 13, NULL},
     {"cli/cli", 14, NULL},
-    {"cli/rundir", 15, NULL},
+    {"cli/rundir", 15, NULL}, {"cli/runlog", 15, NULL},
     {"cli/default_corpus", 16, NULL}, {"cli/viz", 16, "viz"}, {"cli/viz_props", 16, "viz"}, {"cli/viz_html", 16, "viz"}, {"cli/viz_report", 16, "viz"},
     {"cli/viz_play", 16, "viz"},
-    {"cli/train", 17, NULL}, {"cli/sample", 17, NULL}, {"cli/eval", 17, NULL}, {"cli/compress", 17, NULL}, {"cli/novelty", 17, NULL},
-    {"cli/ngram", 17, NULL},
+    {"cli/cmd_train", 17, NULL}, {"cli/cmd_sample", 17, NULL}, {"cli/cmd_eval", 17, NULL}, {"cli/cmd_compress", 17, NULL},
+    {"cli/cmd_ngram", 17, NULL}, {"cli/novelty", 17, NULL},
     {"cli/main", 18, NULL},
 };
 /* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <math.h>
@@ -71,6 +72,29 @@ const char *t_path(const char *name) {
     char *b = t_fmt("%s/%s", t_tmpdir(), name);
     if (n < 2048) { names[n] = strdup(name); paths[n] = b; n++; }
     return b;
+}
+
+const char *t_trained(const char *dir, const char *corpus, const char *fmt, ...) {
+    static struct { const char *dir; char *ckpt; } runs[32]; /* kept for the whole run; ckpt NULL: failed */
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(runs[i].dir, dir)) return runs[i].ckpt;
+    va_list ap;
+    va_start(ap, fmt);
+    char *args = t_vfmt(fmt, ap);
+    va_end(ap);
+    const char *cv = t_path(dir);
+    char *ckpt = t_fmt("%s/latest.safetensors", cv), *err = NULL;
+    int rc = t_cli(NULL, &err, "train '%s' %s --checkpoint-dir '%s'", corpus, args, cv);
+    struct stat st;
+    if (!CHECKF(rc == 0 && stat(ckpt, &st) == 0, "training the test model in %s failed: exit %d: %s", dir, rc, err)) {
+        free(ckpt);
+        ckpt = NULL;
+    }
+    free(args);
+    free(err);
+    if (n < 32) { runs[n].dir = strdup(dir); runs[n].ckpt = ckpt; n++; }
+    return ckpt;
 }
 
 int t_write_file(const char *path, const void *data, size_t len) {

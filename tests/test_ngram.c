@@ -1,4 +1,4 @@
-/* test_ngram.c: the n-gram baseline (src/baseline/ngram.c, cli/ngram.c). (1) Its
+/* test_ngram.c: the n-gram baseline (src/baseline/ngram.c, cli/cmd_ngram.c). (1) Its
  * next-character distributions sum to 1 at every context, orders 1..6, both
  * units, and agree with its evaluation; (2) its loss on tiny corpora equals
  * the modified Kneser-Ney formulas worked out by hand; (3) it equals a slow,

@@ -430,20 +430,8 @@ static const char *viz_corpus(void) {
 
 /* A tiny LSTM trained on viz_corpus with samples in its log; NULL on failure. */
 static const char *viz_model(void) {
-    static int state;
-    static char ckpt[600];
-    const char *dir = t_path("viz_cv");
-    snprintf(ckpt, sizeof ckpt, "%s/latest.safetensors", dir);
-    if (state == 0) {
-        char *err;
-        int rc = t_cli(NULL, &err, "train '%s' --rnn-size 24 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 40 "
-                                 "--eval-val-every 20 --print-every 5 --sample-every 10 --sample-length 30 --threads 1 "
-                                 "--checkpoint-dir '%s'", viz_corpus(), dir);
-        state = rc == 0 ? 1 : -1;
-        CHECKF(state == 1, "training the viz model failed: exit %d: %s", rc, err);
-        free(err);
-    }
-    return state == 1 ? ckpt : NULL;
+    return t_trained("viz_cv", viz_corpus(), "--rnn-size 24 --num-layers 2 --batch-size 8 --seq-length 32 --max-iters 40 "
+                     "--eval-val-every 20 --print-every 5 --sample-every 10 --sample-length 30 --threads 1");
 }
 
 static void test_train_sample_every(void) {

@@ -63,24 +63,18 @@ int cmd_eval(int argc, char **argv) {
     charrnn_dynamic_options_default(&dyn);
     optdef opts[] = {
         {"dynamic", O_FLAG, &dynamic, 0, "also dynamic evaluation: the model adapts to the text as it reads it (Krause et al. 2018)", 0},
-        {"dynamic-segment", O_INT, &dyn.segment, 0, "with --dynamic: characters per adaptation step (default 50)", 0},
-        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, 0, "with --dynamic: the step size (default 3e-5)", 0},
-        {"dynamic-decay", O_DOUBLE, &dyn.decay, 0, "with --dynamic: the pull back to the trained weights per step (default 1e-3)", 0},
-        {"streams", O_INT, &streams, 0, "cut the text into N streams read in parallel (default: one per seq-length "
+        {"dynamic-segment", O_INT, &dyn.segment, "[1,10000]", "with --dynamic: characters per adaptation step (default 50)", 0},
+        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, "[0,1)", "with --dynamic: the step size (default 3e-5)", 0},
+        {"dynamic-decay", O_DOUBLE, &dyn.decay, "[0,1)", "with --dynamic: the pull back to the trained weights per step (default 1e-3)", 0},
+        {"streams", O_INT, &streams, "[0,100000]", "cut the text into N streams read in parallel (default: one per seq-length "
                                         "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
     int np = cli_parse(argc, argv, "eval", "eval CHECKPOINT FILE [options]   (FILE - : standard input)", opts, pos, 2);
     if (np < 2) cli_die(2, "eval needs a checkpoint and a text file: charrnn eval cv/best.safetensors test.txt");
-    if (streams < 0 || streams > 100000) cli_die(2, "--streams %d is out of range; use 1 to 100000 (0: the default)", streams);
-    if (dynamic && (dyn.segment < 1 || dyn.segment > 10000))
-        cli_die(2, "--dynamic-segment %d is out of range; use 1 to 10000", dyn.segment);
-    if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
-    if (dynamic && !(dyn.decay >= 0 && dyn.decay < 1)) cli_die(2, "--dynamic-decay %s is out of range; use 0 <= d < 1", CLI_NUM(dyn.decay));
     for (const optdef *q = opts; q->name; q++)
         if (q->given && !dynamic && !strncmp(q->name, "dynamic-", 8))
             fprintf(stderr, "note: --%s is ignored: it applies to --dynamic, which was not given\n", q->name);
@@ -170,7 +164,7 @@ static int info_ngram(const char *path) {
 int cmd_info(int argc, char **argv) {
     int threads = 0;
     optdef opts[] = {
-        {"threads", O_INT, &threads, 0, "accepted for symmetry; info does no numeric work", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "accepted for symmetry; info does no numeric work", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};

@@ -42,13 +42,13 @@ static int run(int argc, char **argv, int decompress) {
         {"num-layers", O_INT, &layers, 0, "with --adapt and no checkpoint: its layers (default 1)", 0},
         {"rnn-size", O_INT, &size, 0, "with --adapt and no checkpoint: its size (default 256)", 0},
         {"seed", O_U64, &seed, 0, "with --adapt and no checkpoint: its initialisation seed (default 1)", 0},
-        {"threads", O_INT, &threads, 0, "threads (default 1; decompressing needs the number that compressed)", 0},
+        {"threads", O_INT, &threads, "[1,4096]", "threads (default 1; decompressing needs the number that compressed)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     optdef dopts[] = {
         {"output", O_STR, &out, 0, "the file to write (- : standard output)", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
-        {"threads", O_INT, &threads, 0, "threads: the number that compressed (default 1)", 0},
+        {"threads", O_INT, &threads, "[1,4096]", "threads: the number that compressed (default 1)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
@@ -57,7 +57,6 @@ static int run(int argc, char **argv, int decompress) {
     int np = cli_parse(argc, argv, cmd, usage, decompress ? dopts : copts, pos, 2);
     if (np < 1) cli_die(2, "%s needs a file: charrnn %s cv/best.safetensors FILE -o OUT", cmd, cmd);
     if (!out) cli_die(2, "%s needs -o OUT (the file to write; - for standard output)", cmd);
-    if (threads < 1 || threads > 4096) cli_die(2, "--threads %d is out of range; use 1 to 4096", threads);
     const char *ckpt = np == 2 ? pos[0] : NULL, *in = np == 2 ? pos[1] : pos[0];
     if (!decompress && !ckpt && !adapt)
         cli_die(2, "compress needs a checkpoint, or --adapt to start from a fresh model that learns as it codes");

@@ -93,27 +93,22 @@ int cmd_ngram(int argc, char **argv) {
     double temperature = 1.0;
     uint64_t seed = 123;
     optdef opts[] = {
-        {"order", O_INT, &o.order, 0, "n: every character is predicted from the n-1 before it (default 10; 1 to 32)", 0},
+        {"order", O_INT, &o.order, "[1," CLI_STR(CHARRNN_NGRAM_MAX_ORDER) "]", "n: every character is predicted from the n-1 before it (default 10; 1 to 32)", 0},
         {"unit", O_CHOICE, &unit, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)", 0},
         {"train-frac", O_DOUBLE, &o.train_frac, 0, "fraction of the text that is counted, as train's (default 0.95)", 0},
         {"val-frac", O_DOUBLE, &o.val_frac, 0, "fraction for validation (default 0.05); the rest is test", 0},
         {"save", O_STR, &save, 0, "write the model to this file, for charrnn eval and charrnn sample", 0},
-        {"sample", O_LONG, &sample_length, 0, "generate this many characters from it (default 0)", 0},
-        {"temperature", O_DOUBLE, &temperature, 0, "sampling temperature; 0 = always the likeliest (default 1)", 0},
+        {"sample", O_LONG, &sample_length, "[0,inf)", "generate this many characters from it (default 0)", 0},
+        {"temperature", O_DOUBLE, &temperature, "0|[1e-6,1e6]", "sampling temperature; 0 = always the likeliest (default 1)", 0},
         {"primetext", O_STR, &primetext, 0, "text the sample starts from (UTF-8)", 0},
         {"seed", O_U64, &seed, 0, "random seed of the sample (default 123)", 0},
-        {"threads", O_INT, &threads, 0, "threads for the evaluation", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "threads for the evaluation", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
     int np = cli_parse(argc, argv, "ngram", "ngram FILE [options]   (FILE - : standard input)", opts, pos, 1);
     /* every value is checked before anything is read */
     if (np < 1) cli_die(2, "ngram needs a text file: charrnn ngram input.txt --order 10");
-    if (o.order < 1 || o.order > CHARRNN_NGRAM_MAX_ORDER)
-        cli_die(2, "--order %d is out of range; use 1 to %d (10 suits most text)", o.order, CHARRNN_NGRAM_MAX_ORDER);
-    if (sample_length < 0) cli_die(2, "--sample %ld is out of range; use 0 or more characters", sample_length);
-    if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
     if (!sample_length)
         for (const optdef *q = opts; q->name; q++)
             if (q->given && (q->dst == &temperature || q->dst == &primetext || q->dst == &seed))

@@ -309,28 +309,28 @@ int cmd_sample(int argc, char **argv) {
     charrnn_dynamic_options_default(&dyn);
     opt_multi stops = {{0}, 0};
     optdef opts[] = {
-        {"length", O_LONG, &length, 0, "characters to generate (default 2000)", 0},
-        {"temperature", O_DOUBLE, &temperature, 0, "sampling temperature; 0 = always the likeliest (default 1)", 0},
-        {"top-k", O_INT, &top_k, 0, "draw only from the K likeliest characters (default 0: all)", 0},
-        {"top-p", O_DOUBLE, &top_p, 0, "draw only from the likeliest characters holding P of the probability (default 1: all)", 0},
-        {"min-p", O_DOUBLE, &min_p, 0, "drop characters below P x the likeliest one's probability (default 0: none)", 0},
-        {"repetition-penalty", O_DOUBLE, &rep, 0, "make recently seen characters less likely, e.g. 1.3 (default 1: off)", 0},
-        {"repetition-window", O_INT, &window, 0, "how many recent characters the penalty counts (default 64)", 0},
-        {"beam", O_INT, &beam_width, 0, "the most likely continuation by beam search of this width (log-probability on stderr)", 0},
+        {"length", O_LONG, &length, "[0,inf)", "characters to generate (default 2000)", 0},
+        {"temperature", O_DOUBLE, &temperature, "0|[1e-6,1e6]", "sampling temperature; 0 = always the likeliest (default 1)", 0},
+        {"top-k", O_INT, &top_k, "[0,inf)", "draw only from the K likeliest characters (default 0: all)", 0},
+        {"top-p", O_DOUBLE, &top_p, "(0,1]", "draw only from the likeliest characters holding P of the probability (default 1: all)", 0},
+        {"min-p", O_DOUBLE, &min_p, "[0,1)", "drop characters below P x the likeliest one's probability (default 0: none)", 0},
+        {"repetition-penalty", O_DOUBLE, &rep, "[1,1e6]", "make recently seen characters less likely, e.g. 1.3 (default 1: off)", 0},
+        {"repetition-window", O_INT, &window, "[1,4096]", "how many recent characters the penalty counts (default 64)", 0},
+        {"beam", O_INT, &beam_width, "[0,256]", "the most likely continuation by beam search of this width (log-probability on stderr)", 0},
         {"stop", O_MULTI, &stops, 0, "end a sample when it generates this text (repeatable; \\n, \\t, \\\\ understood)", 0},
-        {"max-lines", O_LONG, &max_lines, 0, "print exactly N lines per sample, the prime's lines among them, as head -n N (default 0: no limit)", 0},
+        {"max-lines", O_LONG, &max_lines, "[0,inf)", "print exactly N lines per sample, the prime's lines among them, as head -n N (default 0: no limit)", 0},
         {"primetext", O_STR, &primetext, 0, "text to start from (UTF-8)", 0},
         {"prime-file", O_STR, &prime_file, 0, "file whose text to start from (- : standard input)", 0},
         {"dynamic", O_FLAG, &dynamic, 0, "adapt the model to the prime text first (dynamic evaluation), then sample", 0},
-        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, 0, "with --dynamic: the step size (default 3e-5)", 0},
+        {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, "[0,1)", "with --dynamic: the step size (default 3e-5)", 0},
         {"seed", O_U64, &seed, 0, "random seed (default 123)", 0},
-        {"num-samples", O_INT, &num, 0, "independent samples, printed one after another (default 1)", 0},
+        {"num-samples", O_INT, &num, "[1,100000]", "independent samples, printed one after another (default 1)", 0},
         {"interactive", O_FLAG, &inter, 0, "a prompt loop: each line typed (or piped) is continued, the state carried on", 0},
-        {"verbose", O_INT, &verbose, 0, "1: describe the model on stderr; 0: only the text", 0},
-        {"half", O_INT, &half, 0, "1: weights in half precision, faster on large models, slightly different samples", 0},
+        {"verbose", O_INT, &verbose, "0|1", "1: describe the model on stderr; 0: only the text", 0},
+        {"half", O_INT, &half, "0|1", "1: weights in half precision, faster on large models, slightly different samples", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
-        {"sample", O_INT, &sample, 0, "char-rnn's switch: 0 = always the likeliest (as --temperature 0)", 0},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {"sample", O_INT, &sample, "0|1", "char-rnn's switch: 0 = always the likeliest (as --temperature 0)", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
         {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
         {"opencl", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
         {0, 0, 0, 0, 0, 0},
@@ -339,25 +339,9 @@ int cmd_sample(int argc, char **argv) {
     int np = cli_parse(argc, argv, "sample", "sample CHECKPOINT [options]", opts, pos, 1);
     /* every value is checked before any output */
     if (np < 1) cli_die(2, "sample needs a checkpoint: charrnn sample cv/best.safetensors");
-    if (length < 0) cli_die(2, "--length %ld is out of range; use 0 or more characters", length);
-    if (!(temperature == 0 || (temperature >= 1e-6 && temperature <= 1e6)))
-        cli_die(2, "--temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6, such as 1", CLI_NUM(temperature));
-    if (num < 1 || num > 100000) cli_die(2, "--num-samples %d is out of range; use 1 to 100000", num);
     if (primetext && prime_file) cli_die(2, "give --primetext or --prime-file, not both");
-    if (half != 0 && half != 1) cli_die(2, "--half %d is out of range; use 1 (half-precision weights) or 0", half);
-    if (sample != 0 && sample != 1) cli_die(2, "--sample %d is out of range; use 1 (draw) or 0 (the likeliest)", sample);
-    if (verbose != 0 && verbose != 1) cli_die(2, "--verbose %d is out of range; use 1 or 0", verbose);
-    if (top_k < 0) cli_die(2, "--top-k %d is out of range; use 0 (all) or a positive count", top_k);
-    if (!(top_p > 0 && top_p <= 1)) cli_die(2, "--top-p %s is out of range; use 0 < P <= 1", CLI_NUM(top_p));
-    if (!(min_p >= 0 && min_p < 1)) cli_die(2, "--min-p %s is out of range; use 0 <= P < 1", CLI_NUM(min_p));
-    if (!(rep >= 1 && rep <= 1e6)) cli_die(2, "--repetition-penalty %s is out of range; use 1 (off) or more, such as 1.3", CLI_NUM(rep));
-    if (window < 1 || window > 4096) cli_die(2, "--repetition-window %d is out of range; use 1 to 4096", window);
-    if (beam_width < 0 || beam_width > 256) cli_die(2, "--beam %d is out of range; use 1 to 256 (0: sample)", beam_width);
     if (beam_width && (num > 1 || inter)) cli_die(2, "--beam finds the one likeliest continuation; it takes no --num-samples or --interactive");
-    if (max_lines < 0) cli_die(2, "--max-lines %ld is out of range; use 0 (no limit) or a positive count", max_lines);
     if (!sample) temperature = 0;
-    if (dynamic && !(dyn.learning_rate >= 0 && dyn.learning_rate < 1))
-        cli_die(2, "--dynamic-lr %s is out of range; use 0 <= lr < 1", CLI_NUM(dyn.learning_rate));
     if (dynamic && !primetext && !prime_file) cli_die(2, "--dynamic adapts the model to the prime text: give --primetext or --prime-file");
     sample_args a = {0};
     for (int k = 0; k < stops.n; k++) {
