@@ -26,6 +26,7 @@
 #include "json.h"
 #include "rng.h"
 #include "safetensors.h"
+#include "sealed.h"
 #include "threads.h"
 
 #include <inttypes.h>
@@ -92,9 +93,14 @@ void charrnn_ngram_options_default(charrnn_ngram_options *o) {
     o->val_frac = 0.05;
 }
 
-#define FNV_OFFSET 14695981039346656037ULL
-static const char *const CHECKSUMMED[] = {"format", "format_version", "config", "vocab", "corpus"};
-#define NUM_CHECKSUMMED (int)(sizeof CHECKSUMMED / sizeof CHECKSUMMED[0])
+/* The file: sealed (sealed.h) as a checkpoint is. */
+static const char *const SEALED_KEYS[] = {"config", "vocab", "corpus"};
+static const sealed_format NGRAM_FILE = {
+    .format = NGRAM_FORMAT, .version = NGRAM_FORMAT_VERSION, .what = "n-gram model",
+    .keys = SEALED_KEYS, .nkeys = (int)(sizeof SEALED_KEYS / sizeof SEALED_KEYS[0]),
+    .remedy = "build it again with charrnn ngram --save",
+    .other_format = "charrnn", .other_is = "a network checkpoint, not an n-gram model; open it with charrnn_model_load",
+};
 
 static int report(charrnn_progress_fn progress, void *ctx, size_t done, size_t total) {
     return progress && progress(ctx, (long)done, (long)total);
@@ -780,12 +786,7 @@ int charrnn_ngram_save(const charrnn_ngram *g, const char *path, charrnn_error *
     jb_raw(&corp, ",\"val_frac\":");
     jb_number(&corp, g->val_frac);
     jb_printf(&corp, ",\"train_chars\":%zu,\"val_chars\":%zu,\"test_chars\":%zu}", g->train_n, g->val_n, g->test_n);
-    char version[16], sum[40];
-    snprintf(version, sizeof version, "%d", NGRAM_FORMAT_VERSION);
-    st_meta meta[] = {
-        {"format", NGRAM_FORMAT}, {"format_version", version}, {"config", cfg.buf}, {"vocab", voc.buf},
-        {"corpus", corp.buf}, {"checksum", sum},
-    };
+    const char *values[] = {cfg.buf, voc.buf, corp.buf};
     int64_t levels[MAXN + 1];
     for (int d = 0; d <= N; d++) levels[d] = (int64_t)(g->off[d + 1] - g->off[d]);
     levels[0] = 1;
@@ -810,14 +811,7 @@ int charrnn_ngram_save(const charrnn_ngram *g, const char *path, charrnn_error *
         {.name = "ngram.children", .dtype = ST_I32, .ndim = 1, .shape = {(int64_t)g->num_ctx}, .data = children,
          .nbytes = g->num_ctx * 4},
     };
-    const int nts = (int)(sizeof ts / sizeof ts[0]);
-    uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = cr_fnv1a(h, meta[i].value, strlen(meta[i].value));
-    for (int i = 0; i < nts; i++) h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
-    snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
-    char msg[600];
-    if (st_write(path, meta, (int)(sizeof meta / sizeof meta[0]), ts, nts, msg, sizeof msg))
-        rc = cr_fail(err, CHARRNN_EIO, "%s", msg);
+    rc = sealed_write(path, 0, &NGRAM_FILE, values, ts, (int)(sizeof ts / sizeof ts[0]), err);
 done:
     free(sym8);
     free(children);
@@ -892,39 +886,9 @@ static int read_corpus_fields(charrnn_ngram *g, const json_value *r, const char 
     return CHARRNN_OK;
 }
 
-/* The file's header, checksum, config, vocabulary and corpus description. */
+/* The file's config, vocabulary and corpus description (sealed_open checked
+ * its format, version and checksum). */
 static int read_header(charrnn_ngram *g, const st_file *f, const char *path, charrnn_error *err) {
-    const char *fmt = st_get_meta(f, "format");
-    if (fmt && !strcmp(fmt, "charrnn"))
-        return cr_fail(err, CHARRNN_EMISMATCH, "%s is a network checkpoint, not an n-gram model; open it with "
-                       "charrnn_model_load", path);
-    if (!fmt || strcmp(fmt, NGRAM_FORMAT))
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is a safetensors file but not a charrnn n-gram model (no \"format\": "
-                       "\"" NGRAM_FORMAT "\" metadata)", path);
-    const char *ver = st_get_meta(f, "format_version");
-    char *end = NULL;
-    long v = ver ? strtol(ver, &end, 10) : -1;
-    if (!ver || end == ver || *end || v < 1) return damaged(err, path, "its format_version is not a version number");
-    if (v > NGRAM_FORMAT_VERSION)
-        return cr_fail(err, CHARRNN_EFORMAT, "%s was written in n-gram format version %ld, but this charrnn (%s) reads "
-                       "version %d at most; upgrade charrnn to read it", path, v, CHARRNN_VERSION, NGRAM_FORMAT_VERSION);
-    const char *sum = st_get_meta(f, "checksum");
-    if (!sum) return damaged(err, path, "it has no checksum");
-    uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) {
-        const char *val = st_get_meta(f, CHECKSUMMED[i]);
-        if (val) h = cr_fnv1a(h, val, strlen(val));
-    }
-    size_t dlen;
-    const void *data = st_data_block(f, &dlen);
-    h = cr_fnv1a(h, data, dlen);
-    char mine[40], q[64]; /* q: the file's checksum, quoted with its control characters escaped */
-    snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
-    if (strcmp(sum, mine))
-        return cr_fail(err, CHARRNN_EFORMAT, "%s is corrupted: its checksum is %s but its contents give %s (truncated, "
-                       "damaged or edited); build it again with charrnn ngram --save", path,
-                       cr_esc(q, sizeof q, sum, strlen(sum)), mine);
-
     json_doc *d;
     int rc = parse_meta(f, path, "config", &d, err);
     if (rc) return rc;
@@ -1080,11 +1044,10 @@ static int read_trie(charrnn_ngram *g, const st_file *f, const char *path, charr
 
 int charrnn_ngram_load(charrnn_ngram **out, const char *path, charrnn_error *err) {
     *out = NULL;
-    char msg[600];
-    st_file *f = st_open(path, msg, sizeof msg);
-    if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
+    st_file *f;
+    int rc = sealed_open(path, &NGRAM_FILE, &f, err);
+    if (rc) return rc;
     charrnn_ngram *g = ngram_new();
-    int rc;
     if (!g) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     else if (!(rc = read_header(g, f, path, err))) rc = read_trie(g, f, path, err);
     st_close(f);

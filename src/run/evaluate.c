@@ -96,22 +96,19 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
         return cr_fail(err, CHARRNN_EDATA, "%s has %zu character%s the model knows; at least 2 are needed", name, c.n,
                        c.n == 1 ? "" : "s");
     }
-    float *ms = cr_malloc(m->net.num_params, sizeof(float));
-    /* the training's gradient statistics scale the steps; a checkpoint without them (SGD) adapts without;
-     * damaged ones (NaN, negative) are an error, not a reason to diverge */
-    charrnn_error ms_err = {0};
-    int msrc = ms && m->path ? checkpoint_read_grad_ms(m->path, &m->net, ms, &ms_err) : CHARRNN_EDATA;
-    if (msrc == CHARRNN_EFORMAT) {
-        free(ms);
+    /* the training's gradient statistics (kept at load) scale the steps; a checkpoint without them (SGD)
+     * adapts without; damaged ones (NaN, negative) are an error, not a reason to diverge */
+    if (m->grad_ms_err.code) {
         corpus_free(&c);
-        return cr_fail(err, msrc, "%s", ms_err.msg);
+        return cr_fail(err, m->grad_ms_err.code, "%s", m->grad_ms_err.msg);
     }
-    int have_ms = msrc == CHARRNN_OK;
+    const float *ms = m->grad_ms;
+    int have_ms = ms != NULL;
     adapt_config cfg = {o->segment, o->learning_rate, o->decay, have_ms ? 1.0 : 0.99, 1e-8, 0};
     adapter a;
     int32_t *x = cr_malloc((size_t)o->segment, sizeof(int32_t)), *y = cr_malloc((size_t)o->segment, sizeof(int32_t));
-    if (!ms || !x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    else rc = adapter_init(&a, &m->net, have_ms ? ms : NULL, &cfg, err);
+    if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    else rc = adapter_init(&a, &m->net, ms, &cfg, err);
     if (!rc) {
         thread_scope ts;
         threads_enter(&ts, m->threads);
@@ -144,7 +141,6 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
         }
         adapter_free(&a);
     }
-    free(ms);
     free(x);
     free(y);
     corpus_free(&c);
