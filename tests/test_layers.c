@@ -21,7 +21,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/base/safetensors", 4, NULL},
     {"src/base/sealed", 5, NULL},
     /* src/data: the corpus, its vocabulary and token cache; the suffix automaton */
-    {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL},
+    {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL}, {"src/data/score", 4, NULL},
     /* src/backend: the matrix-product kernels */
     {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
     /* src/nn: the network */
@@ -30,7 +30,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/nn/model", 5, NULL},
     {"src/nn/loss", 6, NULL}, {"src/nn/adapt", 6, NULL}, {"src/nn/precision", 6, NULL},
     /* src/baseline: the n-gram baseline: counts, no network */
-    {"src/baseline/ngram", 6, NULL},
+    {"src/baseline/ngram", 6, "ngram"}, {"src/baseline/ngram_prob", 6, "ngram"}, {"src/baseline/ngram_file", 6, "ngram"},
     /* src/run: the model handle, files, runs */
     {"src/run/handle", 7, NULL},
     {"src/run/checkpoint", 8, NULL},
