@@ -378,7 +378,10 @@ static int parse_file(st_file *f, const char *name, int header_only, char *err, 
         f->ntensors = (int)nt;
     }
 
-    if (header_only) return 0;
+    if (header_only) {
+        free(spans);
+        return 0;
+    }
     /* By name for st_find (json_parse refused duplicate names). */
     f->by_name = malloc((nt ? nt : 1) * sizeof *f->by_name);
     if (!f->by_name) BAD("%s: out of memory reading the header", name);
