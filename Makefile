@@ -212,6 +212,8 @@ $(FUZZ_BUILD)/%.o: %.c $(SRC_H) $(wildcard cli/*.h) include/charrnn.h
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(BLAS_LIBS) -lm -o $@
+# resuming from edited checkpoints edits them as the tests do
+$(FUZZ_BUILD)/fuzz_resume: $(FUZZ_BUILD)/tests/ckpt_edit.o
 FUZZ_CONFIG := $(FUZZ_BUILD)/config.txt
 $(FUZZ_CONFIG): FORCE
 	@CC='$(FUZZ_CC)' CPPFLAGS='$(CPPFLAGS) -Icli' FLAGS='$(FUZZ_CFLAGS)' LIBS='$(BLAS_LIBS) -lm' sh scripts/build-config.sh $@

@@ -83,8 +83,7 @@ int cmd_eval(int argc, char **argv) {
     cli_check_precision(precision);
     charrnn_error err = {0};
     charrnn_model *m;
-    int lrc = charrnn_model_load(&m, pos[0], &err);
-    if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
+    if (charrnn_file_kind(pos[0]) == CHARRNN_FILE_NGRAM) {
         if (dynamic)
             cli_die(2, "%s is an n-gram model: --dynamic adapts a network's weights as it reads, and an n-gram model has "
                     "none; drop --dynamic, or evaluate a network checkpoint", pos[0]);
@@ -92,7 +91,7 @@ int cmd_eval(int argc, char **argv) {
             fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
         return eval_ngram(pos[0], pos[1], streams);
     }
-    if (lrc) cli_die_err(&err);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     /* auto decides for the evaluation's passes: about 3200 rows of streams x steps (charrnn_evaluate) */
     charrnn_model_set_workload(m, dynamic ? 1 : streams ? streams : 50, dynamic ? dyn.segment : streams ? 3200 / streams : 64,
                                dynamic);
@@ -175,9 +174,8 @@ int cmd_info(int argc, char **argv) {
     }
     charrnn_error err = {0};
     charrnn_model *m;
-    int lrc = charrnn_model_load(&m, pos[0], &err);
-    if (lrc == CHARRNN_EMISMATCH) return info_ngram(pos[0]);
-    if (lrc) cli_die_err(&err);
+    if (charrnn_file_kind(pos[0]) == CHARRNN_FILE_NGRAM) return info_ngram(pos[0]);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     out_printf("checkpoint:     %s\n", pos[0]);

@@ -364,8 +364,7 @@ int cmd_sample(int argc, char **argv) {
                 a.prime_lines == 1 ? "" : "s");
     charrnn_error err = {0};
     charrnn_model *m;
-    int lrc = charrnn_model_load(&m, pos[0], &err);
-    if (lrc == CHARRNN_EMISMATCH) { /* an n-gram model, not a network */
+    if (charrnn_file_kind(pos[0]) == CHARRNN_FILE_NGRAM) {
         if (beam_width || inter || dynamic || top_k || top_p < 1 || min_p > 0 || rep != 1 || stops.n || max_lines ||
             opt_given(opts, &window) || opt_given(opts, &dyn.learning_rate))
             cli_die(2, "%s is an n-gram model: it samples with --temperature, --length, --primetext, --seed and "
@@ -383,7 +382,7 @@ int cmd_sample(int argc, char **argv) {
         free(prime);
         return rc;
     }
-    if (lrc) cli_die_err(&err);
+    if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     if (opt_given(opts, &dyn.learning_rate) && !dynamic)
         fprintf(stderr, "note: --dynamic-lr is ignored: it applies to --dynamic, which was not given\n");
     if (opt_given(opts, &window) && rep == 1)

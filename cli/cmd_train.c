@@ -359,14 +359,7 @@ static int open_run(train_args *a, run_ctx *c) {
     if (r0) rundir_open(&c->rd, cv, file);
     else snprintf(c->rd.dir, sizeof c->rd.dir, "%s", cv), c->rd.best_val = NAN;
     uint64_t resumed_id = 0;
-    if (resume && r0) {
-        charrnn_model *rm;
-        if (charrnn_model_load(&rm, resume, &err)) cli_die_err(&err);
-        charrnn_model_info ri;
-        charrnn_model_get_info(rm, &ri);
-        resumed_id = ri.run_id;
-        charrnn_model_close(rm);
-    }
+    if (resume && r0 && charrnn_checkpoint_run_id(resume, &resumed_id, &err)) cli_die_err(&err); /* the header only */
     if (r0) rundir_check_owner(&c->rd, resumed_id, resume != NULL, a->force);
     if (nranks > 1 && charrnn_ranks_agree(0)) return 1; /* rank 0 has its directory (or died saying why) */
     progress rbar;

@@ -7,6 +7,7 @@
  * be a clean refusal with a message, or a run that works. */
 #include "charrnn.h"
 #include "checkpoint.h"
+#include "../tests/ckpt_edit.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -165,6 +165,22 @@ CHARRNN_API int charrnn_model_load(charrnn_model **out, const char *path, charrn
 /* Gives up the caller's reference (see lifetimes above). */
 CHARRNN_API void charrnn_model_close(charrnn_model *m);
 
+/* What a language model file holds, from its header alone (its data is neither
+ * read nor checked: loading it does that): a network checkpoint
+ * (charrnn_model_load), an n-gram model (charrnn_ngram_load), or neither
+ * (UNKNOWN: not a charrnn file, or unreadable; loading it says why). */
+typedef enum charrnn_file_type {
+    CHARRNN_FILE_UNKNOWN = 0,
+    CHARRNN_FILE_NETWORK = 1,
+    CHARRNN_FILE_NGRAM = 2,
+} charrnn_file_type;
+CHARRNN_API charrnn_file_type charrnn_file_kind(const char *path);
+/* The run id (charrnn_model_info's run_id) a checkpoint's header records, 0 if
+ * none, without reading or checking its weights: cheap, and not verified
+ * (charrnn_model_load verifies). CHARRNN_EFORMAT if path is not a checkpoint,
+ * CHARRNN_EMISMATCH if it is an n-gram model. */
+CHARRNN_API int charrnn_checkpoint_run_id(const char *path, uint64_t *run_id, charrnn_error *err);
+
 typedef struct charrnn_model_info {
     charrnn_model_config config;
     charrnn_unit unit;

@@ -29,6 +29,8 @@ static int armed;       /* count calls only while a save is under test */
 static int fail_at;     /* the call number that fails (1-based) */
 static int short_write; /* that call, if a write, first writes half */
 static int calls;
+static const char *count_path; /* opens of this path are counted in opens */
+static int opens;
 
 int __real_open(const char *path, int flags, ...);
 ssize_t __real_write(int fd, const void *buf, size_t n);
@@ -46,6 +48,7 @@ int __wrap_open(const char *path, int flags, ...) {
         mode = (mode_t)va_arg(ap, int);
         va_end(ap);
     }
+    if (count_path && !strcmp(path, count_path)) opens++;
     if (should_fail()) { errno = EACCES; return -1; }
     return __real_open(path, flags, mode);
 }
@@ -246,7 +249,38 @@ static void test_skip_nonfinite(void) {
     charrnn_trainer_close(t);
 }
 
+/* A checkpoint is read once however many parts of it a caller needs: resuming
+ * (its options, model and run), loading, and the run id (the header only). */
+static void test_one_read_per_checkpoint(void) {
+    charrnn_trainer *t = small_trainer(FOX, 6, 0);
+    if (!t) return;
+    charrnn_error err;
+    charrnn_step_stats st;
+    CHECK(charrnn_trainer_step(t, &st, &err) == 0);
+    const char *path = t_path("once.safetensors");
+    CHECK(charrnn_trainer_save(t, path, &err) == 0);
+    charrnn_trainer_close(t);
+    size_t n = strlen(text);
+    count_path = path;
+    static const char *const WHAT[] = {"charrnn_trainer_resume", "charrnn_model_load", "charrnn_checkpoint_run_id"};
+    for (int k = 0; k < 3; k++) {
+        opens = 0;
+        int rc;
+        uint64_t id = 0;
+        charrnn_model *m = NULL;
+        charrnn_trainer *r = NULL;
+        if (k == 0) rc = charrnn_trainer_resume(&r, path, NULL, text, n, NULL, &err);
+        else if (k == 1) rc = charrnn_model_load(&m, path, &err);
+        else rc = charrnn_checkpoint_run_id(path, &id, &err);
+        CHECKF(rc == 0 && opens == 1, "%s opened the checkpoint %d times (rc %d: %s)", WHAT[k], opens, rc, rc ? err.msg : "");
+        charrnn_trainer_close(r);
+        charrnn_model_close(m);
+    }
+    count_path = NULL;
+}
+
 void register_fault_tests(void) {
+    t_register("faults_one_read_per_checkpoint", test_one_read_per_checkpoint);
     t_register("faults_fail_each_call", test_fault_fail_each_call);
     t_register("faults_short_write", test_fault_short_write);
     t_register("faults_checksum_refuses_damage", test_checksum_refuses_damage);

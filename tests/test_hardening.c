@@ -10,6 +10,7 @@
 #include "test.h"
 #include "cells.h"
 #include "checkpoint.h"
+#include "ckpt_edit.h"
 #include "common.h"
 #include "data.h"
 #include "defaults.h"
@@ -952,9 +953,72 @@ static void test_option_ranges_every_command(void) {
     }
     free(top);
     CHECKF(options >= 25 && tried >= 2 * options, "%d options with a range, %d values tried", options, tried);
+
+/* Dynamic evaluation takes the training's gradient statistics from the file as
+ * it was when loaded: a file changed since is not read again. A model loaded
+ * after the change sees the damage; one loaded before adapts as its twin does. */
+static void test_adapt_uses_what_was_loaded(void) {
+    const char *a = t_path("adapt_a.safetensors");
+    charrnn_error err = {0};
+    if (!CHECKF(checkpoint_rewrite(hmodel(), a, 0, NULL, NULL, NULL, NULL, &err) == 0, "%s", err.msg)) return;
+    charrnn_model *before = NULL, *twin = NULL, *after = NULL;
+    CHECKF(charrnn_model_load(&before, a, &err) == 0, "%s", err.msg);
+    CHECKF(charrnn_model_load(&twin, a, &err) == 0, "%s", err.msg);
+    if (with_value(hmodel(), a, "optim.m1", NAN) == 0) /* the file changes under the loaded models */
+        CHECKF(charrnn_model_load(&after, a, &err) == 0, "a damaged moment fails dynamic evaluation, not loading: %s", err.msg);
+    if (!before || !twin || !after) goto done;
+    const char *text = "the cat sat on the mat.\nthe dog sat on the log.\n";
+    charrnn_dynamic_options o;
+    charrnn_dynamic_options_default(&o);
+    o.learning_rate = 1e-3;
+    charrnn_eval_result r1, r2, r3;
+    charrnn_model_set_precision(before, CHARRNN_PRECISION_FP32, &err);
+    charrnn_model_set_precision(twin, CHARRNN_PRECISION_FP32, &err);
+    CHECKF(charrnn_model_adapt(before, text, strlen(text), "t", &o, NULL, NULL, &r1, &err) == 0,
+           "loaded before the change: %s", err.msg);
+    CHECKF(charrnn_model_adapt(twin, text, strlen(text), "t", &o, NULL, NULL, &r2, &err) == 0, "%s", err.msg);
+    CHECKF(r1.nats == r2.nats, "the same statistics, the same steps: %.17g vs %.17g", r1.nats, r2.nats);
+    int rc = charrnn_model_adapt(after, text, strlen(text), "t", &o, NULL, NULL, &r3, &err);
+    CHECKF(rc == CHARRNN_EFORMAT && strstr(err.msg, "optim.m1") && strstr(err.msg, "NaN"),
+           "loaded after the change: rc %d: %s", rc, err.msg);
+done:
+    charrnn_model_close(before);
+    charrnn_model_close(twin);
+    charrnn_model_close(after);
+}
+
+/* The run id comes from the header alone: a checkpoint whose data is damaged
+ * still names its run (loading it is what refuses it), and what is not a
+ * checkpoint is named as such. */
+static void test_run_id_from_header(void) {
+    charrnn_error err = {0};
+    charrnn_model *m = NULL;
+    if (!CHECKF(charrnn_model_load(&m, hmodel(), &err) == 0, "%s", err.msg)) return;
+    charrnn_model_info in;
+    charrnn_model_get_info(m, &in);
+    charrnn_model_close(m);
+    size_t n;
+    unsigned char *bytes = (unsigned char *)t_read_file(hmodel(), &n);
+    if (!CHECK(bytes && n > 100)) { free(bytes); return; }
+    bytes[n - 3] ^= 0x40; /* a weight's bit: the seal breaks, the header stands */
+    const char *bad = t_path("runid_damaged.safetensors");
+    t_write_file(bad, bytes, n);
+    free(bytes);
+    uint64_t id = 1;
+    CHECKF(charrnn_checkpoint_run_id(bad, &id, &err) == 0 && id == in.run_id && id != 0,
+           "run id %llx, want %llx: %s", (unsigned long long)id, (unsigned long long)in.run_id, err.msg);
+    CHECKF(charrnn_model_load(&m, bad, &err) == CHARRNN_EFORMAT && strstr(err.msg, "checksum"), "%s", err.msg);
+    const char *text = t_path("runid.txt");
+    t_write_file(text, "0123456789abcdefghij", 20);
+    CHECKF(charrnn_checkpoint_run_id(text, &id, &err) == CHARRNN_EFORMAT && id == 0 && strstr(err.msg, text),
+           "a text file: %s", err.msg);
+    CHECK(charrnn_file_kind(bad) == CHARRNN_FILE_NETWORK && charrnn_file_kind(text) == CHARRNN_FILE_UNKNOWN &&
+          charrnn_file_kind(t_path("no such file")) == CHARRNN_FILE_UNKNOWN);
 }
 
 void register_hardening_tests(void) {
+    t_register("hard_adapt_uses_what_was_loaded", test_adapt_uses_what_was_loaded);
+    t_register("hard_run_id_from_header", test_run_id_from_header);
     t_register("hard_sample_huge_length", test_sample_huge_length);
     t_register("hard_checked_allocation", test_checked_allocation);
     t_register("hard_edited_options_refused", test_edited_options_refused);

@@ -19,10 +19,11 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/base/files", 2, NULL}, {"src/base/arith", 2, NULL},
     {"src/base/json", 3, NULL}, {"src/base/cpu", 3, NULL},
     {"src/base/safetensors", 4, NULL},
-    /* src/data: the table of mapped corpora; the corpus and its vocabulary; its token cache; the suffix automaton */
+    {"src/base/sealed", 5, NULL},
+    /* src/data: the table of mapped corpora; the corpus and its vocabulary; its token cache; the loss frame; the suffix automaton */
     {"src/data/mapped", 2, NULL},
     {"src/data/data", 3, NULL}, {"src/data/sam", 3, NULL},
-    {"src/data/tokcache", 4, NULL},
+    {"src/data/tokcache", 4, NULL}, {"src/data/score", 4, NULL},
     /* src/backend: the CPU's kernels (products, the cells' elementwise math) */
     {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
     {"src/backend/cells", 0, "cells"}, {"src/backend/cells_dispatch", 0, "cells"},
@@ -35,7 +36,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/nn/model", 7, NULL},
     {"src/nn/loss", 8, NULL}, {"src/nn/adapt", 8, NULL}, {"src/nn/precision", 8, NULL},
     /* src/baseline: the n-gram baseline: counts, no network */
-    {"src/baseline/ngram", 5, NULL},
+    {"src/baseline/ngram", 6, "ngram"}, {"src/baseline/ngram_prob", 6, "ngram"}, {"src/baseline/ngram_file", 6, "ngram"},
     /* src/run: the model handle, files, runs */
     {"src/run/handle", 9, NULL},
     {"src/run/checkpoint", 10, NULL},

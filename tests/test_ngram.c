@@ -795,7 +795,59 @@ static void test_cli_network_options(void) {
     }
 }
 
+/* A network and an n-gram model measure a text in one frame: the same
+ * characters left out as unknown, the same streams, the same refusals. */
+static void test_eval_frame_shared(void) {
+    const char *corpus = "abcabcabdabcaabbcc\nabcabc\n";
+    charrnn_error err = {0};
+    charrnn_ngram_options o;
+    charrnn_ngram_options_default(&o);
+    o.order = 3;
+    o.train_frac = 1;
+    o.val_frac = 0;
+    charrnn_ngram *g = NULL;
+    if (!CHECKF(charrnn_ngram_build(&g, "c", corpus, strlen(corpus), &o, NULL, NULL, &err) == 0, "%s", err.msg)) return;
+    charrnn_ngram_info info;
+    charrnn_ngram_get_info(g, &info);
+    int V = info.vocab_size;
+    uint32_t vocab[16];
+    for (int i = 0; i < V && i < 16; i++) vocab[i] = charrnn_ngram_vocab(g, i);
+    charrnn_model_config mc;
+    charrnn_model_config_default(&mc);
+    mc.num_layers = 1;
+    mc.rnn_size = 8;
+    charrnn_model *m = NULL;
+    if (!CHECKF(V <= 16 && charrnn_model_new(&m, &mc, CHARRNN_UNIT_CODEPOINT, vocab, V, 1, &err) == 0, "%s", err.msg)) {
+        charrnn_ngram_close(g);
+        return;
+    }
+    static const struct { const char *text; int streams; int rc; const char *needle; } cases[] = {
+        {"abcXabcYYabca\nbc", 3, 0, NULL},          /* three unknown characters left out */
+        {"abcabcabcabcabcabcabc", 0, 0, NULL},
+        {"aZZZ", 2, CHARRNN_EDATA, "1 character the model knows"},
+        {"abcabc", -1, CHARRNN_EINVAL, "streams is out of range"},
+        {"ab\xff", 1, CHARRNN_EDATA, NULL},          /* not UTF-8 */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        charrnn_eval_result rn, rg;
+        charrnn_error en = {0}, eg = {0};
+        const char *t = cases[k].text;
+        int a = charrnn_evaluate(m, t, strlen(t), "x", cases[k].streams, NULL, NULL, &rn, &en);
+        int b = charrnn_ngram_evaluate(g, t, strlen(t), "x", cases[k].streams, NULL, NULL, &rg, &eg);
+        CHECKF(a == b && !strcmp(en.msg, eg.msg), "case %zu: network %d (%s), n-gram %d (%s)", k, a, en.msg, b, eg.msg);
+        if (cases[k].rc) CHECKF(a != 0 && (!cases[k].needle || strstr(en.msg, cases[k].needle)), "case %zu: %d %s", k, a, en.msg);
+        if (a || b) continue;
+        CHECKF(rn.unknown == rg.unknown && rn.predicted == rg.predicted && rn.num_unknown_examples == rg.num_unknown_examples,
+               "case %zu: unknown %ld / %ld, predicted %ld / %ld", k, rn.unknown, rg.unknown, rn.predicted, rg.predicted);
+        if (cases[k].streams) CHECKF(rn.streams == rg.streams, "case %zu: streams %d / %d", k, rn.streams, rg.streams);
+        CHECK(isfinite(rg.nats) && rg.bpc == rg.nats / log(2.0) && rn.bpc == rn.nats / log(2.0));
+    }
+    charrnn_model_close(m);
+    charrnn_ngram_close(g);
+}
+
 void register_ngram_tests(void) {
+    t_register("ngram_eval_frame_shared", test_eval_frame_shared);
     t_register("ngram_probs_sum_to_one", test_probs_sum_to_one);
     t_register("ngram_hand_computed", test_hand_computed);
     t_register("ngram_matches_reference", test_matches_reference);

@@ -6,6 +6,7 @@
  * newer format is refused naming both versions. */
 #include "test.h"
 #include "checkpoint.h"
+#include "ckpt_edit.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -274,15 +274,16 @@ static int cmp_span(const void *a, const void *b) {
 #define Q1(s) cr_esc(q1, sizeof q1, (s), strlen(s))
 #define Q2(s) cr_esc(q2, sizeof q2, (s), strlen(s))
 
-/* Parses and validates f->buf[0..f->size); f owns the buffer. */
-static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
+/* Parses and validates f->buf[0..f->size); f owns the buffer. header_only: the
+ * buffer ends with the header; the metadata is read, the tensors are not. */
+static int parse_file(st_file *f, const char *name, int header_only, char *err, size_t errlen) {
     span *spans = NULL;
     char q1[160], q2[64]; /* names from the file, quoted with their control characters escaped */
     if (f->size == 0) BAD("%s is empty (0 bytes), not a safetensors file", name);
     if (f->size < 8)
         BAD("%s is not a safetensors file: only %zu bytes, less than the 8-byte header length", name, f->size);
     uint64_t hl = le64(f->buf);
-    if (check_header_len(hl, f->size, name, err, errlen) < 0) goto fail;
+    if (!header_only && check_header_len(hl, f->size, name, err, errlen) < 0) goto fail;
     const char *htext = (const char *)f->buf + 8;
     if (htext[0] != '{')
         BAD("%s is not a safetensors file: the header at byte 8 does not start with '{'", name);
@@ -319,6 +320,7 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
             f->nmeta = (int)v->len; /* json_parse refused duplicate keys, here and among the tensors */
             continue;
         }
+        if (header_only) continue;
         if (!key[0]) BAD("%s: corrupt safetensors header: a tensor has an empty name", name);
         if (v->type != JSON_OBJECT) BAD("%s: corrupt safetensors header: entry \"%s\" is not an object", name, Q1(key));
         st_tensor *t = &f->tensors[nt];
@@ -376,6 +378,10 @@ static int parse_file(st_file *f, const char *name, char *err, size_t errlen) {
         f->ntensors = (int)nt;
     }
 
+    if (header_only) {
+        free(spans);
+        return 0;
+    }
     /* By name for st_find (json_parse refused duplicate names). */
     f->by_name = malloc((nt ? nt : 1) * sizeof *f->by_name);
     if (!f->by_name) BAD("%s: out of memory reading the header", name);
@@ -422,7 +428,7 @@ st_file *st_open_memory(const void *buf, size_t len, const char *name, char *err
     }
     if (len) memcpy(f->buf, buf, len);
     f->size = len;
-    if (parse_file(f, name, err, errlen) < 0) {
+    if (parse_file(f, name, 0, err, errlen) < 0) {
         st_close(f);
         return NULL;
     }
@@ -443,7 +449,7 @@ static int read_full(int fd, unsigned char *p, size_t n) {
     return 0;
 }
 
-st_file *st_open(const char *path, char *err, size_t errlen) {
+static st_file *open_file(const char *path, int header_only, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path) path = "";
     struct stat sb;
@@ -480,6 +486,7 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
         goto fail;
     }
     if (check_header_len(le64(head), size, path, err, errlen) < 0) goto fail;
+    if (header_only) size = 8 + le64(head);
     f = calloc(1, sizeof *f);
     if (!f || !(f->buf = malloc((size_t)size))) {
         cr_seterr(err, errlen, "cannot read %s: out of memory (%" PRIu64 " bytes)", path, size);
@@ -493,13 +500,16 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
     close(fd);
     fd = -1;
     f->size = (size_t)size;
-    if (parse_file(f, path, err, errlen) < 0) goto fail;
+    if (parse_file(f, path, header_only, err, errlen) < 0) goto fail;
     return f;
 fail:
     if (fd >= 0) close(fd);
     st_close(f);
     return NULL;
 }
+
+st_file *st_open(const char *path, char *err, size_t errlen) { return open_file(path, 0, err, errlen); }
+st_file *st_open_header(const char *path, char *err, size_t errlen) { return open_file(path, 1, err, errlen); }
 
 const char *st_get_meta(const st_file *f, const char *key) {
     if (!f || !key) return NULL;

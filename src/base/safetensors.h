@@ -48,6 +48,10 @@ typedef struct st_file st_file;
  * neither overlap nor leave gaps, no key (tensor name, metadata key) twice. On failure NULL and a one-line message in err
  * that names the path and the problem. */
 st_file *st_open(const char *path, char *err, size_t errlen);
+/* Only the 8-byte length and the header of path, its metadata checked as
+ * st_open does; the tensors are neither read nor listed (st_num_tensors is 0,
+ * st_data_block empty): a cheap look at what a file says it is. */
+st_file *st_open_header(const char *path, char *err, size_t errlen);
 /* Same from a memory buffer (copied); name is used in messages. */
 st_file *st_open_memory(const void *buf, size_t len, const char *name, char *err, size_t errlen);
 void st_close(st_file *f);

@@ -17,9 +17,8 @@ double corpus_loss_part(model *net, const corpus *c, size_t begin, size_t n, int
     if (stopped) *stopped = 0;
     if (n >= 2) {
         const size_t targets = n - 1, T = (size_t)net->T;
-        size_t b = (size_t)(streams > 0 ? streams : 1);
-        if (b > targets) b = targets;
-        const size_t len = targets / b;
+        size_t b, len;
+        score_cut(n, streams, &b, &len);
         /* the streams [first, first + count) of pass 0, net->B at a time, then (with_rest) the remainder stream */
         for (int g = first; g < first + count || (with_rest && g == first + count); ) {
             int rest = g >= first + count;

@@ -6,6 +6,7 @@
 #include "charrnn.h"
 #include "data.h"
 #include "model.h"
+#include "score.h"
 
 /* How many streams evaluating n characters uses by default: one per seq_length
  * predictions, at most max_streams, at least 1. */

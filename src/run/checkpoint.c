@@ -14,6 +14,7 @@
 #include "json.h"
 #include "ngram.h"
 #include "safetensors.h"
+#include "sealed.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -24,11 +25,17 @@
 
 /* ---- integrity -------------------------------------------------------------------- */
 
-/* FNV-1a 64 over the metadata values (in the order written) and the whole data
- * block: a truncated, bit-flipped or hand-edited checkpoint is refused on load. */
-#define FNV_OFFSET CR_FNV_OFFSET
-static const char *const CHECKSUMMED[] = {"format", "format_version", "config", "vocab", "train_options", "train_state"};
-#define NUM_CHECKSUMMED (int)(sizeof CHECKSUMMED / sizeof CHECKSUMMED[0])
+/* A sealed file (sealed.h): a truncated, bit-flipped or hand-edited checkpoint
+ * is refused on load. */
+static const char *const SEALED_KEYS[] = {"config", "vocab", "train_options", "train_state"};
+const sealed_format CKPT_FORMAT = {
+    .format = "charrnn", .version = CHARRNN_FORMAT_VERSION, .what = "checkpoint",
+    .keys = SEALED_KEYS, .nkeys = (int)(sizeof SEALED_KEYS / sizeof SEALED_KEYS[0]),
+    .remedy = "use another checkpoint, e.g. the previous latest or best",
+    .other_format = NGRAM_FORMAT,
+    .other_is = "an n-gram model (charrnn ngram --save), not a network checkpoint; charrnn eval and charrnn sample "
+                "read both, this needs a network",
+};
 
 /* ---- writing --------------------------------------------------------------------- */
 
@@ -95,13 +102,7 @@ int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path,
     write_vocab(&voc, m);
     write_options(&opts, &r->opt);
     write_state(&state, m, r);
-    char version[16];
-    snprintf(version, sizeof version, "%d", CHARRNN_FORMAT_VERSION);
-    char sum[40];
-    st_meta meta[] = {
-        {"format", "charrnn"}, {"format_version", version}, {"config", cfg.buf}, {"vocab", voc.buf},
-        {"train_options", opts.buf}, {"train_state", state.buf}, {"checksum", sum},
-    };
+    const char *values[] = {cfg.buf, voc.buf, opts.buf, state.buf};
     st_tensor ts[MAX_PARAM_TENSORS + 8];
     int n = 0;
     for (int i = 0; i < net->num_views; i++) {
@@ -126,19 +127,11 @@ int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path,
                           .data = r->state_c, .nbytes = state_n * 4};
     ts[n++] = (st_tensor){.name = "history.train_loss", .dtype = ST_F32, .ndim = 1, .shape = {r->iteration},
                           .data = r->loss_history, .nbytes = (size_t)r->iteration * 4};
-    uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) h = cr_fnv1a(h, meta[i].value ? meta[i].value : "", meta[i].value ? strlen(meta[i].value) : 0);
-    for (int i = 0; i < n; i++) h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
-    snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
-    int rc = CHARRNN_OK;
-    if (cfg.oom || voc.oom || opts.oom || state.oom) {
+    int rc;
+    if (cfg.oom || voc.oom || opts.oom || state.oom)
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory writing checkpoint %s", path);
-    } else {
-        char msg[600];
-        /* a checkpoint is a regular file: a device or FIFO at its path is refused, a link replaced */
-        if (st_write_file(path, FILE_OUT_REGULAR, meta, (int)(sizeof meta / sizeof meta[0]), ts, n, msg, sizeof msg))
-            rc = cr_fail(err, CHARRNN_EIO, "%s", msg);
-    }
+    else /* a checkpoint is a regular file: a device or FIFO at its path is refused, a link replaced */
+        rc = sealed_write(path, FILE_OUT_REGULAR, &CKPT_FORMAT, values, ts, n, err);
     jb_free(&cfg);
     jb_free(&voc);
     jb_free(&opts);
@@ -162,65 +155,14 @@ static int bad_field(charrnn_error *err, const char *path, const char *where, co
                    where, field);
 }
 
-static int open_checked(const char *path, st_file **out, charrnn_error *err) {
-    char msg[600];
-    st_file *f = st_open(path, msg, sizeof msg);
-    if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
-    const char *fmt = st_get_meta(f, "format");
-    if (fmt && !strcmp(fmt, NGRAM_FORMAT)) {
-        int rc = cr_fail(err, CHARRNN_EMISMATCH, "%s is an n-gram model (charrnn ngram --save), not a network checkpoint; "
-                         "charrnn eval and charrnn sample read both, this needs a network", path);
-        st_close(f);
-        return rc;
-    }
-    if (!fmt || strcmp(fmt, "charrnn")) {
-        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s is a safetensors file but not a charrnn checkpoint (no \"format\": \"charrnn\" metadata)",
-                       path); /* before st_close: the message may quote the file */
-        st_close(f);
-        return rc;
-    }
-    const char *ver = st_get_meta(f, "format_version");
-    char *end = NULL;
-    long v = ver ? strtol(ver, &end, 10) : -1;
-    char q[100]; /* what the file says, quoted with its control characters escaped */
-    if (!ver || end == ver || *end || v < 1) {
-        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s: format_version \"%s\" is not a version number; the checkpoint is damaged", path,
-                       ver ? cr_esc(q, sizeof q, ver, strlen(ver)) : "(missing)"); /* before st_close: the message may quote the file */
-        st_close(f);
-        return rc;
-    }
-    if (v > CHARRNN_FORMAT_VERSION) {
-        int rc = cr_fail(err, CHARRNN_EFORMAT,
-                       "%s was written in checkpoint format version %ld, but this charrnn (%s) reads version %d at most; "
-                       "upgrade charrnn to read it", path, v, CHARRNN_VERSION, CHARRNN_FORMAT_VERSION); /* before st_close: the message may quote the file */
-        st_close(f);
-        return rc;
-    }
-    const char *sum = st_get_meta(f, "checksum");
-    if (!sum) {
-        int rc = cr_fail(err, CHARRNN_EFORMAT, "%s has no checksum; the checkpoint is damaged or was edited", path); /* before st_close: the message may quote the file */
-        st_close(f);
-        return rc;
-    }
-    uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) {
-        const char *val = st_get_meta(f, CHECKSUMMED[i]);
-        if (val) h = cr_fnv1a(h, val, strlen(val));
-    }
-    size_t dlen;
-    const void *data = st_data_block(f, &dlen);
-    h = cr_fnv1a(h, data, dlen);
-    char mine[40];
-    snprintf(mine, sizeof mine, "fnv1a64:%016" PRIx64, h);
-    if (strcmp(sum, mine)) {
-        int rc = cr_fail(err, CHARRNN_EFORMAT,
-                       "%s is corrupted: its checksum is %s but its contents give %s (truncated, damaged or edited); "
-                       "use another checkpoint, e.g. the previous latest or best", path, cr_esc(q, sizeof q, sum, strlen(sum)), mine); /* before st_close: the message may quote the file */
-        st_close(f);
-        return rc;
-    }
-    *out = f;
-    return CHARRNN_OK;
+int checkpoint_open(ckpt_file *ck, const char *path, charrnn_error *err) {
+    ck->path = path;
+    return sealed_open(path, &CKPT_FORMAT, &ck->st, err);
+}
+
+void checkpoint_close(ckpt_file *ck) {
+    st_close(ck->st);
+    ck->st = NULL;
 }
 
 /* An integer field within [lo, hi]. */
@@ -395,6 +337,8 @@ static int read_tensor(const st_file *f, const char *path, const char *name, int
     return CHARRNN_OK;
 }
 
+static void keep_grad_ms(const ckpt_file *ck, charrnn_model *m, const charrnn_train_options *opt);
+
 static void copy_meta(charrnn_model *m, const st_file *f) {
     int n = st_num_meta(f);
     m->meta_keys = calloc((size_t)n + 1, sizeof(char *));
@@ -409,15 +353,12 @@ static void copy_meta(charrnn_model *m, const st_file *f) {
     }
 }
 
-int checkpoint_read_options(const char *path, charrnn_model_config *mc, charrnn_train_options *opt, charrnn_error *err) {
-    st_file *f;
-    int rc = open_checked(path, &f, err);
-    if (rc) return rc;
+int checkpoint_read_options(const ckpt_file *ck, charrnn_model_config *mc, charrnn_train_options *opt,
+                            charrnn_error *err) {
     int V;
     charrnn_unit unit;
-    if (!(rc = read_config(f, path, mc, &V, &unit, err))) rc = read_options(f, path, opt, err);
-    st_close(f);
-    return rc;
+    int rc = read_config(ck->st, ck->path, mc, &V, &unit, err);
+    return rc ? rc : read_options(ck->st, ck->path, opt, err);
 }
 
 /* The recorded train loss of every iteration must be there: this bounds the
@@ -468,15 +409,15 @@ static int read_train_state(const st_file *f, const char *path, charrnn_model *m
     return CHARRNN_OK;
 }
 
-int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
+int checkpoint_load(const ckpt_file *ck, charrnn_model **out, charrnn_error *err) {
     *out = NULL;
-    st_file *f;
-    int rc = open_checked(path, &f, err);
-    if (rc) return rc;
+    const st_file *f = ck->st;
+    const char *path = ck->path;
+    int rc;
     charrnn_model_config mc;
     charrnn_train_options opt;
-    int V;
-    charrnn_unit unit;
+    int V = 0;
+    charrnn_unit unit = CHARRNN_UNIT_CODEPOINT;
     uint32_t *vocab = NULL;
     charrnn_model *m = NULL;
     if ((rc = read_config(f, path, &mc, &V, &unit, err))) goto done;
@@ -502,24 +443,57 @@ int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err) {
     m->eval_seq_length = opt.seq_length;
     copy_meta(m, f);
     m->path = strdup(path);
+    keep_grad_ms(ck, m, &opt);
 done:
     free(vocab);
-    st_close(f);
     if (rc) charrnn_model_close(m);
     else *out = m;
     return rc;
 }
 
 int charrnn_model_load(charrnn_model **out, const char *path, charrnn_error *err) {
-    return checkpoint_load(path, out, err);
+    *out = NULL;
+    ckpt_file ck;
+    int rc = checkpoint_open(&ck, path, err);
+    if (rc) return rc;
+    rc = checkpoint_load(&ck, out, err);
+    checkpoint_close(&ck);
+    return rc;
 }
 
-int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *run, size_t expect_chars,
-                           uint64_t expect_checksum, charrnn_error *err) {
-    st_file *f;
-    int rc = open_checked(path, &f, err);
-    if (rc) return rc;
+int charrnn_checkpoint_run_id(const char *path, uint64_t *run_id, charrnn_error *err) {
+    *run_id = 0;
+    char msg[600];
+    st_file *f = st_open_header(path, msg, sizeof msg);
+    if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
     json_doc *d = NULL;
+    int rc = sealed_check_header(f, path, &CKPT_FORMAT, err);
+    if (!rc) rc = parse_meta_json(f, path, "train_state", &d, err);
+    uint64_t id;
+    if (!rc && get_hex64(json_get(json_root(d), "run_id"), &id) == 0) *run_id = id; /* none: from before run ids */
+    json_free(d);
+    st_close(f);
+    return rc;
+}
+
+charrnn_file_type charrnn_file_kind(const char *path) {
+    char msg[600];
+    st_file *f = st_open_header(path, msg, sizeof msg);
+    const char *format = st_get_meta(f, "format");
+    charrnn_file_type kind = !format                          ? CHARRNN_FILE_UNKNOWN
+                             : !strcmp(format, CKPT_FORMAT.format) ? CHARRNN_FILE_NETWORK
+                             : !strcmp(format, NGRAM_FORMAT)   ? CHARRNN_FILE_NGRAM
+                                                               : CHARRNN_FILE_UNKNOWN;
+    st_close(f);
+    return kind;
+}
+
+int checkpoint_restore_run(const ckpt_file *ck, const charrnn_model *m, ckpt_run *run, size_t expect_chars,
+                           uint64_t expect_checksum, charrnn_error *err) {
+    const st_file *f = ck->st;
+    const char *path = ck->path;
+    json_doc *d = NULL;
+    int rc;
     const model *net = &m->net;
     if ((rc = parse_meta_json(f, path, "train_state", &d, err))) goto done;
     const json_value *r = json_root(d);
@@ -573,78 +547,37 @@ int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *r
     }
 done:
     json_free(d);
-    st_close(f);
     return rc;
 }
 
-/* ---- editing (tests and fuzzing: what an attacker can do) ------------------------------ */
+/* ---- what dynamic evaluation needs ---------------------------------------------------- */
 
-int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *const *keys, const char *const *values,
-                       const char *tensor, const void *tensor_data, charrnn_error *err) {
-    char msg[600];
-    st_file *f = st_open(src, msg, sizeof msg);
-    if (!f) return cr_fail(err, CHARRNN_EFORMAT, "%s", msg);
-    int nm = st_num_meta(f), nt = st_num_tensors(f), n = 0;
-    st_meta *meta = calloc((size_t)nm + (size_t)nedit + 1, sizeof *meta);
-    st_tensor *ts = calloc((size_t)nt + 1, sizeof *ts);
-    int rc = CHARRNN_OK;
-    if (!meta || !ts) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto done; }
-    /* the checksummed keys first, in their order, then the rest; edits replace or add */
-    for (int i = 0; i < NUM_CHECKSUMMED; i++) {
-        const char *v = st_get_meta(f, CHECKSUMMED[i]);
-        for (int e = 0; e < nedit; e++)
-            if (!strcmp(keys[e], CHECKSUMMED[i])) v = values[e];
-        if (v) meta[n++] = (st_meta){CHECKSUMMED[i], v};
-    }
-    for (int i = 0; i < nm; i++) {
-        const st_meta *e = st_meta_at(f, i);
-        int known = !strcmp(e->key, "checksum");
-        for (int k = 0; k < NUM_CHECKSUMMED; k++) known |= !strcmp(e->key, CHECKSUMMED[k]);
-        if (!known) meta[n++] = *e;
-    }
-    uint64_t h = FNV_OFFSET;
-    for (int i = 0; i < n; i++) {
-        int summed = 0;
-        for (int k = 0; k < NUM_CHECKSUMMED; k++) summed |= !strcmp(meta[i].key, CHECKSUMMED[k]);
-        if (summed) h = cr_fnv1a(h, meta[i].value, strlen(meta[i].value));
-    }
-    for (int i = 0; i < nt; i++) {
-        ts[i] = *st_tensor_at(f, i);
-        if (tensor && !strcmp(ts[i].name, tensor)) ts[i].data = tensor_data;
-        h = cr_fnv1a(h, ts[i].data, ts[i].nbytes);
-    }
-    char sum[40];
-    snprintf(sum, sizeof sum, "fnv1a64:%016" PRIx64, h);
-    meta[n++] = (st_meta){"checksum", sum};
-    if (st_write(dst, meta, n, ts, nt, msg, sizeof msg)) rc = cr_fail(err, CHARRNN_EIO, "%s", msg);
-done:
-    free(meta);
-    free(ts);
-    st_close(f);
-    return rc;
-}
-
-int checkpoint_read_grad_ms(const char *path, const model *net, float *out, charrnn_error *err) {
-    charrnn_model_config mc;
-    charrnn_train_options opt;
-    int rc = checkpoint_read_options(path, &mc, &opt, err);
-    if (rc) return rc;
-    if (opt.optim == CHARRNN_SGD) return cr_fail(err, CHARRNN_EDATA, "%s was trained with SGD: no gradient statistics", path);
-    st_file *f;
-    if ((rc = open_checked(path, &f, err))) return rc;
-    const char *name = opt.optim == CHARRNN_ADAM ? "optim.m2" : "optim.m1";
+/* The mean squared gradient of every parameter during training, from the
+ * optimizer's state (RMSProp's m1, Adam's bias-corrected m2, Adagrad's m1 /
+ * steps): what dynamic evaluation normalises its steps with, kept on m at load
+ * so that adapting never reads the file again. None for SGD; damaged moments
+ * are kept as the error adapting reports. */
+static void keep_grad_ms(const ckpt_file *ck, charrnn_model *m, const charrnn_train_options *opt) {
+    const st_file *f = ck->st;
+    const char *name = opt->optim == CHARRNN_ADAM ? "optim.m2" : "optim.m1";
+    if (opt->optim == CHARRNN_SGD || !st_find(f, name)) return;
+    const model *net = &m->net;
+    float *ms = cr_malloc(net->num_params, sizeof(float));
+    if (!ms) return; /* adapting then goes without, as for a checkpoint that has none */
     int64_t np = (int64_t)net->num_params;
-    rc = st_find(f, name) ? read_tensor(f, path, name, 1, &np, out, VALUES_SQUARES, err)
-                          : cr_fail(err, CHARRNN_EDATA, "%s holds no optimizer state", path);
+    if (read_tensor(f, ck->path, name, 1, &np, ms, VALUES_SQUARES, &m->grad_ms_err)) {
+        free(ms);
+        return;
+    }
     json_doc *d = NULL;
     double step = 0;
-    if (!rc && opt.optim != CHARRNN_RMSPROP && !parse_meta_json(f, path, "train_state", &d, err) &&
+    charrnn_error ignored;
+    if (opt->optim != CHARRNN_RMSPROP && !parse_meta_json(f, ck->path, "train_state", &d, &ignored) &&
         json_get_number(json_root(d), "optim_step", &step) == 0 && step >= 1) {
         /* Adam: E[g^2] is m2 / (1 - beta2^t); Adagrad: the sum over t steps */
-        double scale = opt.optim == CHARRNN_ADAM ? 1.0 / (1.0 - pow(opt.beta2, step)) : 1.0 / step;
-        for (size_t i = 0; i < net->num_params; i++) out[i] = (float)(out[i] * scale);
+        double scale = opt->optim == CHARRNN_ADAM ? 1.0 / (1.0 - pow(opt->beta2, step)) : 1.0 / step;
+        for (size_t i = 0; i < net->num_params; i++) ms[i] = (float)(ms[i] * scale);
     }
     json_free(d);
-    st_close(f);
-    return rc;
+    m->grad_ms = ms;
 }

@@ -8,6 +8,7 @@
 #include "charrnn.h"
 #include "handle.h"
 #include "rng.h"
+#include "sealed.h"
 
 typedef struct ckpt_run {
     charrnn_train_options opt;
@@ -28,29 +29,31 @@ typedef struct ckpt_run {
 /* Writes model m and run r atomically (temporary file, fsync, rename); a device or
  * FIFO at path is refused (a checkpoint is a regular file), a symbolic link replaced. */
 int checkpoint_save(const charrnn_model *m, const ckpt_run *r, const char *path, charrnn_error *err);
-/* Loads path into a new model handle, with the run's recorded state as info. */
-int checkpoint_load(const char *path, charrnn_model **out, charrnn_error *err);
-/* The model config and the run's options saved in path, validated. */
-int checkpoint_read_options(const char *path, charrnn_model_config *mc, charrnn_train_options *opt,
+/* The checkpoint format (sealed.h): what checkpoint files are written and opened as. */
+extern const sealed_format CKPT_FORMAT;
+
+/* A checkpoint read once and verified (format, version, checksum): loading the
+ * model, reading its options and restoring its run all read from it. path is
+ * borrowed (it names the file in messages). */
+typedef struct ckpt_file {
+    st_file *st;
+    const char *path;
+} ckpt_file;
+int checkpoint_open(ckpt_file *ck, const char *path, charrnn_error *err);
+void checkpoint_close(ckpt_file *ck);
+
+/* A new model handle from ck, with the run's recorded state as info and what
+ * dynamic evaluation needs of the optimizer's state (m->grad_ms). */
+int checkpoint_load(const ckpt_file *ck, charrnn_model **out, charrnn_error *err);
+/* The model config and the run's options saved in ck, validated. */
+int checkpoint_read_options(const ckpt_file *ck, charrnn_model_config *mc, charrnn_train_options *opt,
                             charrnn_error *err);
-/* Reads the run saved in path into r, for model m (loaded from the same file).
+/* Reads the run saved in ck into r, for model m (loaded from the same file).
  * r->m1 / r->m2 (as the optimizer needs) and r->state_h / r->state_c must point
  * at buffers of the right size; r->loss_history is allocated here (free it).
  * The corpus recorded in the file must be expect_chars characters with
  * checksum expect_checksum. */
-int checkpoint_restore_run(const char *path, const charrnn_model *m, ckpt_run *r, size_t expect_chars,
+int checkpoint_restore_run(const ckpt_file *ck, const charrnn_model *m, ckpt_run *r, size_t expect_chars,
                            uint64_t expect_checksum, charrnn_error *err);
-
-/* The mean squared gradient of every parameter during training, from the
- * optimizer's state in path (RMSProp's m1, Adam's bias-corrected m2, Adagrad's
- * m1 / steps): what dynamic evaluation normalises its steps with. CHARRNN_EDATA
- * if the checkpoint has none (SGD). */
-int checkpoint_read_grad_ms(const char *path, const model *net, float *out, charrnn_error *err);
-
-/* Copies checkpoint src to dst with metadata keys[i] set to values[i] (and,
- * if tensor is not NULL, that tensor's bytes replaced by tensor_data), the
- * checksum recomputed: what anyone can do to a file. For tests and fuzzing. */
-int checkpoint_rewrite(const char *src, const char *dst, int nedit, const char *const *keys, const char *const *values,
-                       const char *tensor, const void *tensor_data, charrnn_error *err);
 
 #endif

@@ -19,22 +19,13 @@
  * activations stay small whatever the run's seq_length was. */
 #define EVAL_ROWS 3200
 
-int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
-                     charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
-    memset(res, 0, sizeof *res);
-    if (!name) name = "the text";
-    if (streams < 0 || streams > 100000)
-        return cr_fail(err, CHARRNN_EINVAL, "%d streams is out of range; use 1 to 100000, or 0 for the default", streams);
-    corpus c;
-    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, name, &res->unknown,
-                                      res->unknown_examples, 8, &res->num_unknown_examples, err);
-    if (rc) return rc;
-    const size_t n = c.n;
-    if (n < 2) {
-        corpus_free(&c);
-        return cr_fail(err, CHARRNN_EDATA, "%s has %zu character%s the model knows; at least 2 are needed to measure a loss",
-                       name, n, n == 1 ? "" : "s");
-    }
+/* The network's pass for score_text: the streams from a zero state, about
+ * EVAL_ROWS predictions per forward call. */
+static int network_loss(void *self, const corpus *c, const char *name, int streams, charrnn_progress_fn progress,
+                        void *ctx, charrnn_eval_result *res, charrnn_error *err) {
+    charrnn_model *m = self;
+    const size_t n = c->n;
+    int rc;
     int B = streams ? streams : loss_default_streams(n, m->eval_seq_length > 0 ? m->eval_seq_length : 50, 50);
     if ((size_t)B > n - 1) B = (int)(n - 1);
     int T = EVAL_ROWS / B;
@@ -43,7 +34,7 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
     size_t per_stream = (n - 1) / (size_t)B + 1;
     if ((size_t)T > per_stream) T = (int)per_stream;
     model run;
-    if ((rc = model_view(&run, &m->net, B, T, err))) { corpus_free(&c); return rc; }
+    if ((rc = model_view(&run, &m->net, B, T, err))) return rc;
     int32_t *x = cr_malloc((size_t)B * T, sizeof(int32_t)), *y = cr_malloc((size_t)B * T, sizeof(int32_t));
     if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     else {
@@ -51,9 +42,8 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
         int stopped;
         thread_scope ts;
         threads_enter(&ts, m->threads);
-        res->nats = corpus_loss(&run, &c, 0, n, B, x, y, &cnt, progress, ctx, &stopped);
+        res->nats = corpus_loss(&run, c, 0, n, B, x, y, &cnt, progress, ctx, &stopped);
         threads_leave(&ts);
-        res->bpc = res->nats / log(2.0);
         res->predicted = cnt;
         res->streams = B;
         if (stopped) rc = cr_fail(err, CHARRNN_ECANCELED, "evaluation was stopped");
@@ -64,8 +54,13 @@ int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char 
     free(x);
     free(y);
     model_view_free(&run);
-    corpus_free(&c);
     return rc;
+}
+
+int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
+                     charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
+    return score_text(text, len, name, streams, m->unit, m->vocab, m->vocab_size, network_loss, m, progress, ctx, res,
+                      err);
 }
 
 /* ---- dynamic evaluation ------------------------------------------------------------------ */
@@ -96,22 +91,19 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
         return cr_fail(err, CHARRNN_EDATA, "%s has %zu character%s the model knows; at least 2 are needed", name, c.n,
                        c.n == 1 ? "" : "s");
     }
-    float *ms = cr_malloc(m->net.num_params, sizeof(float));
-    /* the training's gradient statistics scale the steps; a checkpoint without them (SGD) adapts without;
-     * damaged ones (NaN, negative) are an error, not a reason to diverge */
-    charrnn_error ms_err = {0};
-    int msrc = ms && m->path ? checkpoint_read_grad_ms(m->path, &m->net, ms, &ms_err) : CHARRNN_EDATA;
-    if (msrc == CHARRNN_EFORMAT) {
-        free(ms);
+    /* the training's gradient statistics (kept at load) scale the steps; a checkpoint without them (SGD)
+     * adapts without; damaged ones (NaN, negative) are an error, not a reason to diverge */
+    if (m->grad_ms_err.code) {
         corpus_free(&c);
-        return cr_fail(err, msrc, "%s", ms_err.msg);
+        return cr_fail(err, m->grad_ms_err.code, "%s", m->grad_ms_err.msg);
     }
-    int have_ms = msrc == CHARRNN_OK;
+    const float *ms = m->grad_ms;
+    int have_ms = ms != NULL;
     adapt_config cfg = {o->segment, o->learning_rate, o->decay, have_ms ? 1.0 : 0.99, 1e-8, 0};
     adapter a;
     int32_t *x = cr_malloc((size_t)o->segment, sizeof(int32_t)), *y = cr_malloc((size_t)o->segment, sizeof(int32_t));
-    if (!ms || !x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    else rc = adapter_init(&a, &m->net, have_ms ? ms : NULL, &cfg, err);
+    if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    else rc = adapter_init(&a, &m->net, ms, &cfg, err);
     if (!rc) {
         thread_scope ts;
         threads_enter(&ts, m->threads);
@@ -144,7 +136,6 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
         }
         adapter_free(&a);
     }
-    free(ms);
     free(x);
     free(y);
     corpus_free(&c);

@@ -58,6 +58,7 @@ void charrnn_model_close(charrnn_model *m) {
     free(m->vocab);
     free(m->history);
     free(m->path);
+    free(m->grad_ms);
     for (int i = 0; i < m->num_meta; i++) { free(m->meta_keys[i]); free(m->meta_values[i]); }
     free(m->meta_keys);
     free(m->meta_values);

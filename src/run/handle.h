@@ -32,6 +32,10 @@ struct charrnn_model {
     char *path;                /* the checkpoint it was loaded from (NULL: made in memory) */
     int num_meta;
     char **meta_keys, **meta_values;
+    /* the training's mean squared gradients (num_params), kept at load for dynamic
+     * evaluation; NULL if the checkpoint has none, and grad_ms_err.code set if they were damaged */
+    float *grad_ms;
+    charrnn_error grad_ms_err;
 };
 
 int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charrnn_unit unit,

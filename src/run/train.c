@@ -211,9 +211,12 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     *out = NULL;
     charrnn_model_config mc;
     charrnn_train_options opt;
-    int rc = checkpoint_read_options(ckpt_path, &mc, &opt, err);
-    if (rc) return rc;
     if (!text && !corpus_path) return cr_fail(err, CHARRNN_EINVAL, "no corpus given: pass a file name or a text");
+    ckpt_file ck; /* read and verified once: the options, the model and the run all come from it */
+    int rc = checkpoint_open(&ck, ckpt_path, err);
+    if (rc) return rc;
+    charrnn_trainer *t = NULL;
+    if ((rc = checkpoint_read_options(&ck, &mc, &opt, err))) goto fail;
     if (opt_override) {
         if (opt_override->max_epochs > 0) {
             opt.max_epochs = opt_override->max_epochs;
@@ -222,24 +225,24 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
         if (opt_override->max_iters > 0) opt.max_iters = opt_override->max_iters;
         if (opt_override->eval_val_every > 0) opt.eval_val_every = opt_override->eval_val_every;
         if (opt_override->skip_nonfinite > 0) opt.skip_nonfinite = opt_override->skip_nonfinite;
-        if ((rc = check_run_settings(&mc, &opt, NULL, err))) return rc;
+        if ((rc = check_run_settings(&mc, &opt, NULL, err))) goto fail;
     }
-    charrnn_trainer *t = calloc(1, sizeof *t);
-    if (!t) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    t = calloc(1, sizeof *t);
+    if (!t) { rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory"); goto fail; }
     t->opt = opt;
     if ((rc = load_corpus(t, corpus_path, text, len, opt.unit, co, err))) goto fail;
     setup_split(t);
     if ((rc = check_corpus_size(t, corpus_path ? corpus_path : "the built-in corpus", err))) goto fail;
     t->iters_per_epoch = (long)((t->train_n - 1) / ((size_t)opt.batch_size * opt.seq_length));
     t->total_iters = compute_total_iters(t);
-    if ((rc = checkpoint_load(ckpt_path, &t->m, err))) goto fail;
+    if ((rc = checkpoint_load(&ck, &t->m, err))) goto fail;
     if ((rc = check_memory(&t->m->net.cfg, &opt, t->m->vocab_size, err))) goto fail;
     if ((rc = trainer_alloc(t, err))) goto fail;
     model *net = &t->m->net;
     const size_t full = (size_t)net->L * opt.batch_size * net->H;
     ckpt_run run = {.opt = opt, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2, .state_h = t->full_state,
                     .state_c = t->full_state + full};
-    if ((rc = checkpoint_restore_run(ckpt_path, t->m, &run, t->data.n, t->data.checksum, err))) goto fail;
+    if ((rc = checkpoint_restore_run(&ck, t->m, &run, t->data.n, t->data.checksum, err))) goto fail;
     model_moments_from_host(net, &t->opt_state);
     /* this rank's streams of the saved state */
     for (int l = 0; l < net->L; l++) {
@@ -265,9 +268,11 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     t->skipped = run.skipped;
     t->run_id = run.run_id ? run.run_id : new_run_id(); /* a checkpoint from before run ids starts one */
     t->m->run_id = t->run_id;
+    checkpoint_close(&ck);
     *out = t;
     return CHARRNN_OK;
 fail:
+    checkpoint_close(&ck);
     charrnn_trainer_close(t);
     return rc;
 }
