@@ -3,7 +3,6 @@
  * own CSS and JavaScript (no network, no external files). The pages are pure
  * ASCII, so they read the same under any charset. */
 #include "viz.h"
-#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,7 +16,7 @@
  * and skips one byte. */
 static uint32_t next_cp(const char *s, size_t n, size_t *i) {
     uint32_t cp;
-    int k = utf8_decode((const unsigned char *)s + *i, n - *i, &cp);
+    int k = charrnn_utf8_decode(s + *i, n - *i, &cp);
     if (k <= 0) { *i += 1; return 0xFFFD; }
     *i += (size_t)k;
     return cp;

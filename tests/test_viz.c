@@ -27,7 +27,7 @@ static int to_cps(const char *s, uint32_t *out, int cap) {
     size_t len = strlen(s);
     for (size_t i = 0; i < len && n < cap;) {
         uint32_t cp;
-        int k = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        int k = charrnn_utf8_decode(s + i, len - i, &cp);
         if (k <= 0) { cp = 0xFFFD; k = 1; }
         out[n++] = cp;
         i += (size_t)k;
