@@ -124,9 +124,11 @@ endif
 # private: not passed on to $(CONFIG), which would otherwise differ with the object that asks first.
 $(BUILD)/src/run/compress.o: private CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
 
+# the command sees the public header and the base layer's, no other floor
+CLI_CPPFLAGS := $(filter-out $(SRC_DIRS:%=-Isrc/%),$(CPPFLAGS)) -Isrc/base
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+	$(CC) $(CLI_CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
 # The built-in default corpus: the project's own C sources, embedded with .incbin
 # (less viz_html.c, which is mostly CSS and JavaScript in C strings).
