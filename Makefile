@@ -131,8 +131,8 @@ $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	$(CC) $(CLI_CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
 # The built-in default corpus: the project's own C sources, embedded with .incbin
-# (less viz_html.c, which is mostly CSS and JavaScript in C strings).
-CORPUS_SRC := include/charrnn.h $(sort $(SRC_H)) $(sort $(LIB_SRC)) $(sort $(filter-out cli/viz_html.c,$(CLI_SRC)))
+# (the pages' CSS and JavaScript live in cli/pages/, not in it).
+CORPUS_SRC := include/charrnn.h $(sort $(SRC_H)) $(sort $(LIB_SRC)) $(sort $(CLI_SRC))
 $(CORPUS): $(CORPUS_SRC)
 	@mkdir -p $(dir $@)
 	cat $(CORPUS_SRC) > $@
@@ -144,8 +144,11 @@ $(BUILD)/tests/%.o: tests/%.c tests/test.h tests/test_list.h $(SRC_H) include/ch
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
+# the pages' CSS and JavaScript, embedded by the page writers (.incbin)
+PAGES := $(wildcard cli/pages/*)
+$(BUILD)/cli/viz_html.o $(BUILD)/cli/viz_play.o: $(PAGES)
 # test_viz.c includes the page writers and property extractors it tests, test_hardening.c the option parser
-$(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h
+$(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h $(PAGES)
 $(BUILD)/tests/test_hardening.o: cli/options.c cli/options.h
 
 $(INTLIB): $(LIB_OBJ)
