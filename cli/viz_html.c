@@ -1,8 +1,8 @@
 /* viz_html.c: the pages of `charrnn viz` and `charrnn cells`: text escaped for
  * HTML and for JSON inside <script>, int8 activations in base64, and the pages'
- * own CSS and JavaScript (cli/pages/, embedded when charrnn is built: no network,
- * no external files). The pages are pure
- * ASCII, so they read the same under any charset. */
+ * own CSS and JavaScript (files of cli/pages/, embedded when charrnn is built: no
+ * network, no external files). The pages are pure ASCII, so they read the same
+ * under any charset. */
 #include "viz.h"
 
 #include <errno.h>
