@@ -63,8 +63,20 @@ CLI_SRC  := $(wildcard cli/*.c)
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+# The helpers the command shares with the library (JSON, files written whole, escaping, UTF-8): a small
+# base layer it links by name (cli/ otherwise calls only the public charrnn_* functions; tests/test_layers.c
+# checks it). Built here, never installed.
+BASE_OBJ := $(addprefix $(BUILD)/src/base/,common.o utf8.o files.o json.o)
+BASE     := $(BUILD)/libcharrnn_base.a
+# libcharrnn.a is the installed archive: every symbol but the public charrnn_* ones made local (as the
+# shared library hides them), so none can collide with a name in the user's program. The command and
+# the tests link the internal archive, the same objects as they are (the tests call internal functions).
 LIB      := $(BUILD)/libcharrnn.a
+INTLIB   := $(BUILD)/libcharrnn_internal.a
 SOLIB    := $(BUILD)/libcharrnn.so.$(VERSION)
+# the command linked against the shared library (the base layer beside it): proof that cli/ needs no
+# more than the public face; `make test` builds it and tests/test_layers.c runs it
+SHBIN    := $(BUILD)/charrnn-shared
 BIN      := $(BUILD)/charrnn
 TESTBIN  := $(BUILD)/run_tests
 CORPUS   := $(BUILD)/default_corpus.txt
@@ -112,13 +124,15 @@ endif
 # private: not passed on to $(CONFIG), which would otherwise differ with the object that asks first.
 $(BUILD)/src/run/compress.o: private CPPFLAGS += -DCHARRNN_CFLAGS='"$(filter-out -g% -W%,$(CFLAGS)) (cells: $(FAST_CFLAGS))"'
 
+# the command sees the public header and the base layer's, no other floor
+CLI_CPPFLAGS := $(filter-out $(SRC_DIRS:%=-Isrc/%),$(CPPFLAGS)) -Isrc/base
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
+	$(CC) $(CLI_CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
 # The built-in default corpus: the project's own C sources, embedded with .incbin
-# (less viz_html.c, which is mostly CSS and JavaScript in C strings).
-CORPUS_SRC := include/charrnn.h $(sort $(SRC_H)) $(sort $(LIB_SRC)) $(sort $(filter-out cli/viz_html.c,$(CLI_SRC)))
+# (the pages' CSS and JavaScript live in cli/pages/, not in it).
+CORPUS_SRC := include/charrnn.h $(sort $(SRC_H)) $(sort $(LIB_SRC)) $(sort $(CLI_SRC))
 $(CORPUS): $(CORPUS_SRC)
 	@mkdir -p $(dir $@)
 	cat $(CORPUS_SRC) > $@
@@ -130,12 +144,25 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(WFLAGS) $(CFLAGS) $(OMPFLAGS) -c $< -o $@
 
+# the pages' CSS and JavaScript, embedded by the page writers (.incbin)
+PAGES := $(wildcard cli/pages/*)
+$(BUILD)/cli/viz_html.o $(BUILD)/cli/viz_play.o: $(PAGES)
 # test_viz.c includes the page writers and property extractors it tests, test_hardening.c the option parser
-$(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h
+$(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h $(PAGES)
 $(BUILD)/tests/test_hardening.o: cli/options.c cli/options.h
 
-$(LIB): $(LIB_OBJ)
+$(INTLIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
+$(BASE): $(BASE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# one relocatable object of the whole library, its hidden (non-charrnn_*) symbols made local
+# (remade when the Makefile changes: an archive of an older recipe may hold every symbol global)
+$(LIB): $(LIB_OBJ) Makefile
+	rm -f $@ $(BUILD)/libcharrnn.o
+	$(LD) -r $(LIB_OBJ) -o $(BUILD)/libcharrnn.o
+	objcopy --localize-hidden $(BUILD)/libcharrnn.o
+	ar rcs $@ $(BUILD)/libcharrnn.o
 
 # libcharrnn.so.VERSION with soname libcharrnn.so.0; it links OpenBLAS and libgomp itself
 $(SOLIB): $(LIB_OBJ)
@@ -144,17 +171,19 @@ $(SOLIB): $(LIB_OBJ)
 	ln -sf libcharrnn.so.$(SOMAJOR) $(BUILD)/libcharrnn.so
 
 # The command links the static library: one self-contained binary.
-$(BIN): $(CLI_OBJ) $(LIB)
+$(BIN): $(CLI_OBJ) $(BASE) $(INTLIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(SHBIN): $(CLI_OBJ) $(BASE) $(SOLIB)
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(CLI_OBJ) $(BASE) $(SOLIB) -Wl,-rpath,'$$ORIGIN' $(LDLIBS) -o $@
 
 # The test binary wraps the system calls of a checkpoint write (tests/test_faults.c
 # injects failures through them) and read() (tests/test_hardening.c: a corpus that
 # changes while it is read); the library itself is linked unchanged.
 WRAPS := -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename,--wrap=read
-$(TESTBIN): $(TEST_OBJ) $(LIB)
+$(TESTBIN): $(TEST_OBJ) $(INTLIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(WRAPS) $^ $(LDLIBS) -o $@
 
-test: charrnn $(TESTBIN)
+test: charrnn $(TESTBIN) $(LIB) $(SHBIN)
 	CHARRNN_BIN=./charrnn CHARRNN_BUILD=$(BUILD) OMP_NUM_THREADS=1 ./$(TESTBIN)
 
 # ---- install, as a Debian package would lay it out --------------------------------------

@@ -286,26 +286,13 @@ void cli_write_file_atomic(const char *path, const char *buf, size_t len) {
 
 /* ---- text for terminals and shells ----------------------------------------------- */
 
-/* Characters a terminal would not show as themselves, or that reorder or hide
- * the text around them. */
-static int unsafe_codepoint(uint32_t c) {
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) return 1; /* C0, DEL, C1 (U+009B is CSI) */
-    if (c == 0xad || c == 0x061c || c == 0x180e) return 1;           /* soft hyphen, Arabic letter mark, Mongolian vowel separator */
-    if (c >= 0x200b && c <= 0x200f) return 1;                        /* zero-width spaces and joiners, LRM, RLM */
-    if (c >= 0x2028 && c <= 0x202e) return 1;                        /* line / paragraph separators, bidi embeddings and overrides */
-    if (c >= 0x2060 && c <= 0x206f) return 1;                        /* word joiner, invisible operators, bidi isolates */
-    if (c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb)) return 1;       /* BOM, interlinear annotation */
-    if (c >= 0xe0000 && c <= 0xe007f) return 1;                      /* tags */
-    return 0;
-}
-
 int cli_safe_char(uint32_t c, charrnn_unit unit, char *out, size_t cap) {
     if (c == '\n') return snprintf(out, cap, "\\n");
     if (c == '\t') return snprintf(out, cap, "\\t");
     if (c == '\\') return snprintf(out, cap, "\\\\");
-    if (unit == CHARRNN_UNIT_BYTE ? (c < 0x20 || c >= 0x7f) : (c < 0x80 && unsafe_codepoint(c)))
+    if (unit == CHARRNN_UNIT_BYTE ? (c < 0x20 || c >= 0x7f) : (c < 0x80 && charrnn_unsafe_codepoint(c)))
         return snprintf(out, cap, "\\x%02x", (unsigned)c);
-    if (unit != CHARRNN_UNIT_BYTE && unsafe_codepoint(c)) return snprintf(out, cap, "\\u{%04X}", (unsigned)c);
+    if (unit != CHARRNN_UNIT_BYTE && charrnn_unsafe_codepoint(c)) return snprintf(out, cap, "\\u{%04X}", (unsigned)c);
     if (cap < 5) return 0;
     int n = charrnn_utf8_encode(c, out);
     out[n] = 0;
@@ -320,7 +307,7 @@ void cli_describe_chars(const uint32_t *cs, int n, charrnn_unit unit, char *out,
         cli_safe_char(cs[i], unit, u, sizeof u);
         if (unit == CHARRNN_UNIT_BYTE)
             len += (size_t)snprintf(out + len, cap - len, "%sbyte 0x%02X", i ? ", " : "", (unsigned)cs[i]);
-        else if (cs[i] >= 0x20 && !unsafe_codepoint(cs[i]))
+        else if (cs[i] >= 0x20 && !charrnn_unsafe_codepoint(cs[i]))
             len += (size_t)snprintf(out + len, cap - len, "%s'%s' (U+%04X)", i ? ", " : "", u, (unsigned)cs[i]);
         else
             len += (size_t)snprintf(out + len, cap - len, "%sU+%04X", i ? ", " : "", (unsigned)cs[i]);

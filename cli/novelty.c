@@ -2,14 +2,13 @@
  * the share of the sample's character n-grams that never occur in the training
  * text, the longest span the sample copied, and for one-item-per-line corpora
  * (names, words) the share of sampled lines that are not lines of the training
- * text. Exact: the sample's suffix automaton (src/data/sam.h) gives, for every sample
- * position, the longest substring starting there that occurs in TRAIN, which is
- * streamed through it once; an n-gram is new iff that length is below n. */
+ * text. Exact: the library's novelty index of the sample (charrnn_novelty_*, a suffix
+ * automaton) gives, for every sample position, the longest substring starting there
+ * that occurs in TRAIN, which is streamed through it once; an n-gram is new iff that
+ * length is below n. */
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"
-#include "sam.h"
-#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +42,7 @@ static size_t decode(const char *text, size_t len, size_t *pos, uint32_t *out, s
         for (; i < len && k < cap; i++) out[k++] = s[i];
     else
         for (; i < len && k < cap; k++) {
-            int n = utf8_decode(s + i, len - i, &out[k]);
+            int n = charrnn_utf8_decode(text + i, len - i, &out[k]);
             if (!n)
                 cli_die(1, "%s is not valid UTF-8 at byte offset %zu (byte 0x%02X); use --unit byte to compare raw bytes",
                         quoted(path, q, sizeof q), i, (unsigned)s[i]);
@@ -177,10 +176,11 @@ int cmd_novelty(int argc, char **argv) {
     uint32_t *sym = calloc(slen, sizeof *sym);
     if (!sym) cli_die(1, "out of memory for the %zu bytes of %s", slen, sq);
     size_t p = 0, m = decode(sample, slen, &p, sym, slen, unit, pos[0]);
-    if (m > SAM_MAX_LENGTH)
+    charrnn_novelty *a;
+    charrnn_error err;
+    if (charrnn_novelty_open(&a, sym, m, &err) == CHARRNN_EINVAL)
         cli_die(1, "%s is %zu %s long, more than novelty measures (%zu); give a shorter sample", sq, m,
-                unit_word(unit), SAM_MAX_LENGTH);
-    sam *a = sam_build(sym, m);
+                unit_word(unit), CHARRNN_NOVELTY_MAX_LENGTH);
     if (!a)
         cli_die(1, "out of memory indexing %s (%zu %s need about %zu MB); give a shorter sample", sq, m,
                 unit_word(unit), m / 1000000 * 150 + 1);
@@ -191,7 +191,7 @@ int cmd_novelty(int argc, char **argv) {
     size_t tsyms = 0, tlines = 0, short_lines = 0, line_len = 0;
     for (p = 0; p < tlen;) {
         size_t k = decode(train, tlen, &p, chunk, CHUNK, unit, pos[1]);
-        sam_feed(a, chunk, k);
+        charrnn_novelty_feed(a, chunk, k);
         tsyms += k;
         for (size_t j = 0; j < k; j++) {
             if (chunk[j] != '\n') { line_len++; continue; }
@@ -206,10 +206,10 @@ int cmd_novelty(int argc, char **argv) {
     }
     free(chunk);
     size_t *ms = calloc(m, sizeof *ms), *hist = calloc((size_t)max_n + 1, sizeof *hist);
-    if (!ms || !hist || sam_matching_statistics(a, ms)) cli_die(1, "out of memory for the %zu %s of %s", m, unit_word(unit), sq);
+    if (!ms || !hist || charrnn_novelty_matches(a, ms, &err)) cli_die(1, "out of memory for the %zu %s of %s", m, unit_word(unit), sq);
     size_t longest, s_start, t_start;
-    sam_longest(a, &longest, &s_start, &t_start);
-    sam_free(a);
+    charrnn_novelty_longest(a, &longest, &s_start, &t_start);
+    charrnn_novelty_close(a);
 
     /* An n-gram at i is new iff ms[i] < n. ms[i] <= m - i, so the n-1 positions
      * with no n-gram all count below n: new(n) = #{i : ms[i] < n} - (n - 1). */

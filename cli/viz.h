@@ -114,6 +114,15 @@ typedef struct cells_page {
 } cells_page;
 void cells_write_page(jbuf *b, const cells_page *p);
 
+/* A file of cli/pages/ (the pages' CSS and JavaScript, kept as the browser gets
+ * them) as the NUL-terminated string NAME, embedded at build time with .incbin as
+ * default_corpus.c embeds the corpus; the Makefile rebuilds the object when the
+ * file changes. PATH is from the repository root, where make compiles. */
+#define PAGE_FILE(name, path)                                                                              \
+    extern const char name[];                                                                              \
+    __asm__(".section .rodata\n.global " #name "\n.hidden " #name "\n.type " #name ", @object\n" #name \
+            ":\n.incbin \"" path "\"\n.byte 0\n.size " #name ", . - " #name "\n.previous\n")
+
 /* The script both pages start with: errors end up in <html data-error="...">. */
 extern const char viz_onerror_script[];
 

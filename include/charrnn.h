@@ -654,9 +654,44 @@ CHARRNN_API int charrnn_ngram_sampler_prime(charrnn_ngram_sampler *s, const char
 CHARRNN_API int charrnn_ngram_sampler_next(charrnn_ngram_sampler *s, float temperature, uint32_t *out,
                                            charrnn_error *err);
 
+/* ---- novelty: what a sample copied from a text ------------------------------------ */
+/* The memorisation check behind `charrnn novelty`: a sample of symbols (code
+ * points, bytes: any uint32 values) is indexed once, a text of any length is
+ * streamed through it, and then every position i of the sample has its match:
+ * the length of the longest substring starting at i that occurs anywhere in the
+ * text. The sample's n-gram at i never occurs in the text iff its match is below
+ * n. Exact and linear in both lengths (a suffix automaton of the sample); memory
+ * grows with the sample only (100 to 150 bytes a symbol), the text is never held. */
+#define CHARRNN_NOVELTY_MAX_LENGTH ((size_t)1 << 28) /* the longest sample, in symbols */
+typedef struct charrnn_novelty charrnn_novelty;
+/* Indexes sample[0..n), 1 <= n <= CHARRNN_NOVELTY_MAX_LENGTH (else
+ * CHARRNN_EINVAL; CHARRNN_ENOMEM when memory runs out). */
+CHARRNN_API int charrnn_novelty_open(charrnn_novelty **out, const uint32_t *sample, size_t n, charrnn_error *err);
+CHARRNN_API void charrnn_novelty_close(charrnn_novelty *nv);
+/* Streams the next k symbols of the text through the index; call it as often as
+ * needed (the text is the concatenation of what was fed). */
+CHARRNN_API void charrnn_novelty_feed(charrnn_novelty *nv, const uint32_t *text, size_t k);
+/* After feeding: the match of each of the sample's n positions into matches[0..n)
+ * (CHARRNN_ENOMEM when memory runs out). */
+CHARRNN_API int charrnn_novelty_matches(const charrnn_novelty *nv, size_t *matches, charrnn_error *err);
+/* The longest substring of the sample that occurs in the text (the largest
+ * match): its length, where it first starts in the sample and where it first
+ * starts in the text, in symbols; all 0 when no symbol of the sample occurs. */
+CHARRNN_API void charrnn_novelty_longest(const charrnn_novelty *nv, size_t *len, size_t *sample_start,
+                                         size_t *text_start);
+
 /* ---- text ------------------------------------------------------------------------- */
 /* Encodes code point cp as UTF-8 into out (4 bytes room); returns its length. */
 CHARRNN_API int charrnn_utf8_encode(uint32_t cp, char *out);
+/* Decodes one UTF-8 sequence at s[0..n) into *cp; returns its length (1 to 4),
+ * or 0 where the bytes are not strict UTF-8 (overlong forms, surrogates, values
+ * above U+10FFFF, truncated sequences and stray continuation bytes). */
+CHARRNN_API int charrnn_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* 1 for a code point a terminal would not show as itself, or that reorders or
+ * hides the text around it (controls, C1, zero-width and bidi marks, tags),
+ * which a program quoting text should escape; else 0. The library's messages
+ * escape these (as \\u{200B}). */
+CHARRNN_API int charrnn_unsafe_codepoint(uint32_t cp);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 #!/bin/sh
 # install.sh: charrnn installed as a package would be. `make install` into a
 # temporary prefix; examples/complete.c built through pkg-config against the
-# installed shared library and run on a model the installed command trained;
-# the shared library exports only charrnn_* symbols and carries its soname; the
+# installed shared library and run on a model the installed command trained,
+# and again statically against the installed archive; the shared library exports
+# only charrnn_* symbols and carries its soname, the archive defines no other
+# global (the rest is made local: no name of ours can collide with a user's); the
 # man page renders without warnings; the completion script parses and completes;
 # `make uninstall` leaves the prefix empty. Prints "install: ok".
 set -e
@@ -19,6 +21,8 @@ so="$prefix/lib/libcharrnn.so.0"
 readelf -d "$so" | grep -q 'SONAME.*libcharrnn.so.0' || fail "no soname libcharrnn.so.0"
 extra=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^charrnn_' || true)
 [ -z "$extra" ] || fail "the shared library exports more than charrnn_*: $extra"
+extra=$(nm -g --defined-only "$prefix/lib/libcharrnn.a" | awk 'NF == 3 {print $3}' | grep -v '^charrnn_' || true)
+[ -z "$extra" ] || fail "the static library defines more than charrnn_*: $(echo $extra | cut -c1-200)"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 [ "$(pkg-config --modversion charrnn)" = "$("$prefix/bin/charrnn" --version | cut -d' ' -f2)" ] || fail "pkg-config version"
 
@@ -32,6 +36,11 @@ while [ $i -lt 300 ]; do echo "the cat sat on the mat."; i=$((i + 1)); done > "$
     --eval-val-every 200 --checkpoint-dir "$tmp/cv" --threads 1 2>/dev/null
 out=$("$tmp/complete" "$tmp/cv/latest.safetensors" "the cat")
 case "$out" in "the cat"?*) ;; *) fail "the example printed '$out'" ;; esac
+# the example, against the installed static library
+cc -std=c17 -Wall -Wextra -Werror examples/complete.c $(pkg-config --cflags charrnn) "$prefix/lib/libcharrnn.a" \
+    $(pkg-config --static --libs charrnn | sed 's/-lcharrnn / /') -o "$tmp/complete-static"
+! ldd "$tmp/complete-static" | grep -q libcharrnn || fail "the static example links libcharrnn.so"
+[ "$("$tmp/complete-static" "$tmp/cv/latest.safetensors" "the cat")" = "$out" ] || fail "the static example differs"
 
 # the man page and the completion
 MANWIDTH=80 man -l "$prefix/share/man/man1/charrnn.1" >/dev/null 2>"$tmp/man.err" || fail "man -l failed"

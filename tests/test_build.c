@@ -5,8 +5,12 @@
  * truncated int), with one line naming what to install; where everything is
  * there it writes the configuration, and rewrites it (rebuilding every
  * object) only when the compiler, flags, libraries or header change. The
- * Makefile's warning flags make an implicit declaration an error. */
+ * Makefile's warning flags make an implicit declaration an error. The archive
+ * that is installed, libcharrnn.a, defines only public charrnn_* symbols: a
+ * program with its own json_parse, model_forward or utf8_decode links with it,
+ * and the library still calls its own. */
 #include "test.h"
+#include "charrnn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +109,70 @@ static void test_build_config_same_for_every_object(void) {
     free(o);
 }
 
+/* The line "KEY: VALUE" of the build's config.txt, malloc'd (NULL if none). */
+static char *config_line(const char *text, const char *key) {
+    char *k = t_fmt("\n%s: ", key), *all = t_fmt("\n%s", text), *p = strstr(all, k);
+    char *v = NULL;
+    if (p) {
+        p += strlen(k);
+        v = t_fmt("%.*s", (int)strcspn(p, "\n"), p);
+    }
+    free(k);
+    free(all);
+    return v;
+}
+
+static void test_build_archive_only_public(void) {
+    const char *build = getenv("CHARRNN_BUILD");
+    if (!build) build = "build/release";
+    char *cmd = t_fmt("nm -g --defined-only '%s/libcharrnn.a'", build), *out = NULL, *err = NULL;
+    int rc = t_run(cmd, &out, &err), pub = 0;
+    free(cmd);
+    if (!CHECKF(rc == 0, "nm %s/libcharrnn.a (make test builds it): %s", build, err)) goto out;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char addr[64], type[8], name[256];
+        if (sscanf(line, "%63s %7s %255s", addr, type, name) != 3) continue;
+        if (!strncmp(name, "charrnn_", 8)) pub++;
+        else CHECKF(0, "libcharrnn.a defines the global %s (%s): only charrnn_* may be", name, type);
+    }
+    CHECKF(pub > 100, "libcharrnn.a defines only %d charrnn_* symbols", pub);
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* a program of its own with the library's internal names, linked as the build links */
+    char *conf_path = t_fmt("%s/config.txt", build), *conf = t_read_file(conf_path, NULL);
+    free(conf_path);
+    char *cc = conf ? config_line(conf, "cc") : NULL, *flags = conf ? config_line(conf, "flags") : NULL,
+         *libs = conf ? config_line(conf, "libs") : NULL;
+    if (CHECKF(cc && flags && libs, "%s/config.txt lacks cc, flags or libs", build)) {
+        const char *prog = "#include \"charrnn.h\"\n#include <stdio.h>\n#include <string.h>\n"
+                           "int json_parse(void) { return 1; }\nint model_forward(void) { return 2; }\n"
+                           "int utf8_decode(void) { return 3; }\nint st_open(void) { return 4; }\n"
+                           "int main(void) {\n    uint32_t cp = 0; char buf[CHARRNN_NUM_LEN];\n"
+                           "    int n = charrnn_utf8_decode(\"\\xc3\\xa9\", 2, &cp);\n"
+                           "    printf(\"%s %d %x %s\\n\", charrnn_version(), n, (unsigned)cp, charrnn_num(0.5, buf));\n"
+                           "    return json_parse() + model_forward() + utf8_decode() + st_open() != 10;\n}\n";
+        t_write_file(t_path("own_names.c"), prog, strlen(prog));
+        cmd = t_fmt("%s %s '%s' '%s/libcharrnn.a' %s -o '%s' && '%s'", cc, flags, t_path("own_names.c"), build, libs,
+                    t_path("own_names"), t_path("own_names"));
+        rc = t_run(cmd, &out, &err);
+        free(cmd);
+        char *want = t_fmt("%s 2 e9 0.5\n", charrnn_version());
+        CHECKF(rc == 0 && !strcmp(out, want), "a program with the library's internal names: exit %d, '%s' (want '%s'): %s",
+               rc, out, want, err);
+        free(want);
+    }
+    free(cc);
+    free(flags);
+    free(libs);
+    free(conf);
+out:
+    free(out);
+    free(err);
+}
+
 void register_build_tests(void) {
+    t_register("build_archive_only_public", test_build_archive_only_public);
     t_register("build_config_refuses", test_build_config_refuses);
     t_register("build_config_changes", test_build_config_changes);
     t_register("build_implicit_declaration", test_build_implicit_declaration);

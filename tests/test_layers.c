@@ -4,7 +4,10 @@
  * layers only (files of one module, such as the viz pages, may use each other).
  * Two checks: the #include "..." lines of every file, and the symbols every
  * compiled object file uses (nm), which also catches a call made upward through
- * the public header charrnn.h, which everything may include for its types. */
+ * the public header charrnn.h, which everything may include for its types.
+ * And the wall at charrnn.h: the command (cli/) calls only the public charrnn_*
+ * functions and the small base layer it links by name (libcharrnn_base.a), and
+ * it runs linked against the shared library, which exports nothing else. */
 #include "test.h"
 
 #include <dirent.h>
@@ -202,6 +205,94 @@ static void test_calls_point_down(void) {
     free(defs);
 }
 
+/* The wall: every symbol a cli/ object takes from the library is public (charrnn_*)
+ * or defined in the base layer, whose members are all helpers of src/base. */
+static void test_cli_uses_only_public(void) {
+    const char *build = getenv("CHARRNN_BUILD");
+    if (!build) build = "build/release";
+    sym *lib = NULL, *base = NULL;
+    int nlib = 0, caplib = 0, nbase = 0, capbase = 0, nmembers = 0, capmembers = 0, checked = 0;
+    for (int i = 0; i < NUM_LAYERS; i++) {
+        if (strncmp(LAYERS[i].file, "src/", 4)) continue;
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s/%s.o' 2>/dev/null", build, LAYERS[i].file);
+        read_syms(cmd, &lib, &nlib, &caplib, i);
+    }
+    char *cmd = t_fmt("nm -g --defined-only '%s/libcharrnn_base.a' 2>/dev/null | grep -v ':$'", build);
+    read_syms(cmd, &base, &nbase, &capbase, 0);
+    free(cmd);
+    sym *members = NULL;
+    cmd = t_fmt("ar t '%s/libcharrnn_base.a' 2>/dev/null", build);
+    read_syms(cmd, &members, &nmembers, &capmembers, 0);
+    free(cmd);
+    if (!CHECKF(nlib > 100 && nbase > 10 && nmembers > 0, "no library objects or base layer under %s (run make test)", build))
+        goto out;
+    for (int m = 0; m < nmembers; m++) {
+        char src[300];
+        snprintf(src, sizeof src, "src/base/%.*s.c", (int)strlen(members[m].name) - 2, members[m].name);
+        FILE *f = fopen(src, "r");
+        CHECKF(f != NULL, "the base layer holds %s, which is not a helper of src/base", members[m].name);
+        if (f) fclose(f);
+    }
+    for (int i = 0; i < NUM_LAYERS; i++) {
+        if (strncmp(LAYERS[i].file, "cli/", 4)) continue;
+        sym *und = NULL;
+        int nund = 0, capund = 0;
+        cmd = t_fmt("nm -u '%s/%s.o' 2>/dev/null", build, LAYERS[i].file);
+        read_syms(cmd, &und, &nund, &capund, i);
+        free(cmd);
+        for (int u = 0; u < nund; u++) {
+            int ours = 0, in_base = 0;
+            for (int k = 0; k < nlib && !ours; k++) ours = !strcmp(lib[k].name, und[u].name);
+            for (int k = 0; k < nbase && !in_base; k++) in_base = !strcmp(base[k].name, und[u].name);
+            if (!ours) continue;
+            checked++;
+            CHECKF(!strncmp(und[u].name, "charrnn_", 8) || in_base,
+                   "%s calls %s, which is neither public (charrnn.h) nor in the base layer: add it to the public "
+                   "face, or use what charrnn.h offers", LAYERS[i].file, und[u].name);
+        }
+        free(und);
+    }
+    CHECKF(checked > 50, "only %d calls from cli/ into the library checked", checked);
+out:
+    free(lib);
+    free(base);
+    free(members);
+}
+
+/* The command linked against the shared library (make test builds it) runs: the
+ * wall holds at link time, where the .so exports only charrnn_*. */
+static void test_cli_links_shared(void) {
+    const char *build = getenv("CHARRNN_BUILD");
+    if (!build) build = "build/release";
+    char *bin = t_fmt("%s/charrnn-shared", build), *out = NULL, *err = NULL, *want = NULL;
+    char *cmd = t_fmt("readelf -d '%s'", bin);
+    int rc = t_run(cmd, &out, &err);
+    free(cmd);
+    if (CHECKF(rc == 0, "%s is not there (make test builds it): %s", bin, err ? err : ""))
+        CHECKF(strstr(out, "libcharrnn.so.0") != NULL, "%s does not link libcharrnn.so.0", bin);
+    free(out);
+    free(err);
+    cmd = t_fmt("'%s' --version", bin);
+    rc = t_run(cmd, &out, &err);
+    free(cmd);
+    t_cli(&want, NULL, "--version");
+    CHECKF(rc == 0 && want && !strcmp(out, want), "%s --version: exit %d, '%s' (want '%s'): %s", bin, rc, out, want, err);
+    free(out);
+    free(err);
+    /* novelty runs through the public novelty index, the base layer's output helpers */
+    t_write_file(t_path("shared-sample.txt"), "the cat\n", 8);
+    t_write_file(t_path("shared-train.txt"), "the cat sat on the mat\n", 23);
+    cmd = t_fmt("'%s' novelty '%s' '%s'", bin, t_path("shared-sample.txt"), t_path("shared-train.txt"));
+    rc = t_run(cmd, &out, &err);
+    free(cmd);
+    CHECKF(rc == 0 && strstr(out, "longest copied span: 7 characters"), "%s novelty: exit %d: %s%s", bin, rc, out, err);
+    free(out);
+    free(err);
+    free(want);
+    free(bin);
+}
+
 /* src/ holds only the floors, each with a README.md that opens it. */
 static void test_floors_have_readmes(void) {
     DIR *dp = opendir("src");
@@ -230,4 +321,6 @@ void register_layer_tests(void) {
     t_register("layers_floors_have_readmes", test_floors_have_readmes);
     t_register("layers_includes_point_down", test_includes_point_down);
     t_register("layers_calls_point_down", test_calls_point_down);
+    t_register("layers_cli_uses_only_public", test_cli_uses_only_public);
+    t_register("layers_cli_links_shared", test_cli_links_shared);
 }

@@ -284,6 +284,36 @@ static int clean(const char *s) {
     return 1;
 }
 
+/* The public text helpers: decoding inverts encoding for every scalar value
+ * class, refuses what strict UTF-8 refuses, and the unsafe code points are the
+ * ones the library's own messages escape (one list: charrnn_unsafe_codepoint). */
+static void test_public_utf8(void) {
+    const uint32_t cps[] = {0, 'a', 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfffd, 0x10000, 0x10ffff};
+    for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
+        char u[4];
+        uint32_t back = 0xdead;
+        int n = charrnn_utf8_encode(cps[i], u);
+        CHECKF(charrnn_utf8_decode(u, (size_t)n, &back) == n && back == cps[i], "U+%04X: %u", (unsigned)cps[i],
+               (unsigned)back);
+        CHECKF(n == 1 || charrnn_utf8_decode(u, (size_t)n - 1, &back) == 0, "U+%04X cut short decodes", (unsigned)cps[i]);
+    }
+    const char *bad[] = {"\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint32_t cp;
+        CHECKF(charrnn_utf8_decode(bad[i], strlen(bad[i]), &cp) == 0, "invalid sequence %zu decodes", i);
+    }
+    const uint32_t unsafe[] = {0x1b, 0x7f, 0x9b, 0xad, 0x200b, 0x202e, 0x2066, 0xfeff, 0xe0041};
+    const uint32_t safe[] = {' ', 'a', 0xa0, 0xe9, 0x4e2d, 0x1f600};
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+        char u[5] = {0}, out[32];
+        u[charrnn_utf8_encode(unsafe[i], u)] = 0;
+        CHECKF(charrnn_unsafe_codepoint(unsafe[i]) && strchr(cr_esc(out, sizeof out, u, strlen(u)), '\\'),
+               "U+%04X: not unsafe, or not escaped in messages (%s)", (unsigned)unsafe[i], out);
+    }
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
+        CHECKF(!charrnn_unsafe_codepoint(safe[i]), "U+%04X is called unsafe", (unsigned)safe[i]);
+}
+
 static void test_escape_helper(void) {
     char out[200];
     const char in[] = "a\x1b[31m\\\n\t\x7f\xc2\x9b\xe2\x80\xae\xff\xc3\xa9\xe4\xb8\xad";
@@ -357,5 +387,6 @@ void register_library_tests(void) {
     t_register("library_ngram_close_any_order", test_ngram_close_any_order);
     t_register("library_null_options", test_null_options);
     t_register("library_escape_helper", test_escape_helper);
+    t_register("library_public_utf8", test_public_utf8);
     t_register("library_quoted_contents_escaped", test_quoted_contents_escaped);
 }

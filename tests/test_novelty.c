@@ -1,12 +1,13 @@
-/* test_novelty.c: `charrnn novelty` and the suffix automaton under it (src/data/sam.h).
- * The automaton's matching statistics are compared with a brute-force search on
- * random strings; the command's table with shares worked out by hand ("abcxyz"
+/* test_novelty.c: `charrnn novelty` and the library's novelty index under it
+ * (charrnn_novelty_*, the suffix automaton of src/data/sam.h). Its matches are
+ * compared with a brute-force search on random strings, and a sample of no symbols
+ * or too many is refused with CHARRNN_EINVAL and a message; the command's table with shares worked out by hand ("abcxyz"
  * against "abcdefgh"), with a copied sample (nothing new), and with a brute-force
  * count for Chinese text read as code points and as bytes; line novelty on a
  * crafted names list; errors give one line and a non-zero exit; a 2 MB training
  * text runs to the end (no timing asserted). All data is made here. */
 #include "test.h"
-#include "sam.h"
+#include "charrnn.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -96,7 +97,8 @@ static void expect_error_at(const char *file, int line, const char *what, int rc
 /* ---- the automaton ----------------------------------------------------------------------- */
 
 /* Random strings over small and large alphabets; the text fed in random pieces. */
-static void test_sam_matches_brute_force(void) {
+static void test_novelty_matches_brute_force(void) {
+    charrnn_error err;
     rng_state = 7;
     for (int trial = 0; trial < 400; trial++) {
         uint32_t alpha = trial % 4 == 0 ? 2 : trial % 4 == 1 ? 3 : trial % 4 == 2 ? 5 : 40;
@@ -104,16 +106,16 @@ static void test_sam_matches_brute_force(void) {
         uint32_t s[40], t[120];
         for (size_t i = 0; i < m; i++) s[i] = rnd(alpha) * 0x10001u; /* large symbol values too */
         for (size_t j = 0; j < nt; j++) t[j] = rnd(alpha + 1) * 0x10001u; /* and some not in s */
-        sam *a = sam_build(s, m);
-        if (!CHECK(a)) return;
+        charrnn_novelty *a;
+        if (!CHECKF(charrnn_novelty_open(&a, s, m, &err) == CHARRNN_OK, "trial %d: %s", trial, err.msg)) return;
         for (size_t j = 0; j < nt;) {
             size_t k = 1 + rnd(10);
             if (k > nt - j) k = nt - j;
-            sam_feed(a, t + j, k);
+            charrnn_novelty_feed(a, t + j, k);
             j += k;
         }
         size_t ms[40], best = 0;
-        CHECK(sam_matching_statistics(a, ms) == 0);
+        CHECK(charrnn_novelty_matches(a, ms, &err) == CHARRNN_OK);
         int bad = 0;
         for (size_t i = 0; i < m; i++) {
             size_t want = brute_ms(s, m, i, t, nt);
@@ -121,16 +123,29 @@ static void test_sam_matches_brute_force(void) {
             if (want > best) best = want;
         }
         size_t len, ss, ts;
-        sam_longest(a, &len, &ss, &ts);
+        charrnn_novelty_longest(a, &len, &ss, &ts);
         CHECKF(len == best, "trial %d: longest %zu, brute force %zu", trial, len, best);
         if (len)
             CHECKF(ss + len <= m && ts + len <= nt && !memcmp(s + ss, t + ts, len * sizeof *s) &&
                        !occurs(s, ss, len, s, ss + len - 1),
                    "trial %d: the longest span at %zu of s / %zu of t is not a first occurrence of a common string",
                    trial, ss, ts);
-        sam_free(a);
+        charrnn_novelty_close(a);
     }
-    CHECK(sam_build(NULL, 0) == NULL);
+}
+
+/* No symbols, or more than the index takes: CHARRNN_EINVAL, a message, no handle. */
+static void test_novelty_refuses_sizes(void) {
+    const size_t sizes[] = {0, CHARRNN_NOVELTY_MAX_LENGTH + 1};
+    static int sentinel; /* *out is set to NULL on failure, not left as it was */
+    for (int i = 0; i < 2; i++) {
+        charrnn_novelty *a = (charrnn_novelty *)&sentinel;
+        charrnn_error err = {0};
+        int rc = charrnn_novelty_open(&a, (const uint32_t[1]){'a'}, sizes[i], &err);
+        CHECKF(rc == CHARRNN_EINVAL && err.code == CHARRNN_EINVAL && a == NULL, "%zu symbols: rc %d, handle %p", sizes[i],
+               rc, (void *)a);
+        CHECKF(strstr(err.msg, "give a") != NULL, "%zu symbols: the message says nothing to do: %s", sizes[i], err.msg);
+    }
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -381,7 +396,8 @@ static void test_two_megabytes(void) {
 }
 
 void register_novelty_tests(void) {
-    t_register("novelty_sam_brute_force", test_sam_matches_brute_force);
+    t_register("novelty_matches_brute_force", test_novelty_matches_brute_force);
+    t_register("novelty_refuses_sizes", test_novelty_refuses_sizes);
     t_register("novelty_hand_computed", test_hand_computed);
     t_register("novelty_copy", test_copy_is_not_new);
     t_register("novelty_chinese_units", test_chinese_units);

@@ -13,6 +13,7 @@
 #include "../cli/viz_props.c"
 #include "../cli/viz_html.c"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ static int to_cps(const char *s, uint32_t *out, int cap) {
     size_t len = strlen(s);
     for (size_t i = 0; i < len && n < cap;) {
         uint32_t cp;
-        int k = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        int k = charrnn_utf8_decode(s + i, len - i, &cp);
         if (k <= 0) { cp = 0xFFFD; k = 1; }
         out[n++] = cp;
         i += (size_t)k;
@@ -201,6 +202,44 @@ static void test_correlate(void) {
 
 /* < > & quotes, accents, CJK, an emoji outside the BMP, U+2028, a tab and a newline */
 static const char CRAFTED[] = "a<b>&c\"d'e </script> \xC3\xA9\xE4\xB8\xAD \xF0\x9F\x98\x80\xE2\x80\xA8\tz\n";
+
+/* The pages' files: each embedded string is the whole file as it is now (the
+ * build embeds, never copies), and every file of cli/pages/ is pure ASCII (the
+ * pages read the same under any charset) with no "</script" or "</style" (it
+ * would end the element it sits in). */
+static void test_pages_embedded(void) {
+    static const struct { const char *text, *path; } embedded[] = {
+        {viz_onerror_script, "cli/pages/onerror.js"}, {page_common_js, "cli/pages/common.js"},
+        {viz_css, "cli/pages/viz.css"},               {viz_js, "cli/pages/viz.js"},
+        {cells_css, "cli/pages/cells.css"},           {cells_js, "cli/pages/cells.js"},
+    };
+    for (size_t i = 0; i < sizeof embedded / sizeof embedded[0]; i++) {
+        char *file = t_read_file(embedded[i].path, NULL);
+        CHECKF(file && !strcmp(file, embedded[i].text), "%s is not what the page writer embeds (stale build?)",
+               embedded[i].path);
+        free(file);
+    }
+    DIR *d = opendir("cli/pages");
+    if (!CHECKF(d, "cannot list cli/pages (run from the repository root)")) return;
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char *path = t_fmt("cli/pages/%s", e->d_name);
+        size_t len = 0;
+        char *text = t_read_file(path, &len);
+        int ascii = text != NULL;
+        for (size_t i = 0; ascii && i < len; i++) ascii = (unsigned char)text[i] < 0x80 && text[i] != 0;
+        CHECKF(ascii, "%s is not pure ASCII: write other characters as escapes (\\u21b5, &#x21b5;)", path);
+        CHECKF(text && !strcasestr(text, "</script") && !strcasestr(text, "</style"),
+               "%s holds a closing </script> or </style>, which would end the element it is embedded in", path);
+        files++;
+        free(text);
+        free(path);
+    }
+    closedir(d);
+    CHECKF(files >= 8, "only %d files in cli/pages", files);
+}
 
 static void test_html_text(void) {
     jbuf b;
@@ -564,6 +603,7 @@ static void test_cells_viz_cli(void) {
 }
 
 void register_viz_tests(void) {
+    t_register("viz_pages_embedded", test_pages_embedded);
     t_register("viz_prop_quotes", test_prop_quotes);
     t_register("viz_prop_brackets", test_prop_brackets);
     t_register("viz_prop_markup", test_prop_markup);

@@ -45,14 +45,6 @@ void *cr_realloc(void *p, size_t n, size_t size) {
     return realloc(p, total ? total : 1); /* never realloc(p, 0), which frees p */
 }
 
-/* Code points a terminal would not show as themselves, or that reorder or hide
- * the text around them (as the charrnn command's own list). */
-static int unsafe_codepoint(uint32_t c) {
-    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0xad || c == 0x061c || c == 0x180e ||
-           (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) ||
-           c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xe0000 && c <= 0xe007f);
-}
-
 const char *cr_esc(char *out, size_t cap, const void *src, size_t n) {
     const unsigned char *s = src;
     const size_t room = cap - 1; /* the NUL */
@@ -68,7 +60,7 @@ const char *cr_esc(char *out, size_t cap, const void *src, size_t n) {
         else if (cp == '\t') len = (size_t)snprintf(piece, sizeof piece, "\\t");
         else if (cp == '\r') len = (size_t)snprintf(piece, sizeof piece, "\\r");
         else if (cp < 0x20 || cp == 0x7f) len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", s[i]);
-        else if (unsafe_codepoint(cp)) len = (size_t)snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
+        else if (charrnn_unsafe_codepoint(cp)) len = (size_t)snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
         else { memcpy(piece, s + i, k); len = k; }
         if (o + len + (i + k < n ? 3 : 0) > room) { /* the rest does not fit: "..." (room was kept for it) */
             memcpy(out + o, "...", 3);

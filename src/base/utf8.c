@@ -1,4 +1,5 @@
-/* utf8.c: strict UTF-8 decoding and encoding (see utf8.h). */
+/* utf8.c: strict UTF-8 decoding and encoding (see utf8.h), and the code points a
+ * terminal would not show as themselves (charrnn_unsafe_codepoint). */
 #include "utf8.h"
 #include "charrnn.h"
 
@@ -34,6 +35,19 @@ int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
         return 4;
     }
     return 0; /* F5..FF never start a sequence */
+}
+
+int charrnn_utf8_decode(const char *s, size_t n, uint32_t *cp) { return utf8_decode((const unsigned char *)s, n, cp); }
+
+int charrnn_unsafe_codepoint(uint32_t c) {
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) return 1; /* C0, DEL, C1 (U+009B is CSI) */
+    if (c == 0xad || c == 0x061c || c == 0x180e) return 1;           /* soft hyphen, Arabic letter mark, Mongolian vowel separator */
+    if (c >= 0x200b && c <= 0x200f) return 1;                        /* zero-width spaces and joiners, LRM, RLM */
+    if (c >= 0x2028 && c <= 0x202e) return 1;                        /* line / paragraph separators, bidi embeddings and overrides */
+    if (c >= 0x2060 && c <= 0x206f) return 1;                        /* word joiner, invisible operators, bidi isolates */
+    if (c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb)) return 1;       /* BOM, interlinear annotation */
+    if (c >= 0xe0000 && c <= 0xe007f) return 1;                      /* tags */
+    return 0;
 }
 
 int charrnn_utf8_encode(uint32_t cp, char *out) {

@@ -1,5 +1,6 @@
-/* utf8.h: strict UTF-8, the bottom of the house: decoding one sequence, and
- * (in charrnn.h, public) charrnn_utf8_encode. */
+/* utf8.h: strict UTF-8, the bottom of the house: decoding one sequence; public
+ * (in charrnn.h) as charrnn_utf8_decode, with charrnn_utf8_encode and
+ * charrnn_unsafe_codepoint. */
 #ifndef CHARRNN_UTF8_H
 #define CHARRNN_UTF8_H
 

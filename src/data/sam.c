@@ -12,7 +12,8 @@
  * e of s, the longest substring ending at e that occurs (ml[e]); and since
  * e - ml[e] never decreases, one sweep turns ends into starts (ms[i]).
  * Transitions live in one edge pool, found by a hash of (state, symbol) and
- * chained per state (cloning a state copies its edges). */
+ * chained per state (cloning a state copies its edges). The public face,
+ * charrnn_novelty_*, is at the end. */
 #include "sam.h"
 #include "common.h"
 
@@ -24,7 +25,7 @@
 typedef struct { uint32_t len, link, first, edges; } sam_node; /* first: end of the first occurrence in s */
 typedef struct { uint32_t from, sym, to, next; } sam_edge;
 
-struct sam {
+struct charrnn_novelty {
     size_t n;
     sam_node *nodes;
     uint32_t num_nodes;
@@ -205,4 +206,32 @@ void sam_longest(const sam *a, size_t *len, size_t *s_start, size_t *text_start)
     *len = a->longest;
     *s_start = a->longest ? a->nodes[a->longest_node].first + 1 - (size_t)a->longest : 0;
     *text_start = a->longest ? (size_t)(a->longest_end + 1 - a->longest) : 0;
+}
+
+/* ---- the public face (charrnn.h): the same automaton, with errors ------------------- */
+
+int charrnn_novelty_open(charrnn_novelty **out, const uint32_t *sample, size_t n, charrnn_error *err) {
+    *out = NULL;
+    if (n < 1 || n > SAM_MAX_LENGTH)
+        return cr_fail(err, CHARRNN_EINVAL, "a sample of %zu symbols cannot be indexed: novelty takes 1 to %zu; "
+                       "give %s sample", n, SAM_MAX_LENGTH, n ? "a shorter" : "a non-empty");
+    if (!(*out = sam_build(sample, n)))
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory indexing a sample of %zu symbols (about %zu MB); give a "
+                       "shorter sample", n, n / 1000000 * 150 + 1);
+    return CHARRNN_OK;
+}
+
+void charrnn_novelty_close(charrnn_novelty *nv) { sam_free(nv); }
+
+void charrnn_novelty_feed(charrnn_novelty *nv, const uint32_t *text, size_t k) { sam_feed(nv, text, k); }
+
+int charrnn_novelty_matches(const charrnn_novelty *nv, size_t *matches, charrnn_error *err) {
+    if (sam_matching_statistics(nv, matches))
+        return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the matches of a sample of %zu symbols; give a shorter "
+                       "sample", nv->n);
+    return CHARRNN_OK;
+}
+
+void charrnn_novelty_longest(const charrnn_novelty *nv, size_t *len, size_t *sample_start, size_t *text_start) {
+    sam_longest(nv, len, sample_start, text_start);
 }

@@ -3,18 +3,21 @@
  * string, the length of the longest substring starting at i that occurs
  * anywhere in the text. Exact, linear in both lengths; memory grows with the
  * string only (100 to 150 bytes a symbol), the text is never held. Used by
- * `charrnn novelty` (a short sample against a long training text). Nothing here
+ * `charrnn novelty` (a short sample against a long training text), and public as
+ * charrnn_novelty_* (charrnn.h), whose handle is this automaton. Nothing here
  * prints or exits. */
 #ifndef CHARRNN_SAM_H
 #define CHARRNN_SAM_H
 
+#include "charrnn.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sam sam;
+typedef struct charrnn_novelty sam;
 
 /* The longest string sam_build accepts (2^28 symbols). */
-#define SAM_MAX_LENGTH ((size_t)1 << 28)
+#define SAM_MAX_LENGTH CHARRNN_NOVELTY_MAX_LENGTH
 
 /* The automaton of s[0..n), 1 <= n <= SAM_MAX_LENGTH; symbols are any uint32
  * values. NULL when n is out of range or memory runs out. */
