@@ -953,6 +953,7 @@ static void test_option_ranges_every_command(void) {
     }
     free(top);
     CHECKF(options >= 25 && tried >= 2 * options, "%d options with a range, %d values tried", options, tried);
+}
 
 /* Dynamic evaluation takes the training's gradient statistics from the file as
  * it was when loaded: a file changed since is not read again. A model loaded
