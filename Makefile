@@ -147,9 +147,9 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/charrnn.h
 # the pages' CSS and JavaScript, embedded by the page writers (.incbin)
 PAGES := $(wildcard cli/pages/*)
 $(BUILD)/cli/viz_html.o $(BUILD)/cli/viz_play.o: $(PAGES)
-# test_viz.c includes the page writers and property extractors it tests, test_hardening.c the option parser
+# test_viz.c includes the page writers and property extractors it tests, test_hard_options.c the option parser
 $(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h $(PAGES)
-$(BUILD)/tests/test_hardening.o: cli/options.c cli/options.h
+$(BUILD)/tests/test_hard_options.o: cli/options.c cli/options.h
 
 $(INTLIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -177,7 +177,7 @@ $(SHBIN): $(CLI_OBJ) $(BASE) $(SOLIB)
 	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(CLI_OBJ) $(BASE) $(SOLIB) -Wl,-rpath,'$$ORIGIN' $(LDLIBS) -o $@
 
 # The test binary wraps the system calls of a checkpoint write (tests/test_faults.c
-# injects failures through them) and read() (tests/test_hardening.c: a corpus that
+# injects failures through them) and read() (tests/test_hard_limits.c: a corpus that
 # changes while it is read); the library itself is linked unchanged.
 WRAPS := -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename,--wrap=read
 $(TESTBIN): $(TEST_OBJ) $(INTLIB)

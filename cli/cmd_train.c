@@ -12,7 +12,6 @@
 #include "rundir.h"
 #include "runlog.h"
 #include "signals.h"
-#include "viz.h"
 
 #include <errno.h>
 #include <math.h>
@@ -504,8 +503,7 @@ static int train_loop(const train_args *a, run_ctx *c, loop_end *e) {
         }
         if (a->sample_every && st->iteration % a->sample_every == 0 && !sig_stop_requested()) {
             double ts = now_s();
-            report_log_sample(runlog_stream(&c->log), c->m, st->iteration, a->sample_length, a->sample_temperature,
-                              ro->seed);
+            runlog_sample(&c->log, c->m, st->iteration, a->sample_length, a->sample_temperature, ro->seed);
             t_last += now_s() - ts; /* sampling is not training time */
         }
         progress_epoch(bar, st->iteration, st->total_iters, c->ci.iters_per_epoch, st->iteration - c->start_iter);

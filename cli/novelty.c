@@ -150,7 +150,7 @@ static void out_span(const uint32_t *s, size_t from, size_t n, charrnn_unit unit
 int cmd_novelty(int argc, char **argv) {
     int max_n = 50, unit_choice = 0, lines = 0;
     optdef opts[] = {
-        {"max-n", O_INT, &max_n, 0, "measure n-grams for n = 1 to N (default 50, at most 1000)", 0},
+        {"max-n", O_INT, &max_n, "[1," CLI_STR(MAX_N_LIMIT) "]", "measure n-grams for n = 1 to N (default 50)", 0},
         {"unit", O_CHOICE, &unit_choice, "codepoint|byte", "what a character is (default codepoint: UTF-8 decoded)", 0},
         {"lines", O_FLAG, &lines, 0, "also the share of sampled lines that are not lines of TRAIN (on by itself when "
                                      "TRAIN looks like one item per line)", 0},
@@ -160,7 +160,6 @@ int cmd_novelty(int argc, char **argv) {
     int np = cli_parse(argc, argv, "novelty", "novelty SAMPLE TRAIN [options]   (either may be - : standard input)",
                        opts, pos, 2);
     if (np < 2) cli_die(2, "novelty needs a sample and the training text: charrnn novelty sample.txt input.txt");
-    if (max_n < 1 || max_n > MAX_N_LIMIT) cli_die(2, "--max-n %d is out of range; use 1 to %d", max_n, MAX_N_LIMIT);
     if (!strcmp(pos[0], "-") && !strcmp(pos[1], "-"))
         cli_die(2, "SAMPLE and TRAIN cannot both be standard input; save one of them to a file");
     charrnn_unit unit = unit_choice ? CHARRNN_UNIT_BYTE : CHARRNN_UNIT_CODEPOINT;

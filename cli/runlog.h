@@ -4,12 +4,12 @@
  *   progress:   iteration, epoch, train_loss (nats), train_bpc, grad_norm, learning_rate, ms_per_iter
  *   validation: iteration, epoch, val_loss (nats), val_bpc
  *   sample:     iteration, sample (the text, non-UTF-8 bytes as U+FFFD), temperature
- * The writer of the first two is here; the sample line is written by report_log_sample and the whole log
- * read back by read_log, both in cli/viz_report.c (`charrnn viz-report`), by these names. */
+ * Its writer and its reader (for `charrnn report`) live here, in cli/runlog.c, by these names. */
 #ifndef CHARRNN_RUNLOG_H
 #define CHARRNN_RUNLOG_H
 
 #include "charrnn.h"
+#include "json.h"
 
 #include <stdio.h>
 
@@ -38,8 +38,40 @@ void runlog_open(runlog *lg, const char *path);
 void runlog_progress(runlog *lg, const charrnn_step_stats *st, double ms);
 /* The validation line: the loss val (nats) after step st. */
 void runlog_validation(runlog *lg, const charrnn_step_stats *st, double val);
-/* The stream to append another kind of line to (report_log_sample), NULL once a write failed or none. */
-FILE *runlog_stream(const runlog *lg);
+/* Training with --sample-every: the sample line, a sample of length characters (at most 1e6) from the
+ * model m as it is now, after a newline when the vocabulary has one, always with the same seed. Nothing
+ * once a write failed or with no log; a sample that cannot be drawn is a warning on stderr. */
+void runlog_sample(runlog *lg, charrnn_model *m, long iteration, long length, double temperature, uint64_t seed);
 void runlog_close(runlog *lg);
+
+/* ---- the reader -------------------------------------------------------------------------- */
+
+/* Points (iteration, value) of one quantity; NaN and infinite values are left out. */
+typedef struct runlog_series {
+    double *x, *y;
+    int n, cap;
+} runlog_series;
+
+typedef struct runlog_sample_rec {
+    long iteration;
+    double temperature;
+    const char *text; /* UTF-8, owned by the parsed line's json_doc */
+} runlog_sample_rec;
+
+/* A log read back: the latest run's curves and samples, and what was skipped. */
+typedef struct runlog_contents {
+    runlog_series train_loss, val_loss, lr, ms, grad;
+    runlog_sample_rec *samples;
+    int num_samples, cap_samples;
+    json_doc **docs; /* the sample lines, kept alive for their text */
+    int num_docs, cap_docs;
+    long bad_lines, first_bad, restarts; /* lines that are not objects with an iteration; the first one's number */
+} runlog_contents;
+
+/* Reads the log at path (dies with a one-line message when it cannot). A run started again in the same
+ * directory (fresh, or resumed from an earlier checkpoint) shows as a progress line whose iteration is not
+ * after the last one: the contents keep the latest run from there on. */
+void runlog_read(runlog_contents *lg, const char *path);
+void runlog_contents_free(runlog_contents *lg);
 
 #endif

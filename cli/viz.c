@@ -84,18 +84,16 @@ int cmd_viz(int argc, char **argv) {
     optdef opts[] = {
         {"output", O_STR, &out, 0, "the page to write (default viz.html; - for stdout)", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
-        {"start", O_LONG, &start, 0, "first character of the window (default 0)", 0},
-        {"length", O_LONG, &length, 0, "characters to show (default 2000)", 0},
+        {"start", O_LONG, &start, "[0,inf)", "first character of the window (default 0)", 0},
+        {"length", O_LONG, &length, "[1,1000000]", "characters to show (default 2000)", 0},
         {"title", O_STR, &title, 0, "the page's title (default: the file's and the checkpoint's names)", 0},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *usage = "viz CHECKPOINT FILE [-o page.html] [--start N] [--length N]";
     const char *pos[2] = {0};
     if (cli_parse(argc, argv, "viz", usage, opts, pos, 2) < 2)
         cli_die(2, "viz needs a checkpoint and a text file: charrnn viz cv/best.safetensors input.txt -o page.html");
-    if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
-    if (length < 1 || length > 1000000) cli_die(2, "--length %ld is out of range; use 1 to 1000000 characters", length);
     cli_check_output(out, "-o", 0, pos, 2);
     cli_set_threads(threads);
     sig_install("stopping", 0);
@@ -173,22 +171,18 @@ int cmd_cells(int argc, char **argv) {
     optdef opts[] = {
         {"output", O_STR, &out, 0, "also write a gallery page (e.g. cells.html) of the top neurons", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
-        {"start", O_LONG, &start, 0, "first character of the text to analyse (default 0)", 0},
-        {"length", O_LONG, &length, 0, "characters to analyse (default 20000)", 0},
-        {"top", O_INT, &top, 0, "neurons to list (default 20)", 0},
+        {"start", O_LONG, &start, "[0,inf)", "first character of the text to analyse (default 0)", 0},
+        {"length", O_LONG, &length, "[2,10000000]", "characters to analyse (default 20000)", 0},
+        {"top", O_INT, &top, "[1,inf)", "neurons to list (default 20)", 0},
         {"state", O_CHOICE, &state, "c|h", "LSTM: tanh of the cell state (c, default) or the hidden state (h)", 0},
-        {"excerpt", O_INT, &excerpt, 0, "characters of text shown per neuron on the page (default 600)", 0},
-        {"threads", O_INT, &threads, 0, "threads for BLAS and loops", 0},
+        {"excerpt", O_INT, &excerpt, "[1,100000]", "characters of text shown per neuron on the page (default 600)", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *usage = "cells CHECKPOINT FILE [--top N] [--length N] [-o cells.html]";
     const char *pos[2] = {0};
     if (cli_parse(argc, argv, "cells", usage, opts, pos, 2) < 2)
         cli_die(2, "cells needs a checkpoint and a text file: charrnn cells cv/best.safetensors input.txt");
-    if (start < 0) cli_die(2, "--start %ld is out of range; use 0 or more", start);
-    if (length < 2 || length > 10000000) cli_die(2, "--length %ld is out of range; use 2 to 10000000 characters", length);
-    if (top < 1) cli_die(2, "--top %d is out of range; use 1 or more", top);
-    if (excerpt < 1 || excerpt > 100000) cli_die(2, "--excerpt %d is out of range; use 1 to 100000", excerpt);
     if (out && !strcmp(out, "-")) cli_die(2, "cells prints its table on stdout; give -o a file name such as cells.html");
     if (out) cli_check_output(out, "-o", 0, pos, 2);
     cli_set_threads(threads);

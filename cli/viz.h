@@ -21,11 +21,6 @@ int cmd_play(int argc, char **argv);
 /* The playground page of model m (cli/viz_play.c): weights float32, or int8 with a scale per row. */
 void play_write_page(jbuf *b, charrnn_model *m, const char *title, const char *prime, int int8);
 
-/* Training with --sample-every: appends {"iteration":N,"sample":"...","temperature":T}
- * to the run's log, a sample of length characters from the model as it is now,
- * after a newline when the vocabulary has one, always with the same seed. */
-void report_log_sample(FILE *log, charrnn_model *m, long iteration, long length, double temperature, uint64_t seed);
-
 /* ---- named properties of a text, and correlation with them (cli/viz_props.c) ------ */
 /* Each is the value after reading character i, i.e. what a neuron that tracks it
  * could know at that point: an opening quote is inside, a closing one outside;

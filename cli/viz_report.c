@@ -4,6 +4,7 @@
  * samples recorded with --sample-every, and the checkpoint's description. */
 #include "viz.h"
 #include "options.h"
+#include "runlog.h"
 #include "signals.h"
 
 #include <errno.h>
@@ -15,174 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- the log ------------------------------------------------------------------------------ */
-
-typedef struct series {
-    double *x, *y;
-    int n, cap;
-} series;
-
-typedef struct sample_rec {
-    long iteration;
-    double temperature;
-    const char *text; /* UTF-8, owned by the parsed line's json_doc */
-} sample_rec;
-
-typedef struct run_log {
-    series train_loss, val_loss, lr, ms, grad;
-    sample_rec *samples;
-    int num_samples, cap_samples;
-    json_doc **docs; /* the sample lines, kept alive for their text */
-    int num_docs, cap_docs;
-    long bad_lines, first_bad, restarts;
-} run_log;
-
-static void *grow(void *p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return p;
-    int nc = *cap ? *cap * 2 : 64;
-    while (nc < need) nc *= 2;
-    void *q = realloc(p, (size_t)nc * elem);
-    if (!q) cli_die(1, "out of memory reading the log");
-    *cap = nc;
-    return q;
-}
-
-static void series_add(series *s, double x, double y) {
-    if (!isfinite(x) || !isfinite(y)) return;
-    if (s->n == s->cap) {
-        int cx = s->cap, cy = s->cap;
-        s->x = grow(s->x, &cx, s->n + 1, sizeof(double));
-        s->y = grow(s->y, &cy, s->n + 1, sizeof(double));
-        s->cap = cx;
-    }
-    s->x[s->n] = x, s->y[s->n] = y, s->n++;
-}
-
-/* Drops the points at or after iteration it (a run that was restarted there). */
-static void series_cut(series *s, double it) {
-    while (s->n > 0 && s->x[s->n - 1] >= it) s->n--;
-}
-
-static void series_free(series *s) {
-    free(s->x);
-    free(s->y);
-}
-
-/* Reads RUN_DIR/train.jsonl. A run started again in the same directory (fresh,
- * or resumed from an earlier checkpoint) shows as a train line whose iteration
- * is not after the last one: the log keeps the latest run from there on. */
-static void read_log(run_log *lg, const char *path) {
-    size_t len;
-    char *text = cli_read_input(path, &len);
-    memset(lg, 0, sizeof *lg);
-    double last_train = -1;
-    long line_no = 0;
-    for (char *line = text; line < text + len;) {
-        char *end = memchr(line, '\n', (size_t)(text + len - line));
-        if (!end) end = text + len;
-        line_no++;
-        size_t n = (size_t)(end - line);
-        char *next = end + (end < text + len);
-        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
-        if (n == 0) { line = next; continue; }
-        char msg[256];
-        json_doc *d = json_parse(line, n, msg, sizeof msg);
-        const json_value *v = d ? json_root(d) : NULL;
-        double it;
-        if (!v || v->type != JSON_OBJECT || json_get_number(v, "iteration", &it)) {
-            if (!lg->bad_lines++) lg->first_bad = line_no;
-            json_free(d);
-            line = next;
-            continue;
-        }
-        double loss, x;
-        const char *sample;
-        if (!json_get_number(v, "train_loss", &loss)) {
-            if (it <= last_train) {
-                lg->restarts++;
-                series_cut(&lg->train_loss, it), series_cut(&lg->val_loss, it), series_cut(&lg->lr, it);
-                series_cut(&lg->ms, it), series_cut(&lg->grad, it);
-                while (lg->num_samples && lg->samples[lg->num_samples - 1].iteration >= it) lg->num_samples--;
-            }
-            last_train = it;
-            series_add(&lg->train_loss, it, loss);
-            if (!json_get_number(v, "learning_rate", &x)) series_add(&lg->lr, it, x);
-            if (!json_get_number(v, "ms_per_iter", &x)) series_add(&lg->ms, it, x);
-            if (!json_get_number(v, "grad_norm", &x)) series_add(&lg->grad, it, x);
-        }
-        if (!json_get_number(v, "val_loss", &loss)) series_add(&lg->val_loss, it, loss);
-        if (!json_get_string(v, "sample", &sample)) {
-            double temp = 1;
-            json_get_number(v, "temperature", &temp);
-            lg->samples = grow(lg->samples, &lg->cap_samples, lg->num_samples + 1, sizeof(sample_rec));
-            lg->samples[lg->num_samples++] = (sample_rec){(long)it, temp, sample};
-            lg->docs = grow(lg->docs, &lg->cap_docs, lg->num_docs + 1, sizeof(json_doc *));
-            lg->docs[lg->num_docs++] = d;
-        } else {
-            json_free(d);
-        }
-        line = next;
-    }
-    free(text);
-}
-
-static void free_log(run_log *lg) {
-    series_free(&lg->train_loss), series_free(&lg->val_loss), series_free(&lg->lr);
-    series_free(&lg->ms), series_free(&lg->grad);
-    for (int i = 0; i < lg->num_docs; i++) json_free(lg->docs[i]);
-    free(lg->docs);
-    free(lg->samples);
-}
-
-/* The writer of the sample lines read_log reads. */
-void report_log_sample(FILE *log, charrnn_model *m, long iteration, long length, double temperature, uint64_t seed) {
-    charrnn_error err = {0};
-    charrnn_sampler *s;
-    charrnn_model_info in;
-    charrnn_model_get_info(m, &in);
-    if (!log) return;
-    char *text = malloc((size_t)length * 4 + 1); /* length <= 1e6, checked by train */
-    if (!text || charrnn_sampler_open(&s, m, 1, seed, &err)) {
-        fprintf(stderr, "warning: no sample at iteration %ld: %s\n", iteration, text ? err.msg : "out of memory");
-        free(text);
-        return;
-    }
-    for (int i = 0; i < in.vocab_size; i++) {
-        if (charrnn_model_vocab(m, i) != '\n') continue;
-        long skipped;
-        uint32_t ex[1];
-        charrnn_sampler_prime(s, "\n", 1, &skipped, ex, 1, NULL, &err);
-        break;
-    }
-    size_t n = 0;
-    for (long i = 0; i < length; i++) {
-        uint32_t c;
-        if (charrnn_sampler_next(s, (float)temperature, &c, &err)) {
-            fprintf(stderr, "warning: the sample at iteration %ld stops after %ld characters: %s\n", iteration, i, err.msg);
-            break;
-        }
-        if (in.unit == CHARRNN_UNIT_BYTE) text[n++] = (char)c;
-        else n += (size_t)charrnn_utf8_encode(c, text + n);
-    }
-    charrnn_sampler_close(s);
-    jbuf b;
-    jb_init(&b);
-    jb_printf(&b, "{\"iteration\":%ld,\"sample\":", iteration);
-    json_ascii_string(&b, text, n); /* bytes that are not UTF-8 (--unit byte) become U+FFFD */
-    jb_raw(&b, ",\"temperature\":");
-    jb_number(&b, temperature);
-    jb_raw(&b, "}\n");
-    if (!b.oom) fputs(b.buf, log);
-    fflush(log);
-    jb_free(&b);
-    free(text);
-}
-
 /* ---- SVG plots ------------------------------------------------------------------------------ */
 
 typedef struct plot_line {
     const char *name, *colour;
-    const series *s;
+    const runlog_series *s;
     int markers;
 } plot_line;
 
@@ -261,7 +99,7 @@ static void svg_plot(jbuf *b, const char *title, const char *ylabel, const plot_
         jb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#888\">no data in the log yet</text>\n",
                   ml + pw / 2, mt + ph / 2);
     for (int k = 0; k < nl; k++) {
-        const series *s = lines[k].s;
+        const runlog_series *s = lines[k].s;
         if (!s->n) continue;
         jb_printf(b, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", lines[k].colour,
                   lines[k].markers ? "2" : "1.3");
@@ -282,7 +120,7 @@ static void svg_plot(jbuf *b, const char *title, const char *ylabel, const plot_
 #undef PY
 }
 
-static void loss_plot(jbuf *b, const run_log *lg, int standalone) {
+static void loss_plot(jbuf *b, const runlog_contents *lg, int standalone) {
     plot_line lines[] = {{"train loss", "#3b6fd9", &lg->train_loss, 0}, {"validation loss", "#e07020", &lg->val_loss, 1}};
     svg_plot(b, "Loss", "nats per character", lines, 2, "bits per character", log(2.0), standalone);
 }
@@ -297,7 +135,7 @@ static const char report_css[] =
     "pre{margin:0;white-space:pre-wrap;word-break:break-all;font:12px/1.4 'DejaVu Sans Mono',monospace;max-height:16em;overflow:auto}\n"
     ".plots svg{display:block;margin:8px 0;max-width:100%;height:auto}\n.muted{color:#777}\n";
 
-static double median(const series *s) {
+static double median(const runlog_series *s) {
     if (!s->n) return NAN;
     double *v = malloc(sizeof(double) * (size_t)s->n);
     if (!v) return NAN;
@@ -325,7 +163,7 @@ static void row(jbuf *b, const char *key, const char *fmt, ...) {
     jb_raw(b, "</td></tr>\n");
 }
 
-static void write_report(jbuf *b, const char *dir, const run_log *lg, charrnn_model *m, const char *ckpt) {
+static void write_report(jbuf *b, const char *dir, const runlog_contents *lg, charrnn_model *m, const char *ckpt) {
     char title[600];
     snprintf(title, sizeof title, "Training run %s", dir);
     jb_raw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
@@ -335,7 +173,7 @@ static void write_report(jbuf *b, const char *dir, const run_log *lg, charrnn_mo
     jb_printf(b, "</script>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", report_css);
     html_text(b, title, strlen(title));
     jb_raw(b, "</h1>\n<h2>Summary</h2>\n<table id=\"summary\">\n");
-    const series *tl = &lg->train_loss, *vl = &lg->val_loss;
+    const runlog_series *tl = &lg->train_loss, *vl = &lg->val_loss;
     if (tl->n) {
         row(b, "iterations logged", "%.0f to %.0f (%d progress lines)", tl->x[0], tl->x[tl->n - 1], tl->n);
         row(b, "last train loss", "%.4f nats, %.4f bpc (iteration %.0f)", tl->y[tl->n - 1], tl->y[tl->n - 1] / log(2.0),
@@ -367,7 +205,7 @@ static void write_report(jbuf *b, const char *dir, const run_log *lg, charrnn_mo
     } else {
         jb_raw(b, "<table id=\"samples\">\n<tr><th>iteration</th><th>temperature</th><th>sample</th></tr>\n");
         for (int i = 0; i < lg->num_samples; i++) {
-            const sample_rec *s = &lg->samples[i];
+            const runlog_sample_rec *s = &lg->samples[i];
             jb_printf(b, "<tr><td class=\"num\">%ld</td><td class=\"num\">%g</td><td><pre>", s->iteration, s->temperature);
             html_text(b, s->text, strlen(s->text));
             jb_raw(b, "</pre></td></tr>\n");
@@ -423,8 +261,8 @@ int cmd_report(int argc, char **argv) {
     cli_check_output(out, "-o", 0, (const char *[]){logpath, best, latest}, 3);
     if (access(logpath, R_OK) != 0)
         cli_die(1, "no readable train.jsonl in '%s' (%s); give the --checkpoint-dir of a training run", dir, strerror(errno));
-    run_log lg;
-    read_log(&lg, logpath);
+    runlog_contents lg;
+    runlog_read(&lg, logpath);
     if (lg.bad_lines)
         fprintf(stderr, "warning: %ld line(s) of %s are not JSON objects with an iteration and were skipped (the first: line %ld)\n",
                 lg.bad_lines, logpath, lg.first_bad);
@@ -450,6 +288,6 @@ int cmd_report(int argc, char **argv) {
         fprintf(stderr, "wrote %s: %d train and %d validation points, %d samples\n", out, lg.train_loss.n, lg.val_loss.n,
                 lg.num_samples);
     jb_free(&b);
-    free_log(&lg);
+    runlog_contents_free(&lg);
     return 0;
 }

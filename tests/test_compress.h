@@ -1,0 +1,18 @@
+/* test_compress.h: what the compression tests share (defined in tests/test_compress.c); the tests:
+ * test_compress.c (round trips, sizes, damage, the command line, the playground page) and
+ * test_compress_file.c (files crafted by hand). */
+#ifndef CHARRNN_TEST_COMPRESS_H
+#define CHARRNN_TEST_COMPRESS_H
+
+#include "charrnn.h"
+
+#include <stddef.h>
+
+/* n bytes of words and sentences from a small vocabulary, the same for the same seed (malloc'd). */
+char *compress_make_text(size_t n, unsigned seed);
+/* Compresses data[0..n) with m (NULL: a fresh model, o->adapt) and decompresses it, checking that the
+ * bytes come back; the compressed size in *packed (may be NULL). 1 when it all worked. */
+int compress_round_trip(charrnn_model *m, const void *data, size_t n, const charrnn_compress_options *o, size_t *packed,
+                        const char *what);
+
+#endif
