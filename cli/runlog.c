@@ -2,7 +2,7 @@
  * so once on stderr and stops the log; the run and its checkpoints go on. The reader is `charrnn report`'s. */
 #include "runlog.h"
 #include "cli.h"
-#include "viz.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,7 +89,7 @@ void runlog_sample(runlog *lg, charrnn_model *m, long iteration, long length, do
     jbuf b;
     jb_init(&b);
     jb_printf(&b, "{\"" RUNLOG_ITERATION "\":%ld,\"" RUNLOG_SAMPLE "\":", iteration);
-    json_ascii_string(&b, text, n); /* bytes that are not UTF-8 (--unit byte) become U+FFFD */
+    jb_ascii_string(&b, text, n); /* bytes that are not UTF-8 (--unit byte) become U+FFFD */
     jb_raw(&b, ",\"" RUNLOG_TEMPERATURE "\":");
     jb_number(&b, temperature);
     jb_raw(&b, "}\n");

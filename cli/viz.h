@@ -60,10 +60,6 @@ int props_correlate(double *r, double *prop_mean, const float *act, int n, int K
  * everything else outside printable ASCII, newline and tab as &#xHEX; (invalid
  * UTF-8 and control characters, which HTML cannot carry, become U+FFFD). */
 void html_text(jbuf *b, const char *utf8, size_t n);
-/* UTF-8 text as a JSON string literal in pure ASCII, safe inside <script>:
- * non-ASCII as \u escapes (surrogate pairs above U+FFFF), < > & as \u003c ...,
- * invalid UTF-8 becomes U+FFFD. Any JSON reader gets the text back exactly. */
-void json_ascii_string(jbuf *b, const char *utf8, size_t n);
 /* A JSON array of numbers: [104,105]. */
 void json_u32_array(jbuf *b, const uint32_t *v, size_t n);
 /* Standard base64 (with padding) of n bytes, as a JSON string. */

@@ -45,30 +45,6 @@ void html_text(jbuf *b, const char *s, size_t n) {
     }
 }
 
-void json_ascii_string(jbuf *b, const char *s, size_t n) {
-    char tmp[16];
-    jb_raw(b, "\"");
-    for (size_t i = 0; i < n;) {
-        uint32_t c = next_cp(s, n, &i);
-        if (c == '"') jb_raw(b, "\\\"");
-        else if (c == '\\') jb_raw(b, "\\\\");
-        else if (c == '\n') jb_raw(b, "\\n");
-        else if (c == '\t') jb_raw(b, "\\t");
-        else if (c >= 0x20 && c < 0x7f && c != '<' && c != '>' && c != '&') {
-            tmp[0] = (char)c, tmp[1] = 0;
-            jb_raw(b, tmp);
-        } else if (c < 0x10000) {
-            snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)c);
-            jb_raw(b, tmp);
-        } else { /* a UTF-16 surrogate pair */
-            uint32_t v = c - 0x10000;
-            snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x", (unsigned)(0xD800 + (v >> 10)), (unsigned)(0xDC00 + (v & 0x3FF)));
-            jb_raw(b, tmp);
-        }
-    }
-    jb_raw(b, "\"");
-}
-
 void json_u32_array(jbuf *b, const uint32_t *v, size_t n) {
     char tmp[4096];
     size_t len = 0;
@@ -135,7 +111,7 @@ static void page_head(jbuf *b, const char *title, const char *css) {
 
 static void json_key_string(jbuf *b, const char *key, const char *val) {
     jb_printf(b, "\"%s\":", key);
-    json_ascii_string(b, val ? val : "", val ? strlen(val) : 0);
+    jb_ascii_string(b, val ? val : "", val ? strlen(val) : 0);
     jb_raw(b, ",\n");
 }
 

@@ -49,15 +49,14 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* the command */
     {"cli/options", 13, NULL}, {"cli/progress", 13, NULL}, {"cli/signals", 13, NULL},
     {"cli/cli", 14, NULL},
-    {"cli/rundir", 15, NULL},
+    {"cli/rundir", 15, NULL}, {"cli/runlog", 15, NULL},
     {"cli/default_corpus", 16, NULL}, {"cli/viz", 16, "viz"}, {"cli/viz_props", 16, "viz"}, {"cli/viz_html", 16, "viz"},
     {"cli/viz_play", 16, "viz"},
     /* train.jsonl's writer and reader: its sample lines are JSON in pure ASCII, as the pages write it (viz_html) */
-    {"cli/runlog", 17, NULL},
-    {"cli/viz_report", 18, "viz"},
-    {"cli/cmd_train", 18, NULL}, {"cli/cmd_sample", 18, NULL}, {"cli/cmd_eval", 18, NULL}, {"cli/cmd_compress", 18, NULL},
-    {"cli/cmd_ngram", 18, NULL}, {"cli/novelty", 18, NULL},
-    {"cli/main", 19, NULL},
+    {"cli/viz_report", 16, "viz"},
+    {"cli/cmd_train", 17, NULL}, {"cli/cmd_sample", 17, NULL}, {"cli/cmd_eval", 17, NULL}, {"cli/cmd_compress", 17, NULL},
+    {"cli/cmd_ngram", 17, NULL}, {"cli/novelty", 17, NULL},
+    {"cli/main", 18, NULL},
 };
 /* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */
 static const char *FLOORS[] = {"src/base", "src/data", "src/backend", "src/nn", "src/baseline", "src/run"};

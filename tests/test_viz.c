@@ -258,10 +258,10 @@ static void test_html_text(void) {
     jb_free(&b);
 }
 
-static void test_json_ascii_string(void) {
+static void test_jb_ascii_string(void) {
     jbuf b;
     jb_init(&b);
-    json_ascii_string(&b, CRAFTED, strlen(CRAFTED));
+    jb_ascii_string(&b, CRAFTED, strlen(CRAFTED));
     CHECKF(all_ascii(b.buf, b.len), "non-ASCII in %s", b.buf);
     CHECKF(!strpbrk(b.buf, "<>&"), "< > & must be escaped inside <script>: %s", b.buf);
     CHECKF(strstr(b.buf, "\\ud83d\\ude00") != NULL, "U+1F600 as a surrogate pair: %s", b.buf);
@@ -275,7 +275,7 @@ static void test_json_ascii_string(void) {
     }
     jb_free(&b);
     jb_init(&b);
-    json_ascii_string(&b, "a\xC3(b", 4); /* a broken sequence */
+    jb_ascii_string(&b, "a\xC3(b", 4); /* a broken sequence */
     CHECKF(!strcmp(b.buf, "\"a\\ufffd(b\""), "got %s", b.buf);
     jb_free(&b);
 }
@@ -611,7 +611,7 @@ void register_viz_tests(void) {
     t_register("viz_prop_lines_words", test_prop_lines_words);
     t_register("viz_correlate", test_correlate);
     t_register("viz_html_text", test_html_text);
-    t_register("viz_json_ascii_string", test_json_ascii_string);
+    t_register("viz_jb_ascii_string", test_jb_ascii_string);
     t_register("viz_base64_quantize", test_base64_and_quantize);
     t_register("viz_page_round_trip", test_viz_page_round_trip);
     t_register("viz_cells_page", test_cells_page);

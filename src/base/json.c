@@ -566,3 +566,30 @@ void jb_number(jbuf *b, double v) {
     char tmp[CR_NUM_LEN]; /* integers as integers: safetensors readers want them */
     jb_raw(b, charrnn_num(v, tmp));
 }
+
+void jb_ascii_string(jbuf *b, const char *s, size_t n) {
+    char tmp[16];
+    jb_raw(b, "\"");
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        int k = utf8_decode((const unsigned char *)s + i, n - i, &c);
+        if (k <= 0) c = 0xFFFD, k = 1; /* a byte that is not UTF-8 */
+        i += (size_t)k;
+        if (c == '"') jb_raw(b, "\\\"");
+        else if (c == '\\') jb_raw(b, "\\\\");
+        else if (c == '\n') jb_raw(b, "\\n");
+        else if (c == '\t') jb_raw(b, "\\t");
+        else if (c >= 0x20 && c < 0x7f && c != '<' && c != '>' && c != '&') {
+            tmp[0] = (char)c, tmp[1] = 0;
+            jb_raw(b, tmp);
+        } else if (c < 0x10000) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)c);
+            jb_raw(b, tmp);
+        } else { /* a UTF-16 surrogate pair */
+            uint32_t v = c - 0x10000;
+            snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x", (unsigned)(0xD800 + (v >> 10)), (unsigned)(0xDC00 + (v & 0x3FF)));
+            jb_raw(b, tmp);
+        }
+    }
+    jb_raw(b, "\"");
+}

@@ -52,6 +52,10 @@ void jb_raw(jbuf *b, const char *s);            /* appends s verbatim */
 void jb_printf(jbuf *b, const char *fmt, ...);  /* appends formatted text verbatim */
 void jb_string(jbuf *b, const char *s, size_t n); /* appends a quoted, escaped JSON string */
 void jb_cstring(jbuf *b, const char *s);        /* jb_string of a NUL-terminated string */
+/* UTF-8 text as a JSON string literal in pure ASCII, safe inside <script>: non-ASCII as \u escapes
+ * (surrogate pairs above U+FFFF), < > & as \u003c ..., invalid UTF-8 becomes U+FFFD. Any JSON reader
+ * gets the text back exactly. */
+void jb_ascii_string(jbuf *b, const char *s, size_t n);
 void jb_number(jbuf *b, double v);              /* shortest text that reads back to the same double ("%.17g"), or null for NaN/Inf */
 
 #endif
