@@ -95,10 +95,12 @@ static void test_truncated_while_training(void) {
         t_run(cmd, NULL, NULL);
         free(cmd);
         char *victim = unit ? t_fmt("'%s'", p) : t_fmt("'%s'/corpus-*.ids", dir);
-        cmd = t_fmt("%s train '%s' --unit %s --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --precision fp32 "
+        /* the log is removed first: the background run's redirection empties it only once that process
+         * starts, and the wait below must not find the previous unit's "5/" line in it */
+        cmd = t_fmt("rm -f '%s/trunc.err'; %s train '%s' --unit %s --rnn-size 16 --num-layers 1 --batch-size 8 --seq-length 16 --precision fp32 "
                     "--max-iters 100000000 --print-every 1 --eval-val-every 1000000 --threads 1 --checkpoint-dir '%s' "
                     "2>'%s/trunc.err' & p=$!; i=0; while ! grep -q '^5/' '%s/trunc.err' 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; "
-                    "for f in %s; do : > \"$f\"; done; wait $p; echo \"rc=$?\"", t_bin(), p, unit ? "byte" : "codepoint", dir,
+                    "for f in %s; do : > \"$f\"; done; wait $p; echo \"rc=$?\"", t_tmpdir(), t_bin(), p, unit ? "byte" : "codepoint", dir,
                     t_tmpdir(), t_tmpdir(), victim);
         char *out;
         t_run(cmd, &out, NULL);
