@@ -642,21 +642,26 @@ def _bad_field(path, where, field):
     _fail("%s: %s field \"%s\" is missing or invalid; the checkpoint is damaged" % (path, where, field))
 
 
-def _out_of_range(path, field, v, use):
-    _fail("%s: train_options field \"%s\" is %.17g, out of range (%s); the checkpoint was damaged or edited"
-          % (path, field, v, use))
+def _out_of_range(path, field, v, use, group="train_options"):
+    _fail("%s: %s field \"%s\" is %.17g, out of range (%s); the checkpoint was damaged or edited"
+          % (path, group, field, v, use))
 
 
 def _read_config(path, meta):
     r = _meta_json(path, meta, "config")
     cell, unit = _string(_get(r, "model")), _string(_get(r, "unit"))
-    L, H = _get_int(r, "num_layers", 1, MAX_LAYERS), _get_int(r, "rnn_size", 1, MAX_RNN_SIZE)
+    L, H = _get_int(r, "num_layers", -2**31, 2**31 - 1), _get_int(r, "rnn_size", -2**31, 2**31 - 1)
     dropout, V = _number(_get(r, "dropout")), _get_int(r, "vocab_size", 1, 0x110000)
     bad = "model" if cell not in _CELLS else "num_layers" if L is None else "rnn_size" if H is None else \
         "dropout" if dropout is None or not (dropout >= 0 and np.float32(dropout) < 1) else \
         "vocab_size" if V is None else "unit" if unit not in UNITS else "vocab_size" if unit == "byte" and V > 256 else None
     if bad:  # dropout is kept as a float32: 0.99999999999 would be 1
         _bad_field(path, "config", bad)
+    # the shape's limits, said in the message (check_model_config)
+    if not 1 <= L <= MAX_LAYERS:
+        _out_of_range(path, "num_layers", L, "use 1 to %d" % MAX_LAYERS, "config")
+    if not 1 <= H <= MAX_RNN_SIZE:
+        _out_of_range(path, "rnn_size", H, "use 1 to %d" % MAX_RNN_SIZE, "config")
     return r, cell, int(L), int(H), dropout, int(V), unit
 
 
