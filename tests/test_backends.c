@@ -231,7 +231,50 @@ static void test_entry_points(void) {
     }
 }
 
+/* Backward differentiates the forward before it: after a forward without dropout (train 0, as
+ * dynamic evaluation runs) a network trained with dropout, whose masks are allocated, gets the
+ * gradients of the same network without dropout, bit for bit, on every backend. */
+static void test_backward_follows_forward(void) {
+    for (int k = 0; k < t_num_backends; k++)
+        for (int cell = 0; cell < 3; cell++) {
+            const t_backend *bk = &t_backends[k];
+            float *g[2] = {NULL, NULL};
+            size_t n = 0;
+            int ran = 1;
+            for (int v = 0; v < 2 && ran; v++) {
+                charrnn_model_config cfg = {.cell = (charrnn_cell)cell, .num_layers = L, .rnn_size = H, .dropout = v ? 0.5f : 0};
+                model m;
+                charrnn_error err = {0};
+                if (!CHECK(model_init(&m, &cfg, V, &err) == 0)) return;
+                if (bk->use(&m)) { model_free(&m); ran = 0; break; }
+                CHECK(model_alloc(&m, B, T, 1, &err) == 0);
+                rng r;
+                rng_seed(&r, 5, 5);
+                model_init_weights(&m, &r);
+                model_weights_changed(&m);
+                int32_t x[T * B], y[T * B];
+                for (int i = 0; i < T * B; i++) { x[i] = (int32_t)(rng_u32(&r) % V); y[i] = (int32_t)(rng_u32(&r) % V); }
+                rng drop;
+                rng_seed(&drop, 9, 9);
+                model_forward(&m, x, y, B, T, 1, &drop); /* a training step first: the masks hold something */
+                model_zero_grad(&m);
+                model_reset_state(&m);
+                model_forward(&m, x, y, B, T, 0, NULL);
+                model_backward(&m, x, y, B, T);
+                n = m.num_params;
+                g[v] = malloc(sizeof(float) * n);
+                memcpy(g[v], model_grads(&m), sizeof(float) * n);
+                model_free(&m);
+            }
+            if (ran) CHECKF(!memcmp(g[0], g[1], sizeof(float) * n), "%s, cell %d: backward after a forward without dropout "
+                            "went through the dropout masks", bk->name, cell);
+            free(g[0]);
+            free(g[1]);
+        }
+}
+
 void register_backend_tests(void) {
+    t_register("backend_backward_follows_forward", test_backward_follows_forward);
     t_register("backend_fp32_through_the_table", test_fp32_through_the_table);
     t_register("backend_fp32_against_bf16", test_fp32_against_bf16);
     t_register("backend_entry_points", test_entry_points);

@@ -44,6 +44,7 @@ typedef struct cpu_state {
     float *dh, *dc;          /* (B, H) carried backwards through time */
     const float *dout_cur;   /* backward: the gradient into the current layer's output */
     int last_b;              /* the streams of the last forward (its activations' row count per step) */
+    int last_dropout;        /* the last forward applied dropout: backward goes through its masks */
 
     /* copies derived from the weights, refreshed when the weights version moves */
     int w0t_ready;

@@ -201,6 +201,7 @@ double cpu_forward(model *m, const cpu_products *pr, const int32_t *x, const int
     const size_t TB = (size_t)t * b;
     const int dropout = train && m->cfg.dropout > 0;
     const float keep = 1.0f - m->cfg.dropout, scale = dropout ? 1.0f / keep : 1.0f;
+    st->last_dropout = dropout;
 
     /* layer 0's input projection is a row gather of W_ih^T (one-hot input) */
     const uint64_t version = cpu_version(m);
@@ -257,7 +258,7 @@ void cpu_backward(model *m, const cpu_products *pr, const int32_t *x, const int3
     cpu_state *st = cpu_of(m);
     const int H = m->H, GH = m->G * H, V = m->V, L = m->L;
     const size_t TB = (size_t)t * b;
-    const int dropout = st->a[0].mask != NULL;
+    const int dropout = st->last_dropout; /* as the forward it differentiates, not as memory was planned */
 
     /* d logits = (softmax - onehot(y)) / (t*b), in place of probs */
     float *dlogits = st->probs;
