@@ -298,7 +298,8 @@ static int check_unique_keys(parser *p, const jkey *keys, size_t cnt) {
 
 static int finish_container(parser *p, json_value *out, size_t vbase, size_t kbase, int is_obj) {
     size_t cnt = p->vlen - vbase;
-    if (is_obj && check_unique_keys(p, p->kstk + kbase, cnt) < 0) return -1;
+    /* cnt 0 may leave the key stack unallocated: no pointer arithmetic on it then */
+    if (is_obj && cnt > 1 && check_unique_keys(p, p->kstk + kbase, cnt) < 0) return -1;
     memset(out, 0, sizeof *out);
     out->type = is_obj ? JSON_OBJECT : JSON_ARRAY;
     out->len = cnt;
