@@ -50,9 +50,9 @@ else ifeq ($(CUDA),1)
   BUILD   := build/cuda
   CPPFLAGS += -DCHARRNN_CUDA
   SRC_DIRS += backend/cuda
-  # built here, run on the GPU's host: any x86-64 with AVX2 unless OPT says otherwise (bf16 kernels pick themselves at run time)
+  # often built on one machine and run on the GPU's host: any x86-64 with AVX-512 unless OPT says otherwise
   ifeq ($(origin OPT),file)
-    OPT := -O3 -march=x86-64-v3 -mtune=generic
+    OPT := -O3 -march=x86-64-v4 -mtune=generic
   endif
   CUDA_HOME ?= /usr/local/cuda
   NVCC    ?= $(CUDA_HOME)/bin/nvcc
@@ -108,7 +108,8 @@ lib: $(LIB) $(SOLIB)
 # is rebuilt, never relinked; a missing OpenBLAS stops the build first, with one line saying what to install.
 CONFIG := $(BUILD)/config.txt
 $(CONFIG): FORCE
-	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' FLAGS='$(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) $(FAST_CFLAGS) $(NVCCFLAGS)' \
+	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' FLAGS='$(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) $(FAST_CFLAGS)' \
+	    NVCC='$(NVCC)' NVCCFLAGS='$(NVCCFLAGS)' \
 	    LIBS='$(LDFLAGS) $(LDLIBS)' sh scripts/build-config.sh $@
 $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(BUILD)/cli/default_corpus.o: $(CONFIG)
 

@@ -33,6 +33,7 @@ if [ -n "${DEVLIBS:-}" ]; then
 fi
 # the CUDA libraries: the toolkit's, and pip's nvidia-* wheels where the toolkit has none
 extra=$CUDA_HOME/lib64
+[ -d /usr/local/nvidia/lib64 ] && extra=$extra:/usr/local/nvidia/lib64
 for d in /usr/local/lib/python3*/dist-packages/nvidia/cu*/lib /opt/*/.venv/lib/python3*/site-packages/nvidia/cu*/lib; do
     [ -d "$d" ] && extra=$extra:$d
 done
