@@ -1,7 +1,8 @@
 # charrnn: `make` builds the CLI and the libraries, `make test` runs every test.
 # `make test SANITIZE=1` builds everything with AddressSanitizer + UBSan first.
 # `make PORTABLE=1` builds for any x86-64 (packagers), the hot kernels chosen at
-# run time. `make MPI=1` builds build/mpi/charrnn for mpirun (OpenMPI). `make install PREFIX=/usr/local DESTDIR=...` and `make uninstall`.
+# run time. `make MPI=1` builds build/mpi/charrnn for mpirun (OpenMPI). `make CUDA=1` builds build/cuda with
+# the CUDA backend (src/backend/cuda; nvcc, cudart and cuBLAS from CUDA_HOME). `make install PREFIX=/usr/local DESTDIR=...` and `make uninstall`.
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -44,6 +45,19 @@ else ifeq ($(MPI),1)
   BUILD   := build/mpi
   CC      := mpicc
   CPPFLAGS += -DCHARRNN_MPI
+else ifeq ($(CUDA),1)
+  # the CUDA backend beside the CPU's: its C table with the library, its kernels through nvcc (sm_90 and PTX)
+  BUILD   := build/cuda
+  CPPFLAGS += -DCHARRNN_CUDA
+  SRC_DIRS += backend/cuda
+  # often built on one machine and run on the GPU's host: any x86-64 with AVX-512 unless OPT says otherwise
+  ifeq ($(origin OPT),file)
+    OPT := -O3 -march=x86-64-v4 -mtune=generic
+  endif
+  CUDA_HOME ?= /usr/local/cuda
+  NVCC    ?= $(CUDA_HOME)/bin/nvcc
+  NVCCFLAGS ?= -O2 -g -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 else ifeq ($(PORTABLE),1)
   BUILD   := build/portable
   CFLAGS  := -O3 -march=x86-64 -mtune=generic -fno-math-errno -g
@@ -54,6 +68,10 @@ endif
 
 LIB_SRC  := $(filter-out src/backend/cells_dispatch.c,$(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+ifeq ($(CUDA),1)
+  CU_SRC  := $(wildcard src/backend/cuda/*.cu)
+  LIB_OBJ += $(CU_SRC:src/%.cu=$(BUILD)/src/%.o)
+endif
 ifeq ($(PORTABLE),1)
   # cells.c once per instruction-set level, and the dispatcher that picks one
   LIB_OBJ := $(filter-out $(BUILD)/src/backend/cells.o,$(LIB_OBJ)) $(BUILD)/src/backend/cells_v1.o $(BUILD)/src/backend/cells_v3.o \
@@ -91,6 +109,7 @@ lib: $(LIB) $(SOLIB)
 CONFIG := $(BUILD)/config.txt
 $(CONFIG): FORCE
 	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' FLAGS='$(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) $(FAST_CFLAGS)' \
+	    NVCC='$(NVCC)' NVCCFLAGS='$(NVCCFLAGS)' \
 	    LIBS='$(LDFLAGS) $(LDLIBS)' sh scripts/build-config.sh $@
 $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(BUILD)/cli/default_corpus.o: $(CONFIG)
 
@@ -101,6 +120,12 @@ charrnn: $(BIN)
 $(BUILD)/src/%.o: src/%.c $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) -c $< -o $@
+
+# CUDA sources: C++17 through nvcc, warnings as the C code's, position-independent and hidden like the library's
+$(BUILD)/src/%.o: src/%.cu $(SRC_H) include/charrnn.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(filter-out -D_GNU_SOURCE,$(CPPFLAGS)) -std=c++17 $(NVCCFLAGS) -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-fPIC,-fvisibility=hidden \
+	    -c $< -o $@
 
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).

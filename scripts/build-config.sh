@@ -5,7 +5,7 @@
 # make rebuilds every object made another way (a newly installed OpenBLAS, other
 # flags). Before writing, it checks that the compiler and OpenBLAS are there and
 # stops the build with one line naming what to install when they are not.
-# The Makefile passes CC, CPPFLAGS, FLAGS and LIBS in the environment.
+# The Makefile passes CC, CPPFLAGS, FLAGS and LIBS in the environment (and NVCC, NVCCFLAGS for CUDA=1).
 out=$1
 die() { echo "charrnn: cannot build: $*" >&2; exit 1; }
 cc1=${CC%% *}
@@ -13,6 +13,9 @@ hdr=$(printf '#include <cblas.h>\n' | $CC $CPPFLAGS -M -x c - 2>/dev/null | tr '
 sum=$([ -n "$hdr" ] && cksum < "$hdr")
 conf=$(printf 'cc: %s\nversion: %s\nflags: %s %s\nlibs: %s\ncblas.h: %s %s\n' "$CC" \
        "$($CC --version 2>/dev/null | head -n 1)" "$CPPFLAGS" "$FLAGS" "$LIBS" "$hdr" "$sum")
+# a CUDA build (make CUDA=1): nvcc, its version and flags too
+[ -n "${NVCC:-}" ] && conf=$(printf '%s\nnvcc: %s %s\nnvcc version: %s\n' "$conf" "$NVCC" "$NVCCFLAGS" \
+       "$($NVCC --version 2>/dev/null | tail -n 1)")
 [ -f "$out" ] && [ "$(cat "$out")" = "$conf" ] && exit 0
 
 command -v "$cc1" >/dev/null 2>&1 ||

@@ -4,7 +4,9 @@
  * with dropout. Today CPU float32 against itself through the table (after a round
  * trip through the other variant: bit for bit) and against CPU bfloat16 (within
  * bf16's rounding); a new backend adds a line to t_backends and one comparison.
- * t_backends is also the list the PyTorch fixture tests (test_model.c) loop over. */
+ * t_backends is also the list the PyTorch fixture tests (test_model.c) loop over.
+ * The CUDA backend (make CUDA=1) against the CPU, against itself on a rerun, and
+ * over 100 training steps, where a GPU is; a named skip elsewhere. */
 #include "test.h"
 
 #include "bf16.h"
@@ -31,11 +33,21 @@ static int use_fp32_round_trip(model *m) {
     return use_bf16(m) || model_set_bf16(m, 0, &err) ? -1 : 0;
 }
 
+/* the CUDA backend on GPU 0: -1 where this build or machine has none (a named skip,
+ * test_cuda_*); a GPU that is there but refuses the model is a failure */
+static int use_cuda(model *m) {
+    if (model_cuda_devices() == 0) return -1;
+    charrnn_error err = {0};
+    return CHECKF(model_use_cuda(m, 0, &err) == 0, "the model does not move to the GPU: %s", err.msg) ? 0 : -1;
+}
+
 /* bf16 rounds each product's operands to 8 bits of mantissa: about 2^-9 relative
  * per product, against float32's 2^-24 summed in a different order */
 const t_backend t_backends[] = {
     {"cpu-fp32", use_fp32, 1},
     {"cpu-bf16", use_bf16, 300},
+    /* float32 too, but every sum in another order (cuBLAS, tree reductions) and the GPU's expf and tanhf */
+    {"cuda-fp32", use_cuda, 4},
 };
 const int t_num_backends = (int)(sizeof t_backends / sizeof t_backends[0]);
 
@@ -84,6 +96,8 @@ static int run_steps(const t_backend *bk, charrnn_cell cell, outputs *o) {
     }
     model_get_states(&m, 0, B, o->h, o->c);
     model_backward(&m, x, y, B, T);
+    charrnn_error derr = {0};
+    CHECKF(model_check(&m, &derr) == 0, "%s: %s", bk->name, derr.msg);
     o->n = m.num_params;
     o->grads = malloc(sizeof(float) * m.num_params);
     o->params = malloc(sizeof(float) * m.num_params);
@@ -98,6 +112,7 @@ static int run_steps(const t_backend *bk, charrnn_cell cell, outputs *o) {
     model_clip_grad(&m, 1.0, CHARRNN_CLIP_NORM, model_grad_norm(&m));
     model_optim_step(&m, &sgd, 0.5);
     memcpy(o->params, model_params(&m), sizeof(float) * m.num_params);
+    CHECKF(model_check(&m, &derr) == 0, "%s: %s", bk->name, derr.msg);
     optim_free(&sgd);
     model_free(&m);
     return 0;
@@ -123,7 +138,7 @@ static void compare_backends(const t_backend *a, const t_backend *b, double k) {
         outputs *oa = calloc(1, sizeof *oa), *ob = calloc(1, sizeof *ob);
         int ra = run_steps(a, cells[ci], oa), rb = run_steps(b, cells[ci], ob);
         if (ra > 0 || rb > 0) {
-            char why[96];
+            static char why[96]; /* t_skip keeps the pointer */
             snprintf(why, sizeof why, "backend %s does not run here", ra > 0 ? a->name : b->name);
             t_skip(why);
         } else if (!ra && !rb) {
@@ -273,9 +288,136 @@ static void test_backward_follows_forward(void) {
         }
 }
 
+/* ---- the CUDA backend (a build with make CUDA=1, on a machine with a GPU) ---- */
+
+static const t_backend *cuda_backend(void) {
+    for (int b = 0; b < t_num_backends; b++)
+        if (!strcmp(t_backends[b].name, "cuda-fp32")) return &t_backends[b];
+    return NULL;
+}
+
+/* 1 when the CUDA cases cannot run here, with the skip named */
+static int no_gpu(void) {
+#ifndef CHARRNN_CUDA
+    t_skip("this build has no CUDA backend (make CUDA=1): the GPU's cases did not run");
+    return 1;
+#else
+    if (model_cuda_devices() == 0) {
+        t_skip("no GPU: the CUDA backend's cases (against the CPU, reruns, the PyTorch fixtures) did not run");
+        return 1;
+    }
+    return 0;
+#endif
+}
+
+/* every tensor of the steps, LSTM, GRU and RNN with dropout (the same masks): CPU float32 against the GPU */
+static void test_cuda_against_cpu(void) {
+    if (no_gpu()) return;
+    compare_backends(&t_backends[0], cuda_backend(), cuda_backend()->tol);
+}
+
+/* the same seed and steps twice on the GPU: the same bits (no reduction whose order varies) */
+static void test_cuda_rerun_identical(void) {
+    if (no_gpu()) return;
+    compare_backends(cuda_backend(), cuda_backend(), 0);
+}
+
+/* 100 training steps (RMSProp, norm clipping, dropout, the state carried) on the CPU
+ * and on the GPU from the same weights: the losses stay together */
+static int train_steps(const t_backend *bk, charrnn_cell cell, int steps, float *loss_out, float *params_out,
+                          size_t *n_out) {
+    charrnn_model_config cfg = {.cell = cell, .num_layers = L, .rnn_size = H, .dropout = 0.25f};
+    model m;
+    charrnn_error err = {0};
+    if (!CHECK(model_init(&m, &cfg, V, &err) == 0)) return -1;
+    if (bk->use(&m)) { model_free(&m); return -1; }
+    CHECK(model_alloc(&m, B, T, 1, &err) == 0);
+    rng r, drop;
+    rng_seed(&r, 5, 1);
+    rng_seed(&drop, 9, 2);
+    model_init_weights(&m, &r);
+    model_reset_state(&m);
+    charrnn_train_options opt;
+    charrnn_train_options_default(&opt);
+    opt.clip_mode = CHARRNN_CLIP_NORM;
+    opt.grad_clip = 5;
+    optim o;
+    CHECK(optim_init(&o, &opt, m.num_params, &err) == 0);
+    int32_t x[T * B], y[T * B];
+    for (int k = 0; k < steps; k++) {
+        for (int i = 0; i < T * B; i++) { /* a learnable sequence: y follows x */
+            x[i] = (int32_t)(rng_u32(&r) % V);
+            y[i] = (x[i] * 3 + 1) % V;
+        }
+        model_zero_grad(&m);
+        loss_out[k] = (float)model_forward(&m, x, y, B, T, 1, &drop);
+        model_backward(&m, x, y, B, T);
+        double norm = model_grad_norm(&m);
+        model_clip_grad(&m, opt.grad_clip, opt.clip_mode, norm);
+        model_optim_step(&m, &o, 1e-2);
+    }
+    charrnn_error derr = {0};
+    CHECKF(model_check(&m, &derr) == 0, "%s: %s", bk->name, derr.msg);
+    *n_out = m.num_params;
+    memcpy(params_out, model_params(&m), sizeof(float) * m.num_params);
+    optim_free(&o);
+    model_free(&m);
+    return 0;
+}
+
+static void test_cuda_trains_as_cpu(void) {
+    if (no_gpu()) return;
+    static const charrnn_cell cells[] = {CHARRNN_LSTM, CHARRNN_GRU, CHARRNN_RNN};
+    enum { STEPS = 100, MAXP = L * 4 * H * (V + 2 * H + 2) + V * (H + 1) };
+    for (int ci = 0; ci < 3; ci++) {
+        static float la[STEPS], lb[STEPS], pa[MAXP], pb[MAXP];
+        size_t na = 0, nb = 0;
+        if (train_steps(&t_backends[0], cells[ci], STEPS, la, pa, &na) || train_steps(cuda_backend(), cells[ci], STEPS, lb, pb, &nb))
+            continue;
+        double worst = 0;
+        int at = 0;
+        for (int k = 0; k < STEPS; k++) {
+            double d = fabs((double)lb[k] - la[k]) / la[k];
+            if (!(d <= worst)) { worst = d; at = k; }
+        }
+        fprintf(stderr, "      %s: 100 steps, CPU loss %.6f -> %.6f, GPU %.6f -> %.6f, worst relative gap %.3g at step %d\n",
+                charrnn_cell_name(cells[ci]), la[0], la[STEPS - 1], lb[0], lb[STEPS - 1], worst, at);
+        CHECKF(worst <= 1e-3, "%s: after %d steps the GPU's loss is %.9g, the CPU's %.9g", charrnn_cell_name(cells[ci]), at,
+               lb[at], la[at]);
+        CHECKF(la[STEPS - 1] < la[0] - 0.1, "%s: the CPU did not learn (%.6f -> %.6f)", charrnn_cell_name(cells[ci]), la[0],
+               la[STEPS - 1]);
+        /* the weights as a whole (a single weight whose gradient hovers near 0 may take RMSProp's
+         * first, sign-sized steps either way) */
+        double dd = 0, aa = 0;
+        for (size_t i = 0; i < na && na == nb; i++) dd += ((double)pb[i] - pa[i]) * ((double)pb[i] - pa[i]), aa += (double)pa[i] * pa[i];
+        fprintf(stderr, "      %s: the weights after 100 steps differ by %.3g relative (L2)\n", charrnn_cell_name(cells[ci]),
+                sqrt(dd / aa));
+        CHECKF(na == nb && sqrt(dd / aa) <= 1e-3, "%s: the weights after 100 steps differ by %.3g relative (L2), GPU against CPU",
+               charrnn_cell_name(cells[ci]), sqrt(dd / aa));
+    }
+}
+
+/* Without CUDA: a clear error, the model left as it was */
+static void test_cuda_absent_is_an_error(void) {
+    if (model_cuda_devices() > 0) return;
+    charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = 1, .rnn_size = 8};
+    model m;
+    charrnn_error err = {0};
+    CHECK(model_init(&m, &cfg, V, &err) == 0);
+    int rc = model_use_cuda(&m, 0, &err);
+    CHECKF(rc == CHARRNN_EINVAL && (strstr(err.msg, "make CUDA=1") || strstr(err.msg, "no CUDA GPU")),
+           "model_use_cuda without a GPU: %d, '%s'", rc, err.msg);
+    CHECK(!strcmp(model_backend_name(&m), "cpu-fp32"));
+    model_free(&m);
+}
+
 void register_backend_tests(void) {
     t_register("backend_backward_follows_forward", test_backward_follows_forward);
     t_register("backend_fp32_through_the_table", test_fp32_through_the_table);
     t_register("backend_fp32_against_bf16", test_fp32_against_bf16);
     t_register("backend_entry_points", test_entry_points);
+    t_register("backend_cuda_against_cpu", test_cuda_against_cpu);
+    t_register("backend_cuda_rerun_identical", test_cuda_rerun_identical);
+    t_register("backend_cuda_trains_as_cpu", test_cuda_trains_as_cpu);
+    t_register("backend_cuda_absent_is_an_error", test_cuda_absent_is_an_error);
 }

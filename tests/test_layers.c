@@ -35,6 +35,8 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     /* src/backend: the seam (the network as backends see it, the table of operations), then the CPU backend */
     {"src/backend/backend", 5, NULL},
     {"src/backend/cpu_backend", 6, "cpu"}, {"src/backend/cpu_passes", 6, "cpu"},
+    /* src/backend/cuda (make CUDA=1): the CUDA backend, its kernels (C++ through nvcc) and its table in C */
+    {"src/backend/cuda/cuda_backend", 6, "cuda"}, {"src/backend/cuda/cuda_table", 6, "cuda"},
     /* src/nn: the network (its description and its face), then what runs it over a corpus */
     {"src/nn/model", 7, NULL},
     {"src/nn/loss", 8, NULL}, {"src/nn/adapt", 8, NULL}, {"src/nn/precision", 8, NULL},
@@ -61,6 +63,9 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
 /* The floors of src/, bottom first; each folder's README.md says what lives there and what it may call. */
 static const char *FLOORS[] = {"src/base", "src/data", "src/backend", "src/nn", "src/baseline", "src/run"};
 #define NUM_FLOORS (int)(sizeof FLOORS / sizeof FLOORS[0])
+/* a floor's own folders (on the include path of the builds that compile them) */
+static const char *SUBFOLDERS[] = {"src/backend/cuda"};
+#define NUM_SUB (int)(sizeof SUBFOLDERS / sizeof SUBFOLDERS[0])
 #define NUM_LAYERS (int)(sizeof LAYERS / sizeof LAYERS[0])
 
 static int find(const char *key) {
@@ -85,9 +90,10 @@ static void key_of(const char *dir, const char *name, char *out, size_t cap) {
 /* The file a quoted include names, as seen from dir: the same directory first,
  * then include/ and the floors of src/ (the compiler's -I order). */
 static int resolve_include(const char *dir, const char *hdr, char *out, size_t cap) {
-    const char *dirs[2 + NUM_FLOORS] = {dir, "include"};
+    const char *dirs[2 + NUM_FLOORS + NUM_SUB] = {dir, "include"};
     for (int i = 0; i < NUM_FLOORS; i++) dirs[2 + i] = FLOORS[i];
-    for (int i = 0; i < 2 + NUM_FLOORS; i++) {
+    for (int i = 0; i < NUM_SUB; i++) dirs[2 + NUM_FLOORS + i] = SUBFOLDERS[i];
+    for (int i = 0; i < 2 + NUM_FLOORS + NUM_SUB; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dirs[i], hdr);
         FILE *f = fopen(path, "r");
@@ -101,16 +107,19 @@ static int resolve_include(const char *dir, const char *hdr, char *out, size_t c
 }
 
 static void test_includes_point_down(void) {
-    const char *dirs[2 + NUM_FLOORS] = {"cli", "include"};
+    const char *dirs[2 + NUM_FLOORS + NUM_SUB] = {"cli", "include"};
     for (int i = 0; i < NUM_FLOORS; i++) dirs[2 + i] = FLOORS[i];
+    for (int i = 0; i < NUM_SUB; i++) dirs[2 + NUM_FLOORS + i] = SUBFOLDERS[i];
     int files = 0;
-    for (int d = 0; d < 2 + NUM_FLOORS; d++) {
+    for (int d = 0; d < 2 + NUM_FLOORS + NUM_SUB; d++) {
         DIR *dp = opendir(dirs[d]);
         if (!CHECKF(dp, "cannot list %s (run from the repository root)", dirs[d])) return;
         struct dirent *e;
         while ((e = readdir(dp))) {
             size_t n = strlen(e->d_name);
-            if (n < 3 || (strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name + n - 2, ".h"))) continue;
+            if (n < 3 || (strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name + n - 2, ".h") &&
+                          strcmp(e->d_name + n - 3, ".cu")))
+                continue;
             char key[256], path[512];
             key_of(dirs[d], e->d_name, key, sizeof key);
             int me = find(key);

@@ -213,6 +213,8 @@ static void reference_single(const char *cellname, const t_backend *bk) {
         snprintf(what, sizeof what, "%s on %s: %s", cellname, bk->name, name);
         check_all_close(what, model_grads(m) + v->offset, buf, v->size, 1e-6 * k, 1e-3 * k);
     }
+    charrnn_error derr = {0};
+    CHECKF(model_check(m, &derr) == 0, "%s on %s: %s", cellname, bk->name, derr.msg);
     free(buf);
     free(h);
     free(c);
@@ -270,6 +272,8 @@ static void reference_trajectory(const char *cellname, const char *traj, charrnn
         check_all_close(what, model_params(m) + v->offset, buf, v->size, 1e-4 * k_tol, 1e-3 * k_tol);
         free(buf);
     }
+    charrnn_error derr = {0};
+    CHECKF(model_check(m, &derr) == 0, "%s %s on %s: %s", cellname, traj, bk->name, derr.msg);
     optim_free(&opt);
     free(xs);
     free(ys);

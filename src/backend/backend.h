@@ -99,10 +99,20 @@ struct backend_ops {
     float *(*params_host)(const model *m);
     void (*weights_changed)(model *m);
     const float *(*grads_host)(const model *m);
+    /* The first failure of an operation that returns nothing (a device's error):
+     * CHARRNN_OK, or its code with err filled. NULL: this backend cannot fail so. */
+    int (*check)(const model *m, charrnn_error *err);
 };
 
 /* The CPU backend: float32 products (OpenBLAS), and bfloat16 products where the
  * processor has AVX512-BF16. */
 extern const backend_ops cpu_fp32_ops, cpu_bf16_ops;
+
+/* The CUDA backend (src/backend/cuda, in a build with make CUDA=1): float32 on
+ * device `cuda_select_device` chose. cuda_device_count: the GPUs this process
+ * sees, 0 where there is no driver or device (never an error). */
+extern const backend_ops cuda_fp32_ops;
+int cuda_device_count(void);
+int cuda_select_device(int device, charrnn_error *err);
 
 #endif

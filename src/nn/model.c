@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int gates_per_cell(charrnn_cell c) { return c == CHARRNN_LSTM ? 4 : c == CHARRNN_GRU ? 3 : 1; }
@@ -180,3 +181,53 @@ void model_moments_to_host(model *m, optim *o) { m->ops->moments_to_host(m, o); 
 void model_moments_from_host(model *m, optim *o) { m->ops->moments_from_host(m, o); }
 float *model_params(const model *m) { return m->ops->params_host(m); }
 const float *model_grads(const model *m) { return m->ops->grads_host(m); }
+
+int model_check(const model *m, charrnn_error *err) { return m->ops->check ? m->ops->check(m, err) : CHARRNN_OK; }
+
+int model_cuda_devices(void) {
+#ifdef CHARRNN_CUDA
+    return cuda_device_count();
+#else
+    return 0;
+#endif
+}
+
+/* A fresh CUDA state with m's layout, parameters and carried state (and activations
+ * of m's size where m has them); then m's old backend goes. On a failure m stays as it was. */
+int model_use_cuda(model *m, int device, charrnn_error *err) {
+#ifdef CHARRNN_CUDA
+    if (m->ops == &cuda_fp32_ops) return CHARRNN_OK;
+    if (m->version_src) return cr_fail(err, CHARRNN_EINVAL, "a view of a model cannot move to the GPU; move its owner");
+    int rc = cuda_select_device(device, err);
+    if (rc) return rc;
+    model g = *m;
+    g.be = NULL;
+    g.ops = &cuda_fp32_ops;
+    if ((rc = g.ops->init(&g, err))) return rc;
+    memcpy(g.ops->params_host(&g), m->ops->params_host(m), sizeof(float) * m->num_params);
+    g.ops->weights_changed(&g);
+    if (m->B > 0 && !(rc = g.ops->alloc(&g, m->B, m->T, m->train, err))) {
+        const size_t n = (size_t)m->L * m->B * m->H;
+        float *h = cr_malloc(n, sizeof(float)), *c = cr_malloc(n, sizeof(float));
+        if (!h || !c) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+        else {
+            model_get_states(m, 0, m->B, h, c);
+            model_set_states(&g, 0, m->B, h, c);
+        }
+        free(h);
+        free(c);
+    }
+    if (!rc) rc = g.ops->check(&g, err);
+    if (rc) {
+        g.ops->free(&g);
+        return rc;
+    }
+    m->ops->free(m);
+    *m = g;
+    return CHARRNN_OK;
+#else
+    (void)m;
+    (void)device;
+    return cr_fail(err, CHARRNN_EINVAL, "this build has no CUDA backend: build with make CUDA=1");
+#endif
+}

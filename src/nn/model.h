@@ -50,6 +50,17 @@ int model_bf16(const model *m);
  * an error where this build or processor has no half kernels. */
 int model_use_half(model *m, charrnn_error *err);
 
+/* The GPUs this build and machine can use (0 without a CUDA build, driver or device). */
+int model_cuda_devices(void);
+/* Moves m (an owner, not a view) onto the CUDA backend on GPU `device`: its
+ * parameters, carried state and activations' size go along. An error (m stays
+ * where it was) in a build without CUDA (make CUDA=1) or without that GPU. */
+int model_use_cuda(model *m, int device, charrnn_error *err);
+/* The first failure of a device operation since m moved there (the passes and the
+ * other operations return no code; a failed one leaves NaN and is recorded here):
+ * CHARRNN_OK, or the error's code with err filled. */
+int model_check(const model *m, charrnn_error *err);
+
 /* ---- the passes ---- */
 
 /* Forward over b <= B streams and t <= T steps. x, y: (t, b) vocabulary ids
