@@ -30,6 +30,11 @@ extern "C" {
  * newest checkpoint format it reads and writes. */
 CHARRNN_API const char *charrnn_version(void);
 CHARRNN_API int charrnn_format_version(void);
+/* How this library lays out a public struct, for programs that mirror the
+ * structs without this header (the Python binding, through ctypes): the size
+ * of `type` ("charrnn_sample_config") when field is NULL, else the offset of
+ * its `field` ("top_p"); -1 for a name it does not know. */
+CHARRNN_API long charrnn_struct_layout(const char *type, const char *field);
 
 /* ---- errors ---------------------------------------------------------------- */
 enum {

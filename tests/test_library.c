@@ -382,7 +382,25 @@ static void test_quoted_contents_escaped(void) {
     }
 }
 
+/* charrnn_struct_layout reports what this build compiled (the Python binding checks its ctypes copies
+ * against it): sizes and offsets equal sizeof/offsetof here, unknown names are -1. */
+static void test_struct_layout(void) {
+    CHECK(charrnn_struct_layout("charrnn_sample_config", NULL) == (long)sizeof(charrnn_sample_config));
+    CHECK(charrnn_struct_layout("charrnn_sample_config", "top_p") == (long)offsetof(charrnn_sample_config, top_p));
+    CHECK(charrnn_struct_layout("charrnn_train_options", "seed") == (long)offsetof(charrnn_train_options, seed));
+    CHECK(charrnn_struct_layout("charrnn_train_options", "val_max_chars") ==
+          (long)offsetof(charrnn_train_options, val_max_chars));
+    CHECK(charrnn_struct_layout("charrnn_model_info", "run_id") == (long)offsetof(charrnn_model_info, run_id));
+    CHECK(charrnn_struct_layout("charrnn_eval_result", NULL) == (long)sizeof(charrnn_eval_result));
+    CHECK(charrnn_struct_layout("charrnn_step_stats", "skipped_total") == (long)offsetof(charrnn_step_stats, skipped_total));
+    CHECK(charrnn_struct_layout("charrnn_error", "msg") == (long)offsetof(charrnn_error, msg));
+    CHECK(charrnn_struct_layout("charrnn_sample_config", "no_such_field") == -1);
+    CHECK(charrnn_struct_layout("no_such_struct", NULL) == -1);
+    CHECK(charrnn_struct_layout(NULL, NULL) == -1);
+}
+
 void register_library_tests(void) {
+    t_register("library_struct_layout", test_struct_layout);
     t_register("library_close_any_order", test_close_any_order);
     t_register("library_ngram_close_any_order", test_ngram_close_any_order);
     t_register("library_null_options", test_null_options);

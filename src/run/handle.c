@@ -173,3 +173,50 @@ float *charrnn_model_tensor(charrnn_model *m, int i, const char **name, int *row
 }
 
 void charrnn_model_weights_changed(charrnn_model *m) { model_weights_changed(&m->net); }
+
+/* ---- layout: the public structs as this build compiled them (charrnn_struct_layout) ---------------- */
+#define LAYOUT(T, f) {#T, #f, offsetof(T, f)}
+#define SIZE(T) {#T, NULL, sizeof(T)}
+static const struct { const char *type, *field; size_t at; } LAYOUT_TABLE[] = {
+    SIZE(charrnn_error), LAYOUT(charrnn_error, code), LAYOUT(charrnn_error, msg),
+    SIZE(charrnn_model_config), LAYOUT(charrnn_model_config, cell), LAYOUT(charrnn_model_config, num_layers),
+    LAYOUT(charrnn_model_config, rnn_size), LAYOUT(charrnn_model_config, dropout),
+    SIZE(charrnn_train_options), LAYOUT(charrnn_train_options, unit), LAYOUT(charrnn_train_options, batch_size),
+    LAYOUT(charrnn_train_options, seq_length), LAYOUT(charrnn_train_options, train_frac),
+    LAYOUT(charrnn_train_options, val_frac), LAYOUT(charrnn_train_options, optim),
+    LAYOUT(charrnn_train_options, learning_rate), LAYOUT(charrnn_train_options, decay_rate),
+    LAYOUT(charrnn_train_options, beta1), LAYOUT(charrnn_train_options, beta2),
+    LAYOUT(charrnn_train_options, learning_rate_decay), LAYOUT(charrnn_train_options, learning_rate_decay_after),
+    LAYOUT(charrnn_train_options, grad_clip), LAYOUT(charrnn_train_options, clip_mode),
+    LAYOUT(charrnn_train_options, max_epochs), LAYOUT(charrnn_train_options, max_iters),
+    LAYOUT(charrnn_train_options, eval_val_every), LAYOUT(charrnn_train_options, seed),
+    LAYOUT(charrnn_train_options, skip_nonfinite), LAYOUT(charrnn_train_options, val_max_chars),
+    SIZE(charrnn_model_info), LAYOUT(charrnn_model_info, config), LAYOUT(charrnn_model_info, unit),
+    LAYOUT(charrnn_model_info, vocab_size), LAYOUT(charrnn_model_info, num_params), LAYOUT(charrnn_model_info, iteration),
+    LAYOUT(charrnn_model_info, epoch), LAYOUT(charrnn_model_info, learning_rate), LAYOUT(charrnn_model_info, train_loss),
+    LAYOUT(charrnn_model_info, val_loss), LAYOUT(charrnn_model_info, num_history), LAYOUT(charrnn_model_info, run_id),
+    SIZE(charrnn_eval_result), LAYOUT(charrnn_eval_result, nats), LAYOUT(charrnn_eval_result, bpc),
+    LAYOUT(charrnn_eval_result, predicted), LAYOUT(charrnn_eval_result, unknown),
+    LAYOUT(charrnn_eval_result, unknown_examples), LAYOUT(charrnn_eval_result, num_unknown_examples),
+    LAYOUT(charrnn_eval_result, streams),
+    SIZE(charrnn_sample_config), LAYOUT(charrnn_sample_config, temperature), LAYOUT(charrnn_sample_config, top_k),
+    LAYOUT(charrnn_sample_config, top_p), LAYOUT(charrnn_sample_config, min_p),
+    LAYOUT(charrnn_sample_config, repetition_penalty), LAYOUT(charrnn_sample_config, repetition_window),
+    SIZE(charrnn_step_stats), LAYOUT(charrnn_step_stats, iteration), LAYOUT(charrnn_step_stats, total_iters),
+    LAYOUT(charrnn_step_stats, epoch), LAYOUT(charrnn_step_stats, loss), LAYOUT(charrnn_step_stats, grad_norm),
+    LAYOUT(charrnn_step_stats, learning_rate), LAYOUT(charrnn_step_stats, epoch_end), LAYOUT(charrnn_step_stats, skipped),
+    LAYOUT(charrnn_step_stats, skipped_total),
+    SIZE(charrnn_corpus_info), LAYOUT(charrnn_corpus_info, num_chars), LAYOUT(charrnn_corpus_info, vocab_size),
+    LAYOUT(charrnn_corpus_info, train_chars), LAYOUT(charrnn_corpus_info, val_chars),
+    LAYOUT(charrnn_corpus_info, test_chars), LAYOUT(charrnn_corpus_info, iters_per_epoch),
+    LAYOUT(charrnn_corpus_info, elem_bytes),
+};
+
+long charrnn_struct_layout(const char *type, const char *field) {
+    if (!type) return -1;
+    for (size_t i = 0; i < sizeof LAYOUT_TABLE / sizeof LAYOUT_TABLE[0]; i++)
+        if (!strcmp(LAYOUT_TABLE[i].type, type) &&
+            (field ? LAYOUT_TABLE[i].field && !strcmp(LAYOUT_TABLE[i].field, field) : !LAYOUT_TABLE[i].field))
+            return (long)LAYOUT_TABLE[i].at;
+    return -1;
+}
