@@ -219,6 +219,12 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
 PCDIR      ?= $(LIBDIR)/pkgconfig
+# The Python binding goes where Debian's python3 looks: /usr/lib/python3/dist-packages for PREFIX=/usr
+# (the packages' folder), else PREFIX/lib/python3.N/dist-packages, N that of /usr/bin/python3 (for
+# /usr/local, on its path); another prefix needs PYTHONPATH set to it. Evaluated only when installing.
+PYTHON3    ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYVER       = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR  ?= $(if $(filter /usr,$(PREFIX))$(if $(PYVER),,none),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
 INSTALLED  := $(BINDIR)/charrnn $(LIBDIR)/libcharrnn.a $(LIBDIR)/libcharrnn.so.$(VERSION) \
               $(LIBDIR)/libcharrnn.so.$(SOMAJOR) $(LIBDIR)/libcharrnn.so $(INCLUDEDIR)/charrnn.h \
               $(PCDIR)/charrnn.pc $(MANDIR)/man1/charrnn.1 $(COMPLDIR)/charrnn
@@ -238,10 +244,15 @@ install: $(BIN) $(LIB) $(SOLIB) charrnn.pc.in
 	install -m 644 $(BUILD)/charrnn.pc $(DESTDIR)$(PCDIR)/charrnn.pc
 	install -m 644 man/charrnn.1 $(DESTDIR)$(MANDIR)/man1/charrnn.1
 	install -m 644 completions/charrnn $(DESTDIR)$(COMPLDIR)/charrnn
+	@# the module looks for the library it was installed with first (no ldconfig needed)
+	install -d $(DESTDIR)$(PYTHONDIR)
+	sed 's|^_INSTALLED_LIBRARY = None |_INSTALLED_LIBRARY = "$(LIBDIR)/libcharrnn.so.$(SOMAJOR)" |' python/charrnn.py \
+	    > $(DESTDIR)$(PYTHONDIR)/charrnn.py
+	chmod 644 $(DESTDIR)$(PYTHONDIR)/charrnn.py
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir -p $(addprefix $(DESTDIR),$(sort $(dir $(INSTALLED)))) 2>/dev/null; true
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(DESTDIR)$(PYTHONDIR)/charrnn.py $(DESTDIR)$(PYTHONDIR)/__pycache__/charrnn.*.pyc
+	-rmdir -p $(DESTDIR)$(PYTHONDIR)/__pycache__ $(DESTDIR)$(PYTHONDIR) $(addprefix $(DESTDIR),$(sort $(dir $(INSTALLED)))) 2>/dev/null; true
 
 # The speed benchmark against PyTorch (needs Debian's python3-torch); see bench/run.
 $(BUILD)/gemm_rate: bench/gemm_rate.c $(BUILD)/src/backend/bf16.o

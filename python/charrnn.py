@@ -16,7 +16,8 @@ next-character distribution and hidden state, and train a new model.
 
 The library is found through the environment variable CHARRNN_LIBRARY (a path
 to libcharrnn.so), then the repository's build folder next to this file
-(../build/release, ../build/sanitize), then the system's library path. Every
+(../build/release), then the library `make install`
+installed with this file, then the system's library path. Every
 error the library reports raises a charrnn.Error (a subclass per error code)
 carrying its one-line message; a Python argument of the wrong type or value
 raises TypeError or ValueError before the library is called.
@@ -209,6 +210,7 @@ _SIGS = {
 # ---- finding and checking the library ------------------------------------------------------------
 
 _lib = None
+_INSTALLED_LIBRARY = None  # `make install` writes the installed library's path here
 
 
 def _candidates():
@@ -216,7 +218,10 @@ def _candidates():
     if env:
         return [env]  # asked for by name: that one or an error, never another
     here = os.path.dirname(os.path.abspath(__file__))
-    out = [os.path.join(here, "..", "build", b, "libcharrnn.so") for b in ("release", "sanitize")]
+    # the release build only: a sanitized library loads only into a process started with its runtime
+    out = [os.path.join(here, "..", "build", "release", "libcharrnn.so")]
+    if _INSTALLED_LIBRARY:
+        out.append(_INSTALLED_LIBRARY)
     out = [p for p in out if os.path.exists(p)]
     found = ctypes.util.find_library("charrnn")
     if found:

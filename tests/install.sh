@@ -47,6 +47,24 @@ MANWIDTH=80 man -l "$prefix/share/man/man1/charrnn.1" >/dev/null 2>"$tmp/man.err
 [ ! -s "$tmp/man.err" ] || fail "man -l warned: $(cat "$tmp/man.err")"
 bash -n "$prefix/share/bash-completion/completions/charrnn" || fail "the completion script does not parse"
 
+# the Python binding, imported from where it was installed (outside the source tree), finds the
+# installed library and samples what the installed command samples
+py=$(find "$prefix" -name charrnn.py)
+[ -n "$py" ] || fail "make install did not install charrnn.py"
+python=$(command -v /usr/bin/python3 python3 | head -1)
+if [ -n "$python" ]; then
+    pyout=$(cd / && env -u CHARRNN_LIBRARY -u PYTHONDONTWRITEBYTECODE PYTHONPATH="$(dirname "$py")" "$python" -c '
+import sys, charrnn
+assert charrnn.__file__ == sys.argv[1], charrnn.__file__
+assert charrnn.library()._name == sys.argv[2], charrnn.library()._name
+with charrnn.Model(sys.argv[3], precision="fp32") as m:
+    print("the cat" + m.sample("the cat", 40, seed=5), end="")' "$py" "$prefix/lib/libcharrnn.so.0" \
+        "$tmp/cv/latest.safetensors" 2>&1) || fail "the installed charrnn.py: $pyout"
+    want=$("$prefix/bin/charrnn" sample "$tmp/cv/latest.safetensors" --primetext "the cat" --length 40 --seed 5 \
+        --precision fp32 --verbose 0)
+    [ "$pyout" = "$want" ] || fail "the installed charrnn.py sampled '$pyout', the command '$want'"
+fi
+
 make -s uninstall PREFIX="$prefix" >/dev/null
 left=$(find "$tmp" -mindepth 1 -path "$tmp/usr*" 2>/dev/null | head -5)
 [ -z "$left" ] || fail "make uninstall left: $left"
