@@ -136,16 +136,9 @@ class _StepStats(ctypes.Structure):
                 ("epoch_end", ctypes.c_int), ("skipped", ctypes.c_int), ("skipped_total", ctypes.c_long)]
 
 
-class _CorpusInfo(ctypes.Structure):
-    _fields_ = [("num_chars", ctypes.c_size_t), ("vocab_size", ctypes.c_int), ("train_chars", ctypes.c_size_t),
-                ("val_chars", ctypes.c_size_t), ("test_chars", ctypes.c_size_t), ("iters_per_epoch", ctypes.c_long),
-                ("elem_bytes", ctypes.c_int)]
-
-
 _STRUCTS = {"charrnn_error": _Err, "charrnn_model_config": _ModelConfig, "charrnn_train_options": _TrainOptions,
             "charrnn_model_info": _ModelInfo, "charrnn_eval_result": _EvalResult,
-            "charrnn_sample_config": _SampleConfig, "charrnn_step_stats": _StepStats,
-            "charrnn_corpus_info": _CorpusInfo}
+            "charrnn_sample_config": _SampleConfig, "charrnn_step_stats": _StepStats}
 
 _CELLS = {"lstm": 0, "gru": 1, "rnn": 2}
 _UNITS = {"codepoint": 0, "byte": 1}
@@ -202,7 +195,6 @@ _SIGS = {
     "charrnn_trainer_save": (ctypes.c_int, [_P, ctypes.c_char_p, _E]),
     "charrnn_trainer_set_threads": (None, [_P, ctypes.c_int]),
     "charrnn_trainer_model": (_P, [_P]),
-    "charrnn_trainer_corpus_info": (None, [_P, ctypes.POINTER(_CorpusInfo)]),
     "charrnn_trainer_options": (ctypes.POINTER(_TrainOptions), [_P]),
 }
 
@@ -795,8 +787,6 @@ def train(corpus, checkpoint, *, progress=None, resume=False, threads=0, precisi
 
 def _run(lib, t, ck, progress):
     every = lib.charrnn_trainer_options(t).contents.eval_val_every
-    ci = _CorpusInfo()
-    lib.charrnn_trainer_corpus_info(t, ctypes.byref(ci))
     st = _StepStats()
     stopped, saved, val, done = False, True, None, 0
     try:
@@ -804,10 +794,14 @@ def _run(lib, t, ck, progress):
             _call(lib.charrnn_trainer_step, t, ctypes.byref(st))
             saved, done, this_val = False, st.iteration, None
             if (every > 0 and st.iteration % every == 0) or lib.charrnn_trainer_done(t):
-                if ci.val_chars > 1:
-                    v = ctypes.c_double()
+                v = ctypes.c_double()
+                try:
                     _call(lib.charrnn_trainer_validate, t, None, None, ctypes.byref(v))
                     val = this_val = v.value
+                except DataError:  # no validation block (val_frac 0): the run goes on without one
+                    pass
+                except NonFiniteError as e:  # as `charrnn train`: said, and the run goes on
+                    warnings.warn(e.message, stacklevel=3)
                 _call(lib.charrnn_trainer_save, t, ck)
                 saved = True
             if progress is not None:

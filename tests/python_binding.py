@@ -191,6 +191,13 @@ def part_b(tmp, corpus):
         same = a.sample("the ", 100, seed=3) == b.sample("the ", 100, seed=3)
     check("a corpus in memory trains as the same file does", res.iterations == 60 and same)
 
+    nov = os.path.join(tmp, "noval.safetensors")
+    seen = []
+    res = charrnn.train(corpus, nov, max_iters=10, eval_val_every=5, train_frac=1.0, val_frac=0.0,
+                        progress=seen.append, **SMALL)
+    check("without a validation block: no validation, checkpoints still written", res.val_loss is None and
+          all(s.val_loss is None for s in seen) and charrnn.Model(nov).iteration == 10, res)
+
     byte = os.path.join(tmp, "byte.safetensors")
     charrnn.train(corpus, byte, unit="byte", max_iters=40, cell="gru", **SMALL)
     return ck, byte
