@@ -127,6 +127,11 @@ $(BUILD)/src/%.o: src/%.cu $(SRC_H) include/charrnn.h
 	$(NVCC) $(filter-out -D_GNU_SOURCE,$(CPPFLAGS)) -std=c++17 $(NVCCFLAGS) -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-fPIC,-fvisibility=hidden \
 	    -c $< -o $@
 
+ifeq ($(CUDA),1)
+# the GPUs in words (cuda_info.c): plain C over the CUDA runtime's and cuBLAS's C headers
+$(BUILD)/src/backend/cuda/cuda_info.o: private CPPFLAGS += -isystem $(CUDA_HOME)/include
+endif
+
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).
 FAST_CFLAGS := -O3 -ffast-math -fno-finite-math-only -mprefer-vector-width=512

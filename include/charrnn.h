@@ -241,6 +241,37 @@ CHARRNN_API double charrnn_bf16_speedup(void);
  * it and the kernel lets a process use it (charrnn does not use AMX yet). */
 CHARRNN_API const char *charrnn_processor_info(void);
 
+/* Devices (a build with make CUDA=1 computes on NVIDIA GPUs too). device is
+ * "cpu", "cuda" (cuda:0), "cuda:N", or "auto": the first GPU where this build
+ * and machine have one, else the CPU; AUTO keeps a model that is not a
+ * trainer's on the CPU where its work (charrnn_model_set_workload: by default
+ * sampling, one stream, one step) is that of a small network (under a million
+ * parameters), for which the CPU's sampler is the faster. The model's
+ * parameters, carried state, activations and (a trainer's model) optimizer
+ * moments move with it; checkpoints are the same whichever device wrote them.
+ * Call it before opening samplers or streams on the model (CHARRNN_EINVAL while
+ * any is open), and set the precision after it (a move resets it to fp32).
+ * "cuda" in a build without CUDA, or where no GPU is visible, is CHARRNN_EINVAL
+ * with a one-line message; so is a name that is none of these. NULL: "auto". */
+CHARRNN_API int charrnn_model_set_device(charrnn_model *m, const char *device, charrnn_error *err);
+/* Where the model computes: "cpu" or "cuda:0 (NVIDIA H200)"; owned by the model. */
+CHARRNN_API const char *charrnn_model_device(const charrnn_model *m);
+/* One line on why, after charrnn_model_set_device with "auto" (e.g. "cpu (auto:
+ * this CUDA build sees no GPU)"); empty when there was nothing to decide. */
+CHARRNN_API const char *charrnn_model_device_note(const charrnn_model *m);
+/* The GPUs this process can use: -1 in a build without CUDA (make CUDA=1), 0
+ * where there is no driver or device. */
+CHARRNN_API int charrnn_cuda_device_count(void);
+/* One line about the GPUs as charrnn sees them: "none in this build (make
+ * CUDA=1)", "CUDA build; no GPU visible (no driver or no device)", or the list
+ * ("cuda:0 NVIDIA H200, sm_90, 139.8 GB"). */
+CHARRNN_API const char *charrnn_device_info(void);
+/* Where the models the library makes for itself run: compression's fresh model
+ * (charrnn_compress and charrnn_decompress with adapt and no checkpoint);
+ * device as for charrnn_model_set_device (the default: "cpu"). Process-wide:
+ * set it before other threads use the library. */
+CHARRNN_API int charrnn_set_device(const char *device, charrnn_error *err);
+
 /* The model's parameter tensors with PyTorch's names and shapes (weight_ih_l0,
  * weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., decoder.weight, decoder.bias),
  * float32 row-major, owned by the model: i from 0 to charrnn_model_num_tensors - 1
