@@ -50,6 +50,20 @@ void runlog_progress(runlog *lg, const charrnn_step_stats *st, double ms) {
          st->iteration, st->epoch, st->loss, st->loss / log(2.0), st->grad_norm, st->learning_rate, ms);
 }
 
+void runlog_start(runlog *lg, long iteration, const char *device, charrnn_precision precision, const char *note) {
+    if (lg->failed || !lg->f) return;
+    jbuf b;
+    jb_init(&b);
+    jb_printf(&b, "{\"" RUNLOG_ITERATION "\":%ld,\"" RUNLOG_DEVICE "\":", iteration);
+    jb_ascii_string(&b, device, strlen(device));
+    jb_printf(&b, ",\"" RUNLOG_PRECISION "\":\"%s\",\"" RUNLOG_PRECISION_NOTE "\":",
+              precision == CHARRNN_PRECISION_BF16 ? "bf16" : "fp32");
+    jb_ascii_string(&b, note, strlen(note));
+    jb_raw(&b, "}\n");
+    if (!b.oom) line(lg, "%s", b.buf);
+    jb_free(&b);
+}
+
 void runlog_validation(runlog *lg, const charrnn_step_stats *st, double val) {
     line(lg, "{\"" RUNLOG_ITERATION "\":%ld,\"" RUNLOG_EPOCH "\":%.6f,\"" RUNLOG_VAL_LOSS "\":%.6f,\"" RUNLOG_VAL_BPC "\":%.6f}\n",
          st->iteration, st->epoch, val, val / log(2.0));

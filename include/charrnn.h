@@ -254,6 +254,9 @@ CHARRNN_API const char *charrnn_processor_info(void);
  * "cuda" in a build without CUDA, or where no GPU is visible, is CHARRNN_EINVAL
  * with a one-line message; so is a name that is none of these. NULL: "auto". */
 CHARRNN_API int charrnn_model_set_device(charrnn_model *m, const char *device, charrnn_error *err);
+/* The checks charrnn_model_set_device makes of a device name, on their own: the
+ * name's form, and that a GPU asked for outright is there (before any work). */
+CHARRNN_API int charrnn_device_check(const char *device, charrnn_error *err);
 /* Where the model computes: "cpu" or "cuda:0 (NVIDIA H200)"; owned by the model. */
 CHARRNN_API const char *charrnn_model_device(const charrnn_model *m);
 /* One line on why, after charrnn_model_set_device with "auto" (e.g. "cpu (auto:

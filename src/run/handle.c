@@ -257,6 +257,11 @@ int handle_set_device(charrnn_model *m, const char *device, charrnn_error *err) 
     return CHARRNN_OK;
 }
 
+int charrnn_device_check(const char *device, charrnn_error *err) {
+    int gpu = -1, rc = parse_device(device, &gpu, err);
+    return rc || gpu < 0 ? rc : check_gpu(device, gpu, err);
+}
+
 int charrnn_model_set_device(charrnn_model *m, const char *device, charrnn_error *err) {
     return handle_set_device(m, device, err);
 }
