@@ -120,7 +120,7 @@ if [ -z "$cuda_home" ]; then
     skip "CUDA build and its tests (no nvcc: set CUDA_HOME, or install the CUDA toolkit in /usr/local/cuda)"
 elif make -s CUDA=1 WERROR=1 CUDA_HOME="$cuda_home" build/cuda/charrnn build/cuda/run_tests >build/cuda-make.log 2>&1; then
     out=$(CHARRNN_BIN=build/cuda/charrnn CHARRNN_BUILD=build/cuda OMP_NUM_THREADS=1 build/cuda/run_tests \
-          backend_ device_ compress_device layers_ 2>&1)
+          backend_ device_ compress_device layers_includes layers_calls 2>&1)
     printf '%s\n' "$out" | tail -n 12
     add_summary "$out" "the CUDA build's tests" && collect_skips "$out" "CUDA build (no GPU here: tests/gpu.sh runs them on one)"
 else

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "options.h"
 #include "progress.h"
+#include "runlog.h"
 #include "signals.h"
 
 #include <math.h>
@@ -210,6 +211,12 @@ int cmd_info(int argc, char **argv) {
         out_printf("\n");
     }
     if (in.run_id) out_printf("run:            %016llx\n", (unsigned long long)in.run_id);
+    /* where it was trained: the run log beside it says (checkpoints do not record the device) */
+    char logpath[4200], dev[512], prec[64];
+    const char *slash = strrchr(pos[0], '/');
+    snprintf(logpath, sizeof logpath, "%.*s%s", slash ? (int)(slash - pos[0] + 1) : 0, pos[0], "train.jsonl");
+    if (runlog_start_of(logpath, in.iteration, dev, sizeof dev, prec, sizeof prec))
+        out_printf("trained on:     %s, %s (the last start in %s)\n", dev, prec, logpath);
     const char *opts_json = charrnn_model_metadata(m, "train_options");
     if (opts_json) out_printf("train options:  %s\n", opts_json);
     out_printf("processor:      %s\n", charrnn_processor_info());

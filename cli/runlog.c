@@ -206,6 +206,32 @@ void runlog_read(runlog_contents *lg, const char *path) {
     free(text);
 }
 
+int runlog_start_of(const char *path, long it, char *device, size_t dcap, char *precision, size_t pcap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_doc *d = strstr(line, "\"" RUNLOG_DEVICE "\"") ? json_parse(line, strlen(line), NULL, 0) : NULL;
+        const json_value *v = d ? json_root(d) : NULL;
+        double at;
+        const char *dev, *prec;
+        if (v && v->type == JSON_OBJECT && !json_get_number(v, RUNLOG_ITERATION, &at) && (at < (double)it || at == 0) &&
+            !json_get_string(v, RUNLOG_DEVICE, &dev) && !json_get_string(v, RUNLOG_PRECISION, &prec)) {
+            size_t n = 0;
+            for (const char *p = dev; *p && n + 12 < dcap; p++) n += (size_t)cli_safe_char((unsigned char)*p, CHARRNN_UNIT_BYTE, device + n, dcap - n);
+            device[n] = 0;
+            n = 0;
+            for (const char *p = prec; *p && n + 12 < pcap; p++) n += (size_t)cli_safe_char((unsigned char)*p, CHARRNN_UNIT_BYTE, precision + n, pcap - n);
+            precision[n] = 0;
+            found = 1;
+        }
+        json_free(d);
+    }
+    fclose(f);
+    return found;
+}
+
 void runlog_contents_free(runlog_contents *lg) {
     series_free(&lg->train_loss), series_free(&lg->val_loss), series_free(&lg->lr);
     series_free(&lg->ms), series_free(&lg->grad);

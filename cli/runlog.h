@@ -79,6 +79,11 @@ typedef struct runlog_contents {
  * directory (fresh, or resumed from an earlier checkpoint) shows as a progress line whose iteration is not
  * after the last one: the contents keep the latest run from there on. */
 void runlog_read(runlog_contents *lg, const char *path);
+/* The device and precision of the last start line before iteration it (a run that starts at s saves
+ * checkpoints after s) in the log at path (for
+ * `charrnn info` on a checkpoint beside it), into device and precision (made safe for a terminal):
+ * 1, or 0 when the log is missing, unreadable or has none (never an error). */
+int runlog_start_of(const char *path, long it, char *device, size_t dcap, char *precision, size_t pcap);
 void runlog_contents_free(runlog_contents *lg);
 
 #endif

@@ -282,6 +282,26 @@ static void test_info_and_run_log(void) {
     CHECKF(log && strstr(log, "\n{\"iteration\":4,\"device\":\"cpu\",\"precision\":\"fp32\""), "the resumed start line: %s",
            log ? log : "(none)");
     free(log);
+    /* info on the checkpoint: where its run computed, from the log's start line before it */
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir);
+    CHECKF(rc == 0 && strstr(out, "\ntrained on:     cpu, fp32 (the last start in "), "info: %d %s", rc, out);
+    free(out);
+    free(err);
+    const char *dir2 = t_path("dev_log_crafted");
+    mkdir(dir2, 0755);
+    size_t ckn = 0;
+    char *ck = t_read_file(t_fmt("%s/latest.safetensors", dir), &ckn);
+    t_write_file(t_fmt("%s/latest.safetensors", dir2), ck, ckn);
+    free(ck);
+    const char *crafted = "{\"iteration\":0,\"device\":\"cuda:0 (NVIDIA H200)\",\"precision\":\"bf16\"}\n"
+                          "{\"iteration\":4,\"device\":\"cuda:1 (\\u001b[2JGPU)\",\"precision\":\"fp32\"}\n"
+                          "{\"iteration\":6,\"device\":\"cpu\",\"precision\":\"fp32\"}\n";
+    t_write_file(t_fmt("%s/train.jsonl", dir2), crafted, strlen(crafted));
+    rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir2);
+    CHECKF(rc == 0 && strstr(out, "\ntrained on:     cuda:1 (\\x1b[2JGPU), fp32 ") && !strchr(out, 0x1b),
+           "info with a crafted log (the start before iteration 6, escaped): %d %s", rc, out);
+    free(out);
+    free(err);
     rc = t_cli(&out, &err, "report '%s' -o '%s'", dir, t_path("dev_report.html"));
     CHECKF(rc == 0 && !strstr(err, "warning"), "report of a log with start lines: %d %s", rc, err);
     free(out);
