@@ -1,5 +1,5 @@
 /* charrnn.h: the public face of libcharrnn, character-level LSTM / GRU / RNN
- * language models on the CPU. Opaque handles, open/close pairs, an error code
+ * language models on the CPU (and on NVIDIA GPUs in a build with make CUDA=1). Opaque handles, open/close pairs, an error code
  * plus a message in every failing call. The library never prints and never exits:
  * the caller (the `charrnn` CLI, or your program) decides what to show. */
 #ifndef CHARRNN_H
@@ -217,7 +217,9 @@ CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
  * decides AUTO instead (tests). Data-parallel ranks take rank 0's decision.
  * Applies to everything done with the model: training (a trainer's
  * charrnn_trainer_model), evaluation, and samplers opened after the call.
- * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. */
+ * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. On a GPU
+ * (charrnn_model_set_device) nothing is timed: AUTO is FP32, and BF16 is what
+ * the CUDA backend offers (an error where it has none yet). */
 typedef enum charrnn_precision { CHARRNN_PRECISION_AUTO, CHARRNN_PRECISION_FP32, CHARRNN_PRECISION_BF16 } charrnn_precision;
 CHARRNN_API int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err);
 /* The work AUTO decides for, on a model that is not a trainer's: batch streams
