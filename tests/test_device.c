@@ -270,7 +270,7 @@ static void test_info_and_run_log(void) {
     CHECKF(rc == 0 && strstr(err, "device: cpu\n"), "train: %d %s", rc, err);
     free(out);
     free(err);
-    char *log = t_read_file(t_fmt("%s/train.jsonl", dir), NULL);
+    char *log = t_read_file(t_path("dev_log_cv/train.jsonl"), NULL);
     const char *start = "{\"iteration\":0,\"device\":\"cpu\",\"precision\":\"fp32\",\"precision_note\":\"fp32 (as asked";
     CHECKF(log && !strncmp(log, start, strlen(start)), "the start line: %.200s", log ? log : "(none)");
     free(log);
@@ -278,7 +278,7 @@ static void test_info_and_run_log(void) {
     CHECKF(rc == 0, "resume: %d %s", rc, err);
     free(out);
     free(err);
-    log = t_read_file(t_fmt("%s/train.jsonl", dir), NULL);
+    log = t_read_file(t_path("dev_log_cv/train.jsonl"), NULL);
     CHECKF(log && strstr(log, "\n{\"iteration\":4,\"device\":\"cpu\",\"precision\":\"fp32\""), "the resumed start line: %s",
            log ? log : "(none)");
     free(log);
@@ -290,13 +290,13 @@ static void test_info_and_run_log(void) {
     const char *dir2 = t_path("dev_log_crafted");
     mkdir(dir2, 0755);
     size_t ckn = 0;
-    char *ck = t_read_file(t_fmt("%s/latest.safetensors", dir), &ckn);
-    t_write_file(t_fmt("%s/latest.safetensors", dir2), ck, ckn);
+    char *ck = t_read_file(t_path("dev_log_cv/latest.safetensors"), &ckn);
+    t_write_file(t_path("dev_log_crafted/latest.safetensors"), ck, ckn);
     free(ck);
     const char *crafted = "{\"iteration\":0,\"device\":\"cuda:0 (NVIDIA H200)\",\"precision\":\"bf16\"}\n"
                           "{\"iteration\":4,\"device\":\"cuda:1 (\\u001b[2JGPU)\",\"precision\":\"fp32\"}\n"
                           "{\"iteration\":6,\"device\":\"cpu\",\"precision\":\"fp32\"}\n";
-    t_write_file(t_fmt("%s/train.jsonl", dir2), crafted, strlen(crafted));
+    t_write_file(t_path("dev_log_crafted/train.jsonl"), crafted, strlen(crafted));
     rc = t_cli(&out, &err, "info '%s/latest.safetensors'", dir2);
     CHECKF(rc == 0 && strstr(out, "\ntrained on:     cuda:1 (\\x1b[2JGPU), fp32 ") && !strchr(out, 0x1b),
            "info with a crafted log (the start before iteration 6, escaped): %d %s", rc, out);
