@@ -57,6 +57,11 @@ else ifeq ($(CUDA),1)
   CUDA_HOME ?= /usr/local/cuda
   NVCC    ?= $(CUDA_HOME)/bin/nvcc
   NVCCFLAGS ?= -O2 -g -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+  # WERROR=1 (test.sh): every warning an error, the C code's and nvcc's with its host compiler's
+  ifeq ($(WERROR),1)
+    WFLAGS += -Werror
+    NVCC_WERROR := -Werror all-warnings -Xcompiler -Werror
+  endif
   LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 else ifeq ($(PORTABLE),1)
   BUILD   := build/portable
@@ -109,7 +114,7 @@ lib: $(LIB) $(SOLIB)
 CONFIG := $(BUILD)/config.txt
 $(CONFIG): FORCE
 	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' FLAGS='$(WFLAGS) $(CFLAGS) $(LIBFLAGS) $(OMPFLAGS) $(FAST_CFLAGS)' \
-	    NVCC='$(NVCC)' NVCCFLAGS='$(NVCCFLAGS)' \
+	    NVCC='$(NVCC)' NVCCFLAGS='$(NVCCFLAGS) $(NVCC_WERROR)' \
 	    LIBS='$(LDFLAGS) $(LDLIBS)' sh scripts/build-config.sh $@
 $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(BUILD)/cli/default_corpus.o: $(CONFIG)
 
@@ -124,8 +129,13 @@ $(BUILD)/src/%.o: src/%.c $(SRC_H) include/charrnn.h
 # CUDA sources: C++17 through nvcc, warnings as the C code's, position-independent and hidden like the library's
 $(BUILD)/src/%.o: src/%.cu $(SRC_H) include/charrnn.h
 	@mkdir -p $(dir $@)
-	$(NVCC) $(filter-out -D_GNU_SOURCE,$(CPPFLAGS)) -std=c++17 $(NVCCFLAGS) -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-fPIC,-fvisibility=hidden \
+	$(NVCC) $(filter-out -D_GNU_SOURCE,$(CPPFLAGS)) -std=c++17 $(NVCCFLAGS) $(NVCC_WERROR) -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-fPIC,-fvisibility=hidden \
 	    -c $< -o $@
+
+ifeq ($(CUDA),1)
+# the GPUs in words (cuda_info.c): plain C over the CUDA runtime's and cuBLAS's C headers
+$(BUILD)/src/backend/cuda/cuda_info.o: private CPPFLAGS += -isystem $(CUDA_HOME)/include
+endif
 
 # The cells' elementwise math is the hot loop: vectorised transcendentals need
 # -O3 and relaxed math, but NaN/Inf must stay detectable (-fno-finite-math-only).

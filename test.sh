@@ -9,7 +9,9 @@
 # UBSan; a train / resume / sample run under valgrind; each libFuzzer target
 # for a short time; make install / uninstall with the example built against the
 # installed library; the PyTorch round trip; data-parallel training on 2 MPI
-# ranks; and the model tests of a PORTABLE build. Ends with what was skipped,
+# ranks; the model tests of a PORTABLE build; and, wherever nvcc is, the CUDA
+# build with warnings as errors and its backend and device tests (the GPU's
+# cases named as skipped without a GPU). Ends with what was skipped,
 # named, and one line "N passed, N failed" over all of it.
 cd "$(dirname "$0")"
 sh scripts/install-deps.sh --test || exit 1
@@ -106,6 +108,23 @@ if make -s PORTABLE=1 build/portable/charrnn build/portable/run_tests >build/por
     collect_skips "$out" "portable build"
 else
     tail -n 20 build/portable-make.log; count 0 1
+fi
+echo "== CUDA build (make CUDA=1 WERROR=1): compile and link, the backend and device tests without a GPU =="
+# wherever nvcc is: CUDA_HOME's, else /usr/local/cuda's. Only what the tests need is built (the .cu is the
+# slow part); with no GPU here the GPU's cases are named skips (tests/gpu.sh runs them on a GPU's machine)
+cuda_home=""
+for d in "${CUDA_HOME:-}" /usr/local/cuda; do
+    if [ -n "$d" ] && [ -x "$d/bin/nvcc" ]; then cuda_home=$d; break; fi
+done
+if [ -z "$cuda_home" ]; then
+    skip "CUDA build and its tests (no nvcc: set CUDA_HOME, or install the CUDA toolkit in /usr/local/cuda)"
+elif make -s CUDA=1 WERROR=1 CUDA_HOME="$cuda_home" build/cuda/charrnn build/cuda/run_tests >build/cuda-make.log 2>&1; then
+    out=$(CHARRNN_BIN=build/cuda/charrnn CHARRNN_BUILD=build/cuda OMP_NUM_THREADS=1 build/cuda/run_tests \
+          backend_ device_ compress_device layers_includes layers_calls 2>&1)
+    printf '%s\n' "$out" | tail -n 12
+    add_summary "$out" "the CUDA build's tests" && collect_skips "$out" "CUDA build (no GPU here: tests/gpu.sh runs them on one)"
+else
+    tail -n 30 build/cuda-make.log; echo "the CUDA build FAILED (warnings are errors)"; count 0 1
 fi
 [ "$num_skipped" -eq 0 ] || printf '%s%s skipped\n' "$skipped" "$num_skipped"
 echo "$total_p passed, $total_f failed"

@@ -35,7 +35,7 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage, optdef 
     }
     if (n == OPT_ERROR) cli_die(2, "%s", msg);
     for (const optdef *o = opts; o->name; o++)
-        if (o->given && o->type == O_IGNORED)
+        if (o->given && o->type == O_IGNORED && !o->dst)
             fprintf(stderr, "note: --%s is ignored: %s\n", o->name, o->help);
     return n;
 }
@@ -109,7 +109,8 @@ void cli_set_threads(int threads) {
     charrnn_set_threads(threads);
 }
 
-void cli_check_precision(int precision) {
+void cli_check_precision(int precision, const char *device) {
+    if (device && !strncmp(device, "cuda", 4)) return; /* the GPU's backend says what it runs */
     if (precision == CHARRNN_PRECISION_BF16 && !charrnn_bf16_supported())
         cli_die(2, "--precision bf16 needs a processor with AVX512-BF16 (this one has none); use --precision fp32 or auto");
 }
@@ -121,6 +122,41 @@ void cli_set_precision(charrnn_model *m, int precision, int say) {
     if (!say || (say == 2 && !charrnn_bf16_supported())) return;
     if (say == 1) fprintf(stderr, "processor: %s\n", charrnn_processor_info());
     fprintf(stderr, "precision: %s\n", charrnn_model_precision_note(m));
+}
+
+const char *cli_device(const char *device, const char *gpuid) {
+    charrnn_error err = {0};
+    if (!gpuid) {
+        if (charrnn_device_check(device, &err)) cli_die_err(&err);
+        return device ? device : "auto";
+    }
+    if (device) cli_die(2, "give --device or -gpuid, not both (-gpuid N is --device cuda:N, -gpuid -1 --device cpu)");
+    long n;
+    if (parse_long_strict(gpuid, &n) != NUM_OK || n < -1 || n > 1023)
+        cli_die(2, "-gpuid must be -1 (the CPU) or a GPU's number from 0, got '%s'", gpuid);
+    if (n < 0) return "cpu";
+    static char dev[24];
+    snprintf(dev, sizeof dev, "cuda:%ld", n);
+    if (charrnn_cuda_device_count() <= 0) { /* as char-rnn: no usable GPU, so the CPU, said once */
+        fprintf(stderr, "note: -gpuid %ld: %s; running on the CPU (as char-rnn falls back)\n", n,
+                charrnn_cuda_device_count() < 0 ? "this charrnn was built without CUDA (make CUDA=1)"
+                                                : "no CUDA GPU is visible here");
+        return "cpu";
+    }
+    return dev;
+}
+
+void cli_set_device(charrnn_model *m, const char *device, int say) {
+    charrnn_error err = {0};
+    if (charrnn_model_set_device(m, device, &err)) cli_die_err(&err);
+    static int noted; /* auto's choice, said once per process */
+    const char *note = charrnn_model_device_note(m);
+    if (*note && !noted && say) {
+        fprintf(stderr, "device: %s\n", note);
+        noted = 1;
+    } else if (say == 1 && !*note) {
+        fprintf(stderr, "device: %s\n", charrnn_model_device(m));
+    }
 }
 
 int cli_progress(void *ctx, long done, long total) {

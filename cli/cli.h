@@ -47,8 +47,18 @@ void cli_set_threads(int threads);
  * and what is used and why; 2: what is used and why, where the processor has AVX512-BF16 (evaluation
  * and sampling, whose numbers it moves). */
 void cli_set_precision(charrnn_model *m, int precision, int say);
-/* --precision bf16 where the processor cannot: the error, before any work. */
-void cli_check_precision(int precision);
+/* --precision bf16 where the processor cannot: the error, before any work (device: the
+ * --device asked for; on a GPU its backend decides). */
+void cli_check_precision(int precision, const char *device);
+/* --device (NULL: not given) and char-rnn's -gpuid N (NULL: not given; cuda:N, -1 the CPU, and
+ * where this build or machine has no GPU the CPU with a note, as char-rnn falls back) as one
+ * device name ("auto" when neither); both given, or a bad -gpuid, is a one-line error. */
+const char *cli_device(const char *device, const char *gpuid);
+/* The device on the model (charrnn_model_set_device), or a one-line error; say 1: print where it
+ * runs; say 2: only auto's note where there was something to decide (once per process). */
+void cli_set_device(charrnn_model *m, const char *device, int say);
+#define CLI_DEVICE_CHOICES "auto|cpu|cuda|cuda:N"
+#define CLI_DEVICE_HELP "where the network runs: auto (default: the GPU where this build and machine have one), cpu, cuda, cuda:N"
 #define CLI_PRECISION_CHOICES "auto|fp32|bf16"
 #define CLI_PRECISION_HELP "matrix products: bf16 (AVX512-BF16, float32 weights) or fp32; auto (default): the faster of the two for this run, timed at its start"
 

@@ -28,6 +28,7 @@ static int run(int argc, char **argv, int decompress) {
     const char *cmd = decompress ? "decompress" : "compress";
     const char *out = NULL;
     int threads = 1, adapt = 0, segment = 32, layers = 1, size = 256, cell = 0;
+    const char *device = "cpu";
     double lr = 1e-2, rms = 0.99, decay = 0;
     uint64_t seed = 1;
     optdef copts[] = {
@@ -43,12 +44,14 @@ static int run(int argc, char **argv, int decompress) {
         {"rnn-size", O_INT, &size, 0, "with --adapt and no checkpoint: its size (default 256)", 0},
         {"seed", O_U64, &seed, 0, "with --adapt and no checkpoint: its initialisation seed (default 1)", 0},
         {"threads", O_INT, &threads, "[1,4096]", "threads (default 1; decompressing needs the number that compressed)", 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, "where the probabilities are computed (default cpu; decompressing needs the device that compressed)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     optdef dopts[] = {
         {"output", O_STR, &out, 0, "the file to write (- : standard output)", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
         {"threads", O_INT, &threads, "[1,4096]", "threads: the number that compressed (default 1)", 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, "where the probabilities are computed: the device that compressed (default cpu)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
@@ -73,10 +76,12 @@ static int run(int argc, char **argv, int decompress) {
     }
     cli_check_output(out, "-o", 0, (const char *[]){in, ckpt}, 2);
     cli_set_threads(threads);
+    charrnn_error err = {0};
+    if (charrnn_set_device(device, &err)) cli_die_err(&err); /* a fresh model's (--adapt without a checkpoint) */
     size_t len;
     char *data = cli_read_input(in, &len);
     charrnn_model *m = ckpt ? load(ckpt) : NULL;
-    charrnn_error err = {0};
+    if (m) cli_set_device(m, device, 2);
     void *res = NULL;
     size_t res_len = 0;
     progress bar;

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "options.h"
 #include "progress.h"
+#include "runlog.h"
 #include "signals.h"
 
 #include <math.h>
@@ -59,6 +60,7 @@ static int eval_ngram(const char *path, const char *input, int streams) {
 
 int cmd_eval(int argc, char **argv) {
     int threads = 0, streams = 0, dynamic = 0, precision = 0;
+    const char *device = NULL;
     charrnn_dynamic_options dyn;
     charrnn_dynamic_options_default(&dyn);
     optdef opts[] = {
@@ -70,6 +72,7 @@ int cmd_eval(int argc, char **argv) {
                                         "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
         {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[2] = {0};
@@ -80,7 +83,8 @@ int cmd_eval(int argc, char **argv) {
             fprintf(stderr, "note: --%s is ignored: it applies to --dynamic, which was not given\n", q->name);
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
-    cli_check_precision(precision);
+    const char *dev = cli_device(device, NULL);
+    cli_check_precision(precision, dev);
     charrnn_error err = {0};
     charrnn_model *m;
     if (charrnn_file_kind(pos[0]) == CHARRNN_FILE_NGRAM) {
@@ -89,12 +93,14 @@ int cmd_eval(int argc, char **argv) {
                     "none; drop --dynamic, or evaluate a network checkpoint", pos[0]);
         if (opt_given(opts, &precision))
             fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
+        if (device) fprintf(stderr, "note: --device is ignored: %s is an n-gram model, which counts on the CPU\n", pos[0]);
         return eval_ngram(pos[0], pos[1], streams);
     }
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     /* auto decides for the evaluation's passes: about 3200 rows of streams x steps (charrnn_evaluate) */
     charrnn_model_set_workload(m, dynamic ? 1 : streams ? streams : 50, dynamic ? dyn.segment : streams ? 3200 / streams : 64,
                                dynamic);
+    cli_set_device(m, dev, 2);
     cli_set_precision(m, precision, 2);
     sig_install("stopping", 0);
     size_t len;
@@ -168,8 +174,9 @@ int cmd_info(int argc, char **argv) {
     };
     const char *pos[1] = {0};
     int np = cli_parse(argc, argv, "info", "info [CHECKPOINT]   (none: this processor only)", opts, pos, 1);
-    if (np < 1) { /* what this machine offers: which precision and kernels runs get */
+    if (np < 1) { /* what this machine offers: which precision, kernels and devices runs get */
         out_printf("processor:      %s\n", charrnn_processor_info());
+        out_printf("gpu:            %s\n", charrnn_device_info());
         return 0;
     }
     charrnn_error err = {0};
@@ -204,9 +211,16 @@ int cmd_info(int argc, char **argv) {
         out_printf("\n");
     }
     if (in.run_id) out_printf("run:            %016llx\n", (unsigned long long)in.run_id);
+    /* where it was trained: the run log beside it says (checkpoints do not record the device) */
+    char logpath[4200], dev[512], prec[64];
+    const char *slash = strrchr(pos[0], '/');
+    snprintf(logpath, sizeof logpath, "%.*s%s", slash ? (int)(slash - pos[0] + 1) : 0, pos[0], "train.jsonl");
+    if (runlog_start_of(logpath, in.iteration, dev, sizeof dev, prec, sizeof prec))
+        out_printf("trained on:     %s, %s (the last start in %s)\n", dev, prec, logpath);
     const char *opts_json = charrnn_model_metadata(m, "train_options");
     if (opts_json) out_printf("train options:  %s\n", opts_json);
     out_printf("processor:      %s\n", charrnn_processor_info());
+    out_printf("gpu:            %s\n", charrnn_device_info());
     charrnn_model_close(m);
     return 0;
 }

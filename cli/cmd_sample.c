@@ -303,6 +303,7 @@ int cmd_sample(int argc, char **argv) {
     const char *primetext = NULL, *prime_file = NULL;
     uint64_t seed = 123;
     int precision = 0;
+    const char *device = NULL, *gpuid = NULL;
     int verbose = 1, num = 1, threads = 0, half = 0, sample = 1, top_k = 0, window = 64, beam_width = 0, inter = 0;
     int dynamic = 0;
     charrnn_dynamic_options dyn;
@@ -331,8 +332,9 @@ int cmd_sample(int argc, char **argv) {
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"sample", O_INT, &sample, "0|1", "char-rnn's switch: 0 = always the likeliest (as --temperature 0)", 0},
         {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
-        {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
-        {"opencl", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
+        {"gpuid", O_IGNORED, &gpuid, 0, "char-rnn's GPU number: -gpuid N is --device cuda:N, -1 the CPU", 0},
+        {"opencl", O_IGNORED, NULL, 0, "charrnn has no OpenCL backend (--device cuda runs on NVIDIA GPUs)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
@@ -352,7 +354,9 @@ int cmd_sample(int argc, char **argv) {
     a.num_stop = stops.n;
     a.max_lines = max_lines;
     cli_set_threads(threads);
-    cli_check_precision(precision);
+    const char *dev = cli_device(device, gpuid);
+    if (half && !strcmp(dev, "auto")) dev = "cpu"; /* the half-precision weights are the CPU's */
+    cli_check_precision(precision, dev);
     char *prime = NULL;
     size_t plen = 0;
     if (prime_file) prime = cli_read_input(prime_file, &plen);
@@ -371,6 +375,8 @@ int cmd_sample(int argc, char **argv) {
                     "--num-samples only", pos[0]);
         if (opt_given(opts, &precision))
             fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
+        if (device || gpuid)
+            fprintf(stderr, "note: --device is ignored: %s is an n-gram model, which counts on the CPU\n", pos[0]);
         a.prime = prime;
         a.plen = plen;
         a.cfg.temperature = (float)temperature;
@@ -390,6 +396,7 @@ int cmd_sample(int argc, char **argv) {
     /* auto decides for this work: one step at a time of the samples (or beams) drawn side by side;
      * --half's one-row products use the half-precision weights whatever the precision */
     charrnn_model_set_workload(m, beam_width > 1 ? beam_width : num, 1, 0);
+    cli_set_device(m, dev, verbose ? 2 : 0);
     if (half && precision == CHARRNN_PRECISION_AUTO) {
         if (charrnn_model_set_precision(m, CHARRNN_PRECISION_FP32, &err)) cli_die_err(&err);
         if (verbose && charrnn_bf16_supported())

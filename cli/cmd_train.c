@@ -188,6 +188,7 @@ typedef struct train_args {
     int threads, print_every, force, on_full_disk, precision;
     long sample_every, sample_length;
     const char *cv, *resume, *init_from;
+    const char *device, *gpuid; /* --device, char-rnn's -gpuid: one device name after parsing */
     const char *file;           /* the corpus path, NULL for the built-in one, "-" for standard input */
     struct stat fst;            /* the corpus file's (when a path) */
     char data_path[4200], resume_dir[4096];
@@ -203,7 +204,8 @@ static void resume_overrides(const optdef *opts, train_args *a) {
         else if (!strcmp(q->name, "eval-val-every")) a->over.eval_val_every = a->o.eval_val_every;
         else if (!strcmp(q->name, "skip-nonfinite")) a->over.skip_nonfinite = a->o.skip_nonfinite;
         else if (strcmp(q->name, "resume") && strcmp(q->name, "checkpoint-dir") && strcmp(q->name, "threads") &&
-                 strcmp(q->name, "precision") && strcmp(q->name, "print-every") && strcmp(q->name, "max-time") &&
+                 strcmp(q->name, "precision") && strcmp(q->name, "device") && strcmp(q->name, "gpuid") &&
+                 strcmp(q->name, "print-every") && strcmp(q->name, "max-time") &&
                  strcmp(q->name, "force") && strcmp(q->name, "on-full-disk") && strncmp(q->name, "sample-", 7) &&
                  q->type != O_IGNORED)
             SAY("warning: --%s is ignored with --resume: the run keeps the settings saved in %s\n", q->name, a->resume);
@@ -263,11 +265,12 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         {"on-full-disk", O_CHOICE, &a->on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
         {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the library's)", 0},
         {"precision", O_CHOICE, &a->precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
+        {"device", O_STR, &a->device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {"skip-nonfinite", O_LONG, &o->skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
         {"data-dir", O_STR, &data_dir, 0, "char-rnn's way to name the corpus: DIR/input.txt", 0},
-        {"gpuid", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
-        {"opencl", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
-        {"accurate-gpu-timing", O_IGNORED, NULL, 0, "charrnn runs on the CPU", 0},
+        {"gpuid", O_IGNORED, &a->gpuid, 0, "char-rnn's GPU number: -gpuid N is --device cuda:N, -1 the CPU", 0},
+        {"opencl", O_IGNORED, NULL, 0, "charrnn has no OpenCL backend (--device cuda runs on NVIDIA GPUs)", 0},
+        {"accurate-gpu-timing", O_IGNORED, NULL, 0, "charrnn's timings need no extra synchronisation", 0},
         {"savefile", O_IGNORED, NULL, 0, "checkpoints are named lm_<model>_epoch<E>_<loss>, as char-rnn's default", 0},
         {0, 0, 0, 0, 0, 0},
     };
@@ -295,7 +298,8 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         return 2;
     }
     cli_set_threads(a->threads);
-    cli_check_precision(a->precision);
+    a->device = cli_device(a->device, a->gpuid);
+    cli_check_precision(a->precision, a->device);
     /* what can be checked before the checkpoint directory is made: the corpus file, the settings */
     if (a->file && strcmp(a->file, "-") && stat(a->file, &a->fst) != 0)
         cli_die(1, "cannot open '%s': %s", a->file, strerror(errno));
@@ -397,6 +401,7 @@ static int open_run(train_args *a, run_ctx *c) {
     c->t = t;
     const charrnn_train_options *ro = c->ro = charrnn_trainer_options(t);
     charrnn_model *m = c->m = charrnn_trainer_model(t);
+    cli_set_device(m, a->device, r0);
     cli_set_precision(m, a->precision, r0);
     charrnn_model_info info;
     charrnn_model_get_info(m, &info);
@@ -412,6 +417,7 @@ static int open_run(train_args *a, run_ctx *c) {
     }
     if (!text) sig_guard_mapped_file(name, c->last, c->last_iter);
     if (r0) runlog_open(&c->log, c->rd.log);
+    runlog_start(&c->log, info.iteration, charrnn_model_device(m), charrnn_model_precision(m), charrnn_model_precision_note(m));
     if (nranks > 1) SAY("data-parallel: %d ranks, %d streams of the batch of %d each (about), threads %d per rank\n",
                         nranks, ro->batch_size / nranks, ro->batch_size, charrnn_get_threads());
 

@@ -264,7 +264,8 @@ static int set_option(optdef *o, const char *val, const char *cmd, char *err, si
     case O_STR:
         *(const char **)o->dst = val;
         return 0;
-    case O_IGNORED:
+    case O_IGNORED: /* with a dst: kept as a string for the command to map (char-rnn's -gpuid) */
+        if (o->dst) *(const char **)o->dst = val;
         return 0;
     case O_MULTI: {
         opt_multi *m = o->dst;
@@ -294,7 +295,9 @@ void print_help(FILE *f, const char *usage, const optdef *opts) {
     for (const optdef *o = opts; o->name; o++) {
         char left[64];
         if (o->type == O_IGNORED) continue; /* accepted for char-rnn's scripts, not offered */
-        const char *arg = o->type == O_CHOICE ? o->values : o->type == O_STR || o->type == O_MULTI ? "S" : o->type == O_DURATION ? "T" : "N";
+        /* a string option with values names its forms (--device auto|cpu|cuda|cuda:N) */
+        const char *arg = o->type == O_CHOICE || (o->type == O_STR && o->values) ? o->values
+                          : o->type == O_STR || o->type == O_MULTI ? "S" : o->type == O_DURATION ? "T" : "N";
         const char *dashes = o->name[1] ? "--" : "-"; /* one-letter aliases such as -o take one dash */
         if (o->type == O_FLAG) snprintf(left, sizeof left, "%s%s", dashes, o->name);
         else snprintf(left, sizeof left, "%s%s %s", dashes, o->name, arg);

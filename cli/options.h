@@ -7,7 +7,8 @@
 
 /* O_FLAG takes no value (sets an int to 1); O_DURATION is seconds written as 90,
  * 45s, 90m, 8h, 2d or 1h30m (a double); O_IGNORED takes a value and drops it
- * (char-rnn's GPU options, which scripts still pass). Numbers are strict: decimal
+ * (char-rnn's options, which scripts still pass; with a dst the value is kept as
+ * a string, for the command to map, and --help does not list it). Numbers are strict: decimal
  * digits only, an optional '-' for signed kinds, no spaces, no hex. */
 typedef enum { O_INT, O_LONG, O_DOUBLE, O_STR, O_CHOICE, O_U64, O_FLAG, O_DURATION, O_IGNORED, O_MULTI } opt_type;
 /* O_MULTI: a repeatable string option; its dst is one of these. */
@@ -20,7 +21,8 @@ typedef struct optdef {
     /* O_CHOICE: the names, "a|b|c" (the index is stored as int). A number (O_INT, O_LONG, O_DOUBLE): the
      * values it takes, NULL for any its type holds: intervals "[1,4096]", "(0,1]", "[0,1)", "[1,inf)" and
      * single values, joined by '|': "0|[1e-6,1e6]". parse_args refuses any other value with one line
-     * that names the option, the value as given and the range; --help shows the range. */
+     * that names the option, the value as given and the range; --help shows the range. O_STR: its
+     * forms for --help ("auto|cpu|cuda|cuda:N"; NULL: "S"), checked by the command, not the parser. */
     const char *values;
     const char *help;
     int given;            /* set by parse_args when the option was on the command line */

@@ -50,6 +50,20 @@ void runlog_progress(runlog *lg, const charrnn_step_stats *st, double ms) {
          st->iteration, st->epoch, st->loss, st->loss / log(2.0), st->grad_norm, st->learning_rate, ms);
 }
 
+void runlog_start(runlog *lg, long iteration, const char *device, charrnn_precision precision, const char *note) {
+    if (lg->failed || !lg->f) return;
+    jbuf b;
+    jb_init(&b);
+    jb_printf(&b, "{\"" RUNLOG_ITERATION "\":%ld,\"" RUNLOG_DEVICE "\":", iteration);
+    jb_ascii_string(&b, device, strlen(device));
+    jb_printf(&b, ",\"" RUNLOG_PRECISION "\":\"%s\",\"" RUNLOG_PRECISION_NOTE "\":",
+              precision == CHARRNN_PRECISION_BF16 ? "bf16" : "fp32");
+    jb_ascii_string(&b, note, strlen(note));
+    jb_raw(&b, "}\n");
+    if (!b.oom) line(lg, "%s", b.buf);
+    jb_free(&b);
+}
+
 void runlog_validation(runlog *lg, const charrnn_step_stats *st, double val) {
     line(lg, "{\"" RUNLOG_ITERATION "\":%ld,\"" RUNLOG_EPOCH "\":%.6f,\"" RUNLOG_VAL_LOSS "\":%.6f,\"" RUNLOG_VAL_BPC "\":%.6f}\n",
          st->iteration, st->epoch, val, val / log(2.0));
@@ -190,6 +204,32 @@ void runlog_read(runlog_contents *lg, const char *path) {
         line = next;
     }
     free(text);
+}
+
+int runlog_start_of(const char *path, long it, char *device, size_t dcap, char *precision, size_t pcap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_doc *d = strstr(line, "\"" RUNLOG_DEVICE "\"") ? json_parse(line, strlen(line), NULL, 0) : NULL;
+        const json_value *v = d ? json_root(d) : NULL;
+        double at;
+        const char *dev, *prec;
+        if (v && v->type == JSON_OBJECT && !json_get_number(v, RUNLOG_ITERATION, &at) && (at < (double)it || at == 0) &&
+            !json_get_string(v, RUNLOG_DEVICE, &dev) && !json_get_string(v, RUNLOG_PRECISION, &prec)) {
+            size_t n = 0;
+            for (const char *p = dev; *p && n + 12 < dcap; p++) n += (size_t)cli_safe_char((unsigned char)*p, CHARRNN_UNIT_BYTE, device + n, dcap - n);
+            device[n] = 0;
+            n = 0;
+            for (const char *p = prec; *p && n + 12 < pcap; p++) n += (size_t)cli_safe_char((unsigned char)*p, CHARRNN_UNIT_BYTE, precision + n, pcap - n);
+            precision[n] = 0;
+            found = 1;
+        }
+        json_free(d);
+    }
+    fclose(f);
+    return found;
 }
 
 void runlog_contents_free(runlog_contents *lg) {

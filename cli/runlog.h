@@ -4,6 +4,8 @@
  *   progress:   iteration, epoch, train_loss (nats), train_bpc, grad_norm, learning_rate, ms_per_iter
  *   validation: iteration, epoch, val_loss (nats), val_bpc
  *   sample:     iteration, sample (the text, non-UTF-8 bytes as U+FFFD), temperature
+ *   start:      iteration (where the run starts or resumes), device ("cpu", "cuda:0 (NVIDIA H200)"),
+ *               precision ("fp32" or "bf16"), precision_note (why)
  * Its writer and its reader (for `charrnn report`) live here, in cli/runlog.c, by these names. */
 #ifndef CHARRNN_RUNLOG_H
 #define CHARRNN_RUNLOG_H
@@ -24,6 +26,9 @@
 #define RUNLOG_VAL_BPC "val_bpc"
 #define RUNLOG_SAMPLE "sample"
 #define RUNLOG_TEMPERATURE "temperature"
+#define RUNLOG_DEVICE "device"
+#define RUNLOG_PRECISION "precision"
+#define RUNLOG_PRECISION_NOTE "precision_note"
 
 typedef struct runlog {
     FILE *f;          /* NULL: no log (not rank 0 of several) */
@@ -36,6 +41,8 @@ typedef struct runlog {
 void runlog_open(runlog *lg, const char *path);
 /* The progress line of step st, which took ms milliseconds. */
 void runlog_progress(runlog *lg, const charrnn_step_stats *st, double ms);
+/* The start line of a run (or of its resumption at iteration): where it computes and in what precision. */
+void runlog_start(runlog *lg, long iteration, const char *device, charrnn_precision precision, const char *note);
 /* The validation line: the loss val (nats) after step st. */
 void runlog_validation(runlog *lg, const charrnn_step_stats *st, double val);
 /* Training with --sample-every: the sample line, a sample of length characters (at most 1e6) from the
@@ -72,6 +79,11 @@ typedef struct runlog_contents {
  * directory (fresh, or resumed from an earlier checkpoint) shows as a progress line whose iteration is not
  * after the last one: the contents keep the latest run from there on. */
 void runlog_read(runlog_contents *lg, const char *path);
+/* The device and precision of the last start line before iteration it (a run that starts at s saves
+ * checkpoints after s) in the log at path (for
+ * `charrnn info` on a checkpoint beside it), into device and precision (made safe for a terminal):
+ * 1, or 0 when the log is missing, unreadable or has none (never an error). */
+int runlog_start_of(const char *path, long it, char *device, size_t dcap, char *precision, size_t pcap);
 void runlog_contents_free(runlog_contents *lg);
 
 #endif

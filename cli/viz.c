@@ -57,10 +57,13 @@ static charrnn_trace *trace_window(charrnn_model *m, charrnn_unit unit, const ch
     return t;
 }
 
-static charrnn_model *load_model(const char *path, charrnn_model_info *info) {
+/* The checkpoint at path, on device (its work: the trace's one stream of 64 steps at a time). */
+static charrnn_model *load_model(const char *path, const char *device, charrnn_model_info *info) {
     charrnn_error err = {0};
     charrnn_model *m;
     if (charrnn_model_load(&m, path, &err)) cli_die(err.code == CHARRNN_EINVAL ? 2 : 1, "%s", err.msg);
+    charrnn_model_set_workload(m, 1, 64, 0);
+    cli_set_device(m, device, 2);
     charrnn_model_get_info(m, info);
     return m;
 }
@@ -80,7 +83,7 @@ static void save_or_die(const jbuf *b, const char *path) {
 int cmd_viz(int argc, char **argv) {
     long start = 0, length = 2000;
     int threads = 0;
-    const char *out = "viz.html", *title = NULL;
+    const char *out = "viz.html", *title = NULL, *device = NULL;
     optdef opts[] = {
         {"output", O_STR, &out, 0, "the page to write (default viz.html; - for stdout)", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
@@ -88,6 +91,7 @@ int cmd_viz(int argc, char **argv) {
         {"length", O_LONG, &length, "[1,1000000]", "characters to show (default 2000)", 0},
         {"title", O_STR, &title, 0, "the page's title (default: the file's and the checkpoint's names)", 0},
         {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *usage = "viz CHECKPOINT FILE [-o page.html] [--start N] [--length N]";
@@ -98,7 +102,7 @@ int cmd_viz(int argc, char **argv) {
     cli_set_threads(threads);
     sig_install("stopping", 0);
     charrnn_model_info info;
-    charrnn_model *m = load_model(pos[0], &info);
+    charrnn_model *m = load_model(pos[0], cli_device(device, NULL), &info);
     const int L = info.config.num_layers, H = info.config.rnn_size, Q = info.config.cell == CHARRNN_LSTM ? 2 : 1;
     double mb = (double)length * L * H * Q * 4.0 / 3.0 / 1e6;
     if (mb > 150)
@@ -168,6 +172,7 @@ int cmd_cells(int argc, char **argv) {
     int threads = 0, top = 20, excerpt = 600;
     const char *out = NULL;
     int state = -1; /* 0: tanh(c), 1: h; default tanh(c) for an LSTM */
+    const char *device = NULL;
     optdef opts[] = {
         {"output", O_STR, &out, 0, "also write a gallery page (e.g. cells.html) of the top neurons", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
@@ -177,6 +182,7 @@ int cmd_cells(int argc, char **argv) {
         {"state", O_CHOICE, &state, "c|h", "LSTM: tanh of the cell state (c, default) or the hidden state (h)", 0},
         {"excerpt", O_INT, &excerpt, "[1,100000]", "characters of text shown per neuron on the page (default 600)", 0},
         {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *usage = "cells CHECKPOINT FILE [--top N] [--length N] [-o cells.html]";
@@ -188,7 +194,7 @@ int cmd_cells(int argc, char **argv) {
     cli_set_threads(threads);
     sig_install("stopping", 0);
     charrnn_model_info info;
-    charrnn_model *m = load_model(pos[0], &info);
+    charrnn_model *m = load_model(pos[0], cli_device(device, NULL), &info);
     if (state == 0 && info.config.cell != CHARRNN_LSTM)
         cli_die(2, "--state c needs an LSTM; %s is a %s, whose state is h", pos[0], charrnn_cell_name(info.config.cell));
     charrnn_trace *t = trace_window(m, info.unit, pos[1], start, length);

@@ -1,5 +1,5 @@
 /* charrnn.h: the public face of libcharrnn, character-level LSTM / GRU / RNN
- * language models on the CPU. Opaque handles, open/close pairs, an error code
+ * language models on the CPU (and on NVIDIA GPUs in a build with make CUDA=1). Opaque handles, open/close pairs, an error code
  * plus a message in every failing call. The library never prints and never exits:
  * the caller (the `charrnn` CLI, or your program) decides what to show. */
 #ifndef CHARRNN_H
@@ -222,7 +222,9 @@ CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
  * decides AUTO instead (tests). Data-parallel ranks take rank 0's decision.
  * Applies to everything done with the model: training (a trainer's
  * charrnn_trainer_model), evaluation, and samplers opened after the call.
- * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. */
+ * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. On a GPU
+ * (charrnn_model_set_device) nothing is timed: AUTO is FP32, and BF16 is what
+ * the CUDA backend offers (an error where it has none yet). */
 typedef enum charrnn_precision { CHARRNN_PRECISION_AUTO, CHARRNN_PRECISION_FP32, CHARRNN_PRECISION_BF16 } charrnn_precision;
 CHARRNN_API int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err);
 /* The work AUTO decides for, on a model that is not a trainer's: batch streams
@@ -245,6 +247,40 @@ CHARRNN_API double charrnn_bf16_speedup(void);
  * OpenBLAS's kernels, AVX512-BF16 (and its rate), and AMX where the processor has
  * it and the kernel lets a process use it (charrnn does not use AMX yet). */
 CHARRNN_API const char *charrnn_processor_info(void);
+
+/* Devices (a build with make CUDA=1 computes on NVIDIA GPUs too). device is
+ * "cpu", "cuda" (cuda:0), "cuda:N", or "auto": the first GPU where this build
+ * and machine have one, else the CPU; AUTO keeps a model that is not a
+ * trainer's on the CPU where its work (charrnn_model_set_workload: by default
+ * sampling, one stream, one step) is that of a small network (under a million
+ * parameters), for which the CPU's sampler is the faster. The model's
+ * parameters, carried state, activations and (a trainer's model) optimizer
+ * moments move with it; checkpoints are the same whichever device wrote them.
+ * Call it before opening samplers or streams on the model (CHARRNN_EINVAL while
+ * any is open), and set the precision after it (a move resets it to fp32).
+ * "cuda" in a build without CUDA, or where no GPU is visible, is CHARRNN_EINVAL
+ * with a one-line message; so is a name that is none of these. NULL: "auto". */
+CHARRNN_API int charrnn_model_set_device(charrnn_model *m, const char *device, charrnn_error *err);
+/* The checks charrnn_model_set_device makes of a device name, on their own: the
+ * name's form, and that a GPU asked for outright is there (before any work). */
+CHARRNN_API int charrnn_device_check(const char *device, charrnn_error *err);
+/* Where the model computes: "cpu" or "cuda:0 (NVIDIA H200)"; owned by the model. */
+CHARRNN_API const char *charrnn_model_device(const charrnn_model *m);
+/* One line on why, after charrnn_model_set_device with "auto" (e.g. "cpu (auto:
+ * this CUDA build sees no GPU)"); empty when there was nothing to decide. */
+CHARRNN_API const char *charrnn_model_device_note(const charrnn_model *m);
+/* The GPUs this process can use: -1 in a build without CUDA (make CUDA=1), 0
+ * where there is no driver or device. */
+CHARRNN_API int charrnn_cuda_device_count(void);
+/* One line about the GPUs as charrnn sees them: "none in this build (make
+ * CUDA=1)", "CUDA build; no GPU visible (no driver or no device)", or the list
+ * ("cuda:0 NVIDIA H200, sm_90, 139.8 GB"). */
+CHARRNN_API const char *charrnn_device_info(void);
+/* Where the models the library makes for itself run: compression's fresh model
+ * (charrnn_compress and charrnn_decompress with adapt and no checkpoint);
+ * device as for charrnn_model_set_device (the default: "cpu"). Process-wide:
+ * set it before other threads use the library. */
+CHARRNN_API int charrnn_set_device(const char *device, charrnn_error *err);
 
 /* The model's parameter tensors with PyTorch's names and shapes (weight_ih_l0,
  * weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., decoder.weight, decoder.bias),

@@ -74,7 +74,8 @@ static void test_converge_rnn(void) { converge("rnn", 0.60); }   /* observed 0.2
 
 /* ---- 3. resume equals uninterrupted training ----------------------------------------------- */
 
-/* train.jsonl lines without the timing field. */
+/* train.jsonl lines without the timing field, and without the start lines (where a run starts
+ * or resumes: its device and precision, not its trajectory). */
 static char *jsonl_without_timing(const char *path, int *ntrain) {
     char *s = t_read_file(path, NULL);
     if (!s) return NULL;
@@ -83,6 +84,11 @@ static char *jsonl_without_timing(const char *path, int *ntrain) {
     for (const char *p = s; *p;) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *dev = strstr(p, "\"device\":");
+        if (dev && dev < p + n) {
+            p += n + (e ? 1 : 0);
+            continue;
+        }
         const char *t = strstr(p, ",\"ms_per_iter\":");
         if (t && t < p + n) {
             memcpy(w, p, (size_t)(t - p));

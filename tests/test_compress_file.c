@@ -161,6 +161,48 @@ static void test_build_mismatch(void) {
     free(text);
 }
 
+/* The device that made the probabilities is part of the record: a file that says another (a GPU
+ * here, a doctored header with its CRC recomputed) is refused before decoding with one line naming
+ * both devices and the option to pass; a file that names no device (an older build) is another
+ * build's. */
+static void test_device_mismatch(void) {
+    char *text;
+    zfile z = fresh_file(2000, &text);
+    charrnn_error err;
+    char *ours = strndup((const char *)z.b + OFF_BUILD, build_len(&z));
+    char *dev = strstr(ours, "; device cpu; ");
+    CHECKF(dev != NULL, "a CPU's file records its device: %s", ours);
+    if (!dev) { free(ours); free(z.b); free(text); return; }
+    const char *gpu = "device cuda NVIDIA H200 sm_90, CUDA runtime 13.0, driver 13.0, cuBLAS 13.1.0";
+    char *other = t_fmt("%.*s; %s%s", (int)(dev - ours), ours, gpu, dev + strlen("; device cpu"));
+    zfile o = with_build(&z, other, strlen(other));
+    CHECKF(decode(&o, "gpu.z", &err) == CHARRNN_EMISMATCH && clean_line(err.msg) && strstr(err.msg, "gpu.z") &&
+           strstr(err.msg, "compressed on cuda NVIDIA H200 sm_90") && strstr(err.msg, "cuBLAS 13.1.0") &&
+           strstr(err.msg, "computes on cpu") && strstr(err.msg, "--device cuda") && !strstr(err.msg, "another build"),
+           "a GPU's file on the CPU: %s", err.msg);
+    CHECK(most_done < 0);
+    /* at the command line: exit 1, one line, nothing written */
+    const char *path = t_path("cz_gpu.z"), *out = t_path("cz_gpu.out");
+    t_write_file(path, o.b, o.n);
+    char *e = NULL;
+    int rc = t_cli(NULL, &e, "decompress '%s' -o '%s'", path, out);
+    CHECKF(rc == 1 && strstr(e, path) && strstr(e, "compressed on cuda") && !strchr(strchr(e, '\n') + 1, '\n') &&
+           !t_read_file(out, NULL), "CLI: %d %s", rc, e);
+    free(e);
+    free(o.b);
+    free(other);
+    /* no device part at all: another build, naming where they part */
+    other = t_fmt("%.*s%s", (int)(dev - ours), ours, dev + strlen("; device cpu"));
+    o = with_build(&z, other, strlen(other));
+    CHECKF(decode(&o, "old.z", &err) == CHARRNN_EMISMATCH && strstr(err.msg, "another build") &&
+           strstr(err.msg, "device cpu"), "a file without a device: %s", err.msg);
+    free(o.b);
+    free(other);
+    free(ours);
+    free(z.b);
+    free(text);
+}
+
 /* Decompression bombs: a header claiming more than its coded bits can hold is
  * refused before any decoding (2^33 bytes from a 1.6 KB file, and larger:
  * "damaged", never "out of memory"); one claiming a little more than was coded
@@ -290,6 +332,7 @@ static void test_settings_refused(void) {
 
 void register_compress_file_tests(void) {
     t_register("compress_build_mismatch", test_build_mismatch);
+    t_register("compress_device_mismatch", test_device_mismatch);
     t_register("compress_bomb_refused", test_bomb_refused);
     t_register("compress_settings_refused", test_settings_refused);
 }

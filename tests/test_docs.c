@@ -445,7 +445,9 @@ static void test_completion(void) {
     expect_completion("train --model ''", "lstm gru rnn");
     expect_completion("train --model=g", "gru");
     expect_completion("train --optim a", "adam adagrad");
-    expect_completion("viz x.safetensors in.txt -", "-o --output --start --length --title --threads --help");
+    expect_completion("viz x.safetensors in.txt -", "-o --output --start --length --title --threads --device --help");
+    expect_completion("train --device ''", "auto cpu cuda cuda:N");
+    expect_completion("sample --device c", "cpu cuda cuda:N");
 
     /* every command of --help, and every option of each command's --help */
     nameset cmds = {0};

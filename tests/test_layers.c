@@ -37,6 +37,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/backend/cpu_backend", 6, "cpu"}, {"src/backend/cpu_passes", 6, "cpu"},
     /* src/backend/cuda (make CUDA=1): the CUDA backend, its kernels (C++ through nvcc) and its table in C */
     {"src/backend/cuda/cuda_backend", 6, "cuda"}, {"src/backend/cuda/cuda_table", 6, "cuda"},
+    {"src/backend/cuda/cuda_info", 6, "cuda"},
     /* src/nn: the network (its description and its face), then what runs it over a corpus */
     {"src/nn/model", 7, NULL},
     {"src/nn/loss", 8, NULL}, {"src/nn/adapt", 8, NULL}, {"src/nn/precision", 8, NULL},

@@ -1,4 +1,5 @@
-/* test_main.c: runs every registered test, names the skipped ones, and prints
+/* test_main.c: runs every registered test (or those whose name holds any of the
+ * arguments: run_tests backend_ device_), names the skipped ones, and prints
  * "N passed, N failed". */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -225,7 +226,9 @@ int main(int argc, char **argv) {
     int passed = 0, failed = 0, skipped = 0;
     static const char *skip_name[MAX_TESTS], *skip_why[MAX_TESTS];
     for (int i = 0; i < ntests; i++) {
-        if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+        int wanted = argc < 2; /* the tests whose name holds any of the arguments (none: all) */
+        for (int a = 1; a < argc && !wanted; a++) wanted = strstr(tests[i].name, argv[a]) != NULL;
+        if (!wanted) continue;
         cur_failed = 0;
         cur_skip = NULL;
         fprintf(stderr, "  %-44s ", tests[i].name);

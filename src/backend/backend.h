@@ -46,6 +46,7 @@ typedef struct model {
     const uint64_t *version_src; /* a view: the owner's weights_version; NULL for an owner */
     int params_frozen;       /* a view: derived copies are kept between forwards while the version holds */
     const backend_ops *ops;  /* where the arithmetic runs */
+    int gpu;                 /* a CUDA backend's device, cuda:gpu (model_device; unused on the CPU) */
     void *be;                /* the backend's own state */
 } model;
 
@@ -114,5 +115,11 @@ extern const backend_ops cpu_fp32_ops, cpu_bf16_ops;
 extern const backend_ops cuda_fp32_ops;
 int cuda_device_count(void);
 int cuda_select_device(int device, charrnn_error *err);
+/* GPU `device` in words (cuda_info.c, 0 on success, -1 where it cannot be asked):
+ * CUDA_NAME "NVIDIA H200"; CUDA_SUMMARY "NVIDIA H200, sm_90, 139.8 GB"; CUDA_BUILD
+ * what decides its float results besides the model: "NVIDIA H200 sm_90, CUDA
+ * runtime 13.0, driver 13.0, cuBLAS 13.1.0" (a compressed file records it). */
+typedef enum { CUDA_NAME, CUDA_SUMMARY, CUDA_BUILD } cuda_what;
+int cuda_describe(int device, cuda_what what, char *out, size_t cap);
 
 #endif

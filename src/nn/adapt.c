@@ -19,6 +19,8 @@ int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_con
     if (rc) return rc;
     memcpy(model_params(&a->net), model_params(src), sizeof(float) * src->num_params);
     model_weights_changed(&a->net);
+    /* it adapts where src computes: a network on a GPU adapts there */
+    if (model_device(src) >= 0 && (rc = model_use_cuda(&a->net, model_device(src), err))) { adapter_free(a); return rc; }
     if ((rc = model_alloc(&a->net, 1, cfg->segment, 1, err))) { adapter_free(a); return rc; }
     a->ms = cr_malloc(src->num_params, sizeof(float));
     a->theta0 = cfg->decay > 0 ? cr_malloc(src->num_params, sizeof(float)) : NULL;

@@ -30,7 +30,7 @@ typedef struct adapter {
     long updates;
 } adapter;
 
-/* A copy of src's weights that will adapt. ms0: the initial mean squared
+/* A copy of src's weights that will adapt, on src's device. ms0: the initial mean squared
  * gradients (num_params), e.g. RMSProp's second moment from training; NULL:
  * start from the first segment's own gradient. */
 int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_config *cfg, charrnn_error *err);

@@ -184,6 +184,14 @@ const float *model_grads(const model *m) { return m->ops->grads_host(m); }
 
 int model_check(const model *m, charrnn_error *err) { return m->ops->check ? m->ops->check(m, err) : CHARRNN_OK; }
 
+int model_cuda_built(void) {
+#ifdef CHARRNN_CUDA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 int model_cuda_devices(void) {
 #ifdef CHARRNN_CUDA
     return cuda_device_count();
@@ -192,18 +200,18 @@ int model_cuda_devices(void) {
 #endif
 }
 
-/* A fresh CUDA state with m's layout, parameters and carried state (and activations
- * of m's size where m has them); then m's old backend goes. On a failure m stays as it was. */
-int model_use_cuda(model *m, int device, charrnn_error *err) {
-#ifdef CHARRNN_CUDA
-    if (m->ops == &cuda_fp32_ops) return CHARRNN_OK;
-    if (m->version_src) return cr_fail(err, CHARRNN_EINVAL, "a view of a model cannot move to the GPU; move its owner");
-    int rc = cuda_select_device(device, err);
-    if (rc) return rc;
+/* A fresh state of backend ops with m's layout, parameters and carried state (and
+ * activations of m's size where m has them); then m's old backend goes. On a
+ * failure m stays as it was. The optimizer's moments are the caller's to move
+ * (model_moments_to_host before, model_moments_from_host after). */
+static int move_to(model *m, const backend_ops *ops, int gpu, charrnn_error *err) {
+    if (m->version_src) return cr_fail(err, CHARRNN_EINVAL, "a view of a model cannot move to another device; move its owner");
     model g = *m;
     g.be = NULL;
-    g.ops = &cuda_fp32_ops;
-    if ((rc = g.ops->init(&g, err))) return rc;
+    g.ops = ops;
+    g.gpu = gpu;
+    int rc = g.ops->init(&g, err);
+    if (rc) return rc;
     memcpy(g.ops->params_host(&g), m->ops->params_host(m), sizeof(float) * m->num_params);
     g.ops->weights_changed(&g);
     if (m->B > 0 && !(rc = g.ops->alloc(&g, m->B, m->T, m->train, err))) {
@@ -217,7 +225,8 @@ int model_use_cuda(model *m, int device, charrnn_error *err) {
         free(h);
         free(c);
     }
-    if (!rc) rc = g.ops->check(&g, err);
+    if (!rc) rc = model_check(&g, err);
+    if (!rc) rc = model_check(m, err); /* what was read from the old one is what it held */
     if (rc) {
         g.ops->free(&g);
         return rc;
@@ -225,9 +234,35 @@ int model_use_cuda(model *m, int device, charrnn_error *err) {
     m->ops->free(m);
     *m = g;
     return CHARRNN_OK;
+}
+
+int model_use_cuda(model *m, int device, charrnn_error *err) {
+#ifdef CHARRNN_CUDA
+    if (m->ops == &cuda_fp32_ops && m->gpu == device) return CHARRNN_OK;
+    if (m->version_src) return cr_fail(err, CHARRNN_EINVAL, "a view of a model cannot move to the GPU; move its owner");
+    int rc = cuda_select_device(device, err);
+    return rc ? rc : move_to(m, &cuda_fp32_ops, device, err);
 #else
     (void)m;
     (void)device;
     return cr_fail(err, CHARRNN_EINVAL, "this build has no CUDA backend: build with make CUDA=1");
+#endif
+}
+
+int model_use_cpu(model *m, charrnn_error *err) {
+    if (model_device(m) < 0) return CHARRNN_OK;
+    return move_to(m, &cpu_fp32_ops, 0, err);
+}
+
+int model_device(const model *m) { return m->ops && !strncmp(m->ops->name, "cuda", 4) ? m->gpu : -1; }
+
+int model_cuda_describe(int device, int what, char *out, size_t cap) {
+    if (cap) out[0] = 0;
+#ifdef CHARRNN_CUDA
+    return cuda_describe(device, (cuda_what)what, out, cap);
+#else
+    (void)device;
+    (void)what;
+    return -1;
 #endif
 }

@@ -50,12 +50,23 @@ int model_bf16(const model *m);
  * an error where this build or processor has no half kernels. */
 int model_use_half(model *m, charrnn_error *err);
 
+/* Whether this build has the CUDA backend (make CUDA=1). */
+int model_cuda_built(void);
 /* The GPUs this build and machine can use (0 without a CUDA build, driver or device). */
 int model_cuda_devices(void);
 /* Moves m (an owner, not a view) onto the CUDA backend on GPU `device`: its
  * parameters, carried state and activations' size go along. An error (m stays
  * where it was) in a build without CUDA (make CUDA=1) or without that GPU. */
 int model_use_cuda(model *m, int device, charrnn_error *err);
+/* Moves m (an owner) back onto the CPU backend (float32), as model_use_cuda moves
+ * it there; nothing to do on the CPU. */
+int model_use_cpu(model *m, charrnn_error *err);
+/* The GPU m (or the owner of view m) computes on, cuda:N, or -1 on the CPU. */
+int model_device(const model *m);
+/* GPU `device` in words into out (what: 0 its name, 1 a summary with its memory,
+ * 2 what decides its float results: GPU, CUDA runtime and driver, cuBLAS); -1 and
+ * "" in a build without CUDA or without that GPU. */
+int model_cuda_describe(int device, int what, char *out, size_t cap);
 /* The first failure of a device operation since m moved there (the passes and the
  * other operations return no code; a failed one leaves NaN and is recorded here):
  * CHARRNN_OK, or the error's code with err filled. */

@@ -9,7 +9,8 @@
  * The file: "CHARRNNZ", a format version, the flags, the original length and its
  * CRC-32, the payload's length, a fingerprint of the model (its weights and
  * vocabulary), what exact decoding needs (the build: compiler and flags, the
- * kernels, BLAS core and thread count that computed the probabilities), the
+ * kernels, the device (the CPU, or the GPU with its CUDA runtime, driver and
+ * cuBLAS), BLAS core and thread count that computed the probabilities), the
  * adaptation settings and, for a model made fresh, its shape and seed; then the
  * coded bits.
  *
@@ -65,8 +66,10 @@ static uint64_t fingerprint(const charrnn_model *m) {
 /* What decides the probabilities bit for bit, besides the model: the compiler and
  * the flags that change float results (CHARRNN_CFLAGS, from the Makefile: -O level,
  * -march, -ffast-math, sanitizers), the instruction sets compiled for, the cells'
- * kernels, float32 products (the coder never uses bf16), the BLAS core and the
- * threads. Parts are separated by "; ", the thread count last. */
+ * kernels, float32 products (the coder never uses bf16), the device that computed
+ * them ("device cpu", or "device cuda " and the GPU, CUDA runtime, driver and
+ * cuBLAS), the BLAS core and the threads. Parts are separated by "; ", the thread
+ * count last. */
 #ifndef CHARRNN_CFLAGS
 #define CHARRNN_CFLAGS "(flags unknown)"
 #endif
@@ -91,11 +94,6 @@ static uint64_t fingerprint(const charrnn_model *m) {
 #else
 #define ISA ISA_BASE
 #endif
-static void build_string(char *out, size_t cap, int threads) {
-    snprintf(out, cap, "charrnn %s; %s %s; isa %s; kernels %s; fp32; openblas %s, %s; threads %d", CHARRNN_VERSION,
-             COMPILER, CHARRNN_CFLAGS, ISA, cells_kernel_name(), openblas_get_corename(), openblas_get_config(), threads);
-}
-
 /* The i-th "; "-separated part of s[0..n), its length into *len (0 past the last). */
 static const char *build_part(const char *s, size_t n, int i, size_t *len) {
     const char *end = s + n, *sep;
@@ -104,6 +102,43 @@ static const char *build_part(const char *s, size_t n, int i, size_t *len) {
     *len = (size_t)((sep ? sep : end) - s);
     return s;
 }
+
+static void build_string(char *out, size_t cap, const model *net, int threads) {
+    char dev[300] = "cpu";
+    const int gpu = model_device(net);
+    if (gpu >= 0) {
+        snprintf(dev, sizeof dev, "cuda ");
+        if (model_cuda_describe(gpu, 2, dev + 5, sizeof dev - 5)) snprintf(dev, sizeof dev, "cuda (unknown GPU)");
+    }
+    snprintf(out, cap, "charrnn %s; %s %s; isa %s; kernels %s; fp32; device %s; openblas %s, %s; threads %d",
+             CHARRNN_VERSION, COMPILER, CHARRNN_CFLAGS, ISA, cells_kernel_name(), dev, openblas_get_corename(),
+             openblas_get_config(), threads);
+}
+
+/* The "device ..." part of a build string s[0..n) (its length into *len), or NULL. */
+static const char *device_part(const char *s, size_t n, size_t *len) {
+    for (int i = 0; i < 64; i++) {
+        const char *p = build_part(s, n, i, len);
+        if (*len == 0 && p == s + n) return NULL;
+        if (*len >= 7 && !memcmp(p, "device ", 7)) return p;
+    }
+    return NULL;
+}
+
+/* A file whose probabilities came from another device than this run's: the refusal,
+ * naming both (CHARRNN_OK where the devices agree, or the file names none). */
+static int device_mismatch(charrnn_error *err, const char *name, const char *theirs, size_t bl, const char *ours) {
+    size_t tl, ol;
+    const char *tp = device_part(theirs, bl, &tl), *op = device_part(ours, strlen(ours), &ol);
+    if (!tp || !op || (tl == ol && !memcmp(tp, op, tl))) return CHARRNN_OK;
+    char a[300];
+    const int was_cpu = tl == 10 && !memcmp(tp, "device cpu", 10);
+    return cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed on %s, but this run computes on %.*s: exact decoding "
+                   "needs the device that made the probabilities; decompress it %s", name,
+                   cr_esc(a, sizeof a, tp + 7, tl - 7), (int)(ol - 7), op + 7,
+                   was_cpu ? "on the CPU (--device cpu)" : "on that GPU with the same CUDA and cuBLAS (--device cuda)");
+}
+
 
 /* The refusal of a file made by another build than this one (theirs: bl bytes from
  * the file, quoted escaped): another thread count alone says so; otherwise the first
@@ -388,7 +423,8 @@ void charrnn_compress_options_default(charrnn_compress_options *o) {
     o->seed = 1;
 }
 
-/* A fresh byte-level model for --adapt without a checkpoint (its shape checked by check_settings). */
+/* A fresh byte-level model for --adapt without a checkpoint (its shape checked by check_settings),
+ * on the device the library's own models go to (charrnn_set_device). */
 static int fresh_model(charrnn_model **out, const header *h, charrnn_error *err) {
     charrnn_model_config c;
     charrnn_model_config_default(&c);
@@ -397,7 +433,18 @@ static int fresh_model(charrnn_model **out, const header *h, charrnn_error *err)
     c.rnn_size = h->size;
     uint32_t vocab[256];
     for (int i = 0; i < 256; i++) vocab[i] = (uint32_t)i;
-    return charrnn_model_new(out, &c, CHARRNN_UNIT_BYTE, vocab, 256, h->seed, err);
+    int rc = charrnn_model_new(out, &c, CHARRNN_UNIT_BYTE, vocab, 256, h->seed, err);
+    if (!rc && (rc = handle_set_device(*out, handle_default_device(), err))) {
+        charrnn_model_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* A failure of the device computing the probabilities (model_check), as the error. */
+static int job_check(const job *j, charrnn_error *err) {
+    int rc = model_check(&j->view, err);
+    return rc || !j->adapt ? rc : model_check(&j->ad.net, err);
 }
 
 int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_compress_options *o, void **out,
@@ -436,7 +483,7 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
     h.length = n;
     h.crc = crc32_of(in, n);
     h.model = fingerprint(m);
-    build_string(h.build, sizeof h.build, charrnn_get_threads());
+    build_string(h.build, sizeof h.build, &m->net, charrnn_get_threads());
     job j;
     rc = job_init(&j, m, &h, err);
     ac_coder c;
@@ -446,6 +493,7 @@ int charrnn_compress(charrnn_model *m, const void *in, size_t n, const charrnn_c
         const int V = j.V;
         uint32_t total = quantise(j.cum, model_probs(&j.view, 0), V, j.escapes, j.coded);
         int id, k = next_symbol(m, s, n, i, &id);
+        if ((rc = job_check(&j, err))) break;
         if (!isfinite(model_probs(&j.view, 0)[0])) {
             rc = cr_fail(err, CHARRNN_ENONFINITE, "the model's probabilities are not finite; it cannot compress");
             break;
@@ -517,11 +565,11 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
     thread_scope ts;
     threads_enter(&ts, m ? m->threads : 0);
     char build[MAX_BUILD];
-    build_string(build, sizeof build, charrnn_get_threads());
-    if (h.build_len != strlen(build) || memcmp(build, h.build, h.build_len))
+    if ((h.flags & FLAG_FRESH) && !(rc = fresh_model(&own, &h, err))) m = own;
+    if (!rc) build_string(build, sizeof build, &m->net, charrnn_get_threads());
+    if (!rc && (h.build_len != strlen(build) || memcmp(build, h.build, h.build_len)) &&
+        !(rc = device_mismatch(err, name, h.build, h.build_len, build)))
         rc = build_mismatch(err, name, h.build, h.build_len, build);
-    else if ((h.flags & FLAG_FRESH) && !(rc = fresh_model(&own, &h, err)))
-        m = own;
     if (!rc && fingerprint(m) != h.model)
         rc = cr_fail(err, CHARRNN_EMISMATCH, "%s was compressed with another model than %s (its weights or vocabulary "
                      "differ); decompress with the checkpoint that compressed it", name,
@@ -538,6 +586,7 @@ int charrnn_decompress(charrnn_model *m, const void *in, size_t n, const char *n
     size_t o = 0;
     while (!rc && o < h.length) {
         if (ac_decode_overrun(&c)) { rc = -2; break; }
+        if ((rc = job_check(&j, err))) break;
         const int V = j.V;
         uint32_t total = quantise(j.cum, model_probs(&j.view, 0), V, j.escapes, j.coded);
         uint32_t cnt = ac_decode_count(&c, total);

@@ -46,8 +46,9 @@ static int network_loss(void *self, const corpus *c, const char *name, int strea
         threads_leave(&ts);
         res->predicted = cnt;
         res->streams = B;
-        if (stopped) rc = cr_fail(err, CHARRNN_ECANCELED, "evaluation was stopped");
-        else if (!isfinite(res->nats))
+        rc = model_check(&run, err); /* a device's failure, before what it left is judged */
+        if (!rc && stopped) rc = cr_fail(err, CHARRNN_ECANCELED, "evaluation was stopped");
+        else if (!rc && !isfinite(res->nats))
             rc = cr_fail(err, CHARRNN_ENONFINITE, "the loss on %s is not finite (%g): the model's numbers overflow "
                          "(its weights are too large); this checkpoint cannot be evaluated", name, res->nats);
     }
@@ -116,6 +117,7 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
                 y[k] = (int32_t)corpus_id(&c, pos + (size_t)k + 1);
             }
             double l = adapter_step(&a, x, y, t);
+            if ((rc = model_check(&a.net, err))) break;
             if (!isfinite(l)) {
                 rc = cr_fail(err, CHARRNN_ENONFINITE, "the loss on %s became %g during dynamic evaluation; use a lower "
                              "learning rate", name, l);
@@ -209,6 +211,7 @@ int charrnn_trace_text(charrnn_model *m, const char *text, size_t len, const cha
         int tt = n - pos < (size_t)T ? (int)(n - pos) : T;
         for (int s = 0; s < tt; s++) x[s] = (int32_t)corpus_id(&c, pos + s);
         model_forward(&run, x, NULL, 1, tt, 0, NULL);
+        if ((rc = model_check(&run, err))) goto done;
         for (int s = 0; s < tt; s++) {
             size_t i = pos + s;
             t->chars[i] = m->vocab[x[s]];

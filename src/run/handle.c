@@ -133,7 +133,11 @@ int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_e
     if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16)
         return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16", (int)p);
     int on = p == CHARRNN_PRECISION_BF16;
-    if (p == CHARRNN_PRECISION_AUTO) {
+    if (p == CHARRNN_PRECISION_AUTO && model_device(&m->net) >= 0) {
+        /* the CPU's timing says nothing of a GPU: float32 there unless asked */
+        snprintf(m->precision_note, sizeof m->precision_note, "fp32 (auto on the GPU: fp32 unless bf16 is asked for)");
+        on = 0;
+    } else if (p == CHARRNN_PRECISION_AUTO) {
         /* a trainer's model does the trainer's passes; any other what it was told, or sampling */
         const int training = m->net.train;
         const int batch = training ? m->net.B : m->work_batch ? m->work_batch : 1;
@@ -220,3 +224,130 @@ long charrnn_struct_layout(const char *type, const char *field) {
             return (long)LAYOUT_TABLE[i].at;
     return -1;
 }
+
+/* ---- devices ---------------------------------------------------------------------- */
+
+/* auto's rule for a model that samples (one stream, one step): below this many
+ * parameters the CPU's sampler is the faster (a GPU pays a launch per step) */
+#define AUTO_GPU_MIN_SAMPLING_PARAMS 1000000
+
+/* "auto" -2, "cpu" -1, "cuda" 0, "cuda:N" N; CHARRNN_EINVAL for anything else */
+static int parse_device(const char *device, int *gpu, charrnn_error *err) {
+    char q[96];
+    if (!device || !strcmp(device, "auto")) { *gpu = -2; return CHARRNN_OK; }
+    if (!strcmp(device, "cpu")) { *gpu = -1; return CHARRNN_OK; }
+    if (!strcmp(device, "cuda")) { *gpu = 0; return CHARRNN_OK; }
+    if (!strncmp(device, "cuda:", 5) && device[5] >= '0' && device[5] <= '9' && strlen(device) <= 8) {
+        char *end;
+        long n = strtol(device + 5, &end, 10);
+        if (!*end) { *gpu = (int)n; return CHARRNN_OK; }
+    }
+    return cr_fail(err, CHARRNN_EINVAL, "device '%s' is not one of auto, cpu, cuda, cuda:N (N: a GPU's number from 0)",
+                   cr_esc(q, sizeof q, device, strlen(device)));
+}
+
+/* A GPU that device asks for outright is there: a one-line error otherwise. */
+static int check_gpu(const char *device, int gpu, charrnn_error *err) {
+    if (!model_cuda_built())
+        return cr_fail(err, CHARRNN_EINVAL, "device %s: this charrnn was built without the CUDA backend; build it "
+                       "with make CUDA=1, or use device cpu", device);
+    const int n = model_cuda_devices();
+    if (n == 0)
+        return cr_fail(err, CHARRNN_EINVAL, "device cuda:%d: no CUDA GPU is visible here (no driver or no device); use "
+                       "device cpu or auto", gpu);
+    if (gpu >= n)
+        return cr_fail(err, CHARRNN_EINVAL, "device cuda:%d: this machine has %d GPU%s (cuda:0 to cuda:%d)", gpu, n,
+                       n == 1 ? "" : "s", n - 1);
+    return CHARRNN_OK;
+}
+
+int handle_set_device(charrnn_model *m, const char *device, charrnn_error *err) {
+    int gpu = -1, rc = parse_device(device, &gpu, err);
+    if (rc) return rc;
+    if (gpu >= 0 && (rc = check_gpu(device, gpu, err))) return rc;
+    char note[sizeof m->device_note] = "";
+    if (gpu == -2) {
+        const int n = model_cuda_devices();
+        const int sampling = !m->net.train && !m->work_training && (m->work_batch ? m->work_batch : 1) == 1 &&
+                             (m->work_steps ? m->work_steps : 1) == 1;
+        if (!model_cuda_built()) gpu = -1;
+        else if (n == 0) {
+            gpu = -1;
+            snprintf(note, sizeof note, "cpu (auto: this CUDA build sees no GPU: no driver or no device)");
+        } else if (sampling && m->net.num_params < AUTO_GPU_MIN_SAMPLING_PARAMS) {
+            gpu = -1;
+            snprintf(note, sizeof note, "cpu (auto: sampling one stream of a small network, %zu parameters, is faster "
+                     "on the CPU than on the GPU)", m->net.num_params);
+        } else
+            gpu = 0;
+    }
+    if (gpu == model_device(&m->net)) {
+        snprintf(m->device_note, sizeof m->device_note, "%s", note);
+        return CHARRNN_OK;
+    }
+    if (atomic_load(&m->refs) > 1)
+        return cr_fail(err, CHARRNN_EINVAL, "the model cannot change device while samplers or streams are open on it; "
+                       "set its device before opening them");
+    /* the optimizer's moments leave with the network and arrive with it */
+    if (m->moments) model_moments_to_host(&m->net, m->moments);
+    rc = gpu >= 0 ? model_use_cuda(&m->net, gpu, err) : model_use_cpu(&m->net, err);
+    if (m->moments) model_moments_from_host(&m->net, m->moments);
+    if (rc) return rc;
+    m->device_name[0] = 0;
+    if (gpu >= 0) {
+        char name[128];
+        if (model_cuda_describe(gpu, 0, name, sizeof name)) snprintf(name, sizeof name, "a GPU");
+        snprintf(m->device_name, sizeof m->device_name, "cuda:%d (%s)", gpu, name);
+    }
+    m->precision_note[0] = 0; /* the new backend computes in float32 until told otherwise */
+    snprintf(m->device_note, sizeof m->device_note, "%s", note);
+    return CHARRNN_OK;
+}
+
+int charrnn_device_check(const char *device, charrnn_error *err) {
+    int gpu = -1, rc = parse_device(device, &gpu, err);
+    return rc || gpu < 0 ? rc : check_gpu(device, gpu, err);
+}
+
+int charrnn_model_set_device(charrnn_model *m, const char *device, charrnn_error *err) {
+    return handle_set_device(m, device, err);
+}
+
+const char *charrnn_model_device(const charrnn_model *m) {
+    return model_device(&m->net) >= 0 && m->device_name[0] ? m->device_name : "cpu";
+}
+
+const char *charrnn_model_device_note(const charrnn_model *m) { return m->device_note; }
+
+int charrnn_cuda_device_count(void) { return model_cuda_built() ? model_cuda_devices() : -1; }
+
+const char *charrnn_device_info(void) {
+    static char info[1024];
+    static atomic_int done;
+    if (atomic_load(&done)) return info;
+    const int n = model_cuda_devices();
+    if (!model_cuda_built()) snprintf(info, sizeof info, "none in this build (make CUDA=1 builds the CUDA backend)");
+    else if (n == 0) snprintf(info, sizeof info, "CUDA build; no GPU visible (no driver or no device)");
+    else {
+        size_t at = 0;
+        for (int i = 0; i < n && at + 1 < sizeof info; i++) {
+            char d[256];
+            model_cuda_describe(i, 1, d, sizeof d);
+            at += (size_t)snprintf(info + at, sizeof info - at, "%scuda:%d %s", i ? "; " : "", i, d);
+        }
+    }
+    atomic_store(&done, 1);
+    return info;
+}
+
+static char default_device[16] = "cpu";
+
+int charrnn_set_device(const char *device, charrnn_error *err) {
+    int gpu = -1, rc = parse_device(device, &gpu, err);
+    if (rc) return rc;
+    if (gpu >= 0 && (rc = check_gpu(device, gpu, err))) return rc;
+    snprintf(default_device, sizeof default_device, "%s", device ? device : "auto");
+    return CHARRNN_OK;
+}
+
+const char *handle_default_device(void) { return default_device; }

@@ -22,6 +22,9 @@ struct charrnn_model {
     int threads;               /* threads for work on this model (0: the process default) */
     int work_batch, work_steps, work_training; /* what --precision auto decides for (charrnn_model_set_workload) */
     char precision_note[256];  /* why the products use what they use (after charrnn_model_set_precision) */
+    char device_name[160];     /* "cuda:0 (NVIDIA H200)" while the network is on a GPU */
+    char device_note[256];     /* why, after charrnn_model_set_device with auto */
+    optim *moments;            /* a trainer's model: its optimizer, whose moments move with the network */
     /* what a checkpoint said about its run (or the live trainer's numbers) */
     long iteration;
     double epoch, learning_rate, train_loss;
@@ -42,6 +45,12 @@ int model_handle_new(charrnn_model **out, const charrnn_model_config *cfg, charr
                      const uint32_t *vocab, int vocab_size, charrnn_error *err);
 /* One more reference to m (a stream opened on it); charrnn_model_close drops one. */
 charrnn_model *model_retain(charrnn_model *m);
+/* Puts m where device says ("auto", "cpu", "cuda", "cuda:N"; NULL: auto), as
+ * charrnn_model_set_device; work: the model's work is sampling (1 x 1, not a
+ * trainer's), for auto's small-model rule. */
+int handle_set_device(charrnn_model *m, const char *device, charrnn_error *err);
+/* The process's device for models the library makes itself (charrnn_set_device). */
+const char *handle_default_device(void);
 int history_push(charrnn_model *m, long iteration, double loss);
 /* The vocabulary index of code point (or byte) c, or -1. */
 int handle_index(const charrnn_model *m, uint32_t c);

@@ -59,11 +59,13 @@ void charrnn_stream_reset(charrnn_stream *s) {
     for (int j = 0; j < s->n; j++) set_uniform(s, j);
 }
 
-static void forward_one(charrnn_stream *s) {
+/* One step of every stream; a device's failure (model_check) is the error */
+static int forward_one(charrnn_stream *s, charrnn_error *err) {
     thread_scope ts;
     threads_enter(&ts, s->m->threads);
     model_forward(&s->run, s->cur, NULL, s->n, 1, 0, NULL);
     threads_leave(&ts);
+    return model_check(&s->run, err);
 }
 
 int charrnn_stream_feed(charrnn_stream *s, const int *ids, charrnn_error *err) {
@@ -73,8 +75,7 @@ int charrnn_stream_feed(charrnn_stream *s, const int *ids, charrnn_error *err) {
                            ids[j], j, s->m->vocab_size);
         s->cur[j] = ids[j];
     }
-    forward_one(s);
-    return CHARRNN_OK;
+    return forward_one(s, err);
 }
 
 int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, long *unknown, charrnn_error *err) {
@@ -84,12 +85,12 @@ int charrnn_stream_feed_text(charrnn_stream *s, const char *text, size_t len, lo
                                       NULL, 0, NULL, err);
     if (rc) return rc;
     if (unknown) *unknown = unk;
-    for (size_t i = 0; i < c.n; i++) {
+    for (size_t i = 0; i < c.n && !rc; i++) {
         for (int j = 0; j < s->n; j++) s->cur[j] = (int32_t)corpus_id(&c, i);
-        forward_one(s);
+        rc = forward_one(s, err);
     }
     corpus_free(&c);
-    return CHARRNN_OK;
+    return rc;
 }
 
 const float *charrnn_stream_probs(const charrnn_stream *s, int j) {
@@ -259,14 +260,14 @@ int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long
         return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
                        "prime with text like the training data", unknown);
     }
-    for (size_t i = 0; i < c.n; i++) {
+    for (size_t i = 0; i < c.n && !rc; i++) {
         for (int j = 0; j < s->st->n; j++) s->cur[j] = (int)corpus_id(&c, i);
-        charrnn_stream_feed(s->st, s->cur, NULL);
+        rc = charrnn_stream_feed(s->st, s->cur, err);
         remember(s);
         s->have_pred = 1;
     }
     corpus_free(&c);
-    return CHARRNN_OK;
+    return rc;
 }
 
 /* Probabilities q descending, ties by vocabulary index: a deterministic order.
@@ -364,10 +365,10 @@ static int next_with(charrnn_sampler *s, float temperature, uint32_t *out, charr
         s->cur[j] = pick;
         out[j] = m->vocab[pick];
     }
-    charrnn_stream_feed(s->st, s->cur, NULL);
+    int rc = charrnn_stream_feed(s->st, s->cur, err);
     remember(s);
     s->have_pred = 1;
-    return CHARRNN_OK;
+    return rc;
 }
 
 int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {

@@ -149,6 +149,7 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
     if (!t->x || !t->y || !t->saved_state || !t->full_state)
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
     t->m->eval_seq_length = T;
+    t->m->moments = &t->opt_state; /* they move with the network (charrnn_model_set_device) */
     return CHARRNN_OK;
 }
 
@@ -354,6 +355,7 @@ int charrnn_trainer_init_from(charrnn_trainer *t, const char *ckpt_path, charrnn
 
 void charrnn_trainer_close(charrnn_trainer *t) {
     if (!t) return;
+    if (t->m) t->m->moments = NULL; /* samplers on the model may outlive the trainer's optimizer */
     charrnn_model_close(t->m);
     corpus_free(&t->data);
     optim_free(&t->opt_state);
@@ -433,6 +435,7 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     rc = train_on_batch_dist(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm,
                              (double)t->bl / (double)t->opt.batch_size);
     threads_leave(&ts);
+    if (model_check(net, err)) return err->code; /* a device failed: its NaN is no numerical trouble to skip */
     int skipped = 0;
     if (rc && t->skipped < t->opt.skip_nonfinite) {
         /* skip this batch: no update; the carried state may hold NaN, so start afresh */
@@ -509,7 +512,9 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
     double loss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
     threads_leave(&ts);
     model_set_states(net, 0, net->B, t->saved_state, t->saved_state + state);
-    int rc = corpus_unchanged(t, err);
+    int rc = model_check(net, err);
+    if (rc) return rc;
+    rc = corpus_unchanged(t, err);
     if (rc) return rc;
     if (stopped) return cr_fail(err, CHARRNN_ECANCELED, "validation was stopped");
     if (!isfinite(loss))
@@ -540,6 +545,8 @@ int charrnn_trainer_save(charrnn_trainer *t, const char *path, charrnn_error *er
             dist_gather_floats(t->saved_state + q * mine + (size_t)l * t->bl * H, t->bl * net->H,
                                t->full_state + q * full + (size_t)l * t->opt.batch_size * H);
     model_moments_to_host(net, &t->opt_state);
+    int rc = model_check(net, err); /* what a failed device left is not written over a good checkpoint */
+    if (rc) return rc;
     if (t->rank > 0) return CHARRNN_OK; /* rank 0 writes */
     ckpt_run r = run_of(t);
     return checkpoint_save(t->m, &r, path, err);
