@@ -19,6 +19,7 @@
 #define SERVE_MAX_TOKENS 100000
 #define SERVE_MAX_N 64
 #define SERVE_MAX_TOP 100
+#define SERVE_BACKLOG 65536 /* bytes a stream may draw ahead of what its client has taken */
 
 /* POST /v1/completions, parsed and checked. */
 typedef struct serve_completion {

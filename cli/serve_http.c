@@ -145,6 +145,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 }
                 c->sent = n;
                 if (final) c->final_sent = 1;
+                pthread_cond_signal(&s->work); /* the scheduler may have paused this stream */
             }
             all_final &= c->final_sent;
         }

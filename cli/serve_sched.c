@@ -151,11 +151,17 @@ static void *sched_main(void *arg) {
         }
         pthread_cond_broadcast(&s->progress);
         if (s->quit) break;
-        if (s->active == 0) {
+        /* a stream whose client has not taken its text waits (backpressure: memory stays bounded) */
+        int runnable = 0;
+        for (int k = 0; k < s->max_batch; k++) {
+            serve_job *j = s->slots[k];
+            active[k] = j && !(j->p.stream && j->ch[s->slot_choice[k]].text.len - j->ch[s->slot_choice[k]].sent > SERVE_BACKLOG);
+            runnable += active[k];
+        }
+        if (runnable == 0) {
             pthread_cond_wait(&s->work, &s->mu);
             continue;
         }
-        for (int k = 0; k < s->max_batch; k++) active[k] = s->slots[k] != NULL;
         pthread_mutex_unlock(&s->mu);
         charrnn_error err = {0};
         int rc = charrnn_sampler_step(s->sampler, active, out, &err);

@@ -395,8 +395,8 @@ CHARRNN_API int charrnn_sampler_draw(charrnn_sampler *s, uint32_t *out, charrnn_
  * charrnn_sampler_prime, that stream alone); step draws the next character of
  * every stream whose active[j] is nonzero, with that stream's configuration and
  * generator, into out[j], and feeds the active ones back in one batched pass
- * (streams up to the last active one go through the network; the others are
- * left as they were or hold no meaning until reset). What a stream draws
+ * (the rows up to the last active one go through the network, so keep busy
+ * streams low; inactive streams are left exactly as they were). What a stream draws
  * depends on its seed, configuration and prime and on how many rows each step
  * batched (a matrix product's rounding can depend on its shape): a stream
  * reset with seed S, primed with P, stepped as the only active stream 0 draws

@@ -156,6 +156,7 @@ struct charrnn_sampler {
     lane *lanes;       /* (n) */
     charrnn_stream *one; /* a 1-stream reader that primes a single stream (opened on first use) */
     float *state;      /* (state size) scratch: the primed state on its way into the batch */
+    float *parked;     /* (n, state size) idle streams' states while a step runs past them */
     int *cur;          /* (n) the characters drawn */
     float *q;          /* (V) scratch: the distribution being shaped */
     float *z;          /* (V) scratch: penalised logits */
@@ -232,6 +233,7 @@ void charrnn_sampler_close(charrnn_sampler *s) {
     free(s->lanes);
     charrnn_stream_close(s->one);
     free(s->state);
+    free(s->parked);
     free(s);
 }
 
@@ -482,10 +484,22 @@ int charrnn_sampler_step(charrnn_sampler *s, const unsigned char *active, uint32
         rows = j + 1;
     }
     if (!rows) return CHARRNN_OK;
-    thread_scope ts; /* only the rows up to the last active one go through the network */
+    /* only the rows up to the last active one go through the network; idle ones among them keep their state */
+    const size_t ns = charrnn_stream_state_size(s->st);
+    int idle = 0;
+    for (int j = 0; j < rows; j++) idle += !active[j];
+    if (idle && !s->parked) {
+        s->parked = cr_malloc((size_t)s->st->n * ns, sizeof(float));
+        if (!s->parked) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < rows; j++)
+        if (!active[j]) charrnn_stream_get_state(s->st, j, s->parked + (size_t)j * ns);
+    thread_scope ts;
     threads_enter(&ts, m->threads);
     model_forward(&s->st->run, s->cur, NULL, rows, 1, 0, NULL);
     threads_leave(&ts);
+    for (int j = 0; j < rows; j++)
+        if (!active[j]) charrnn_stream_set_state(s->st, j, s->parked + (size_t)j * ns);
     for (int j = 0; j < rows; j++)
         if (active[j]) remember_one(s, j, s->cur[j]);
     return CHARRNN_OK;
