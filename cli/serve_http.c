@@ -433,6 +433,21 @@ static enum MHD_Result viz(server *sv, struct MHD_Connection *c) {
 
 /* ---- the handler -------------------------------------------------------------------- */
 
+/* n bytes as they are (NUL bytes too: jb_printf would stop at one) */
+static void append_bytes(jbuf *b, const char *p, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *q = realloc(b->buf, cap);
+        if (!q) { b->oom = 1; return; }
+        b->buf = q;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    b->buf[b->len] = 0;
+}
+
 static int authorized(server *sv, struct MHD_Connection *c) {
     const char *key = sv->o->api_key;
     if (!key) return 1;
@@ -464,7 +479,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (*upload_size) { /* a piece of the body */
         if (!cc->too_big && cc->body.len + *upload_size > sv->o->max_body) cc->too_big = 1;
-        if (!cc->too_big) jb_printf(&cc->body, "%.*s", (int)*upload_size, upload);
+        if (!cc->too_big) append_bytes(&cc->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }

@@ -83,7 +83,7 @@ class Stream:
         """The next event's data (a dict, "[DONE]"), or None at the end of the stream."""
         lines = []
         while True:
-            line = self.r.fp.readline()
+            line = self.r.readline()  # through the chunked transfer coding
             if not line:
                 return None
             line = line.decode("utf-8")  # raises on a split code point
