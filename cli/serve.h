@@ -98,6 +98,7 @@ typedef struct serve_state {
     pthread_cond_t progress;      /* connections wait for characters */
     serve_job *queue_head, *queue_tail;
     int queued, active;
+    int open_streams;             /* event streams not yet sent to the end (serve_http.c) */
     serve_job **slots;            /* (max_batch) the job each batch stream serves */
     int *slot_choice;
     int draining, quit;           /* stop taking; the scheduler ends every job and leaves */

@@ -169,6 +169,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void sse_free(void *cls) {
     stream_ctx *x = cls;
+    pthread_mutex_lock(&x->sv->s->mu);
+    x->sv->s->open_streams--;
+    pthread_mutex_unlock(&x->sv->s->mu);
     sched_release(x->sv->s, x->j); /* a client gone mid-stream: its streams leave the batch */
     jb_free(&x->out);
     free(x);
@@ -210,6 +213,9 @@ static enum MHD_Result completions(server *sv, struct MHD_Connection *c, const c
         x->sv = sv;
         x->j = j;
         x->id = id;
+        pthread_mutex_lock(&s->mu);
+        s->open_streams++;
+        pthread_mutex_unlock(&s->mu);
         jb_init(&x->out);
         MHD_add_response_header(r, "Content-Type", "text/event-stream");
         MHD_add_response_header(r, "Cache-Control", "no-cache");
@@ -563,6 +569,14 @@ int serve_http_run(serve_state *s, const serve_opts *o) {
         usleep(10000);
     }
     sched_stop(s); /* whatever still runs ends now, each stream with its finish and [DONE] */
+    /* the streams' last events go out before the connections close (a client that reads nothing gets 5 s) */
+    for (end = serve_now() + 5; serve_now() < end;) {
+        pthread_mutex_lock(&s->mu);
+        int open = s->open_streams;
+        pthread_mutex_unlock(&s->mu);
+        if (!open) break;
+        usleep(10000);
+    }
     MHD_stop_daemon(d);
     fprintf(stderr, "charrnn serve: stopped\n");
     return 0;

@@ -137,7 +137,9 @@ static void *sched_main(void *arg) {
         /* abandoned jobs leave; queued ones join while there is room */
         for (int k = 0; k < s->max_batch; k++) {
             serve_job *j = s->slots[k];
-            if (j && j->cancelled) finish_choice(s, j, &j->ch[s->slot_choice[k]], "cancelled");
+            if (!j || !j->cancelled) continue;
+            finish_choice(s, j, &j->ch[s->slot_choice[k]], "cancelled");
+            if (!job_running(j)) { job_done(s, j); unref(j); } /* its last stream: the scheduler's reference goes */
         }
         while (s->queue_head && (s->queue_head->cancelled || s->queue_head->p.n <= s->max_batch - s->active)) {
             serve_job *j = s->queue_head;

@@ -10,6 +10,7 @@
 #include "test_cli.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@ static int start(server *sv, const char *args) {
     int fd[2];
     if (pipe(fd)) return -1;
     static int nlog;
-    sv->log = t_path(t_fmt("serve_%d.log", nlog++));
+    char *name = t_fmt("serve_%d.log", nlog++);
+    sv->log = t_path(name);
+    free(name);
     sv->pid = fork();
     if (sv->pid == 0) {
         dup2(fd[1], 1);
@@ -82,7 +85,9 @@ static int stop(server *sv) {
 /* Runs a scenario of tests/serve_client.py; any FAIL (or no final "done 0") fails the test. Returns 0 when it passed. */
 static int client(const server *sv, const char *scenario, const char *extra) {
     char *out = NULL, *err = NULL;
-    int rc = t_run(t_fmt("python3 tests/serve_client.py %s %d %s", scenario, sv->port, extra ? extra : ""), &out, &err);
+    char *cmd = t_fmt("python3 tests/serve_client.py %s %d %s", scenario, sv->port, extra ? extra : "");
+    int rc = t_run(cmd, &out, &err);
+    free(cmd);
     int ok = CHECKF(rc == 0 && out && strstr(out, "\ndone 0") && !strstr(out, "FAIL"), "serve_client.py %s (rc %d):\n%s%s",
                     scenario, rc, out ? out : "", err ? err : "");
     free(out);
@@ -90,10 +95,17 @@ static int client(const server *sv, const char *scenario, const char *extra) {
     return ok ? 0 : -1;
 }
 
-static char *curl(const server *sv, const char *fmt_args) {
-    char *out = NULL;
-    t_run(t_fmt("curl -sS -N -w '\\nHTTP %%{http_code}' %s", fmt_args), &out, NULL);
-    (void)sv;
+/* curl with the arguments (a printf format); its output, then "HTTP CODE". */
+static char *curl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *curl(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *args = t_vfmt(fmt, ap);
+    va_end(ap);
+    char *cmd = t_fmt("curl -sS -N -w '\\nHTTP %%{http_code}' %s", args), *out = NULL;
+    t_run(cmd, &out, NULL);
+    free(cmd);
+    free(args);
     return out ? out : t_fmt("%s", "");
 }
 
@@ -180,30 +192,30 @@ static void test_serve_endpoints(void) {
     server sv;
     if (start(&sv, "")) return;
     char *base = t_fmt("http://127.0.0.1:%d", sv.port), *o;
-    o = curl(&sv, t_fmt("%s/v1/models", base));
+    o = curl("%s/v1/models", base);
     CHECKF(strstr(o, "\"object\":\"list\"") && strstr(o, "\"cell\":\"lstm\"") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("%s/health", base));
+    o = curl("%s/health", base);
     CHECKF(strstr(o, "\"status\":\"ok\"") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("-d '{\"prompt\":\"the \",\"max_tokens\":30,\"seed\":3}' %s/v1/completions", base));
+    o = curl("-d '{\"prompt\":\"the \",\"max_tokens\":30,\"seed\":3}' %s/v1/completions", base);
     CHECKF(strstr(o, "\"object\":\"text_completion\"") && strstr(o, "\"finish_reason\":\"length\"") &&
            strstr(o, "\"completion_tokens\":30") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("-d '{\"prompt\":\"the \",\"max_tokens\":30,\"seed\":3,\"stream\":true}' %s/v1/completions", base));
+    o = curl("-d '{\"prompt\":\"the \",\"max_tokens\":30,\"seed\":3,\"stream\":true}' %s/v1/completions", base);
     CHECKF(strstr(o, "data: {") && strstr(o, "data: [DONE]\n\n") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("-d '{\"text\":\"the cat sat\",\"logprobs\":true,\"top_k\":3}' %s/v1/score", base));
+    o = curl("-d '{\"text\":\"the cat sat\",\"logprobs\":true,\"top_k\":3}' %s/v1/score", base);
     CHECKF(strstr(o, "\"predicted\":10") && strstr(o, "\"bpc\":") && strstr(o, "\"logprob\":null") &&
            strstr(o, "\"top_next\":[{") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("%s/", base));
+    o = curl("%s/", base);
     CHECKF(strstr(o, "<title>charrnn serve</title>") && strstr(o, "/v1/completions") && strstr(o, "HTTP 200"), "%s", o);
     free(o);
-    o = curl(&sv, t_fmt("'%s/viz?text=the%%20cat%%20%%E5%%BA%%8A'", base));
+    o = curl("'%s/viz?text=the%%20cat%%20%%E5%%BA%%8A'", base);
     CHECKF(strstr(o, "<!DOCTYPE html>") && strstr(o, "id=\"data\"") && strstr(o, "HTTP 200"), "%.300s", o);
     free(o);
-    o = curl(&sv, t_fmt("%s/metrics", base));
+    o = curl("%s/metrics", base);
     CHECKF(strstr(o, "charrnn_requests_total{endpoint=\"completions\"} 2") && strstr(o, "charrnn_chars_drawn_total 60") &&
            strstr(o, "charrnn_queue_length 0") && strstr(o, "charrnn_completion_seconds_count 2") &&
            strstr(o, "charrnn_completion_seconds_bucket{le=\"+Inf\"} 2"), "%s", o);
@@ -213,7 +225,7 @@ static void test_serve_endpoints(void) {
     t_write_file(txt, "the cat sat on the mat", 22);
     char *ev = NULL;
     t_cli(&ev, NULL, "eval '%s' '%s' --streams 1 --threads 1 --precision fp32", serve_model(), txt);
-    o = curl(&sv, t_fmt("-d '{\"text\":\"the cat sat on the mat\"}' %s/v1/score", base));
+    o = curl("-d '{\"text\":\"the cat sat on the mat\"}' %s/v1/score", base);
     double nats_eval = ev ? atof(ev + strlen(txt) + 2) : -1, nats = last_number_after(o, "\"nats\":");
     CHECK_CLOSE(nats, nats_eval, 1e-4, 0);
     free(ev);
@@ -235,10 +247,8 @@ static void test_serve_matches_sample(void) {
         {"\"temperature\":0", "--temperature 0"},
     };
     for (int i = 0; i < 4; i++) {
-        char *a = curl(&sv, t_fmt("-d '{\"prompt\":\"床前\",\"max_tokens\":80,\"seed\":%d,%s}' http://127.0.0.1:%d/v1/completions",
-                                  11 + i, settings[i][0], sv.port));
-        char *b = curl(&sv, t_fmt("-d '{\"prompt\":\"床前\",\"max_tokens\":80,\"seed\":%d,%s}' http://127.0.0.1:%d/v1/completions",
-                                  11 + i, settings[i][0], sv.port));
+        const char *req = "-d '{\"prompt\":\"床前\",\"max_tokens\":80,\"seed\":%d,%s}' http://127.0.0.1:%d/v1/completions";
+        char *a = curl(req, 11 + i, settings[i][0], sv.port), *b = curl(req, 11 + i, settings[i][0], sv.port);
         char *ta = strstr(a, "\"text\":"), *tb = strstr(b, "\"text\":");
         CHECKF(ta && tb && !strncmp(ta, tb, strcspn(ta, ",")), "the same seed twice:\n%s\n%s", a, b);
         /* the sample, as JSON the way the server writes text */
@@ -248,8 +258,10 @@ static void test_serve_matches_sample(void) {
         char *py = NULL;
         const char *sf = t_path("serve_sample.txt");
         t_write_file(sf, s ? s : "", s ? strlen(s) : 0);
-        t_run(t_fmt("python3 -c \"import json,sys; t=open('%s',encoding='utf-8').read(); "
-                    "sys.stdout.write(json.dumps(t[2:82], separators=(',',':')))\"", sf), &py, NULL);
+        char *cmd = t_fmt("python3 -c \"import json,sys; t=open('%s',encoding='utf-8').read(); "
+                          "sys.stdout.write(json.dumps(t[2:82], separators=(',',':')))\"", sf);
+        t_run(cmd, &py, NULL);
+        free(cmd);
         char *want = t_fmt("\"text\":%s", py ? py : "?");
         CHECKF(ta && strstr(a, want), "server and `charrnn sample` differ for %s:\n%s\n%s", settings[i][1], a, want);
         free(a); free(b); free(s); free(py); free(want);
@@ -296,10 +308,13 @@ static void test_serve_queue_full(void) {
 static void test_serve_drain(void) {
     server sv;
     if (start(&sv, "--drain 600")) return;
-    if (client(&sv, "drain", t_fmt("%d 3000 finish", (int)sv.pid))) kill(sv.pid, SIGTERM); /* never left running */
+    char arg[64];
+    snprintf(arg, sizeof arg, "%d 3000 finish", (int)sv.pid);
+    if (client(&sv, "drain", arg)) kill(sv.pid, SIGTERM); /* never left running */
     CHECKF(wait_exit(&sv) == 0, "serve did not exit 0 after draining (log %s)", sv.log);
     if (start(&sv, "--drain 0")) return;
-    if (client(&sv, "drain", t_fmt("%d 100000 cut", (int)sv.pid))) kill(sv.pid, SIGTERM);
+    snprintf(arg, sizeof arg, "%d 100000 cut", (int)sv.pid);
+    if (client(&sv, "drain", arg)) kill(sv.pid, SIGTERM);
     CHECKF(wait_exit(&sv) == 0, "serve did not exit 0 after a drain of 0 s (log %s)", sv.log);
     char *log = t_read_file(sv.log, NULL);
     CHECKF(log && strstr(log, "not taking new requests"), "%s", log ? log : "");
