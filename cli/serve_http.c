@@ -20,7 +20,25 @@
 #include <time.h>
 #include <unistd.h>
 
-PAGE_FILE(serve_page_html, "cli/pages/serve.html");
+PAGE_FILE(serve_page_css, "cli/pages/serve.css");
+PAGE_FILE(serve_page_js, "cli/pages/serve.js");
+
+/* The playground: a prime, the sampling controls, and the text as the server streams it (cli/pages/serve.js). */
+static void page_write(jbuf *b) {
+    jb_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>charrnn serve</title>\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<style>\n%s</style></head>\n<body>\n"
+                 "<header><h1>charrnn serve: playground</h1><p id=\"model\">The model runs on the server; this page "
+                 "streams what it writes.</p></header>\n<main>\n"
+                 "<textarea id=\"prime\" placeholder=\"a prime: the text to continue\"></textarea>\n<div class=\"controls\">\n"
+                 "<label>temperature <input id=\"temperature\" type=\"number\" value=\"0.8\" min=\"0\" max=\"5\" step=\"0.05\"></label>\n"
+                 "<label>characters <input id=\"length\" type=\"number\" value=\"500\" min=\"1\" max=\"100000\"></label>\n"
+                 "<label>top-p <input id=\"top_p\" type=\"number\" value=\"1\" min=\"0.01\" max=\"1\" step=\"0.01\"></label>\n"
+                 "<label>seed <input id=\"seed\" type=\"number\" placeholder=\"random\" min=\"0\"></label>\n"
+                 "<label>API key <input id=\"key\" type=\"password\" size=\"12\"></label>\n"
+                 "<button id=\"go\">Write</button> <button id=\"stop\" disabled>Stop</button>\n"
+                 "<a href=\"#\" id=\"viz\">look inside</a>\n</div>\n<div id=\"out\"></div>\n<div id=\"status\"></div>\n</main>\n"
+                 "<script>\n%s</script>\n</body></html>\n", serve_page_css, serve_page_js);
+}
 
 enum { EP_COMPLETIONS, EP_SCORE, EP_MODELS, EP_HEALTH, EP_METRICS, EP_PAGE, EP_VIZ, EP_OTHER };
 static const char *const EP_NAMES[] = {"completions", "score", "models", "health", "metrics", "page", "viz", "other"};
@@ -511,9 +529,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     case EP_HEALTH: return health(sv, c);
     case EP_METRICS: return metrics(sv, c);
     case EP_VIZ: return viz(sv, c);
-    default:
-        count(sv, EP_PAGE, 200);
-        return send_buf(c, 200, "text/html; charset=utf-8", serve_page_html, strlen(serve_page_html), NULL);
+    default: {
+        jbuf b;
+        jb_init(&b);
+        page_write(&b);
+        count(sv, EP_PAGE, b.oom ? 500 : 200);
+        enum MHD_Result r = b.oom ? send_buf(c, 500, "text/plain", "out of memory\n", 14, NULL)
+                                  : send_buf(c, 200, "text/html; charset=utf-8", b.buf, b.len, NULL);
+        jb_free(&b);
+        return r;
+    }
     }
 }
 

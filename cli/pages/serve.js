@@ -1,37 +1,3 @@
-<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>charrnn serve</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
-header { padding: 10px 18px; background: #fff; border-bottom: 1px solid #ddd; }
-h1 { font-size: 18px; margin: 0 0 4px; } header p { margin: 0; color: #666; font-size: 13px; }
-main { padding: 14px 18px; max-width: 1100px; }
-.controls { display: flex; flex-wrap: wrap; gap: 10px 16px; align-items: center; margin-bottom: 10px; }
-textarea { width: 100%; height: 60px; font: 14px/1.4 ui-monospace, monospace; box-sizing: border-box; }
-input[type=number] { width: 6em; }
-button { font-size: 14px; padding: 4px 12px; }
-#out { white-space: pre-wrap; font: 14px/1.5 ui-monospace, monospace; background: #fff; border: 1px solid #ddd;
-  padding: 10px; min-height: 240px; word-break: break-all; }
-#out .prime { color: #777; }
-#status { color: #666; font-size: 13px; margin-top: 6px; }
-</style></head>
-<body>
-<header><h1>charrnn serve: playground</h1><p id="model">The model runs on the server; this page streams what it writes.</p></header>
-<main>
-<textarea id="prime" placeholder="a prime: the text to continue"></textarea>
-<div class="controls">
-<label>temperature <input id="temperature" type="number" value="0.8" min="0" max="5" step="0.05"></label>
-<label>characters <input id="length" type="number" value="500" min="1" max="100000"></label>
-<label>top-p <input id="top_p" type="number" value="1" min="0.01" max="1" step="0.01"></label>
-<label>seed <input id="seed" type="number" placeholder="random" min="0"></label>
-<label>API key <input id="key" type="password" size="12"></label>
-<button id="go">Write</button> <button id="stop" disabled>Stop</button>
-<a href="#" id="viz">look inside</a>
-</div>
-<div id="out"></div>
-<div id="status"></div>
-</main>
-<script>
 "use strict";
 const $ = (id) => document.getElementById(id);
 let abort = null;
@@ -97,5 +63,3 @@ $("go").onclick = async () => {
   }
   $("go").disabled = false; $("stop").disabled = true;
 };
-</script>
-</body></html>
