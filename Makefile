@@ -181,7 +181,7 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/charrnn.h
 
 # the pages' CSS and JavaScript, embedded by the page writers (.incbin)
 PAGES := $(wildcard cli/pages/*)
-$(BUILD)/cli/viz_html.o $(BUILD)/cli/viz_play.o: $(PAGES)
+$(BUILD)/cli/viz_html.o $(BUILD)/cli/viz_play.o $(BUILD)/cli/serve_http.o: $(PAGES)
 # test_viz.c includes the page writers and property extractors it tests, test_hard_options.c the option parser
 $(BUILD)/tests/test_viz.o: cli/viz_props.c cli/viz_html.c cli/viz.h $(PAGES)
 $(BUILD)/tests/test_hard_options.o: cli/options.c cli/options.h
@@ -205,11 +205,13 @@ $(SOLIB): $(LIB_OBJ)
 	ln -sf libcharrnn.so.$(VERSION) $(BUILD)/libcharrnn.so.$(SOMAJOR)
 	ln -sf libcharrnn.so.$(SOMAJOR) $(BUILD)/libcharrnn.so
 
+# `charrnn serve` is built on GNU libmicrohttpd (libmicrohttpd-dev): the command links it, the library never does.
+HTTPD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # The command links the static library: one self-contained binary.
 $(BIN): $(CLI_OBJ) $(BASE) $(INTLIB)
-	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(HTTPD_LIBS) -lpthread -o $@
 $(SHBIN): $(CLI_OBJ) $(BASE) $(SOLIB)
-	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(CLI_OBJ) $(BASE) $(SOLIB) -Wl,-rpath,'$$ORIGIN' $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(OMPFLAGS) $(LDFLAGS) $(CLI_OBJ) $(BASE) $(SOLIB) -Wl,-rpath,'$$ORIGIN' $(LDLIBS) $(HTTPD_LIBS) -lpthread -o $@
 
 # The test binary wraps the system calls of a checkpoint write (tests/test_faults.c
 # injects failures through them) and read() (tests/test_hard_limits.c: a corpus that
@@ -284,12 +286,14 @@ FUZZ_SEED    ?= 1
 FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -Wno-pass-failed -Werror=implicit-function-declaration -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fopenmp-simd
 FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/src/%.o) $(FUZZ_BUILD)/cli/options.o
-FUZZ_TARGETS := checkpoint utf8 options resume ngram
+FUZZ_TARGETS := checkpoint utf8 options resume ngram request
 $(FUZZ_BUILD)/%.o: %.c $(SRC_H) $(wildcard cli/*.h) include/charrnn.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS) -Icli $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(BLAS_LIBS) -lm -o $@
+# the server's request parser (cli/serve_request.c, no HTTP in it)
+$(FUZZ_BUILD)/fuzz_request: $(FUZZ_BUILD)/cli/serve_request.o
 # resuming from edited checkpoints edits them as the tests do
 $(FUZZ_BUILD)/fuzz_resume: $(FUZZ_BUILD)/tests/ckpt_edit.o
 FUZZ_CONFIG := $(FUZZ_BUILD)/config.txt

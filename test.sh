@@ -76,7 +76,7 @@ suite "sanitize build (AddressSanitizer + UBSan)" "SANITIZE=1"
 echo "== valgrind: train, resume, sample, eval, info =="
 if make -s VALGRIND=1 build/valgrind/charrnn && sh tests/valgrind.sh build/valgrind/charrnn; then count 1 0; else echo "valgrind FAILED"; count 0 1; fi
 echo "== fuzzing: each target for ${FUZZ_SECONDS:-15} s =="
-for t in checkpoint utf8 options resume ngram; do
+for t in checkpoint utf8 options resume ngram request; do
     rm -f build/fuzz/fuzz_$t.log
     if make -s fuzz FUZZ_TARGETS=$t FUZZ_SECONDS=${FUZZ_SECONDS:-15} > build/fuzz-make.log 2>&1; then
         grep -E "^(== |stat::number_of_executed_units)" build/fuzz-make.log

@@ -19,6 +19,7 @@ int cmd_compress(int argc, char **argv);
 int cmd_decompress(int argc, char **argv);
 int cmd_novelty(int argc, char **argv);
 int cmd_ngram(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } commands[] = {
     {"train", cmd_train, "train [FILE]            train a model on a text file (no FILE: the built-in corpus; -: stdin)"},
@@ -31,6 +32,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"cells", cmd_cells, "cells CHECKPOINT FILE   neurons ranked by how well they track quotes, brackets, comments, ..."},
     {"report", cmd_report, "report RUN_DIR          a web page of a run: loss curves, samples during training, checkpoint"},
     {"play", cmd_play, "play CHECKPOINT         a web page that runs the model: type a prime, watch it write"},
+    {"serve", cmd_serve, "serve CHECKPOINT        an HTTP server: streaming completions for many clients, scoring, a playground"},
     {"compress", cmd_compress, "compress [CKPT] FILE    lossless compression with the model (--adapt: it learns as it codes)"},
     {"decompress", cmd_decompress, "decompress [CKPT] FILE  the original bytes back"},
 };
@@ -65,7 +67,8 @@ int main(int argc, char **argv) {
             if (mpi && charrnn_mpi_init(&argc, &argv)) cli_die(1, "MPI could not start (MPI_Init failed)");
             int rc = commands[i].fn(argc - 2, argv + 2);
             if (rc == 0) out_finish();
-            if (rc == 0 && sig_stop_requested()) { /* a stop that came as the work ended: still a stop */
+            /* a server's way to end is a stop signal: drained, that is success */
+            if (rc == 0 && sig_stop_requested() && commands[i].fn != cmd_serve) { /* a stop that came as the work ended: still a stop */
                 fprintf(stderr, "charrnn: stopped by %s as '%s' finished; what it printed and wrote is complete\n",
                         sig_name(sig_stop_requested()), cmd);
                 rc = 128 + sig_stop_requested();
@@ -79,5 +82,5 @@ int main(int argc, char **argv) {
         if (edit_distance(cmd, commands[i].name) <= 2)
             cli_die(2, "unknown command '%s'; did you mean '%s'?", cmd, commands[i].name);
     cli_die(2, "unknown command '%s'; the commands are train, sample, eval, info, ngram, novelty, viz, cells, report, "
-            "play, compress, decompress (charrnn --help)", cmd);
+            "play, serve, compress, decompress (charrnn --help)", cmd);
 }

@@ -429,6 +429,27 @@ CHARRNN_API int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_samp
 /* charrnn_sampler_next with the configured temperature. */
 CHARRNN_API int charrnn_sampler_draw(charrnn_sampler *s, uint32_t *out, charrnn_error *err);
 
+/* Continuous batching: a sampler's streams driven one by one, for a server
+ * whose requests join and leave a batch between characters. Reset gives stream
+ * j a zero state, its own generator (seeded as charrnn_sampler_open seeds) and
+ * its own configuration (NULL: the defaults); prime feeds it text (as
+ * charrnn_sampler_prime, that stream alone); step draws the next character of
+ * every stream whose active[j] is nonzero, with that stream's configuration and
+ * generator, into out[j], and feeds the active ones back in one batched pass
+ * (the rows up to the last active one go through the network, so keep busy
+ * streams low; inactive streams are left exactly as they were). What a stream draws
+ * depends on its seed, configuration and prime and on how many rows each step
+ * batched (a matrix product's rounding can depend on its shape): a stream
+ * reset with seed S, primed with P, stepped as the only active stream 0 draws
+ * exactly what charrnn_sampler_open(S) with one stream, primed with P, draws. */
+CHARRNN_API int charrnn_sampler_stream_reset(charrnn_sampler *s, int j, uint64_t seed, const charrnn_sample_config *c,
+                                             charrnn_error *err);
+CHARRNN_API int charrnn_sampler_stream_prime(charrnn_sampler *s, int j, const char *text, size_t len, long *skipped,
+                                             uint32_t *skipped_examples, int max_examples, int *num_examples,
+                                             charrnn_error *err);
+CHARRNN_API int charrnn_sampler_step(charrnn_sampler *s, const unsigned char *active, uint32_t *out,
+                                     charrnn_error *err);
+
 /* The most likely continuation of `length` characters after the prime text
  * (beam search of width beam over whole continuations; beam 1 is greedy
  * decoding, the argmax at every step), into out (length values), and its total

@@ -57,6 +57,9 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"cli/viz_play", 16, "viz"},
     /* train.jsonl's writer and reader: its sample lines are JSON in pure ASCII, as the pages write it (viz_html) */
     {"cli/viz_report", 16, "viz"},
+    /* `charrnn serve`: request bodies and the batch scheduler, then the HTTP face (which writes viz pages) and the command */
+    {"cli/serve", 16, "serve"}, {"cli/serve_request", 16, "serve"}, {"cli/serve_sched", 16, "serve"}, {"cli/serve_http", 17, "serve"},
+    {"cli/cmd_serve", 17, "serve"},
     {"cli/cmd_train", 17, NULL}, {"cli/cmd_sample", 17, NULL}, {"cli/cmd_eval", 17, NULL}, {"cli/cmd_compress", 17, NULL},
     {"cli/cmd_ngram", 17, NULL}, {"cli/novelty", 17, NULL},
     {"cli/main", 18, NULL},

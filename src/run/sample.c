@@ -1,6 +1,8 @@
 /* sample.c: the model reading text one character at a time (charrnn_stream),
  * and sampling on top of it (charrnn_sampler): draw a character from the
- * next-character distribution, feed it back. */
+ * next-character distribution, feed it back. A sampler's streams can also be
+ * driven one by one (reset, primed and configured each with its own seed, then
+ * stepped together as one batch): continuous batching for a server. */
 #include "cells.h"
 #include "common.h"
 #include "data.h"
@@ -140,17 +142,28 @@ void charrnn_stream_set_state(charrnn_stream *s, int j, const float *in) {
 
 #define MAX_WINDOW 4096
 
+/* One stream's own part: what charrnn_sampler_stream_reset gives it, and its
+ * place in the repetition ring. The whole-sampler calls keep every lane alike. */
+typedef struct lane {
+    rng r;                     /* its generator, once reset on its own */
+    charrnn_sample_config cfg; /* its configuration, for charrnn_sampler_step */
+    int have_pred;             /* a character was fed: the distribution is the model's */
+    int hist_len, hist_pos;
+} lane;
+
 struct charrnn_sampler {
     charrnn_stream *st;
     rng r;
-    int have_pred;     /* a character was fed: the distribution is the model's */
+    lane *lanes;       /* (n) */
+    charrnn_stream *one; /* a 1-stream reader that primes a single stream (opened on first use) */
+    float *state;      /* (state size) scratch: the primed state on its way into the batch */
+    float *parked;     /* (n, state size) idle streams' states while a step runs past them */
     int *cur;          /* (n) the characters drawn */
     float *q;          /* (V) scratch: the distribution being shaped */
     float *z;          /* (V) scratch: penalised logits */
     int *order;        /* (V) scratch: vocabulary indices by probability */
     charrnn_sample_config cfg;
     int *hist;         /* (n, MAX_WINDOW) ring of each stream's recent characters */
-    int hist_len, hist_pos;
     uint32_t *stamp;   /* (V) marks characters already penalised in this draw */
     uint32_t stamp_now;
 };
@@ -197,11 +210,13 @@ int charrnn_sampler_open(charrnn_sampler **out, charrnn_model *m, int num_stream
     s->z = cr_calloc(V, sizeof(float));
     s->order = cr_calloc(V, sizeof(int));
     s->stamp = cr_calloc(V, sizeof(uint32_t));
-    if (!s->cur || !s->q || !s->z || !s->order || !s->stamp) {
+    s->lanes = cr_calloc((size_t)num_streams, sizeof(lane));
+    if (!s->cur || !s->q || !s->z || !s->order || !s->stamp || !s->lanes) {
         charrnn_sampler_close(s);
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     }
     charrnn_sample_config_default(&s->cfg);
+    for (int j = 0; j < num_streams; j++) s->lanes[j].cfg = s->cfg;
     rng_seed(&s->r, seed, 3);
     *out = s;
     return CHARRNN_OK;
@@ -216,6 +231,10 @@ void charrnn_sampler_close(charrnn_sampler *s) {
     free(s->order);
     free(s->stamp);
     free(s->hist);
+    free(s->lanes);
+    charrnn_stream_close(s->one);
+    free(s->state);
+    free(s->parked);
     free(s);
 }
 
@@ -229,6 +248,7 @@ int charrnn_sampler_configure(charrnn_sampler *s, const charrnn_sample_config *c
         if (!s->hist) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the repetition window");
     }
     s->cfg = *c;
+    for (int j = 0; j < s->st->n; j++) s->lanes[j].cfg = *c;
     return CHARRNN_OK;
 }
 
@@ -236,12 +256,18 @@ int charrnn_sampler_use_half(charrnn_sampler *s, charrnn_error *err) {
     return model_use_half(&s->st->run, err);
 }
 
-/* Every stream's newest character goes into its ring (for the repetition penalty). */
-static void remember(charrnn_sampler *s) {
+/* Stream j's newest character goes into its ring (for the repetition penalty). */
+static void remember_one(charrnn_sampler *s, int j, int id) {
+    lane *l = &s->lanes[j];
+    l->have_pred = 1;
     if (!s->hist) return;
-    for (int j = 0; j < s->st->n; j++) s->hist[(size_t)j * MAX_WINDOW + s->hist_pos] = s->cur[j];
-    s->hist_pos = (s->hist_pos + 1) % MAX_WINDOW;
-    if (s->hist_len < MAX_WINDOW) s->hist_len++;
+    s->hist[(size_t)j * MAX_WINDOW + l->hist_pos] = id;
+    l->hist_pos = (l->hist_pos + 1) % MAX_WINDOW;
+    if (l->hist_len < MAX_WINDOW) l->hist_len++;
+}
+
+static void remember(charrnn_sampler *s) {
+    for (int j = 0; j < s->st->n; j++) remember_one(s, j, s->cur[j]);
 }
 
 int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long *skipped, uint32_t *examples,
@@ -264,7 +290,6 @@ int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long
         for (int j = 0; j < s->st->n; j++) s->cur[j] = (int)corpus_id(&c, i);
         rc = charrnn_stream_feed(s->st, s->cur, err);
         remember(s);
-        s->have_pred = 1;
     }
     corpus_free(&c);
     return rc;
@@ -279,18 +304,20 @@ static int by_prob(const void *a, const void *b, void *q_) {
     return i - j;
 }
 
-/* Stream j's next character under the configuration (see charrnn.h for the order). */
-static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out) {
-    const charrnn_sample_config *c = &s->cfg;
+/* Stream j's next character under configuration c, its uniform numbers from r
+ * (see charrnn.h for the order). */
+static int draw_one(charrnn_sampler *s, int j, const charrnn_sample_config *c, rng *r, float temperature,
+                    int *pick_out) {
     const int V = s->st->m->vocab_size;
+    const lane *l = &s->lanes[j];
     const float *logits = model_logits(&s->st->run, (size_t)j), *p = model_probs(&s->st->run, (size_t)j);
-    int penalise = c->repetition_penalty != 1 && s->hist && s->hist_len > 0;
+    int penalise = c->repetition_penalty != 1 && s->hist && l->hist_len > 0;
     if (penalise) {
         memcpy(s->z, logits, sizeof(float) * (size_t)V);
         if (++s->stamp_now == 0) { memset(s->stamp, 0, sizeof(uint32_t) * (size_t)V); s->stamp_now = 1; }
-        int w = c->repetition_window < s->hist_len ? c->repetition_window : s->hist_len;
+        int w = c->repetition_window < l->hist_len ? c->repetition_window : l->hist_len;
         for (int k = 1; k <= w; k++) {
-            int id = s->hist[(size_t)j * MAX_WINDOW + (size_t)((s->hist_pos - k + MAX_WINDOW) % MAX_WINDOW)];
+            int id = s->hist[(size_t)j * MAX_WINDOW + (size_t)((l->hist_pos - k + MAX_WINDOW) % MAX_WINDOW)];
             if (s->stamp[id] == s->stamp_now) continue;
             s->stamp[id] = s->stamp_now;
             s->z[id] = s->z[id] > 0 ? s->z[id] / c->repetition_penalty : s->z[id] * c->repetition_penalty;
@@ -335,7 +362,7 @@ static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out)
             else s->q[s->order[k]] = 0.0f;
         }
     }
-    double u = rng_uniform_double(&s->r) * sum, acc = 0;
+    double u = rng_uniform_double(r) * sum, acc = 0;
     pick = V - 1;
     for (int v = 0; v < V; v++) {
         acc += q[v];
@@ -348,6 +375,9 @@ static int draw_one(charrnn_sampler *s, int j, float temperature, int *pick_out)
     return 0;
 }
 
+#define NONFINITE_MSG "the model's next-character probabilities are not finite (its weights are so large that its " \
+                      "numbers overflow); this checkpoint cannot be sampled"
+
 static int next_with(charrnn_sampler *s, float temperature, uint32_t *out, charrnn_error *err) {
     if (!(temperature == 0 || (temperature >= 1e-6f && temperature <= 1e6f)))
         return cr_fail(err, CHARRNN_EINVAL, "temperature %s is out of range; use 0 (argmax) or a value from 1e-6 to 1e6",
@@ -356,18 +386,16 @@ static int next_with(charrnn_sampler *s, float temperature, uint32_t *out, charr
     const int V = m->vocab_size;
     for (int j = 0; j < s->st->n; j++) {
         int pick = 0;
-        if (!s->have_pred) {
+        if (!s->lanes[j].have_pred) {
             pick = (int)(rng_uniform_double(&s->r) * V); /* no prime: a uniform first character, as char-rnn */
-        } else if (draw_one(s, j, temperature, &pick)) {
-            return cr_fail(err, CHARRNN_ENONFINITE, "the model's next-character probabilities are not finite (its "
-                           "weights are so large that its numbers overflow); this checkpoint cannot be sampled");
+        } else if (draw_one(s, j, &s->cfg, &s->r, temperature, &pick)) {
+            return cr_fail(err, CHARRNN_ENONFINITE, NONFINITE_MSG);
         }
         s->cur[j] = pick;
         out[j] = m->vocab[pick];
     }
     int rc = charrnn_stream_feed(s->st, s->cur, err);
     remember(s);
-    s->have_pred = 1;
     return rc;
 }
 
@@ -377,6 +405,108 @@ int charrnn_sampler_next(charrnn_sampler *s, float temperature, uint32_t *out, c
 
 int charrnn_sampler_draw(charrnn_sampler *s, uint32_t *out, charrnn_error *err) {
     return next_with(s, s->cfg.temperature, out, err);
+}
+
+/* ---- streams one by one: continuous batching ------------------------------------------ */
+
+int charrnn_sampler_stream_reset(charrnn_sampler *s, int j, uint64_t seed, const charrnn_sample_config *c,
+                                 charrnn_error *err) {
+    if (j < 0 || j >= s->st->n)
+        return cr_fail(err, CHARRNN_EINVAL, "stream %d is out of range; the sampler has %d", j, s->st->n);
+    charrnn_sample_config defaults;
+    if (!c) { charrnn_sample_config_default(&defaults); c = &defaults; }
+    int rc = charrnn_sample_config_check(c, err);
+    if (rc) return rc;
+    if (c->repetition_penalty != 1 && !s->hist) {
+        s->hist = cr_calloc((size_t)s->st->n * MAX_WINDOW, sizeof(int));
+        if (!s->hist) return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the repetition window");
+    }
+    if (!s->one) {
+        if ((rc = charrnn_stream_open(&s->one, s->st->m, 1, err))) return rc;
+        s->state = cr_calloc(charrnn_stream_state_size(s->one), sizeof(float));
+        if (!s->state) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    }
+    lane *l = &s->lanes[j];
+    memset(l, 0, sizeof *l);
+    l->cfg = *c;
+    rng_seed(&l->r, seed, 3); /* as charrnn_sampler_open seeds: one stream reset with seed S draws as a sampler of S */
+    charrnn_stream_reset(s->one); /* a zero state, uniform distribution */
+    charrnn_stream_get_state(s->one, 0, s->state);
+    charrnn_stream_set_state(s->st, j, s->state);
+    return CHARRNN_OK;
+}
+
+int charrnn_sampler_stream_prime(charrnn_sampler *s, int j, const char *text, size_t len, long *skipped,
+                                 uint32_t *examples, int max_examples, int *num_examples, charrnn_error *err) {
+    if (j < 0 || j >= s->st->n || !s->one)
+        return cr_fail(err, CHARRNN_EINVAL, "stream %d cannot be primed: reset it first (charrnn_sampler_stream_reset)", j);
+    corpus c;
+    long unknown = 0;
+    int nex = 0;
+    charrnn_model *m = s->st->m;
+    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, "the prime text", &unknown,
+                                      examples, max_examples, &nex, err);
+    if (rc) return rc;
+    if (skipped) *skipped = unknown;
+    if (num_examples) *num_examples = nex;
+    if (c.n == 0 && len > 0) {
+        corpus_free(&c);
+        return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
+                       "prime with text like the training data", unknown);
+    }
+    /* read in a 1-stream reader from stream j's state (the numbers of a 1-stream sampler), then moved into row j */
+    charrnn_stream_get_state(s->st, j, s->state);
+    charrnn_stream_set_state(s->one, 0, s->state);
+    for (size_t i = 0; i < c.n && !rc; i++) {
+        int id = (int)corpus_id(&c, i);
+        rc = charrnn_stream_feed(s->one, &id, err); /* a device's failure is the error */
+        remember_one(s, j, id);
+    }
+    corpus_free(&c);
+    if (rc) return rc;
+    charrnn_stream_get_state(s->one, 0, s->state);
+    charrnn_stream_set_state(s->st, j, s->state);
+    return CHARRNN_OK;
+}
+
+int charrnn_sampler_step(charrnn_sampler *s, const unsigned char *active, uint32_t *out, charrnn_error *err) {
+    charrnn_model *m = s->st->m;
+    const int V = m->vocab_size;
+    int rows = 0;
+    for (int j = 0; j < s->st->n; j++) {
+        s->cur[j] = 0;
+        if (!active[j]) continue;
+        lane *l = &s->lanes[j];
+        int pick = 0;
+        if (!l->have_pred) pick = (int)(rng_uniform_double(&l->r) * V); /* no prime: as charrnn_sampler_next */
+        else if (draw_one(s, j, &l->cfg, &l->r, l->cfg.temperature, &pick))
+            return cr_fail(err, CHARRNN_ENONFINITE, NONFINITE_MSG);
+        s->cur[j] = pick;
+        out[j] = m->vocab[pick];
+        rows = j + 1;
+    }
+    if (!rows) return CHARRNN_OK;
+    /* only the rows up to the last active one go through the network; idle ones among them keep their state */
+    const size_t ns = charrnn_stream_state_size(s->st);
+    int idle = 0;
+    for (int j = 0; j < rows; j++) idle += !active[j];
+    if (idle && !s->parked) {
+        s->parked = cr_malloc((size_t)s->st->n * ns, sizeof(float));
+        if (!s->parked) return cr_fail(err, CHARRNN_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < rows; j++)
+        if (!active[j]) charrnn_stream_get_state(s->st, j, s->parked + (size_t)j * ns);
+    thread_scope ts;
+    threads_enter(&ts, m->threads);
+    model_forward(&s->st->run, s->cur, NULL, rows, 1, 0, NULL);
+    threads_leave(&ts);
+    int rc = model_check(&s->st->run, err); /* a device's failure is the error */
+    if (rc) return rc;
+    for (int j = 0; j < rows; j++)
+        if (!active[j]) charrnn_stream_set_state(s->st, j, s->parked + (size_t)j * ns);
+    for (int j = 0; j < rows; j++)
+        if (active[j]) remember_one(s, j, s->cur[j]);
+    return CHARRNN_OK;
 }
 
 /* ---- beam search ------------------------------------------------------------------- */
