@@ -18,6 +18,7 @@ int cmd_serve(int argc, char **argv) {
     int port = 8080, max_batch = 16, max_queue = 64, threads = 0, precision = 0;
     long max_body = 1 << 20;
     double drain = 10;
+    const char *device = NULL;
     optdef opts[] = {
         {"host", O_STR, &host, 0, "numeric address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)", 0},
         {"port", O_INT, &port, "[0,65535]", "port to listen on (default 8080; 0: a free one, printed)", 0},
@@ -28,19 +29,22 @@ int cmd_serve(int argc, char **argv) {
         {"drain", O_DOUBLE, &drain, "[0,86400]", "on SIGTERM or Ctrl-C, seconds open requests get to finish (default 10)", 0},
         {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the machine's)", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
+        {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {NULL, 0, NULL, 0, NULL, 0},
     };
     const char *pos[1];
     int np = cli_parse(argc, argv, "serve", "usage: charrnn serve CHECKPOINT [options]", opts, pos, 1);
     if (np != 1) cli_die(2, "serve needs a CHECKPOINT: charrnn serve cv/latest.safetensors (charrnn serve --help)");
     if (api_key && !*api_key) cli_die(2, "--api-key is empty; give a key, or leave the option out");
-    cli_check_precision(precision);
+    const char *dev = cli_device(device, NULL);
+    cli_check_precision(precision, dev);
     cli_set_threads(threads);
     charrnn_error err = {0};
     charrnn_model *m = NULL;
     if (charrnn_file_kind(pos[0]) == CHARRNN_FILE_NGRAM)
         cli_die(2, "%s is an n-gram model; serve runs network checkpoints (from charrnn train)", pos[0]);
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
+    cli_set_device(m, dev, 1);
     charrnn_model_set_workload(m, max_batch, 1, 0);
     cli_set_precision(m, precision, 0);
     serve_state s = {.m = m, .max_batch = max_batch, .max_queue = max_queue};
