@@ -10,7 +10,9 @@
 #include "test.h"
 
 #include "bf16.h"
+#include "cpu_backend.h"
 #include "model.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -288,6 +290,90 @@ static void test_backward_follows_forward(void) {
         }
 }
 
+/* ---- dropout masks: Philox4x32-10 (philox.h), the same on every backend ---- */
+
+/* Random123's known answers (its tests/kat_vectors, "philox4x32 10": counter, key, result) */
+static void test_philox_known_answers(void) {
+    static const struct { uint32_t c[4], k[2], want[4]; } kat[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+        {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+        {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+    };
+    for (int i = 0; i < 3; i++) {
+        philox4 c = {{kat[i].c[0], kat[i].c[1], kat[i].c[2], kat[i].c[3]}};
+        philox4 w = philox4x32_10(c, kat[i].k[0], kat[i].k[1]);
+        for (int j = 0; j < 4; j++)
+            CHECKF(w.v[j] == kat[i].want[j], "Philox4x32-10 known answer %d, word %d: %08x, not %08x", i, j, w.v[j], kat[i].want[j]);
+    }
+}
+
+/* The masks' statistics: the kept share is 1 - p within 5 sigma, for each layer and key; the
+ * layers' masks and two keys' masks are independent (both kept: (1 - p)^2); masks hold 0 or 1/(1 - p). */
+static void test_dropout_mask_statistics(void) {
+    enum { N = 1 << 18 };
+    const float keep = 0.7f, scale = 1.0f / keep;
+    static float mk[3][N];
+    const uint64_t keys[2] = {0, 0x0123456789abcdefULL};
+    for (int k = 0; k < 2; k++) {
+        for (int l = 0; l < 2; l++)
+            for (uint64_t q = 0; q < N / 4; q++) dropout_mask4(keys[k], l, q, keep, scale, mk[l] + 4 * q);
+        for (uint64_t q = 0; q < N / 4; q++) dropout_mask4(keys[1 - k], 0, q, keep, scale, mk[2] + 4 * q);
+        double kept[3] = {0}, both01 = 0, both02 = 0;
+        int values_ok = 1;
+        for (int i = 0; i < N; i++) {
+            for (int l = 0; l < 3; l++) {
+                kept[l] += mk[l][i] != 0;
+                values_ok &= mk[l][i] == 0 || mk[l][i] == scale;
+            }
+            both01 += mk[0][i] != 0 && mk[1][i] != 0;
+            both02 += mk[0][i] != 0 && mk[2][i] != 0;
+        }
+        CHECKF(values_ok, "key %d: a mask holds something other than 0 and 1/keep", k);
+        const double sd1 = sqrt(keep * (1 - keep) / N), p2 = (double)keep * keep, sd2 = sqrt(p2 * (1 - p2) / N);
+        for (int l = 0; l < 3; l++)
+            CHECKF(fabs(kept[l] / N - keep) < 5 * sd1, "key %d, mask %d: %.5f kept, not %.2f", k, l, kept[l] / N, keep);
+        CHECKF(fabs(both01 / N - p2) < 5 * sd2, "key %d: layers 0 and 1 both keep %.5f, not %.4f", k, both01 / N, p2);
+        CHECKF(fabs(both02 / N - p2) < 5 * sd2, "key %d: two keys both keep %.5f, not %.4f", k, both02 / N, p2);
+    }
+}
+
+/* The CPU's forward: each layer's mask is Philox's (element i: word i % 4 of counter {i / 4, l}, a
+ * size that leaves a tail of one), from one key per forward: the generator moves by two draws,
+ * whatever the sizes (a checkpoint's generator state resumes exactly) */
+static void test_dropout_masks_from_philox(void) {
+    enum { Vd = 11, Hd = 7, Ld = 2, Bd = 3, Td = 5 };
+    charrnn_model_config cfg = {.cell = CHARRNN_GRU, .num_layers = Ld, .rnn_size = Hd, .dropout = 0.4f};
+    model m;
+    charrnn_error err;
+    if (!CHECK(model_init(&m, &cfg, Vd, &err) == 0)) return;
+    CHECK(model_alloc(&m, Bd, Td, 1, &err) == 0);
+    rng r, after;
+    rng_seed(&r, 1, 2);
+    model_init_weights(&m, &r);
+    model_weights_changed(&m);
+    int32_t x[Td * Bd], y[Td * Bd];
+    for (int i = 0; i < Td * Bd; i++) x[i] = y[i] = (int32_t)(rng_u32(&r) % Vd);
+    for (int pass = 0; pass < 2; pass++) {
+        after = r;
+        const uint64_t key = dropout_key(&after);
+        model_forward(&m, x, y, Bd, Td, 1, &r);
+        CHECKF(r.state == after.state, "pass %d: a forward with dropout moved the generator by more than one key", pass);
+        const float keep = 1.0f - cfg.dropout;
+        const size_t n = (size_t)Td * Bd * Hd;
+        int same = 1, dropped = 0;
+        for (int l = 0; l < Ld; l++)
+            for (size_t i = 0; i < n; i++) {
+                float mk[4];
+                dropout_mask4(key, l, i / 4, keep, 1.0f / keep, mk);
+                same &= cpu_of(&m)->a[l].mask[i] == mk[i % 4];
+                dropped += mk[i % 4] == 0;
+            }
+        CHECKF(same, "pass %d: the CPU's dropout masks are not Philox's", pass);
+        CHECKF(dropped > 0 && dropped < Ld * (int)n, "pass %d: %d of %zu dropped", pass, dropped, Ld * n);
+    }
+    model_free(&m);
+}
+
 /* ---- the CUDA backend (a build with make CUDA=1, on a machine with a GPU) ---- */
 
 static const t_backend *cuda_backend(void) {
@@ -412,6 +498,9 @@ static void test_cuda_absent_is_an_error(void) {
 }
 
 void register_backend_tests(void) {
+    t_register("backend_philox_known_answers", test_philox_known_answers);
+    t_register("backend_dropout_mask_statistics", test_dropout_mask_statistics);
+    t_register("backend_dropout_masks_from_philox", test_dropout_masks_from_philox);
     t_register("backend_backward_follows_forward", test_backward_follows_forward);
     t_register("backend_fp32_through_the_table", test_fp32_through_the_table);
     t_register("backend_fp32_against_bf16", test_fp32_against_bf16);

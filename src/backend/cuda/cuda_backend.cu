@@ -10,9 +10,10 @@
  * Every reduction has a fixed order (no atomics), so a rerun is bit for bit.
  * A failing CUDA or cuBLAS call is kept as the model's error (cuda_check) and
  * every later operation does nothing; nothing here aborts or prints.
- * TODO (issue 19): dropout masks from Philox on the device (today the host draws
- * them with the CPU's generator calls, so CPU and GPU agree exactly); the
- * optimizer as a kernel (today on the host mirror); CUDA graphs; bf16/tf32. */
+ * Dropout masks come from Philox (philox.h) in a kernel, the same bits the CPU
+ * draws, from one key per forward.
+ * TODO (issue 19): the optimizer as a kernel (today on the host mirror); CUDA
+ * graphs; bf16/tf32. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -26,6 +27,7 @@ extern "C" {
 #include "common.h"
 #include "cuda_backend.h"
 #include "optim.h"
+#include "philox.h"
 }
 
 #define THREADS 256
@@ -68,7 +70,6 @@ typedef struct cuda_state {
     /* host */
     float *h_logits, *h_probs;  /* mirrors of the last forward's rows */
     int logits_fresh, probs_fresh;
-    float *h_mask;              /* (L, T*B, H): dropout masks drawn on the host */
     double *h_rowloss, *h_partial;
     int last_b, last_t, last_dropout;
     int sync;                   /* CHARRNN_CUDA_SYNC=1: wait after every kernel (exact error sites) */
@@ -221,6 +222,19 @@ __global__ void k_bias_sum(float *bias, const float *b_ih, const float *b_hh, in
 
 __global__ void k_rows_of(float *out, const float *row, size_t rows, int V) {
     FOR_EACH(i, rows * V) out[i] = row[i % V];
+}
+
+/* dropout of layer l's output h (n elements): its mask from Philox (philox.h, as the
+ * CPU draws it), four elements a thread, and out = h * mask */
+__global__ void k_dropout(float *mask, float *out, const float *h, uint64_t key, int l, float keep, float scale, size_t n) {
+    FOR_EACH(q, (n + 3) / 4) {
+        float mk[4];
+        dropout_mask4(key, l, q, keep, scale, mk);
+        for (size_t i = 4 * q; i < 4 * q + 4 && i < n; i++) {
+            mask[i] = mk[i - 4 * q];
+            out[i] = h[i] * mask[i];
+        }
+    }
 }
 
 /* out = a * b (out may be a) */
@@ -394,7 +408,6 @@ static void free_state(cuda_state *s) {
     free(s->h_grads);
     free(s->h_logits);
     free(s->h_probs);
-    free(s->h_mask);
     free(s->h_rowloss);
     free(s->h_partial);
     if (s->blas) cublasDestroy(s->blas);
@@ -493,11 +506,10 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     s->d_act = NULL;
     free(s->h_logits);
     free(s->h_probs);
-    free(s->h_mask);
     free(s->h_rowloss);
     free(s->h_partial);
     free(s->h_grads);
-    s->h_logits = s->h_probs = s->h_mask = s->h_grads = NULL;
+    s->h_logits = s->h_probs = s->h_grads = NULL;
     s->h_rowloss = s->h_partial = NULL;
     const size_t floats = plan_acts(m, s, B, T, train, NULL), TB = (size_t)T * B;
     cudaError_t e = cudaMalloc((void **)&s->d_act, floats * sizeof(float));
@@ -512,10 +524,8 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     s->h_probs = (float *)cr_malloc(TB * m->V, sizeof(float));
     s->h_rowloss = (double *)cr_malloc(TB, sizeof(double));
     s->h_partial = (double *)cr_malloc(NORM_BLOCKS, sizeof(double));
-    if (train && m->cfg.dropout > 0) s->h_mask = (float *)cr_malloc((size_t)m->L * TB * m->H, sizeof(float));
     if (train) s->h_grads = (float *)cr_calloc(m->num_params, sizeof(float));
-    if (!s->h_logits || !s->h_probs || !s->h_rowloss || !s->h_partial || (train && m->cfg.dropout > 0 && !s->h_mask) ||
-        (train && !s->h_grads))
+    if (!s->h_logits || !s->h_probs || !s->h_rowloss || !s->h_partial || (train && !s->h_grads))
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the host copies of the GPU's outputs");
     s->logits_fresh = s->probs_fresh = 0;
     s->last_b = s->last_t = 0;
@@ -603,13 +613,7 @@ static int forward(model *m, const int32_t *x, const int32_t *y, int b, int t, i
     s->last_dropout = dropout;
     TRY(ck(s, cudaMemcpy(s->x, x, TB * sizeof(int32_t), cudaMemcpyHostToDevice), "uploading the inputs"));
     if (y) TRY(ck(s, cudaMemcpy(s->y, y, TB * sizeof(int32_t), cudaMemcpyHostToDevice), "uploading the targets"));
-    if (dropout) { /* the CPU's draws in the CPU's order: layer by layer, row-major */
-        for (int l = 0; l < m->L; l++) {
-            float *mask = s->h_mask + (size_t)l * TB * H;
-            for (size_t i = 0; i < TB * H; i++) mask[i] = rng_uniform(r) < keep ? scale : 0.0f;
-            TRY(ck(s, cudaMemcpy(s->a[l].mask, mask, TB * H * sizeof(float), cudaMemcpyHostToDevice), "uploading a dropout mask"));
-        }
-    }
+    const uint64_t key = dropout ? dropout_key(r) : 0; /* one draw per forward, as the CPU's */
     for (int l = 0; l < m->L; l++) {
         cuda_layer *a = &s->a[l];
         float *w_ih = P(m, s->d_params, 4 * l), *b_ih = P(m, s->d_params, 4 * l + 2), *b_hh = P(m, s->d_params, 4 * l + 3);
@@ -628,7 +632,7 @@ static int forward(model *m, const int32_t *x, const int32_t *y, int b, int t, i
         TRY(ck(s, cudaMemcpy(sh, a->h + (size_t)t * bh, bh * sizeof(float), cudaMemcpyDeviceToDevice), "keeping the state"));
         if (a->c) TRY(ck(s, cudaMemcpy(sc, a->c + (size_t)t * bh, bh * sizeof(float), cudaMemcpyDeviceToDevice), "keeping the state"));
         if (dropout) {
-            k_mul<<<blocks(TB * H), THREADS>>>(a->out, a->h + bh, a->mask, TB * H);
+            k_dropout<<<blocks((TB * H + 3) / 4), THREADS>>>(a->mask, a->out, a->h + bh, key, l, keep, scale, TB * H);
             TRY(launched(s, "dropout"));
         }
     }
