@@ -290,6 +290,92 @@ static void test_backward_follows_forward(void) {
         }
 }
 
+/* ---- the optimizers and clipping, on every backend ---- */
+
+/* model_sum_grad's hook, used to write chosen gradients: step g_step's values, of three
+ * magnitudes (clipping at 5 clamps the largest) */
+static int g_step;
+static void chosen_grads(float *x, size_t n) {
+    rng r;
+    rng_seed(&r, (uint64_t)g_step, 3);
+    static const float mag[3] = {1e-3f, 1.0f, 30.0f};
+    for (size_t i = 0; i < n; i++) x[i] = (rng_uniform(&r) - 0.5f) * mag[i % 3];
+}
+
+typedef struct stepped { float *params2, *params, *m1, *m2; double norm; size_t n; } stepped;
+
+/* Four steps of optimizer kind on backend bk from fixed weights and chosen gradients, clipped by
+ * value (steps 1, 2, 4) or by norm (step 3); the fourth after the moments went to the host and
+ * back. 1: bk does not run here. */
+static int optim_steps(const t_backend *bk, charrnn_optim kind, stepped *out) {
+    charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = L, .rnn_size = H};
+    model m;
+    charrnn_error err = {0};
+    if (!CHECK(model_init(&m, &cfg, V, &err) == 0)) return -1;
+    if (bk->use(&m)) { model_free(&m); return 1; }
+    CHECK(model_alloc(&m, B, T, 1, &err) == 0);
+    rng r;
+    rng_seed(&r, 2, 2);
+    model_init_weights(&m, &r);
+    charrnn_train_options opt;
+    charrnn_train_options_default(&opt);
+    opt.optim = kind;
+    optim o;
+    CHECK(optim_init(&o, &opt, m.num_params, &err) == 0);
+    for (g_step = 1; g_step <= 4; g_step++) {
+        if (g_step == 4) {
+            model_moments_to_host(&m, &o);
+            for (size_t i = 0; o.m1 && i < o.n; i++) o.m1[i] *= 0.5f; /* what comes back is what the step uses */
+            model_moments_from_host(&m, &o);
+        }
+        model_zero_grad(&m);
+        model_sum_grad(&m, chosen_grads);
+        const double norm = model_grad_norm(&m);
+        if (g_step == 3) out->norm = norm;
+        model_clip_grad(&m, g_step == 3 ? 1.0 : 5.0, g_step == 3 ? CHARRNN_CLIP_NORM : CHARRNN_CLIP_VALUE, norm);
+        model_optim_step(&m, &o, 0.01);
+        if (g_step == 2) {
+            out->params2 = malloc(sizeof(float) * m.num_params);
+            memcpy(out->params2, model_params(&m), sizeof(float) * m.num_params);
+        }
+    }
+    model_moments_to_host(&m, &o);
+    charrnn_error derr = {0};
+    CHECKF(model_check(&m, &derr) == 0, "%s: %s", bk->name, derr.msg);
+    out->n = m.num_params;
+    out->params = malloc(sizeof(float) * out->n);
+    memcpy(out->params, model_params(&m), sizeof(float) * out->n);
+    out->m1 = o.m1;
+    out->m2 = o.m2;
+    model_free(&m);
+    return 0;
+}
+
+/* Every backend steps as the CPU: the same update rule (optim_rules.h) on the same numbers gives
+ * the same bits, moments included; the step clipped by norm only within the norm's rounding (its
+ * sum runs in another order). */
+static void test_optimizers_step_alike(void) {
+    static const charrnn_optim kinds[] = {CHARRNN_RMSPROP, CHARRNN_ADAM, CHARRNN_ADAGRAD, CHARRNN_SGD};
+    for (int b = 0; b < t_num_backends; b++)
+        for (int k = 0; k < 4; k++) {
+            stepped a = {0}, c = {0};
+            if (optim_steps(&t_backends[0], kinds[k], &a) || optim_steps(&t_backends[b], kinds[k], &c)) {
+                free(a.params2), free(a.params), free(a.m1), free(a.m2);
+                continue;
+            }
+            char what[96];
+            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 2 steps", (int)kinds[k], t_backends[b].name);
+            close_all(what, c.params2, a.params2, a.n, 0, 0);
+            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 4 steps", (int)kinds[k], t_backends[b].name);
+            close_all(what, c.params, a.params, a.n, 1e-7, 1e-6);
+            if (a.m1) close_all(what, c.m1, a.m1, a.n, 1e-9, 1e-6);
+            if (a.m2) close_all(what, c.m2, a.m2, a.n, 1e-9, 1e-6);
+            CHECKF(fabs(c.norm - a.norm) <= 1e-12 * a.norm && a.norm > 1, "%s: the norm %.17g, the CPU's %.17g",
+                   t_backends[b].name, c.norm, a.norm);
+            free(a.params2), free(a.params), free(a.m1), free(a.m2), free(c.params2), free(c.params), free(c.m1), free(c.m2);
+        }
+}
+
 /* ---- dropout masks: Philox4x32-10 (philox.h), the same on every backend ---- */
 
 /* Random123's known answers (its tests/kat_vectors, "philox4x32 10": counter, key, result) */
@@ -498,6 +584,7 @@ static void test_cuda_absent_is_an_error(void) {
 }
 
 void register_backend_tests(void) {
+    t_register("backend_optimizers_step_alike", test_optimizers_step_alike);
     t_register("backend_philox_known_answers", test_philox_known_answers);
     t_register("backend_dropout_mask_statistics", test_dropout_mask_statistics);
     t_register("backend_dropout_masks_from_philox", test_dropout_masks_from_philox);

@@ -33,7 +33,7 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/backend/philox", 1, NULL},
     {"src/backend/cells", 0, "cells"}, {"src/backend/cells_dispatch", 0, "cells"},
     /* src/nn: the limits and the optimizers, which the backends' table names */
-    {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
+    {"src/nn/optim_rules", 0, NULL}, {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
     /* src/backend: the seam (the network as backends see it, the table of operations), then the CPU backend */
     {"src/backend/backend", 5, NULL},
     {"src/backend/cpu_backend", 6, "cpu"}, {"src/backend/cpu_passes", 6, "cpu"},

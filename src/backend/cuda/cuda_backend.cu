@@ -1,7 +1,7 @@
 /* cuda_backend.cu: the CUDA backend (backend.h), float32 on one GPU. Its memory:
  * parameters and gradients in one device allocation, activations in another, and
- * host mirrors of the parameters (the authoritative copy the optimizer updates
- * today), the gradients and the last forward's logits and probabilities. Its
+ * host mirrors of the parameters (fetched when read), the gradients and the last
+ * forward's logits and probabilities; the optimizer's moments on the device. Its
  * passes follow the CPU's (cpu_passes.c, cells.c) step for step: the input
  * projection of all T steps as one cuBLAS product per layer (layer 0 a column
  * gather: the input is one-hot), the recurrent product per step, the cells'
@@ -12,8 +12,10 @@
  * every later operation does nothing; nothing here aborts or prints.
  * Dropout masks come from Philox (philox.h) in a kernel, the same bits the CPU
  * draws, from one key per forward.
- * TODO (issue 19): the optimizer as a kernel (today on the host mirror); CUDA
- * graphs; bf16/tf32. */
+ * The optimizer is a kernel per rule (optim_rules.h, the CPU's formulas) with
+ * the moments on the device; the gradients' norm and clipping stay there too,
+ * and the parameters come to the host mirror only when read.
+ * TODO (issue 19): CUDA graphs; bf16/tf32. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -51,7 +53,12 @@ typedef struct cuda_state {
     charrnn_error err;       /* the first failure */
     int owns_params;
     float *d_params, *d_grads;  /* one allocation (grads right after params), the owner's */
-    float *h_params;            /* host mirror of the parameters (the owner's) */
+    float *h_params;            /* host mirror of the parameters (the owner's), fetched when read */
+    struct cuda_state *owner;   /* whose parameters these are: this state, or a view's owner */
+    int mirror_stale;           /* the owner's: the device's parameters moved past h_params */
+    float *d_m1, *d_m2;         /* the optimizer's moments (the owner's, one allocation), or NULL */
+    const optim *moments_of;    /* the optimizer whose moments d_m1 and d_m2 hold */
+    int norm_fresh;             /* partial[NORM_BLOCKS] is the norm of the gradients as they are */
     float *h_grads;             /* host copy of the gradients, refreshed on demand */
     /* activations, one allocation */
     float *d_act;
@@ -66,11 +73,11 @@ typedef struct cuda_state {
     float *dw0t;                /* (V, G*H): layer 0's input-weight gradient, transposed */
     int32_t *x, *y;             /* (T*B) */
     double *rowloss;            /* (T*B) */
-    double *partial;            /* (NORM_BLOCKS) */
+    double *partial;            /* (NORM_BLOCKS) then the norm */
     /* host */
     float *h_logits, *h_probs;  /* mirrors of the last forward's rows */
     int logits_fresh, probs_fresh;
-    double *h_rowloss, *h_partial;
+    double *h_rowloss;
     int last_b, last_t, last_dropout;
     int sync;                   /* CHARRNN_CUDA_SYNC=1: wait after every kernel (exact error sites) */
 } cuda_state;
@@ -250,10 +257,6 @@ __global__ void k_scale(float *x, float w, size_t n) {
     FOR_EACH(i, n) x[i] *= w;
 }
 
-__global__ void k_clamp(float *x, float c, size_t n) {
-    FOR_EACH(i, n) x[i] = x[i] > c ? c : x[i] < -c ? -c : x[i];
-}
-
 /* Softmax of one row per block, and the row's cross-entropy (max - z_y) + log(sum)
  * in double when y is given. Tree reductions of fixed shape: deterministic. */
 __global__ void k_softmax_xent(float *probs, const float *logits, const int32_t *y, double *rowloss, int V) {
@@ -326,6 +329,45 @@ __global__ void k_sumsq(double *partial, const float *g, size_t n) {
         __syncthreads();
     }
     if (threadIdx.x == 0) partial[blockIdx.x] = red[0];
+}
+
+/* norm[0] = sqrt of the partial sums added in block order (one thread: the same bits every run) */
+__global__ void k_norm(double *norm, const double *partial, int nparts) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        double sum = 0.0;
+        for (int i = 0; i < nparts; i++) sum += partial[i];
+        norm[0] = sqrt(sum);
+    }
+}
+
+/* clipping by the norm the device holds: no trip to the host */
+__global__ void k_clip_norm(float *g, size_t n, const double *norm, double clip) {
+    const double coef = clip_norm_coef(clip, norm[0]);
+    if (coef < 1.0) {
+        const float c = (float)coef;
+        FOR_EACH(i, n) g[i] *= c;
+    }
+}
+
+__global__ void k_clip_value(float *g, size_t n, float c) {
+    FOR_EACH(i, n) g[i] = clip_value_rule(g[i], c);
+}
+
+/* the optimizers: optim_rules.h's update of each element, as the CPU's optim_update */
+__global__ void k_rmsprop(float *p, float *m1, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) rmsprop_rule(&k, p + i, m1 + i, g[i]);
+}
+
+__global__ void k_adam(float *p, float *m1, float *m2, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) adam_rule(&k, p + i, m1 + i, m2 + i, g[i]);
+}
+
+__global__ void k_adagrad(float *p, float *m1, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) adagrad_rule(&k, p + i, m1 + i, g[i]);
+}
+
+__global__ void k_sgd(float *p, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) sgd_rule(&k, p + i, g[i]);
 }
 
 /* ---- the products, row-major as the CPU's (cpu_backend.h), through column-major cuBLAS ---- */
@@ -402,6 +444,7 @@ static cuda_state *new_state(charrnn_error *err) {
 static void free_state(cuda_state *s) {
     if (s->owns_params) {
         cudaFree(s->d_params);
+        cudaFree(s->d_m1);
         free(s->h_params);
     }
     cudaFree(s->d_act);
@@ -409,7 +452,6 @@ static void free_state(cuda_state *s) {
     free(s->h_logits);
     free(s->h_probs);
     free(s->h_rowloss);
-    free(s->h_partial);
     if (s->blas) cublasDestroy(s->blas);
     free(s);
 }
@@ -418,6 +460,7 @@ int cuda_init(model *m, charrnn_error *err) {
     cuda_state *s = new_state(err);
     if (!s) return CHARRNN_EIO;
     s->owns_params = 1;
+    s->owner = s;
     const size_t n = m->num_params;
     s->h_params = (float *)cr_calloc(n, sizeof(float));
     cudaError_t e = cudaMalloc((void **)&s->d_params, 2 * n * sizeof(float));
@@ -448,6 +491,7 @@ int cuda_view(model *view, const model *src, charrnn_error *err) {
     s->device = o->device;
     s->d_params = o->d_params;
     s->h_params = o->h_params;
+    s->owner = o->owner;
     view->be = s;
     return CHARRNN_OK;
 }
@@ -490,7 +534,7 @@ static size_t plan_acts(const model *m, cuda_state *s, int B, int T, int train, 
     s->x = (int32_t *)take(base, &off, TB);
     s->y = (int32_t *)take(base, &off, TB);
     s->rowloss = (double *)take(base, &off, 2 * TB);
-    s->partial = (double *)take(base, &off, 2 * NORM_BLOCKS);
+    s->partial = (double *)take(base, &off, 2 * (NORM_BLOCKS + 1));
     return off;
 }
 
@@ -507,10 +551,9 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     free(s->h_logits);
     free(s->h_probs);
     free(s->h_rowloss);
-    free(s->h_partial);
     free(s->h_grads);
     s->h_logits = s->h_probs = s->h_grads = NULL;
-    s->h_rowloss = s->h_partial = NULL;
+    s->h_rowloss = NULL;
     const size_t floats = plan_acts(m, s, B, T, train, NULL), TB = (size_t)T * B;
     cudaError_t e = cudaMalloc((void **)&s->d_act, floats * sizeof(float));
     if (e != cudaSuccess) {
@@ -523,9 +566,8 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     s->h_logits = (float *)cr_malloc(TB * m->V, sizeof(float));
     s->h_probs = (float *)cr_malloc(TB * m->V, sizeof(float));
     s->h_rowloss = (double *)cr_malloc(TB, sizeof(double));
-    s->h_partial = (double *)cr_malloc(NORM_BLOCKS, sizeof(double));
     if (train) s->h_grads = (float *)cr_calloc(m->num_params, sizeof(float));
-    if (!s->h_logits || !s->h_probs || !s->h_rowloss || !s->h_partial || (train && !s->h_grads))
+    if (!s->h_logits || !s->h_probs || !s->h_rowloss || (train && !s->h_grads))
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the host copies of the GPU's outputs");
     s->logits_fresh = s->probs_fresh = 0;
     s->last_b = s->last_t = 0;
@@ -741,6 +783,7 @@ static int backward(model *m, int b, int t) {
 
 void cuda_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed) return;
     if (!s->dgates) {
         fail(s, "backward", "the model was allocated without gradients");
@@ -826,11 +869,13 @@ void cuda_set_logits(model *m, size_t row, const float *z) {
 
 void cuda_zero_grad(model *m) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (!s->failed) ck(s, cudaMemset(s->d_grads, 0, m->num_params * sizeof(float)), "clearing the gradients");
 }
 
 void cuda_scale_grad(model *m, float w) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed) return;
     k_scale<<<blocks(m->num_params), THREADS>>>(s->d_grads, w, m->num_params);
     launched(s, "scaling the gradients");
@@ -838,60 +883,118 @@ void cuda_scale_grad(model *m, float w) {
 
 void cuda_sum_grad(model *m, void (*sum)(float *x, size_t n)) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed || !s->h_grads) return;
     down(s, s->h_grads, s->d_grads, m->num_params, "reading the gradients");
     sum(s->h_grads, m->num_params);
     up(s, s->d_grads, s->h_grads, m->num_params, "writing the gradients");
 }
 
-/* per-block partial sums in double, added on the host in block order: the same bits every run */
-double cuda_grad_norm(model *m) {
+/* The norm into s->partial[NORM_BLOCKS] on the device: per-block partial sums in
+ * double, then added in block order by one thread (the same bits every run). */
+static int norm_on_device(model *m) {
     cuda_state *s = st(m);
-    if (s->failed) return NAN;
+    if (s->norm_fresh) return 0;
     k_sumsq<<<NORM_BLOCKS, THREADS>>>(s->partial, s->d_grads, m->num_params);
-    if (launched(s, "the gradients' norm") ||
-        ck(s, cudaMemcpy(s->h_partial, s->partial, NORM_BLOCKS * sizeof(double), cudaMemcpyDeviceToHost), "the gradients' norm"))
-        return NAN;
-    double sum = 0.0;
-    for (int i = 0; i < NORM_BLOCKS; i++) sum += s->h_partial[i];
-    return sqrt(sum);
+    TRY(launched(s, "the gradients' norm"));
+    k_norm<<<1, 1>>>(s->partial + NORM_BLOCKS, s->partial, NORM_BLOCKS);
+    TRY(launched(s, "the gradients' norm"));
+    s->norm_fresh = 1;
+    return 0;
 }
 
+double cuda_grad_norm(model *m) {
+    cuda_state *s = st(m);
+    double norm = NAN;
+    if (s->failed || norm_on_device(m) ||
+        ck(s, cudaMemcpy(&norm, s->partial + NORM_BLOCKS, sizeof(double), cudaMemcpyDeviceToHost), "the gradients' norm"))
+        return NAN;
+    return norm;
+}
+
+/* Clipping by norm uses the norm on the device (grad_norm's, or computed here), never
+ * the argument: the coefficient is computed there, and nothing waits for the host. */
 void cuda_clip_grad(model *m, double clip, charrnn_clip_mode mode, double norm) {
     cuda_state *s = st(m);
     if (s->failed || clip <= 0) return;
     if (mode == CHARRNN_CLIP_VALUE) {
-        k_clamp<<<blocks(m->num_params), THREADS>>>(s->d_grads, (float)clip, m->num_params);
+        k_clip_value<<<blocks(m->num_params), THREADS>>>(s->d_grads, m->num_params, (float)clip);
         launched(s, "clipping the gradients");
-    } else {
-        const double coef = clip / (norm + 1e-6); /* as grad_clip (optim.c) */
-        if (coef < 1.0) {
-            k_scale<<<blocks(m->num_params), THREADS>>>(s->d_grads, (float)coef, m->num_params);
-            launched(s, "clipping the gradients");
-        }
+    } else if (!norm_on_device(m)) {
+        k_clip_norm<<<blocks(m->num_params), THREADS>>>(s->d_grads, m->num_params, s->partial + NORM_BLOCKS, clip);
+        launched(s, "clipping the gradients");
     }
+    s->norm_fresh = 0;
 }
 
-/* TODO (issue 19): the update as a kernel with the moments on the device. Today the
- * gradients come to the host, the CPU's optim_update runs on the host mirror of the
- * parameters, and the parameters go back: the CPU's numbers exactly. */
+/* The moments of o on the device (the owner's): allocated at the first use, and
+ * taken from o's host arrays when they hold another optimizer's. */
+static int moments_for(model *m, optim *o) {
+    cuda_state *s = st(m);
+    const size_t n = m->num_params;
+    const int k = optim_num_moments(o);
+    if (!s->owns_params) return fail(s, "the optimizer", "a view of a model has no optimizer");
+    if (k > 0 && !s->d_m1) {
+        TRY(ck(s, cudaMalloc((void **)&s->d_m1, 2 * n * sizeof(float)), "allocating the optimizer's moments"));
+        s->d_m2 = s->d_m1 + n;
+        s->moments_of = NULL;
+    }
+    if (s->moments_of != o) {
+        if (k >= 1) TRY(ck(s, cudaMemcpy(s->d_m1, o->m1, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
+        if (k >= 2) TRY(ck(s, cudaMemcpy(s->d_m2, o->m2, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
+        s->moments_of = o;
+    }
+    return 0;
+}
+
+/* One update on the device: the moments stay there, the parameters never come
+ * back (the host mirror is fetched when read). */
 void cuda_optim_step(model *m, optim *o, double lr) {
     cuda_state *s = st(m);
-    if (s->failed || !s->h_grads) return;
-    down(s, s->h_grads, s->d_grads, m->num_params, "reading the gradients");
-    if (s->failed) return;
-    optim_update(o, s->h_params, s->h_grads, lr);
-    up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
+    if (s->failed || moments_for(m, o)) return;
+    const optim_coefs k = optim_begin_step(o, lr);
+    const size_t n = m->num_params;
+    const unsigned nb = blocks(n);
+    switch (o->kind) {
+    case CHARRNN_RMSPROP: k_rmsprop<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_grads, n, k); break;
+    case CHARRNN_ADAM: k_adam<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_m2, s->d_grads, n, k); break;
+    case CHARRNN_ADAGRAD: k_adagrad<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_grads, n, k); break;
+    case CHARRNN_SGD: k_sgd<<<nb, THREADS>>>(s->d_params, s->d_grads, n, k); break;
+    }
+    if (!launched(s, "the optimizer's step")) s->mirror_stale = 1;
 }
 
-/* the moments stay in o's host arrays (the optimizer runs on the host) */
-void cuda_moments(model *m, optim *o) {}
+void cuda_moments_to_host(model *m, optim *o) {
+    cuda_state *s = st(m);
+    const size_t n = m->num_params;
+    const int k = optim_num_moments(o);
+    if (s->moments_of != o) return; /* the device holds none of o's: o's host arrays are current */
+    if (k >= 1) down(s, o->m1, s->d_m1, n, "reading the moments");
+    if (k >= 2) down(s, o->m2, s->d_m2, n, "reading the moments");
+}
 
-float *cuda_params_host(const model *m) { return st(m)->h_params; }
+void cuda_moments_from_host(model *m, optim *o) {
+    cuda_state *s = st(m);
+    if (s->failed) return;
+    s->moments_of = NULL;
+    moments_for(m, o);
+}
 
+/* The owner's mirror, fetched when the device's parameters moved past it. */
+float *cuda_params_host(const model *m) {
+    cuda_state *s = st(m), *o = s->owner;
+    if (o->mirror_stale) {
+        down(s, o->h_params, o->d_params, m->num_params, "reading the parameters");
+        o->mirror_stale = 0;
+    }
+    return o->h_params;
+}
+
+/* What was written into the mirror goes up; a stale mirror was not handed out since
+ * the device moved on (params_host fetches it first), so it holds nothing new. */
 void cuda_weights_changed(model *m) {
     cuda_state *s = st(m);
-    up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
+    if (!s->owner->mirror_stale) up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
 }
 
 const float *cuda_grads_host(const model *m) {

@@ -11,7 +11,8 @@ const backend_ops cuda_fp32_ops = {
     .step_state = cuda_step_state, .probs = cuda_probs, .logits = cuda_logits, .set_logits = cuda_set_logits,
     .zero_grad = cuda_zero_grad, .scale_grad = cuda_scale_grad, .sum_grad = cuda_sum_grad,
     .grad_norm = cuda_grad_norm, .clip_grad = cuda_clip_grad,
-    .optim_step = cuda_optim_step, .moments_to_host = cuda_moments, .moments_from_host = cuda_moments,
+    .optim_step = cuda_optim_step, .moments_to_host = cuda_moments_to_host,
+    .moments_from_host = cuda_moments_from_host,
     .params_host = cuda_params_host, .weights_changed = cuda_weights_changed, .grads_host = cuda_grads_host,
     .check = cuda_check,
 };
