@@ -43,13 +43,35 @@ static int use_cuda(model *m) {
     return CHECKF(model_use_cuda(m, 0, &err) == 0, "the model does not move to the GPU: %s", err.msg) ? 0 : -1;
 }
 
+/* the CUDA backend's variants: TF32 or bf16 products (tensor cores) */
+static int use_cuda_bf16(model *m) {
+    charrnn_error err = {0};
+    if (use_cuda(m)) return -1;
+    return CHECKF(model_set_bf16(m, 1, &err) == 0 && !strcmp(model_backend_name(m), "cuda-bf16"),
+                  "the model does not switch to cuda-bf16: %s", err.msg) ? 0 : -1;
+}
+
+static int use_cuda_tf32(model *m) {
+#ifdef CHARRNN_CUDA
+    charrnn_error err = {0};
+    if (use_cuda(m)) return -1;
+    return CHECKF(cuda_set_variant(m, &cuda_tf32_ops, &err) == 0 && !strcmp(model_backend_name(m), "cuda-tf32"),
+                  "the model does not switch to cuda-tf32: %s", err.msg) ? 0 : -1;
+#else
+    (void)m;
+    return -1;
+#endif
+}
+
 /* bf16 rounds each product's operands to 8 bits of mantissa: about 2^-9 relative
- * per product, against float32's 2^-24 summed in a different order */
+ * per product, against float32's 2^-24 summed in a different order; TF32 to 11 bits */
 const t_backend t_backends[] = {
     {"cpu-fp32", use_fp32, 1},
     {"cpu-bf16", use_bf16, 300},
     /* float32 too, but every sum in another order (cuBLAS, tree reductions) and the GPU's expf and tanhf */
     {"cuda-fp32", use_cuda, 4},
+    {"cuda-tf32", use_cuda_tf32, 150},
+    {"cuda-bf16", use_cuda_bf16, 300},
 };
 const int t_num_backends = (int)(sizeof t_backends / sizeof t_backends[0]);
 
@@ -482,16 +504,19 @@ static int no_gpu(void) {
 #endif
 }
 
-/* every tensor of the steps, LSTM, GRU and RNN with dropout (the same masks): CPU float32 against the GPU */
+/* every tensor of the steps, LSTM, GRU and RNN with dropout (the same masks): CPU float32 against
+ * each of the GPU's variants, within the variant's tolerance */
 static void test_cuda_against_cpu(void) {
     if (no_gpu()) return;
-    compare_backends(&t_backends[0], cuda_backend(), cuda_backend()->tol);
+    for (int b = 0; b < t_num_backends; b++)
+        if (!strncmp(t_backends[b].name, "cuda-", 5)) compare_backends(&t_backends[0], &t_backends[b], t_backends[b].tol);
 }
 
-/* the same seed and steps twice on the GPU: the same bits (no reduction whose order varies) */
+/* the same seed and steps twice on each of the GPU's variants: the same bits (no reduction whose order varies) */
 static void test_cuda_rerun_identical(void) {
     if (no_gpu()) return;
-    compare_backends(cuda_backend(), cuda_backend(), 0);
+    for (int b = 0; b < t_num_backends; b++)
+        if (!strncmp(t_backends[b].name, "cuda-", 5)) compare_backends(&t_backends[b], &t_backends[b], 0);
 }
 
 /* 100 training steps (RMSProp, norm clipping, dropout, the state carried) on the CPU

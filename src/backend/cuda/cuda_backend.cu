@@ -15,7 +15,9 @@
  * The optimizer is a kernel per rule (optim_rules.h, the CPU's formulas) with
  * the moments on the device; the gradients' norm and clipping stay there too,
  * and the parameters come to the host mirror only when read.
- * TODO (issue 19): CUDA graphs; bf16/tf32. */
+ * Three variants (cuda_table.c) differ only in their products' arithmetic:
+ * float32, or TF32 or bf16 tensor cores on the same float32 memory.
+ * TODO (issue 19): CUDA graphs. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -49,6 +51,7 @@ typedef struct cuda_layer {
 typedef struct cuda_state {
     int device;
     cublasHandle_t blas;
+    cublasComputeType_t compute; /* the products' arithmetic: the variant's (cuda_set_variant) */
     int failed;
     charrnn_error err;       /* the first failure */
     int owns_params;
@@ -374,19 +377,29 @@ __global__ void k_sgd(float *p, const float *g, size_t n, optim_coefs k) {
 
 static const float ONE = 1.0f;
 
+/* Column-major C (m x n) = op(A) op(B) + beta C, every matrix float32 in memory; the
+ * arithmetic is the variant's: float32 (CUBLAS_COMPUTE_32F, no TF32: the handle's
+ * default math), or the operands rounded to TF32 or bf16 on tensor cores, summed in
+ * float32. */
+static int gemm(cuda_state *s, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc, const char *what) {
+    return cb(s, cublasGemmEx(s->blas, ta, tb, m, n, k, &ONE, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, &beta, C, CUDA_R_32F,
+                              ldc, s->compute, CUBLAS_GEMM_DEFAULT), what);
+}
+
 /* C (M x N) = A (M x K) W^T + beta C, W (N x K) */
 static int wt(cuda_state *s, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &ONE, W, K, A, K, &beta, C, N), "a product A W^T");
+    return gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, W, K, A, K, beta, C, N, "a product A W^T");
 }
 
 /* C (M x N) = A (M x K) W + beta C, W (K x N) */
 static int w_(cuda_state *s, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &ONE, W, N, A, K, &beta, C, N), "a product A W");
+    return gemm(s, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, W, N, A, K, beta, C, N, "a product A W");
 }
 
 /* C (M x N) += A^T B, A (K x M), B (K x N) */
 static int at(cuda_state *s, int M, int N, int K, const float *A, const float *B, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_T, N, M, K, &ONE, B, N, A, M, &ONE, C, N), "a product A^T B");
+    return gemm(s, CUBLAS_OP_N, CUBLAS_OP_T, N, M, K, B, N, A, M, 1.0f, C, N, "a product A^T B");
 }
 
 /* y (N) += column sums of A (M x N), as the CPU's gemv with ones */
@@ -428,16 +441,18 @@ static cuda_state *new_state(charrnn_error *err) {
     s->device = selected_device;
     const char *sync = getenv("CHARRNN_CUDA_SYNC");
     s->sync = sync && *sync == '1';
+    s->compute = CUBLAS_COMPUTE_32F;
     cudaError_t e = cudaSetDevice(s->device);
     cublasStatus_t bs = e == cudaSuccess ? cublasCreate(&s->blas) : CUBLAS_STATUS_NOT_INITIALIZED;
+    /* float32 products in float32: no TF32 unless a variant's compute type asks (the default math, said outright) */
+    if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
     if (e != cudaSuccess || bs != CUBLAS_STATUS_SUCCESS) {
+        if (s->blas) cublasDestroy(s->blas);
         cr_fail(err, CHARRNN_EIO, "cannot start cuBLAS on GPU cuda:%d: %s", s->device,
                 e != cudaSuccess ? cudaGetErrorString(e) : blas_status(bs));
         free(s);
         return NULL;
     }
-    /* float32 products in float32: no TF32 (the default math mode, said outright) */
-    cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
     return s;
 }
 
@@ -492,6 +507,7 @@ int cuda_view(model *view, const model *src, charrnn_error *err) {
     s->d_params = o->d_params;
     s->h_params = o->h_params;
     s->owner = o->owner;
+    s->compute = o->compute;
     view->be = s;
     return CHARRNN_OK;
 }
@@ -587,11 +603,26 @@ void cuda_free(model *m) {
     m->be = NULL;
 }
 
-int cuda_set_bf16(model *m, int on, charrnn_error *err) {
-    if (on)
-        return cr_fail(err, CHARRNN_EINVAL, "--precision bf16 is not on the GPU yet (the CUDA backend is float32); "
-                                            "use --precision fp32");
+/* The variants differ only in their products' compute type; everything else
+ * (weights, gradients, moments, cell math, loss) stays float32. */
+int cuda_set_variant(model *m, const backend_ops *variant, charrnn_error *err) {
+    const backend_ops *all[3] = {&cuda_fp32_ops, &cuda_tf32_ops, &cuda_bf16_ops};
+    const cublasComputeType_t compute[3] = {CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_COMPUTE_32F_FAST_16BF};
+    int from = -1, to = -1;
+    for (int i = 0; i < 3; i++) {
+        if (m->ops == all[i]) from = i;
+        if (variant == all[i]) to = i;
+    }
+    if (from < 0 || to < 0)
+        return cr_fail(err, CHARRNN_EINVAL, "cuda_set_variant: %s to %s is not a switch between the CUDA backend's variants",
+                       m->ops ? m->ops->name : "nothing", variant ? variant->name : "nothing");
+    st(m)->compute = compute[to];
+    m->ops = variant;
     return CHARRNN_OK;
+}
+
+int cuda_set_bf16(model *m, int on, charrnn_error *err) {
+    return cuda_set_variant(m, on ? &cuda_bf16_ops : &cuda_fp32_ops, err);
 }
 
 int cuda_use_half(model *m, charrnn_error *err) {
