@@ -959,18 +959,22 @@ void cuda_clip_grad(model *m, double clip, charrnn_clip_mode mode, double norm) 
 }
 
 /* The moments of o on the device (the owner's): allocated at the first use, and
- * taken from o's host arrays when they hold another optimizer's. */
+ * taken from o's host arrays when the device holds another optimizer's, or before
+ * o's first step (a fresh optimizer, whatever its address). */
 static int moments_for(model *m, optim *o) {
     cuda_state *s = st(m);
     const size_t n = m->num_params;
     const int k = optim_num_moments(o);
     if (!s->owns_params) return fail(s, "the optimizer", "a view of a model has no optimizer");
     if (k > 0 && !s->d_m1) {
-        TRY(ck(s, cudaMalloc((void **)&s->d_m1, 2 * n * sizeof(float)), "allocating the optimizer's moments"));
+        if (ck(s, cudaMalloc((void **)&s->d_m1, 2 * n * sizeof(float)), "allocating the optimizer's moments")) {
+            s->d_m1 = NULL;
+            return -1;
+        }
         s->d_m2 = s->d_m1 + n;
         s->moments_of = NULL;
     }
-    if (s->moments_of != o) {
+    if (s->moments_of != o || o->step == 0) {
         if (k >= 1) TRY(ck(s, cudaMemcpy(s->d_m1, o->m1, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
         if (k >= 2) TRY(ck(s, cudaMemcpy(s->d_m2, o->m2, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
         s->moments_of = o;
