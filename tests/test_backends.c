@@ -10,7 +10,9 @@
 #include "test.h"
 
 #include "bf16.h"
+#include "cpu_backend.h"
 #include "model.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,13 +43,35 @@ static int use_cuda(model *m) {
     return CHECKF(model_use_cuda(m, 0, &err) == 0, "the model does not move to the GPU: %s", err.msg) ? 0 : -1;
 }
 
+/* the CUDA backend's variants: TF32 or bf16 products (tensor cores) */
+static int use_cuda_bf16(model *m) {
+    charrnn_error err = {0};
+    if (use_cuda(m)) return -1;
+    return CHECKF(model_set_bf16(m, 1, &err) == 0 && !strcmp(model_backend_name(m), "cuda-bf16"),
+                  "the model does not switch to cuda-bf16: %s", err.msg) ? 0 : -1;
+}
+
+static int use_cuda_tf32(model *m) {
+#ifdef CHARRNN_CUDA
+    charrnn_error err = {0};
+    if (use_cuda(m)) return -1;
+    return CHECKF(cuda_set_variant(m, &cuda_tf32_ops, &err) == 0 && !strcmp(model_backend_name(m), "cuda-tf32"),
+                  "the model does not switch to cuda-tf32: %s", err.msg) ? 0 : -1;
+#else
+    (void)m;
+    return -1;
+#endif
+}
+
 /* bf16 rounds each product's operands to 8 bits of mantissa: about 2^-9 relative
- * per product, against float32's 2^-24 summed in a different order */
+ * per product, against float32's 2^-24 summed in a different order; TF32 to 11 bits */
 const t_backend t_backends[] = {
     {"cpu-fp32", use_fp32, 1},
     {"cpu-bf16", use_bf16, 300},
     /* float32 too, but every sum in another order (cuBLAS, tree reductions) and the GPU's expf and tanhf */
     {"cuda-fp32", use_cuda, 4},
+    {"cuda-tf32", use_cuda_tf32, 150},
+    {"cuda-bf16", use_cuda_bf16, 300},
 };
 const int t_num_backends = (int)(sizeof t_backends / sizeof t_backends[0]);
 
@@ -288,6 +312,176 @@ static void test_backward_follows_forward(void) {
         }
 }
 
+/* ---- the optimizers and clipping, on every backend ---- */
+
+/* model_sum_grad's hook, used to write chosen gradients: step g_step's values, of three
+ * magnitudes (clipping at 5 clamps the largest) */
+static int g_step;
+static void chosen_grads(float *x, size_t n) {
+    rng r;
+    rng_seed(&r, (uint64_t)g_step, 3);
+    static const float mag[3] = {1e-3f, 1.0f, 30.0f};
+    for (size_t i = 0; i < n; i++) x[i] = (rng_uniform(&r) - 0.5f) * mag[i % 3];
+}
+
+typedef struct stepped { float *params2, *params, *m1, *m2; double norm; size_t n; } stepped;
+
+/* Four steps of optimizer kind on backend bk from fixed weights and chosen gradients, clipped by
+ * value (steps 1, 2, 4) or by norm (step 3); the fourth after the moments went to the host and
+ * back. 1: bk does not run here. */
+static int optim_steps(const t_backend *bk, charrnn_optim kind, stepped *out) {
+    charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = L, .rnn_size = H};
+    model m;
+    charrnn_error err = {0};
+    if (!CHECK(model_init(&m, &cfg, V, &err) == 0)) return -1;
+    if (bk->use(&m)) { model_free(&m); return 1; }
+    CHECK(model_alloc(&m, B, T, 1, &err) == 0);
+    rng r;
+    rng_seed(&r, 2, 2);
+    model_init_weights(&m, &r);
+    charrnn_train_options opt;
+    charrnn_train_options_default(&opt);
+    opt.optim = kind;
+    optim o;
+    CHECK(optim_init(&o, &opt, m.num_params, &err) == 0);
+    for (g_step = 1; g_step <= 4; g_step++) {
+        if (g_step == 4) {
+            model_moments_to_host(&m, &o);
+            for (size_t i = 0; o.m1 && i < o.n; i++) o.m1[i] *= 0.5f; /* what comes back is what the step uses */
+            model_moments_from_host(&m, &o);
+        }
+        model_zero_grad(&m);
+        model_sum_grad(&m, chosen_grads);
+        const double norm = model_grad_norm(&m);
+        if (g_step == 3) out->norm = norm;
+        model_clip_grad(&m, g_step == 3 ? 1.0 : 5.0, g_step == 3 ? CHARRNN_CLIP_NORM : CHARRNN_CLIP_VALUE, norm);
+        model_optim_step(&m, &o, 0.01);
+        if (g_step == 2) {
+            out->params2 = malloc(sizeof(float) * m.num_params);
+            memcpy(out->params2, model_params(&m), sizeof(float) * m.num_params);
+        }
+    }
+    model_moments_to_host(&m, &o);
+    charrnn_error derr = {0};
+    CHECKF(model_check(&m, &derr) == 0, "%s: %s", bk->name, derr.msg);
+    out->n = m.num_params;
+    out->params = malloc(sizeof(float) * out->n);
+    memcpy(out->params, model_params(&m), sizeof(float) * out->n);
+    out->m1 = o.m1;
+    out->m2 = o.m2;
+    model_free(&m);
+    return 0;
+}
+
+/* Every backend steps as the CPU: the same update rule (optim_rules.h) on the same numbers gives
+ * the same bits, moments included; the step clipped by norm only within the norm's rounding (its
+ * sum runs in another order). */
+static void test_optimizers_step_alike(void) {
+    static const charrnn_optim kinds[] = {CHARRNN_RMSPROP, CHARRNN_ADAM, CHARRNN_ADAGRAD, CHARRNN_SGD};
+    for (int b = 0; b < t_num_backends; b++)
+        for (int k = 0; k < 4; k++) {
+            stepped a = {0}, c = {0};
+            if (optim_steps(&t_backends[0], kinds[k], &a) || optim_steps(&t_backends[b], kinds[k], &c)) {
+                free(a.params2), free(a.params), free(a.m1), free(a.m2);
+                continue;
+            }
+            char what[96];
+            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 2 steps", (int)kinds[k], t_backends[b].name);
+            close_all(what, c.params2, a.params2, a.n, 0, 0);
+            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 4 steps", (int)kinds[k], t_backends[b].name);
+            close_all(what, c.params, a.params, a.n, 1e-7, 1e-6);
+            if (a.m1) close_all(what, c.m1, a.m1, a.n, 1e-9, 1e-6);
+            if (a.m2) close_all(what, c.m2, a.m2, a.n, 1e-9, 1e-6);
+            CHECKF(fabs(c.norm - a.norm) <= 1e-12 * a.norm && a.norm > 1, "%s: the norm %.17g, the CPU's %.17g",
+                   t_backends[b].name, c.norm, a.norm);
+            free(a.params2), free(a.params), free(a.m1), free(a.m2), free(c.params2), free(c.params), free(c.m1), free(c.m2);
+        }
+}
+
+/* ---- dropout masks: Philox4x32-10 (philox.h), the same on every backend ---- */
+
+/* Random123's known answers (its tests/kat_vectors, "philox4x32 10": counter, key, result) */
+static void test_philox_known_answers(void) {
+    static const struct { uint32_t c[4], k[2], want[4]; } kat[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+        {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+        {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+    };
+    for (int i = 0; i < 3; i++) {
+        philox4 c = {{kat[i].c[0], kat[i].c[1], kat[i].c[2], kat[i].c[3]}};
+        philox4 w = philox4x32_10(c, kat[i].k[0], kat[i].k[1]);
+        for (int j = 0; j < 4; j++)
+            CHECKF(w.v[j] == kat[i].want[j], "Philox4x32-10 known answer %d, word %d: %08x, not %08x", i, j, w.v[j], kat[i].want[j]);
+    }
+}
+
+/* The masks' statistics: the kept share is 1 - p within 5 sigma, for each layer and key; the
+ * layers' masks and two keys' masks are independent (both kept: (1 - p)^2); masks hold 0 or 1/(1 - p). */
+static void test_dropout_mask_statistics(void) {
+    enum { N = 1 << 18 };
+    const float keep = 0.7f, scale = 1.0f / keep;
+    static float mk[3][N];
+    const uint64_t keys[2] = {0, 0x0123456789abcdefULL};
+    for (int k = 0; k < 2; k++) {
+        for (int l = 0; l < 2; l++)
+            for (uint64_t q = 0; q < N / 4; q++) dropout_mask4(keys[k], l, q, keep, scale, mk[l] + 4 * q);
+        for (uint64_t q = 0; q < N / 4; q++) dropout_mask4(keys[1 - k], 0, q, keep, scale, mk[2] + 4 * q);
+        double kept[3] = {0}, both01 = 0, both02 = 0;
+        int values_ok = 1;
+        for (int i = 0; i < N; i++) {
+            for (int l = 0; l < 3; l++) {
+                kept[l] += mk[l][i] != 0;
+                values_ok &= mk[l][i] == 0 || mk[l][i] == scale;
+            }
+            both01 += mk[0][i] != 0 && mk[1][i] != 0;
+            both02 += mk[0][i] != 0 && mk[2][i] != 0;
+        }
+        CHECKF(values_ok, "key %d: a mask holds something other than 0 and 1/keep", k);
+        const double sd1 = sqrt(keep * (1 - keep) / N), p2 = (double)keep * keep, sd2 = sqrt(p2 * (1 - p2) / N);
+        for (int l = 0; l < 3; l++)
+            CHECKF(fabs(kept[l] / N - keep) < 5 * sd1, "key %d, mask %d: %.5f kept, not %.2f", k, l, kept[l] / N, keep);
+        CHECKF(fabs(both01 / N - p2) < 5 * sd2, "key %d: layers 0 and 1 both keep %.5f, not %.4f", k, both01 / N, p2);
+        CHECKF(fabs(both02 / N - p2) < 5 * sd2, "key %d: two keys both keep %.5f, not %.4f", k, both02 / N, p2);
+    }
+}
+
+/* The CPU's forward: each layer's mask is Philox's (element i: word i % 4 of counter {i / 4, l}, a
+ * size that leaves a tail of one), from one key per forward: the generator moves by two draws,
+ * whatever the sizes (a checkpoint's generator state resumes exactly) */
+static void test_dropout_masks_from_philox(void) {
+    enum { Vd = 11, Hd = 7, Ld = 2, Bd = 3, Td = 5 };
+    charrnn_model_config cfg = {.cell = CHARRNN_GRU, .num_layers = Ld, .rnn_size = Hd, .dropout = 0.4f};
+    model m;
+    charrnn_error err;
+    if (!CHECK(model_init(&m, &cfg, Vd, &err) == 0)) return;
+    CHECK(model_alloc(&m, Bd, Td, 1, &err) == 0);
+    rng r, after;
+    rng_seed(&r, 1, 2);
+    model_init_weights(&m, &r);
+    model_weights_changed(&m);
+    int32_t x[Td * Bd], y[Td * Bd];
+    for (int i = 0; i < Td * Bd; i++) x[i] = y[i] = (int32_t)(rng_u32(&r) % Vd);
+    for (int pass = 0; pass < 2; pass++) {
+        after = r;
+        const uint64_t key = dropout_key(&after);
+        model_forward(&m, x, y, Bd, Td, 1, &r);
+        CHECKF(r.state == after.state, "pass %d: a forward with dropout moved the generator by more than one key", pass);
+        const float keep = 1.0f - cfg.dropout;
+        const size_t n = (size_t)Td * Bd * Hd;
+        int same = 1, dropped = 0;
+        for (int l = 0; l < Ld; l++)
+            for (size_t i = 0; i < n; i++) {
+                float mk[4];
+                dropout_mask4(key, l, i / 4, keep, 1.0f / keep, mk);
+                same &= cpu_of(&m)->a[l].mask[i] == mk[i % 4];
+                dropped += mk[i % 4] == 0;
+            }
+        CHECKF(same, "pass %d: the CPU's dropout masks are not Philox's", pass);
+        CHECKF(dropped > 0 && dropped < Ld * (int)n, "pass %d: %d of %zu dropped", pass, dropped, Ld * n);
+    }
+    model_free(&m);
+}
+
 /* ---- the CUDA backend (a build with make CUDA=1, on a machine with a GPU) ---- */
 
 static const t_backend *cuda_backend(void) {
@@ -310,16 +504,19 @@ static int no_gpu(void) {
 #endif
 }
 
-/* every tensor of the steps, LSTM, GRU and RNN with dropout (the same masks): CPU float32 against the GPU */
+/* every tensor of the steps, LSTM, GRU and RNN with dropout (the same masks): CPU float32 against
+ * each of the GPU's variants, within the variant's tolerance */
 static void test_cuda_against_cpu(void) {
     if (no_gpu()) return;
-    compare_backends(&t_backends[0], cuda_backend(), cuda_backend()->tol);
+    for (int b = 0; b < t_num_backends; b++)
+        if (!strncmp(t_backends[b].name, "cuda-", 5)) compare_backends(&t_backends[0], &t_backends[b], t_backends[b].tol);
 }
 
-/* the same seed and steps twice on the GPU: the same bits (no reduction whose order varies) */
+/* the same seed and steps twice on each of the GPU's variants: the same bits (no reduction whose order varies) */
 static void test_cuda_rerun_identical(void) {
     if (no_gpu()) return;
-    compare_backends(cuda_backend(), cuda_backend(), 0);
+    for (int b = 0; b < t_num_backends; b++)
+        if (!strncmp(t_backends[b].name, "cuda-", 5)) compare_backends(&t_backends[b], &t_backends[b], 0);
 }
 
 /* 100 training steps (RMSProp, norm clipping, dropout, the state carried) on the CPU
@@ -412,6 +609,10 @@ static void test_cuda_absent_is_an_error(void) {
 }
 
 void register_backend_tests(void) {
+    t_register("backend_optimizers_step_alike", test_optimizers_step_alike);
+    t_register("backend_philox_known_answers", test_philox_known_answers);
+    t_register("backend_dropout_mask_statistics", test_dropout_mask_statistics);
+    t_register("backend_dropout_masks_from_philox", test_dropout_masks_from_philox);
     t_register("backend_backward_follows_forward", test_backward_follows_forward);
     t_register("backend_fp32_through_the_table", test_fp32_through_the_table);
     t_register("backend_fp32_against_bf16", test_fp32_against_bf16);

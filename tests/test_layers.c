@@ -29,9 +29,11 @@ static const struct { const char *file; int layer; const char *module; } LAYERS[
     {"src/data/tokcache", 4, NULL}, {"src/data/score", 4, NULL},
     /* src/backend: the CPU's kernels (products, the cells' elementwise math) */
     {"src/backend/half", 0, NULL}, {"src/backend/bf16", 0, NULL},
+    /* the dropout masks' generator (Philox4x32-10), shared by the CPU and the GPU */
+    {"src/backend/philox", 1, NULL},
     {"src/backend/cells", 0, "cells"}, {"src/backend/cells_dispatch", 0, "cells"},
     /* src/nn: the limits and the optimizers, which the backends' table names */
-    {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
+    {"src/nn/optim_rules", 0, NULL}, {"src/nn/optim", 4, NULL}, {"src/nn/defaults", 4, NULL},
     /* src/backend: the seam (the network as backends see it, the table of operations), then the CPU backend */
     {"src/backend/backend", 5, NULL},
     {"src/backend/cpu_backend", 6, "cpu"}, {"src/backend/cpu_passes", 6, "cpu"},

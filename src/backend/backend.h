@@ -53,7 +53,7 @@ typedef struct model {
 /* The operations of a backend. model.h says what each model_* function that
  * dispatches to one does; host arrays are the caller's, in float32. */
 struct backend_ops {
-    const char *name;        /* "cpu-fp32", "cpu-bf16" */
+    const char *name;        /* "cpu-fp32", "cpu-bf16", "cuda-fp32", "cuda-tf32", "cuda-bf16" */
     int bf16;                /* the products round their operands to bfloat16 */
     /* Memory. init: zeroed parameters for m's layout. view: a state that shares
      * src's parameters (read only) and has nothing else yet. alloc: activations
@@ -109,10 +109,14 @@ struct backend_ops {
  * processor has AVX512-BF16. */
 extern const backend_ops cpu_fp32_ops, cpu_bf16_ops;
 
-/* The CUDA backend (src/backend/cuda, in a build with make CUDA=1): float32 on
- * device `cuda_select_device` chose. cuda_device_count: the GPUs this process
- * sees, 0 where there is no driver or device (never an error). */
-extern const backend_ops cuda_fp32_ops;
+/* The CUDA backend (src/backend/cuda, in a build with make CUDA=1) on device
+ * `cuda_select_device` chose, in three variants whose weights, gradients,
+ * optimizer moments, cell math and loss are all float32 and whose products are
+ * float32 (TF32 off: the CPU's numbers), TF32 or bf16 (tensor cores, summed in
+ * float32). A model arrives on cuda-fp32 (model_use_cuda); cuda_set_variant
+ * switches it among the three (set_bf16 between fp32 and bf16). cuda_device_count:
+ * the GPUs this process sees, 0 where there is no driver or device (never an error). */
+extern const backend_ops cuda_fp32_ops, cuda_tf32_ops, cuda_bf16_ops;
 int cuda_device_count(void);
 int cuda_select_device(int device, charrnn_error *err);
 /* GPU `device` in words (cuda_info.c, 0 on success, -1 where it cannot be asked):
@@ -121,5 +125,6 @@ int cuda_select_device(int device, charrnn_error *err);
  * runtime 13.0, driver 13.0, cuBLAS 13.1.0" (a compressed file records it). */
 typedef enum { CUDA_NAME, CUDA_SUMMARY, CUDA_BUILD } cuda_what;
 int cuda_describe(int device, cuda_what what, char *out, size_t cap);
+int cuda_set_variant(model *m, const backend_ops *variant, charrnn_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include "cells.h"
 #include "cpu_backend.h"
 #include "half.h"
+#include "philox.h"
 
 #include <cblas.h>
 #ifdef _OPENMP
@@ -202,6 +203,7 @@ double cpu_forward(model *m, const cpu_products *pr, const int32_t *x, const int
     const int dropout = train && m->cfg.dropout > 0;
     const float keep = 1.0f - m->cfg.dropout, scale = dropout ? 1.0f / keep : 1.0f;
     st->last_dropout = dropout;
+    const uint64_t key = dropout ? dropout_key(r) : 0; /* one draw per forward: the masks' key */
 
     /* layer 0's input projection is a row gather of W_ih^T (one-hot input) */
     const uint64_t version = cpu_version(m);
@@ -237,11 +239,17 @@ double cpu_forward(model *m, const cpu_products *pr, const int32_t *x, const int
         by_streams(b, forward_streams, &(step_args){m, pr, l, b, t});
         memcpy(st->state_h + (size_t)l * m->B * H, a->h + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
         if (a->c) memcpy(st->state_c + (size_t)l * m->B * H, a->c + (size_t)t * b * H, sizeof(float) * (size_t)b * H);
-        if (dropout) {
+        if (dropout) { /* the masks from Philox (philox.h), as the GPU draws them */
             const float *h = a->h + (size_t)b * H;
-            for (size_t i = 0; i < TB * H; i++) {
-                a->mask[i] = rng_uniform(r) < keep ? scale : 0.0f;
-                a->out[i] = h[i] * a->mask[i];
+            const size_t n = TB * H, quads = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n >= 262144)
+            for (size_t q = 0; q < quads; q++) {
+                float mk[4];
+                dropout_mask4(key, l, q, keep, scale, mk);
+                for (size_t i = 4 * q; i < 4 * q + 4 && i < n; i++) {
+                    a->mask[i] = mk[i - 4 * q];
+                    a->out[i] = h[i] * a->mask[i];
+                }
             }
         }
     }

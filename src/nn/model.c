@@ -238,7 +238,7 @@ static int move_to(model *m, const backend_ops *ops, int gpu, charrnn_error *err
 
 int model_use_cuda(model *m, int device, charrnn_error *err) {
 #ifdef CHARRNN_CUDA
-    if (m->ops == &cuda_fp32_ops && m->gpu == device) return CHARRNN_OK;
+    if (model_device(m) == device) return CHARRNN_OK; /* already there, in whichever variant (fp32, tf32, bf16) */
     if (m->version_src) return cr_fail(err, CHARRNN_EINVAL, "a view of a model cannot move to the GPU; move its owner");
     int rc = cuda_select_device(device, err);
     return rc ? rc : move_to(m, &cuda_fp32_ops, device, err);

@@ -1,5 +1,6 @@
 /* optim.c: RMSProp, Adam, Adagrad and SGD over flat arrays, PyTorch's formulas
- * (torch.optim, 1.13), so trajectories match the reference fixtures. */
+ * (torch.optim, 1.13), so trajectories match the reference fixtures. The update
+ * of one element is in optim_rules.h, which the GPU's kernels share. */
 #include "optim.h"
 #include "common.h"
 
@@ -52,50 +53,46 @@ double grad_norm(const float *g, size_t n) {
 void grad_clip(float *g, size_t n, double clip, charrnn_clip_mode mode, double norm) {
     if (clip <= 0) return;
     if (mode == CHARRNN_CLIP_VALUE) {
-        float c = (float)clip;
-        for (size_t i = 0; i < n; i++) g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
+        const float c = (float)clip;
+        for (size_t i = 0; i < n; i++) g[i] = clip_value_rule(g[i], c);
     } else {
-        double coef = clip / (norm + 1e-6);
+        const double coef = clip_norm_coef(clip, norm);
         if (coef < 1.0)
             for (size_t i = 0; i < n; i++) g[i] *= (float)coef;
     }
 }
 
-void optim_update(optim *o, float *p, const float *g, double lr) {
+optim_coefs optim_begin_step(optim *o, double lr) {
     o->step++;
-    const size_t n = o->n;
-    const float flr = (float)lr, eps = (float)o->eps;
-    switch (o->kind) {
-    case CHARRNN_RMSPROP: {
-        const float a = (float)o->alpha, b = 1.0f - a;
-        PARALLEL_OVER_PARAMS
-        for (size_t i = 0; i < n; i++) {
-            o->m1[i] = a * o->m1[i] + b * g[i] * g[i];
-            p[i] -= flr * g[i] / (sqrtf(o->m1[i]) + eps);
-        }
-        break;
-    }
-    case CHARRNN_ADAM: {
-        const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+    optim_coefs k = {.lr = (float)lr, .eps = (float)o->eps, .a = (float)o->alpha, .b = 1.0f - (float)o->alpha,
+                     .b1 = (float)o->beta1, .b2 = (float)o->beta2};
+    if (o->kind == CHARRNN_ADAM) {
         const double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
-        const float step_size = (float)(lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
-        PARALLEL_OVER_PARAMS
-        for (size_t i = 0; i < n; i++) {
-            o->m1[i] = b1 * o->m1[i] + (1.0f - b1) * g[i];
-            o->m2[i] = b2 * o->m2[i] + (1.0f - b2) * g[i] * g[i];
-            p[i] -= step_size * o->m1[i] / (sqrtf(o->m2[i]) / sqrt_bc2 + eps);
-        }
-        break;
+        k.step_size = (float)(lr / bc1);
+        k.sqrt_bc2 = (float)sqrt(bc2);
     }
+    return k;
+}
+
+void optim_update(optim *o, float *p, const float *g, double lr) {
+    const optim_coefs k = optim_begin_step(o, lr);
+    const size_t n = o->n;
+    float *m1 = o->m1, *m2 = o->m2;
+    switch (o->kind) {
+    case CHARRNN_RMSPROP:
+        PARALLEL_OVER_PARAMS
+        for (size_t i = 0; i < n; i++) rmsprop_rule(&k, p + i, m1 + i, g[i]);
+        break;
+    case CHARRNN_ADAM:
+        PARALLEL_OVER_PARAMS
+        for (size_t i = 0; i < n; i++) adam_rule(&k, p + i, m1 + i, m2 + i, g[i]);
+        break;
     case CHARRNN_ADAGRAD:
         PARALLEL_OVER_PARAMS
-        for (size_t i = 0; i < n; i++) {
-            o->m1[i] += g[i] * g[i];
-            p[i] -= flr * g[i] / (sqrtf(o->m1[i]) + eps);
-        }
+        for (size_t i = 0; i < n; i++) adagrad_rule(&k, p + i, m1 + i, g[i]);
         break;
     case CHARRNN_SGD:
-        for (size_t i = 0; i < n; i++) p[i] -= flr * g[i];
+        for (size_t i = 0; i < n; i++) sgd_rule(&k, p + i, g[i]);
         break;
     }
 }

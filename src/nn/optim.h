@@ -5,6 +5,7 @@
 #define CHARRNN_OPTIM_H
 
 #include "charrnn.h"
+#include "optim_rules.h"
 #include <stddef.h>
 
 typedef struct optim {
@@ -26,5 +27,8 @@ double grad_norm(const float *g, size_t n);
  * (PyTorch's clip_grad_norm_). norm is the precomputed grad_norm. */
 void grad_clip(float *g, size_t n, double clip, charrnn_clip_mode mode, double norm);
 void optim_update(optim *o, float *p, const float *g, double lr);
+/* Counts one update and returns its scalars (optim_rules.h): what optim_update
+ * does before its loop, for a backend that runs the loop elsewhere. */
+optim_coefs optim_begin_step(optim *o, double lr);
 
 #endif

@@ -1,7 +1,7 @@
 /* cuda_backend.cu: the CUDA backend (backend.h), float32 on one GPU. Its memory:
  * parameters and gradients in one device allocation, activations in another, and
- * host mirrors of the parameters (the authoritative copy the optimizer updates
- * today), the gradients and the last forward's logits and probabilities. Its
+ * host mirrors of the parameters (fetched when read), the gradients and the last
+ * forward's logits and probabilities; the optimizer's moments on the device. Its
  * passes follow the CPU's (cpu_passes.c, cells.c) step for step: the input
  * projection of all T steps as one cuBLAS product per layer (layer 0 a column
  * gather: the input is one-hot), the recurrent product per step, the cells'
@@ -10,9 +10,14 @@
  * Every reduction has a fixed order (no atomics), so a rerun is bit for bit.
  * A failing CUDA or cuBLAS call is kept as the model's error (cuda_check) and
  * every later operation does nothing; nothing here aborts or prints.
- * TODO (issue 19): dropout masks from Philox on the device (today the host draws
- * them with the CPU's generator calls, so CPU and GPU agree exactly); the
- * optimizer as a kernel (today on the host mirror); CUDA graphs; bf16/tf32. */
+ * Dropout masks come from Philox (philox.h) in a kernel, the same bits the CPU
+ * draws, from one key per forward.
+ * The optimizer is a kernel per rule (optim_rules.h, the CPU's formulas) with
+ * the moments on the device; the gradients' norm and clipping stay there too,
+ * and the parameters come to the host mirror only when read.
+ * Three variants (cuda_table.c) differ only in their products' arithmetic:
+ * float32, or TF32 or bf16 tensor cores on the same float32 memory.
+ * TODO (issue 19): CUDA graphs. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -26,6 +31,7 @@ extern "C" {
 #include "common.h"
 #include "cuda_backend.h"
 #include "optim.h"
+#include "philox.h"
 }
 
 #define THREADS 256
@@ -45,11 +51,17 @@ typedef struct cuda_layer {
 typedef struct cuda_state {
     int device;
     cublasHandle_t blas;
+    cublasComputeType_t compute; /* the products' arithmetic: the variant's (cuda_set_variant) */
     int failed;
     charrnn_error err;       /* the first failure */
     int owns_params;
     float *d_params, *d_grads;  /* one allocation (grads right after params), the owner's */
-    float *h_params;            /* host mirror of the parameters (the owner's) */
+    float *h_params;            /* host mirror of the parameters (the owner's), fetched when read */
+    struct cuda_state *owner;   /* whose parameters these are: this state, or a view's owner */
+    int mirror_stale;           /* the owner's: the device's parameters moved past h_params */
+    float *d_m1, *d_m2;         /* the optimizer's moments (the owner's, one allocation), or NULL */
+    const optim *moments_of;    /* the optimizer whose moments d_m1 and d_m2 hold */
+    int norm_fresh;             /* partial[NORM_BLOCKS] is the norm of the gradients as they are */
     float *h_grads;             /* host copy of the gradients, refreshed on demand */
     /* activations, one allocation */
     float *d_act;
@@ -64,12 +76,11 @@ typedef struct cuda_state {
     float *dw0t;                /* (V, G*H): layer 0's input-weight gradient, transposed */
     int32_t *x, *y;             /* (T*B) */
     double *rowloss;            /* (T*B) */
-    double *partial;            /* (NORM_BLOCKS) */
+    double *partial;            /* (NORM_BLOCKS) then the norm */
     /* host */
     float *h_logits, *h_probs;  /* mirrors of the last forward's rows */
     int logits_fresh, probs_fresh;
-    float *h_mask;              /* (L, T*B, H): dropout masks drawn on the host */
-    double *h_rowloss, *h_partial;
+    double *h_rowloss;
     int last_b, last_t, last_dropout;
     int sync;                   /* CHARRNN_CUDA_SYNC=1: wait after every kernel (exact error sites) */
 } cuda_state;
@@ -223,6 +234,19 @@ __global__ void k_rows_of(float *out, const float *row, size_t rows, int V) {
     FOR_EACH(i, rows * V) out[i] = row[i % V];
 }
 
+/* dropout of layer l's output h (n elements): its mask from Philox (philox.h, as the
+ * CPU draws it), four elements a thread, and out = h * mask */
+__global__ void k_dropout(float *mask, float *out, const float *h, uint64_t key, int l, float keep, float scale, size_t n) {
+    FOR_EACH(q, (n + 3) / 4) {
+        float mk[4];
+        dropout_mask4(key, l, q, keep, scale, mk);
+        for (size_t i = 4 * q; i < 4 * q + 4 && i < n; i++) {
+            mask[i] = mk[i - 4 * q];
+            out[i] = h[i] * mask[i];
+        }
+    }
+}
+
 /* out = a * b (out may be a) */
 __global__ void k_mul(float *out, const float *a, const float *b, size_t n) {
     FOR_EACH(i, n) out[i] = a[i] * b[i];
@@ -234,10 +258,6 @@ __global__ void k_fill(float *x, float v, size_t n) {
 
 __global__ void k_scale(float *x, float w, size_t n) {
     FOR_EACH(i, n) x[i] *= w;
-}
-
-__global__ void k_clamp(float *x, float c, size_t n) {
-    FOR_EACH(i, n) x[i] = x[i] > c ? c : x[i] < -c ? -c : x[i];
 }
 
 /* Softmax of one row per block, and the row's cross-entropy (max - z_y) + log(sum)
@@ -314,23 +334,72 @@ __global__ void k_sumsq(double *partial, const float *g, size_t n) {
     if (threadIdx.x == 0) partial[blockIdx.x] = red[0];
 }
 
+/* norm[0] = sqrt of the partial sums added in block order (one thread: the same bits every run) */
+__global__ void k_norm(double *norm, const double *partial, int nparts) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        double sum = 0.0;
+        for (int i = 0; i < nparts; i++) sum += partial[i];
+        norm[0] = sqrt(sum);
+    }
+}
+
+/* clipping by the norm the device holds: no trip to the host */
+__global__ void k_clip_norm(float *g, size_t n, const double *norm, double clip) {
+    const double coef = clip_norm_coef(clip, norm[0]);
+    if (coef < 1.0) {
+        const float c = (float)coef;
+        FOR_EACH(i, n) g[i] *= c;
+    }
+}
+
+__global__ void k_clip_value(float *g, size_t n, float c) {
+    FOR_EACH(i, n) g[i] = clip_value_rule(g[i], c);
+}
+
+/* the optimizers: optim_rules.h's update of each element, as the CPU's optim_update */
+__global__ void k_rmsprop(float *p, float *m1, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) rmsprop_rule(&k, p + i, m1 + i, g[i]);
+}
+
+__global__ void k_adam(float *p, float *m1, float *m2, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) adam_rule(&k, p + i, m1 + i, m2 + i, g[i]);
+}
+
+__global__ void k_adagrad(float *p, float *m1, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) adagrad_rule(&k, p + i, m1 + i, g[i]);
+}
+
+__global__ void k_sgd(float *p, const float *g, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) sgd_rule(&k, p + i, g[i]);
+}
+
 /* ---- the products, row-major as the CPU's (cpu_backend.h), through column-major cuBLAS ---- */
 
 static const float ONE = 1.0f;
 
+/* Column-major C (m x n) = op(A) op(B) + beta C, every matrix float32 in memory; the
+ * arithmetic is the variant's: float32 (CUBLAS_COMPUTE_32F, no TF32: the handle's
+ * default math), or the operands rounded to TF32 or bf16 on tensor cores, summed in
+ * float32. */
+static int gemm(cuda_state *s, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc, const char *what) {
+    return cb(s, cublasGemmEx(s->blas, ta, tb, m, n, k, &ONE, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, &beta, C, CUDA_R_32F,
+                              ldc, s->compute, CUBLAS_GEMM_DEFAULT), what);
+}
+
 /* C (M x N) = A (M x K) W^T + beta C, W (N x K) */
 static int wt(cuda_state *s, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &ONE, W, K, A, K, &beta, C, N), "a product A W^T");
+    return gemm(s, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, W, K, A, K, beta, C, N, "a product A W^T");
 }
 
 /* C (M x N) = A (M x K) W + beta C, W (K x N) */
 static int w_(cuda_state *s, int M, int N, int K, const float *A, const float *W, float beta, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &ONE, W, N, A, K, &beta, C, N), "a product A W");
+    return gemm(s, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, W, N, A, K, beta, C, N, "a product A W");
 }
 
 /* C (M x N) += A^T B, A (K x M), B (K x N) */
 static int at(cuda_state *s, int M, int N, int K, const float *A, const float *B, float *C) {
-    return cb(s, cublasSgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_T, N, M, K, &ONE, B, N, A, M, &ONE, C, N), "a product A^T B");
+    return gemm(s, CUBLAS_OP_N, CUBLAS_OP_T, N, M, K, B, N, A, M, 1.0f, C, N, "a product A^T B");
 }
 
 /* y (N) += column sums of A (M x N), as the CPU's gemv with ones */
@@ -372,31 +441,32 @@ static cuda_state *new_state(charrnn_error *err) {
     s->device = selected_device;
     const char *sync = getenv("CHARRNN_CUDA_SYNC");
     s->sync = sync && *sync == '1';
+    s->compute = CUBLAS_COMPUTE_32F;
     cudaError_t e = cudaSetDevice(s->device);
     cublasStatus_t bs = e == cudaSuccess ? cublasCreate(&s->blas) : CUBLAS_STATUS_NOT_INITIALIZED;
+    /* float32 products in float32: no TF32 unless a variant's compute type asks (the default math, said outright) */
+    if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
     if (e != cudaSuccess || bs != CUBLAS_STATUS_SUCCESS) {
+        if (s->blas) cublasDestroy(s->blas);
         cr_fail(err, CHARRNN_EIO, "cannot start cuBLAS on GPU cuda:%d: %s", s->device,
                 e != cudaSuccess ? cudaGetErrorString(e) : blas_status(bs));
         free(s);
         return NULL;
     }
-    /* float32 products in float32: no TF32 (the default math mode, said outright) */
-    cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
     return s;
 }
 
 static void free_state(cuda_state *s) {
     if (s->owns_params) {
         cudaFree(s->d_params);
+        cudaFree(s->d_m1);
         free(s->h_params);
     }
     cudaFree(s->d_act);
     free(s->h_grads);
     free(s->h_logits);
     free(s->h_probs);
-    free(s->h_mask);
     free(s->h_rowloss);
-    free(s->h_partial);
     if (s->blas) cublasDestroy(s->blas);
     free(s);
 }
@@ -405,6 +475,7 @@ int cuda_init(model *m, charrnn_error *err) {
     cuda_state *s = new_state(err);
     if (!s) return CHARRNN_EIO;
     s->owns_params = 1;
+    s->owner = s;
     const size_t n = m->num_params;
     s->h_params = (float *)cr_calloc(n, sizeof(float));
     cudaError_t e = cudaMalloc((void **)&s->d_params, 2 * n * sizeof(float));
@@ -435,6 +506,8 @@ int cuda_view(model *view, const model *src, charrnn_error *err) {
     s->device = o->device;
     s->d_params = o->d_params;
     s->h_params = o->h_params;
+    s->owner = o->owner;
+    s->compute = o->compute;
     view->be = s;
     return CHARRNN_OK;
 }
@@ -477,7 +550,7 @@ static size_t plan_acts(const model *m, cuda_state *s, int B, int T, int train, 
     s->x = (int32_t *)take(base, &off, TB);
     s->y = (int32_t *)take(base, &off, TB);
     s->rowloss = (double *)take(base, &off, 2 * TB);
-    s->partial = (double *)take(base, &off, 2 * NORM_BLOCKS);
+    s->partial = (double *)take(base, &off, 2 * (NORM_BLOCKS + 1));
     return off;
 }
 
@@ -493,12 +566,10 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     s->d_act = NULL;
     free(s->h_logits);
     free(s->h_probs);
-    free(s->h_mask);
     free(s->h_rowloss);
-    free(s->h_partial);
     free(s->h_grads);
-    s->h_logits = s->h_probs = s->h_mask = s->h_grads = NULL;
-    s->h_rowloss = s->h_partial = NULL;
+    s->h_logits = s->h_probs = s->h_grads = NULL;
+    s->h_rowloss = NULL;
     const size_t floats = plan_acts(m, s, B, T, train, NULL), TB = (size_t)T * B;
     cudaError_t e = cudaMalloc((void **)&s->d_act, floats * sizeof(float));
     if (e != cudaSuccess) {
@@ -511,11 +582,8 @@ int cuda_alloc(model *m, int B, int T, int train, charrnn_error *err) {
     s->h_logits = (float *)cr_malloc(TB * m->V, sizeof(float));
     s->h_probs = (float *)cr_malloc(TB * m->V, sizeof(float));
     s->h_rowloss = (double *)cr_malloc(TB, sizeof(double));
-    s->h_partial = (double *)cr_malloc(NORM_BLOCKS, sizeof(double));
-    if (train && m->cfg.dropout > 0) s->h_mask = (float *)cr_malloc((size_t)m->L * TB * m->H, sizeof(float));
     if (train) s->h_grads = (float *)cr_calloc(m->num_params, sizeof(float));
-    if (!s->h_logits || !s->h_probs || !s->h_rowloss || !s->h_partial || (train && m->cfg.dropout > 0 && !s->h_mask) ||
-        (train && !s->h_grads))
+    if (!s->h_logits || !s->h_probs || !s->h_rowloss || (train && !s->h_grads))
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory for the host copies of the GPU's outputs");
     s->logits_fresh = s->probs_fresh = 0;
     s->last_b = s->last_t = 0;
@@ -535,11 +603,26 @@ void cuda_free(model *m) {
     m->be = NULL;
 }
 
-int cuda_set_bf16(model *m, int on, charrnn_error *err) {
-    if (on)
-        return cr_fail(err, CHARRNN_EINVAL, "--precision bf16 is not on the GPU yet (the CUDA backend is float32); "
-                                            "use --precision fp32");
+/* The variants differ only in their products' compute type; everything else
+ * (weights, gradients, moments, cell math, loss) stays float32. */
+int cuda_set_variant(model *m, const backend_ops *variant, charrnn_error *err) {
+    const backend_ops *all[3] = {&cuda_fp32_ops, &cuda_tf32_ops, &cuda_bf16_ops};
+    const cublasComputeType_t compute[3] = {CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_COMPUTE_32F_FAST_16BF};
+    int from = -1, to = -1;
+    for (int i = 0; i < 3; i++) {
+        if (m->ops == all[i]) from = i;
+        if (variant == all[i]) to = i;
+    }
+    if (from < 0 || to < 0)
+        return cr_fail(err, CHARRNN_EINVAL, "cuda_set_variant: %s to %s is not a switch between the CUDA backend's variants",
+                       m->ops ? m->ops->name : "nothing", variant ? variant->name : "nothing");
+    st(m)->compute = compute[to];
+    m->ops = variant;
     return CHARRNN_OK;
+}
+
+int cuda_set_bf16(model *m, int on, charrnn_error *err) {
+    return cuda_set_variant(m, on ? &cuda_bf16_ops : &cuda_fp32_ops, err);
 }
 
 int cuda_use_half(model *m, charrnn_error *err) {
@@ -603,13 +686,7 @@ static int forward(model *m, const int32_t *x, const int32_t *y, int b, int t, i
     s->last_dropout = dropout;
     TRY(ck(s, cudaMemcpy(s->x, x, TB * sizeof(int32_t), cudaMemcpyHostToDevice), "uploading the inputs"));
     if (y) TRY(ck(s, cudaMemcpy(s->y, y, TB * sizeof(int32_t), cudaMemcpyHostToDevice), "uploading the targets"));
-    if (dropout) { /* the CPU's draws in the CPU's order: layer by layer, row-major */
-        for (int l = 0; l < m->L; l++) {
-            float *mask = s->h_mask + (size_t)l * TB * H;
-            for (size_t i = 0; i < TB * H; i++) mask[i] = rng_uniform(r) < keep ? scale : 0.0f;
-            TRY(ck(s, cudaMemcpy(s->a[l].mask, mask, TB * H * sizeof(float), cudaMemcpyHostToDevice), "uploading a dropout mask"));
-        }
-    }
+    const uint64_t key = dropout ? dropout_key(r) : 0; /* one draw per forward, as the CPU's */
     for (int l = 0; l < m->L; l++) {
         cuda_layer *a = &s->a[l];
         float *w_ih = P(m, s->d_params, 4 * l), *b_ih = P(m, s->d_params, 4 * l + 2), *b_hh = P(m, s->d_params, 4 * l + 3);
@@ -628,7 +705,7 @@ static int forward(model *m, const int32_t *x, const int32_t *y, int b, int t, i
         TRY(ck(s, cudaMemcpy(sh, a->h + (size_t)t * bh, bh * sizeof(float), cudaMemcpyDeviceToDevice), "keeping the state"));
         if (a->c) TRY(ck(s, cudaMemcpy(sc, a->c + (size_t)t * bh, bh * sizeof(float), cudaMemcpyDeviceToDevice), "keeping the state"));
         if (dropout) {
-            k_mul<<<blocks(TB * H), THREADS>>>(a->out, a->h + bh, a->mask, TB * H);
+            k_dropout<<<blocks((TB * H + 3) / 4), THREADS>>>(a->mask, a->out, a->h + bh, key, l, keep, scale, TB * H);
             TRY(launched(s, "dropout"));
         }
     }
@@ -737,6 +814,7 @@ static int backward(model *m, int b, int t) {
 
 void cuda_backward(model *m, const int32_t *x, const int32_t *y, int b, int t) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed) return;
     if (!s->dgates) {
         fail(s, "backward", "the model was allocated without gradients");
@@ -822,11 +900,13 @@ void cuda_set_logits(model *m, size_t row, const float *z) {
 
 void cuda_zero_grad(model *m) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (!s->failed) ck(s, cudaMemset(s->d_grads, 0, m->num_params * sizeof(float)), "clearing the gradients");
 }
 
 void cuda_scale_grad(model *m, float w) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed) return;
     k_scale<<<blocks(m->num_params), THREADS>>>(s->d_grads, w, m->num_params);
     launched(s, "scaling the gradients");
@@ -834,60 +914,122 @@ void cuda_scale_grad(model *m, float w) {
 
 void cuda_sum_grad(model *m, void (*sum)(float *x, size_t n)) {
     cuda_state *s = st(m);
+    s->norm_fresh = 0;
     if (s->failed || !s->h_grads) return;
     down(s, s->h_grads, s->d_grads, m->num_params, "reading the gradients");
     sum(s->h_grads, m->num_params);
     up(s, s->d_grads, s->h_grads, m->num_params, "writing the gradients");
 }
 
-/* per-block partial sums in double, added on the host in block order: the same bits every run */
-double cuda_grad_norm(model *m) {
+/* The norm into s->partial[NORM_BLOCKS] on the device: per-block partial sums in
+ * double, then added in block order by one thread (the same bits every run). */
+static int norm_on_device(model *m) {
     cuda_state *s = st(m);
-    if (s->failed) return NAN;
+    if (s->norm_fresh) return 0;
     k_sumsq<<<NORM_BLOCKS, THREADS>>>(s->partial, s->d_grads, m->num_params);
-    if (launched(s, "the gradients' norm") ||
-        ck(s, cudaMemcpy(s->h_partial, s->partial, NORM_BLOCKS * sizeof(double), cudaMemcpyDeviceToHost), "the gradients' norm"))
-        return NAN;
-    double sum = 0.0;
-    for (int i = 0; i < NORM_BLOCKS; i++) sum += s->h_partial[i];
-    return sqrt(sum);
+    TRY(launched(s, "the gradients' norm"));
+    k_norm<<<1, 1>>>(s->partial + NORM_BLOCKS, s->partial, NORM_BLOCKS);
+    TRY(launched(s, "the gradients' norm"));
+    s->norm_fresh = 1;
+    return 0;
 }
 
+double cuda_grad_norm(model *m) {
+    cuda_state *s = st(m);
+    double norm = NAN;
+    if (s->failed || norm_on_device(m) ||
+        ck(s, cudaMemcpy(&norm, s->partial + NORM_BLOCKS, sizeof(double), cudaMemcpyDeviceToHost), "the gradients' norm"))
+        return NAN;
+    return norm;
+}
+
+/* Clipping by norm uses the norm on the device (grad_norm's, or computed here), never
+ * the argument: the coefficient is computed there, and nothing waits for the host. */
 void cuda_clip_grad(model *m, double clip, charrnn_clip_mode mode, double norm) {
     cuda_state *s = st(m);
     if (s->failed || clip <= 0) return;
     if (mode == CHARRNN_CLIP_VALUE) {
-        k_clamp<<<blocks(m->num_params), THREADS>>>(s->d_grads, (float)clip, m->num_params);
+        k_clip_value<<<blocks(m->num_params), THREADS>>>(s->d_grads, m->num_params, (float)clip);
         launched(s, "clipping the gradients");
-    } else {
-        const double coef = clip / (norm + 1e-6); /* as grad_clip (optim.c) */
-        if (coef < 1.0) {
-            k_scale<<<blocks(m->num_params), THREADS>>>(s->d_grads, (float)coef, m->num_params);
-            launched(s, "clipping the gradients");
-        }
+    } else if (!norm_on_device(m)) {
+        k_clip_norm<<<blocks(m->num_params), THREADS>>>(s->d_grads, m->num_params, s->partial + NORM_BLOCKS, clip);
+        launched(s, "clipping the gradients");
     }
+    s->norm_fresh = 0;
 }
 
-/* TODO (issue 19): the update as a kernel with the moments on the device. Today the
- * gradients come to the host, the CPU's optim_update runs on the host mirror of the
- * parameters, and the parameters go back: the CPU's numbers exactly. */
+/* The moments of o on the device (the owner's): allocated at the first use, and
+ * taken from o's host arrays when the device holds another optimizer's, or before
+ * o's first step (a fresh optimizer, whatever its address). */
+static int moments_for(model *m, optim *o) {
+    cuda_state *s = st(m);
+    const size_t n = m->num_params;
+    const int k = optim_num_moments(o);
+    if (!s->owns_params) return fail(s, "the optimizer", "a view of a model has no optimizer");
+    if (k > 0 && !s->d_m1) {
+        if (ck(s, cudaMalloc((void **)&s->d_m1, 2 * n * sizeof(float)), "allocating the optimizer's moments")) {
+            s->d_m1 = NULL;
+            return -1;
+        }
+        s->d_m2 = s->d_m1 + n;
+        s->moments_of = NULL;
+    }
+    if (s->moments_of != o || o->step == 0) {
+        if (k >= 1) TRY(ck(s, cudaMemcpy(s->d_m1, o->m1, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
+        if (k >= 2) TRY(ck(s, cudaMemcpy(s->d_m2, o->m2, n * sizeof(float), cudaMemcpyHostToDevice), "writing the moments"));
+        s->moments_of = o;
+    }
+    return 0;
+}
+
+/* One update on the device: the moments stay there, the parameters never come
+ * back (the host mirror is fetched when read). */
 void cuda_optim_step(model *m, optim *o, double lr) {
     cuda_state *s = st(m);
-    if (s->failed || !s->h_grads) return;
-    down(s, s->h_grads, s->d_grads, m->num_params, "reading the gradients");
-    if (s->failed) return;
-    optim_update(o, s->h_params, s->h_grads, lr);
-    up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
+    if (s->failed || moments_for(m, o)) return;
+    const optim_coefs k = optim_begin_step(o, lr);
+    const size_t n = m->num_params;
+    const unsigned nb = blocks(n);
+    switch (o->kind) {
+    case CHARRNN_RMSPROP: k_rmsprop<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_grads, n, k); break;
+    case CHARRNN_ADAM: k_adam<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_m2, s->d_grads, n, k); break;
+    case CHARRNN_ADAGRAD: k_adagrad<<<nb, THREADS>>>(s->d_params, s->d_m1, s->d_grads, n, k); break;
+    case CHARRNN_SGD: k_sgd<<<nb, THREADS>>>(s->d_params, s->d_grads, n, k); break;
+    }
+    if (!launched(s, "the optimizer's step")) s->mirror_stale = 1;
 }
 
-/* the moments stay in o's host arrays (the optimizer runs on the host) */
-void cuda_moments(model *m, optim *o) {}
+void cuda_moments_to_host(model *m, optim *o) {
+    cuda_state *s = st(m);
+    const size_t n = m->num_params;
+    const int k = optim_num_moments(o);
+    if (s->moments_of != o) return; /* the device holds none of o's: o's host arrays are current */
+    if (k >= 1) down(s, o->m1, s->d_m1, n, "reading the moments");
+    if (k >= 2) down(s, o->m2, s->d_m2, n, "reading the moments");
+}
 
-float *cuda_params_host(const model *m) { return st(m)->h_params; }
+void cuda_moments_from_host(model *m, optim *o) {
+    cuda_state *s = st(m);
+    if (s->failed) return;
+    s->moments_of = NULL;
+    moments_for(m, o);
+}
 
+/* The owner's mirror, fetched when the device's parameters moved past it. */
+float *cuda_params_host(const model *m) {
+    cuda_state *s = st(m), *o = s->owner;
+    if (o->mirror_stale) {
+        down(s, o->h_params, o->d_params, m->num_params, "reading the parameters");
+        o->mirror_stale = 0;
+    }
+    return o->h_params;
+}
+
+/* What was written into the mirror goes up; a stale mirror was not handed out since
+ * the device moved on (params_host fetches it first), so it holds nothing new. */
 void cuda_weights_changed(model *m) {
     cuda_state *s = st(m);
-    up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
+    if (!s->owner->mirror_stale) up(s, s->d_params, s->h_params, m->num_params, "writing the parameters");
 }
 
 const float *cuda_grads_host(const model *m) {
