@@ -111,6 +111,8 @@ void cli_set_threads(int threads) {
 
 void cli_check_precision(int precision, const char *device) {
     if (device && !strncmp(device, "cuda", 4)) return; /* the GPU's backend says what it runs */
+    if (precision == CHARRNN_PRECISION_TF32 && device && !strcmp(device, "cpu"))
+        cli_die(2, "--precision tf32 is a GPU's number format (tensor cores); on the CPU use --precision fp32 or bf16");
     if (precision == CHARRNN_PRECISION_BF16 && !charrnn_bf16_supported())
         cli_die(2, "--precision bf16 needs a processor with AVX512-BF16 (this one has none); use --precision fp32 or auto");
 }

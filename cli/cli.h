@@ -59,8 +59,8 @@ const char *cli_device(const char *device, const char *gpuid);
 void cli_set_device(charrnn_model *m, const char *device, int say);
 #define CLI_DEVICE_CHOICES "auto|cpu|cuda|cuda:N"
 #define CLI_DEVICE_HELP "where the network runs: auto (default: the GPU where this build and machine have one), cpu, cuda, cuda:N"
-#define CLI_PRECISION_CHOICES "auto|fp32|bf16"
-#define CLI_PRECISION_HELP "matrix products: bf16 (AVX512-BF16, float32 weights) or fp32; auto (default): the faster of the two for this run, timed at its start"
+#define CLI_PRECISION_CHOICES "auto|fp32|bf16|tf32"
+#define CLI_PRECISION_HELP "matrix products: bf16 (AVX512-BF16, float32 weights) or fp32; tf32 (a GPU's tensor cores); auto (default): the faster for this run, timed at its start (fp32 on a GPU)"
 
 /* A charrnn_progress_fn that draws a progress bar (ctx: a struct progress from
  * progress.h, whose label is set with cli_progress_label) on a terminal, and

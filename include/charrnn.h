@@ -223,15 +223,21 @@ CHARRNN_API void charrnn_model_set_threads(charrnn_model *m, int n);
  * Applies to everything done with the model: training (a trainer's
  * charrnn_trainer_model), evaluation, and samplers opened after the call.
  * BF16 where the processor lacks it: CHARRNN_EINVAL with a message. On a GPU
- * (charrnn_model_set_device) nothing is timed: AUTO is FP32, and BF16 is what
- * the CUDA backend offers (an error where it has none yet). */
-typedef enum charrnn_precision { CHARRNN_PRECISION_AUTO, CHARRNN_PRECISION_FP32, CHARRNN_PRECISION_BF16 } charrnn_precision;
+ * (charrnn_model_set_device) nothing is timed: AUTO is FP32 (TF32 off: the CPU's
+ * numbers), BF16 and TF32 use the tensor cores on the same float32 weights.
+ * TF32 on the CPU: CHARRNN_EINVAL with a message (it is a GPU's format). */
+typedef enum charrnn_precision {
+    CHARRNN_PRECISION_AUTO,
+    CHARRNN_PRECISION_FP32,
+    CHARRNN_PRECISION_BF16,
+    CHARRNN_PRECISION_TF32,
+} charrnn_precision;
 CHARRNN_API int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err);
 /* The work AUTO decides for, on a model that is not a trainer's: batch streams
  * of steps characters per pass, training 1 (forward and backward: dynamic
  * evaluation) or 0 (forward only: sampling, evaluation). 0 for batch or steps: 1. */
 CHARRNN_API void charrnn_model_set_workload(charrnn_model *m, int batch, int steps, int training);
-/* What the model's products use now: CHARRNN_PRECISION_FP32 or _BF16. */
+/* What the model's products use now: CHARRNN_PRECISION_FP32, _BF16 or (on a GPU) _TF32. */
 CHARRNN_API charrnn_precision charrnn_model_precision(const charrnn_model *m);
 /* One line on why, after charrnn_model_set_precision: e.g. "bf16 (auto: a training
  * pass of 50 x 50 steps timed here at 31 ms in bf16, 52 ms in fp32: bf16 1.68x as

@@ -144,7 +144,7 @@ _CELLS = {"lstm": 0, "gru": 1, "rnn": 2}
 _UNITS = {"codepoint": 0, "byte": 1}
 _OPTIMS = {"rmsprop": 0, "adam": 1, "adagrad": 2, "sgd": 3}
 _CLIPS = {"value": 0, "norm": 1}
-_PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2}
+_PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2, "tf32": 3}
 
 _P = ctypes.c_void_p
 _PP = ctypes.POINTER(ctypes.c_void_p)
@@ -366,7 +366,7 @@ class _Sampler:
 
 class Model:
     """A checkpoint opened for sampling, scoring and inspection. Model(path, threads=0, precision=None):
-    threads for its work (0: the process default); precision "fp32", "bf16" or "auto" (None: the library's
+    threads for its work (0: the process default); precision "fp32", "bf16", "tf32" (a GPU's) or "auto" (None: the library's
     default, fp32). Close it (or use `with`); streams and readers opened from it keep it alive."""
 
     def __init__(self, path, threads=0, precision=None):
@@ -445,7 +445,7 @@ class Model:
     @property
     def precision(self):
         """What the model's products use now: "fp32" or "bf16"."""
-        return "bf16" if library().charrnn_model_precision(self._handle()) == 2 else "fp32"
+        return {2: "bf16", 3: "tf32"}.get(library().charrnn_model_precision(self._handle()), "fp32")
 
     def __repr__(self):
         return "<charrnn.Model %s: %d x %d %s, vocabulary %d%s>" % (

@@ -316,7 +316,40 @@ static void test_info_and_run_log(void) {
     }
 }
 
+/* tf32 is a GPU's format: on the CPU the library refuses it and leaves the model in
+ * float32; the command refuses --precision tf32 --device cpu before any work; on a GPU
+ * the model takes it, says so, and goes back to fp32 when asked. */
+static void test_tf32(void) {
+    charrnn_model *m = small_model();
+    if (!m) return;
+    charrnn_error err = {0};
+    int rc = charrnn_model_set_precision(m, CHARRNN_PRECISION_TF32, &err);
+    if (gpus() > 0 && charrnn_model_set_device(m, "cuda:0", &err) == 0) {
+        CHECKF(charrnn_model_set_precision(m, CHARRNN_PRECISION_TF32, &err) == 0 &&
+               charrnn_model_precision(m) == CHARRNN_PRECISION_TF32 && strstr(charrnn_model_precision_note(m), "tf32"),
+               "tf32 on the GPU: %s", err.msg);
+        CHECKF(charrnn_model_set_precision(m, CHARRNN_PRECISION_FP32, &err) == 0 &&
+               charrnn_model_precision(m) == CHARRNN_PRECISION_FP32, "back to fp32: %s", err.msg);
+        CHECK(charrnn_model_set_device(m, "cpu", &err) == 0);
+        rc = charrnn_model_set_precision(m, CHARRNN_PRECISION_TF32, &err);
+    }
+    CHECKF(rc == CHARRNN_EINVAL && one_line(err.msg) && strstr(err.msg, "tf32") && strstr(err.msg, "GPU"),
+           "tf32 on the CPU: %d '%s'", rc, err.msg);
+    CHECK(charrnn_model_precision(m) == CHARRNN_PRECISION_FP32);
+    charrnn_model_close(m);
+    const char *outp = t_path("tf32_out");
+    remove(outp);
+    char *out = NULL, *e = NULL;
+    rc = t_cli(&out, &e, "train '%s' --checkpoint-dir '%s' --precision tf32 --device cpu --max-iters 1", corpus(), outp);
+    struct stat st;
+    CHECKF(rc == 2 && one_error_line(e, "--precision tf32 is a GPU's number format") && stat(outp, &st) != 0,
+           "train --precision tf32 --device cpu: %d '%s'", rc, e);
+    free(out);
+    free(e);
+}
+
 void register_device_tests(void) {
+    t_register("device_tf32", test_tf32);
     t_register("device_names", test_device_names);
     t_register("device_model_moves", test_model_device);
     t_register("device_option_refused_before_work", test_device_option_refused_before_work);

@@ -129,6 +129,23 @@ const param_view *model_find_param(const model *m, const char *name) {
 const char *model_backend_name(const model *m) { return m->ops->name; }
 int model_set_bf16(model *m, int on, charrnn_error *err) { return m->ops->set_bf16(m, on, err); }
 int model_bf16(const model *m) { return m->ops->bf16; }
+
+int model_set_tf32(model *m, int on, charrnn_error *err) {
+#ifdef CHARRNN_CUDA
+    if (model_device(m) >= 0) return cuda_set_variant(m, on ? &cuda_tf32_ops : &cuda_fp32_ops, err);
+#endif
+    if (!on) return model_set_bf16(m, 0, err);
+    return cr_fail(err, CHARRNN_EINVAL, "tf32 is a GPU's number format (tensor cores): on the CPU use fp32 or bf16");
+}
+
+int model_tf32(const model *m) {
+#ifdef CHARRNN_CUDA
+    return m->ops == &cuda_tf32_ops;
+#else
+    (void)m;
+    return 0;
+#endif
+}
 int model_use_half(model *m, charrnn_error *err) { return m->ops->use_half(m, err); }
 
 double model_forward(model *m, const int32_t *x, const int32_t *y, int b, int t, int train, rng *r) {

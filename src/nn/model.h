@@ -46,6 +46,9 @@ const char *model_backend_name(const model *m);
  * where the processor has no AVX512-BF16. */
 int model_set_bf16(model *m, int on, charrnn_error *err);
 int model_bf16(const model *m);
+/* TF32 products on a GPU (the cuda-tf32 variant; off: cuda-fp32); on the CPU an error. */
+int model_set_tf32(model *m, int on, charrnn_error *err);
+int model_tf32(const model *m);
 /* One-row products (sampling) from a half-precision copy of the weights (half.h);
  * an error where this build or processor has no half kernels. */
 int model_use_half(model *m, charrnn_error *err);

@@ -130,8 +130,18 @@ void charrnn_model_set_workload(charrnn_model *m, int batch, int steps, int trai
 }
 
 int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_error *err) {
-    if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16)
-        return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16", (int)p);
+    if (p != CHARRNN_PRECISION_AUTO && p != CHARRNN_PRECISION_FP32 && p != CHARRNN_PRECISION_BF16 &&
+        p != CHARRNN_PRECISION_TF32)
+        return cr_fail(err, CHARRNN_EINVAL, "precision %d is not one of auto, fp32, bf16, tf32", (int)p);
+    if (p == CHARRNN_PRECISION_TF32) {
+        int rc = model_set_tf32(&m->net, 1, err);
+        if (!rc) snprintf(m->precision_note, sizeof m->precision_note, "tf32 (as asked, not auto)");
+        return rc;
+    }
+    if (model_tf32(&m->net)) {
+        int rc = model_set_tf32(&m->net, 0, err); /* back to cuda-fp32 first */
+        if (rc) return rc;
+    }
     int on = p == CHARRNN_PRECISION_BF16;
     if (p == CHARRNN_PRECISION_AUTO && model_device(&m->net) >= 0) {
         /* the CPU's timing says nothing of a GPU: float32 there unless asked */
@@ -162,7 +172,7 @@ int charrnn_model_set_precision(charrnn_model *m, charrnn_precision p, charrnn_e
 const char *charrnn_model_precision_note(const charrnn_model *m) { return m->precision_note; }
 
 charrnn_precision charrnn_model_precision(const charrnn_model *m) {
-    return model_bf16(&m->net) ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;
+    return model_tf32(&m->net) ? CHARRNN_PRECISION_TF32 : model_bf16(&m->net) ? CHARRNN_PRECISION_BF16 : CHARRNN_PRECISION_FP32;
 }
 
 int charrnn_model_num_tensors(const charrnn_model *m) { return m->net.num_views; }
