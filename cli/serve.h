@@ -102,6 +102,7 @@ typedef struct serve_state {
     serve_job **slots;            /* (max_batch) the job each batch stream serves */
     int *slot_choice;
     int draining, quit;           /* stop taking; the scheduler ends every job and leaves */
+    int wake;                     /* a first character or an end: wake the connections after this step */
     serve_metrics met;
     pthread_t thread;
     charrnn_sampler *sampler;

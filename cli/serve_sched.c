@@ -3,7 +3,11 @@
  * free streams (lowest first, so a request alone runs as stream 0: exactly what
  * `charrnn sample` draws), lets finished and abandoned ones go, and steps every
  * running stream as one batch (charrnn_sampler_step). Connections wait on a
- * condition variable for the characters. */
+ * condition variable for the characters. With many streams running, waking
+ * every connection after every step costs more than the step itself (a thread
+ * switch, an event and a write per character), so they are woken every
+ * ceil(streams / 8) steps and send that many characters in one event; a first
+ * character, an end or an idle batch wakes them at once. */
 #include "serve.h"
 
 #include <stdio.h>
@@ -47,6 +51,7 @@ size_t sched_sendable(const serve_job *j, const serve_choice *c) {
 
 static void finish_choice(serve_state *s, serve_job *j, serve_choice *c, const char *why) {
     c->finish = why;
+    s->wake = 1;
     if (c->slot >= 0) {
         s->slots[c->slot] = NULL;
         s->active--;
@@ -62,6 +67,7 @@ static int job_running(const serve_job *j) {
 
 static void job_done(serve_state *s, serve_job *j) {
     j->state = REQ_DONE;
+    s->wake = 1;
     double dt = serve_now() - j->t_start;
     static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     for (int b = 0; b < 11; b++)
@@ -114,6 +120,7 @@ static void take_char(serve_state *s, serve_job *j, serve_choice *c, uint32_t ch
     c->drawn++;
     s->met.chars++;
     if (j->t_first == 0) j->t_first = serve_now();
+    if (c->drawn == 1) s->wake = 1; /* the first character goes out at once */
     for (int i = 0; i < j->p.num_stop; i++) {
         size_t sl = j->p.stop_len[i];
         /* a stop string that ends within the bytes just added */
@@ -132,6 +139,7 @@ static void *sched_main(void *arg) {
     serve_state *s = arg;
     unsigned char *active = calloc((size_t)s->max_batch, 1);
     uint32_t *out = calloc((size_t)s->max_batch, sizeof(uint32_t));
+    int quiet = 0, runnable = 0; /* steps since the connections were last woken; streams in the last step */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         /* abandoned jobs leave; queued ones join while there is room */
@@ -151,16 +159,22 @@ static void *sched_main(void *arg) {
             else for (int i = 0; i < j->p.n; i++) j->ch[i].finish = "cancelled";
             if (!job_running(j)) { job_done(s, j); unref(j); }
         }
-        pthread_cond_broadcast(&s->progress);
+        if (s->wake || s->quit || ++quiet >= (runnable + 7) / 8) {
+            pthread_cond_broadcast(&s->progress);
+            s->wake = 0;
+            quiet = 0;
+        }
         if (s->quit) break;
         /* a stream whose client has not taken its text waits (backpressure: memory stays bounded) */
-        int runnable = 0;
+        runnable = 0;
         for (int k = 0; k < s->max_batch; k++) {
             serve_job *j = s->slots[k];
             active[k] = j && !(j->p.stream && j->ch[s->slot_choice[k]].text.len - j->ch[s->slot_choice[k]].sent > SERVE_BACKLOG);
             runnable += active[k];
         }
         if (runnable == 0) {
+            if (quiet) pthread_cond_broadcast(&s->progress); /* nothing left unsent while the batch idles */
+            quiet = 0;
             pthread_cond_wait(&s->work, &s->mu);
             continue;
         }

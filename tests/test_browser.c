@@ -8,13 +8,18 @@
  * of 512 neurons builds only its visible rows, and reports how long it took to
  * be ready and to switch neurons (printed, not asserted: a busy machine's timing
  * is no test). Where chromium is not installed the tests say "skipped:
- * chromium not installed" and pass. */
+ * chromium not installed" and pass. The playground of `charrnn serve` is loaded
+ * from a server on a loopback port: the browser types a prime and presses
+ * Write, and the streamed text must arrive (page and screenshot checked). */
 #include "test.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The browser to use ($CHROMIUM, else chromium on the PATH), or NULL. */
 static const char *chromium(void) {
@@ -42,8 +47,9 @@ static char *browse(const char *action, const char *page, const char *fragment) 
     static int profile;
     char *cmd = t_fmt("timeout 180 '%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
                     "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s/chromium-%d' "
-                    "--window-size=1280,900 %s 'file://%s%s'",
-                    chromium(), t_tmpdir(), profile++, action, page, fragment ? fragment : "");
+                    "--window-size=1280,900 %s '%s%s%s'",
+                    chromium(), t_tmpdir(), profile++, action, strncmp(page, "http", 4) ? "file://" : "", page,
+                    fragment ? fragment : "");
     char *out = NULL;
     int rc = t_run(cmd, &out, NULL);
     CHECKF(rc == 0, "chromium exited with %d on %s", rc, page);
@@ -88,7 +94,8 @@ static void screenshot(const char *page, const char *fragment, const char *name)
     char *png = t_fmt("%s/%s.png", dir, name);
     char *apng = abs_path(png);
     remove(apng);
-    char *action = t_fmt("--screenshot='%s'", apng);
+    /* a served page's stream holds the virtual clock until it ends, so the picture shows the whole text */
+    char *action = t_fmt("%s--screenshot='%s'", strncmp(page, "http", 4) ? "" : "--virtual-time-budget=30000 ", apng);
     free(browse(action, page, fragment));
     FILE *f = fopen(apng, "rb");
     unsigned char sig[8] = {0};
@@ -252,9 +259,83 @@ static void test_large_viz_page(void) {
     free(page);
 }
 
+/* Starts `charrnn serve MODEL --port 0`; returns its pid and sets *port (0 when it did not start). */
+static pid_t serve_start(const char *model, int *port) {
+    int fd[2];
+    *port = 0;
+    if (pipe(fd)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        char *cmd = t_fmt("exec '%s' serve '%s' --port 0 --threads 1 --precision fp32 2>'%s'", t_bin(), model,
+                          t_path("browser_serve.log"));
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    char line[256] = {0};
+    if (!(f && fgets(line, sizeof line, f) && sscanf(line, "listening on http://127.0.0.1:%d", port) == 1)) *port = 0;
+    if (f) fclose(f);
+    CHECKF(*port > 0, "the server did not say where it listens: '%s'", line);
+    return pid;
+}
+
+/* The playground served by `charrnn serve`: chromium types a prime into the
+ * page and presses Write (the page's #type= fragment); the text streamed back
+ * must appear after the prime, 120 characters of it. The browser's virtual
+ * clock stands still while the stream is open, so the page is dumped when it
+ * has ended; a dump without the end is polled again (never a fixed sleep). */
+static void test_serve_page(void) {
+    if (!chromium() || !browser_model()) return;
+    int port = 0;
+    pid_t pid = serve_start(browser_model(), &port);
+    if (port > 0) {
+        char *url = t_fmt("http://127.0.0.1:%d/", port);
+        const char *typed = "#type=if%20(a%20%3C%20b)&length=120&seed=7&temperature=0.5";
+        char *dom = NULL;
+        const char *html = NULL;
+        for (int tries = 0; tries < 5; tries++) {
+            free(dom);
+            dom = browse("--virtual-time-budget=30000 --dump-dom", url, typed);
+            html = strstr(dom, "<html");
+            if (html && (strstr(html, "data-done=") || strstr(html, "data-error="))) break;
+        }
+        char *head = t_fmt("%.*s", html ? (int)strcspn(html, ">") : 0, html ? html : "");
+        CHECKF(strstr(head, "data-done=\"120\"") != NULL, "the stream did not end with 120 characters: %s", head);
+        const char *out = strstr(dom, "<div id=\"out\"><span class=\"prime\">if (a &lt; b)</span>");
+        CHECKF(out != NULL, "the typed prime is not shown: %.300s", strstr(dom, "<div id=\"out\"") ? strstr(dom, "<div id=\"out\"") : dom);
+        if (out) {
+            const char *gen = strstr(out, "</span>") + 7, *end = strstr(gen, "</div>");
+            CHECKF(end && end - gen >= 40, "the streamed text did not arrive: '%.*s'", end ? (int)(end - gen) : 0, gen);
+        }
+        CHECKF(strstr(dom, "120 characters, ") && strstr(dom, "(done)"), "the status line");
+        free(head);
+        free(dom);
+        /* a screenshot of the page as it stands before and after: both real pictures, and not the same */
+        screenshot(url, NULL, "serve-empty");
+        screenshot(url, typed, "serve-streamed");
+        const char *dir = getenv("CHARRNN_SCREENSHOT_DIR");
+        if (!dir || !*dir) dir = "build/screenshots";
+        char *cmp = t_fmt("cmp -s '%s/serve-empty.png' '%s/serve-streamed.png'", dir, dir);
+        CHECKF(t_run(cmp, NULL, NULL) != 0, "the screenshot with the streamed text is the empty page's");
+        free(cmp);
+        free(url);
+    }
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the server did not exit 0 on SIGTERM");
+    }
+}
+
 void register_browser_tests(void) {
     t_register("browser_viz_page", test_viz_page);
     t_register("browser_cells_page", test_cells_page);
     t_register("browser_report_page", test_report_page);
     t_register("browser_large_viz_page", test_large_viz_page);
+    t_register("browser_serve_page", test_serve_page);
 }

@@ -58,8 +58,24 @@ $("go").onclick = async () => {
       $("status").textContent = n + " characters, " + (n / ((performance.now() - t0) / 1000)).toFixed(0) + " per second";
     }
     $("status").textContent += " (done)";
+    document.documentElement.dataset.done = n;
   } catch (e) {
     $("status").textContent = e.name === "AbortError" ? "stopped" : "error: " + e.message;
+    document.documentElement.dataset.error = $("status").textContent;
   }
   $("go").disabled = false; $("stop").disabled = true;
 };
+/* #type=TEXT&length=N&seed=S: types TEXT into the prime, sets the controls and presses Write (how a
+ * headless browser drives the page in tests/test_browser.c); <html data-done=N> when the stream ends. */
+(() => {
+  const f = new URLSearchParams(location.hash.slice(1));
+  if (!f.has("type")) return;
+  for (const k of ["length", "seed", "temperature"]) if (f.has(k)) $(k).value = f.get(k);
+  const prime = $("prime");
+  prime.focus();
+  for (const ch of f.get("type")) {
+    prime.value += ch;
+    prime.dispatchEvent(new InputEvent("input", {data: ch, inputType: "insertText", bubbles: true}));
+  }
+  $("go").click();
+})();
