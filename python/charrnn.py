@@ -364,10 +364,34 @@ class _Sampler:
             pass
 
 
-class Model:
+class _Handle:
+    """What a Python object over a library handle shares: `with`, close at collection, and a
+    clear error after close. Subclasses set _h (None once closed), close() and _what."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _handle(self):
+        if self._h is None:
+            raise ValueError(f"the {self._what} is closed")
+        return self._h
+
+
+class Model(_Handle):
     """A checkpoint opened for sampling, scoring and inspection. Model(path, threads=0, precision=None):
     threads for its work (0: the process default); precision "fp32", "bf16", "tf32" (a GPU's) or "auto" (None: the library's
     default, fp32). Close it (or use `with`); streams and readers opened from it keep it alive."""
+
+    _what = "model"
 
     def __init__(self, path, threads=0, precision=None):
         p = _path("path", path)
@@ -411,22 +435,6 @@ class Model:
         if h is not None and h.value and self._own:
             library().charrnn_model_close(h)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _handle(self):
-        if self._h is None:
-            raise ValueError("the model is closed")
-        return self._h
 
     # characters
     def _char(self, code):
@@ -588,10 +596,12 @@ class Model:
             return r.probs(as_list=as_list)
 
 
-class Reader:
+class Reader(_Handle):
     """The model reading text one character at a time (a charrnn_stream): feed(text), probs(), logprobs(),
     get_state()/set_state(), reset(). After opening or reset() it has read nothing and its distribution is
     uniform. Close it (or use `with`)."""
+
+    _what = "reader"
 
     def __init__(self, model):
         if not isinstance(model, Model):
@@ -608,22 +618,6 @@ class Reader:
         if h is not None and h.value:
             library().charrnn_stream_close(h)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _handle(self):
-        if self._h is None:
-            raise ValueError("the reader is closed")
-        return self._h
 
     def reset(self):
         library().charrnn_stream_reset(self._handle())

@@ -291,18 +291,9 @@ static void push_char(charrnn_ngram_sampler *s, uint32_t id) {
 int charrnn_ngram_sampler_prime(charrnn_ngram_sampler *s, const char *text, size_t len, long *skipped,
                                 uint32_t *examples, int max_examples, int *num_examples, charrnn_error *err) {
     corpus c;
-    long unknown = 0;
-    int nex = 0;
-    int rc = corpus_encode_with_vocab(&c, text, len, s->g->unit, s->g->vocab, s->g->V, "the prime text", &unknown,
-                                      examples, max_examples, &nex, err);
+    int rc = corpus_encode_prime(&c, text, len, s->g->unit, s->g->vocab, s->g->V, skipped, examples, max_examples,
+                                 num_examples, err);
     if (rc) return rc;
-    if (skipped) *skipped = unknown;
-    if (num_examples) *num_examples = nex;
-    if (c.n == 0 && len > 0) {
-        corpus_free(&c);
-        return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
-                       "prime with text like the training data", unknown);
-    }
     for (size_t i = 0; i < c.n; i++) push_char(s, corpus_id(&c, i));
     corpus_free(&c);
     return CHARRNN_OK;

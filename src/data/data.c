@@ -405,6 +405,24 @@ int corpus_load(corpus *c, const char *path, charrnn_unit unit, charrnn_error *e
     return rc;
 }
 
+int corpus_encode_prime(corpus *c, const char *buf, size_t len, charrnn_unit unit, const uint32_t *vocab,
+                        int vocab_size, long *skipped, uint32_t *examples, int max_examples, int *num_examples,
+                        charrnn_error *err) {
+    long unknown = 0;
+    int nex = 0;
+    int rc = corpus_encode_with_vocab(c, buf, len, unit, vocab, vocab_size, "the prime text", &unknown, examples,
+                                      max_examples, &nex, err);
+    if (rc) return rc;
+    if (skipped) *skipped = unknown;
+    if (num_examples) *num_examples = nex;
+    if (c->n == 0 && len > 0) {
+        corpus_free(c);
+        return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
+                       "prime with text like the training data", unknown);
+    }
+    return CHARRNN_OK;
+}
+
 int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_unit unit,
                              const uint32_t *vocab, int vocab_size, const char *name,
                              long *unknown, uint32_t *examples, int max_examples,

@@ -51,6 +51,12 @@ int corpus_encode_with_vocab(corpus *c, const char *buf, size_t len, charrnn_uni
                              const uint32_t *vocab, int vocab_size, const char *name,
                              long *unknown, uint32_t *examples, int max_examples,
                              int *num_examples, charrnn_error *err);
+/* A prime text in a fixed vocabulary, as every sampler takes it: as above (*skipped the
+ * characters dropped), and a non-empty text none of whose characters is in the vocabulary
+ * is an error (nothing to prime with), c left empty. */
+int corpus_encode_prime(corpus *c, const char *buf, size_t len, charrnn_unit unit, const uint32_t *vocab,
+                        int vocab_size, long *skipped, uint32_t *examples, int max_examples, int *num_examples,
+                        charrnn_error *err);
 void corpus_free(corpus *c);
 
 /* The contiguous train / val / test blocks of a corpus of n characters, as

@@ -273,19 +273,10 @@ static void remember(charrnn_sampler *s) {
 int charrnn_sampler_prime(charrnn_sampler *s, const char *text, size_t len, long *skipped, uint32_t *examples,
                           int max_examples, int *num_examples, charrnn_error *err) {
     corpus c;
-    long unknown = 0;
-    int nex = 0;
     charrnn_model *m = s->st->m;
-    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, "the prime text", &unknown,
-                                      examples, max_examples, &nex, err);
+    int rc = corpus_encode_prime(&c, text, len, m->unit, m->vocab, m->vocab_size, skipped, examples, max_examples,
+                                 num_examples, err);
     if (rc) return rc;
-    if (skipped) *skipped = unknown;
-    if (num_examples) *num_examples = nex;
-    if (c.n == 0 && len > 0) {
-        corpus_free(&c);
-        return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
-                       "prime with text like the training data", unknown);
-    }
     for (size_t i = 0; i < c.n && !rc; i++) {
         for (int j = 0; j < s->st->n; j++) s->cur[j] = (int)corpus_id(&c, i);
         rc = charrnn_stream_feed(s->st, s->cur, err);
@@ -441,19 +432,10 @@ int charrnn_sampler_stream_prime(charrnn_sampler *s, int j, const char *text, si
     if (j < 0 || j >= s->st->n || !s->one)
         return cr_fail(err, CHARRNN_EINVAL, "stream %d cannot be primed: reset it first (charrnn_sampler_stream_reset)", j);
     corpus c;
-    long unknown = 0;
-    int nex = 0;
     charrnn_model *m = s->st->m;
-    int rc = corpus_encode_with_vocab(&c, text, len, m->unit, m->vocab, m->vocab_size, "the prime text", &unknown,
-                                      examples, max_examples, &nex, err);
+    int rc = corpus_encode_prime(&c, text, len, m->unit, m->vocab, m->vocab_size, skipped, examples, max_examples,
+                                 num_examples, err);
     if (rc) return rc;
-    if (skipped) *skipped = unknown;
-    if (num_examples) *num_examples = nex;
-    if (c.n == 0 && len > 0) {
-        corpus_free(&c);
-        return cr_fail(err, CHARRNN_EINVAL, "none of the prime text's %ld characters is in the model's vocabulary; "
-                       "prime with text like the training data", unknown);
-    }
     /* read in a 1-stream reader from stream j's state (the numbers of a 1-stream sampler), then moved into row j */
     charrnn_stream_get_state(s->st, j, s->state);
     charrnn_stream_set_state(s->one, 0, s->state);
