@@ -17,7 +17,7 @@ int cmd_serve(int argc, char **argv) {
     const char *host = "127.0.0.1", *api_key = NULL;
     int port = 8080, max_batch = 16, max_queue = 64, threads = 0, precision = 0;
     long max_body = 1 << 20;
-    double drain = 10;
+    double drain = 10, interval_ms = 2;
     const char *device = NULL;
     optdef opts[] = {
         {"host", O_STR, &host, 0, "numeric address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)", 0},
@@ -27,6 +27,7 @@ int cmd_serve(int argc, char **argv) {
         {"max-queue", O_INT, &max_queue, "[0,100000]", "completions that may wait for the batch; more get 503 (default 64)", 0},
         {"max-body", O_LONG, &max_body, "[64,1073741824]", "largest request body in bytes; larger gets 413 (default 1048576)", 0},
         {"drain", O_DOUBLE, &drain, "[0,86400]", "on SIGTERM or Ctrl-C, seconds open requests get to finish (default 10)", 0},
+        {"stream-interval", O_DOUBLE, &interval_ms, "[0,10000]", "milliseconds between a stream's events, what was drawn since in one; streams/8 times that with more than 8 streams (default 2; 0: an event per character)", 0},
         {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the machine's)", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
@@ -47,7 +48,7 @@ int cmd_serve(int argc, char **argv) {
     cli_set_device(m, dev, 1);
     charrnn_model_set_workload(m, max_batch, 1, 0);
     cli_set_precision(m, precision, 0);
-    serve_state s = {.m = m, .max_batch = max_batch, .max_queue = max_queue};
+    serve_state s = {.m = m, .max_batch = max_batch, .max_queue = max_queue, .stream_interval = interval_ms / 1000};
     charrnn_model_get_info(m, &s.info);
     const char *slash = strrchr(pos[0], '/');
     s.model_name = slash ? slash + 1 : pos[0];

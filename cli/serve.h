@@ -20,6 +20,10 @@
 #define SERVE_MAX_N 64
 #define SERVE_MAX_TOP 100
 #define SERVE_BACKLOG 65536 /* bytes a stream may draw ahead of what its client has taken */
+/* A connection's thread stack: glibc keeps freed stacks for reuse up to 40 MiB in all, so with
+ * its default 8 MiB a busy server mapped and unmapped a stack (page faults, TLB shootdowns) for
+ * nearly every connection. The handlers keep their buffers on the heap. */
+#define SERVE_THREAD_STACK (1 << 20)
 
 /* POST /v1/completions, parsed and checked. */
 typedef struct serve_completion {
@@ -76,6 +80,9 @@ typedef struct serve_job {
     int num_examples;
     char error[768];              /* set when priming or a step failed */
     double t_start, t_first;      /* seconds (monotonic): arrival, first character */
+    double t_woken;               /* when its connection was last woken */
+    pthread_cond_t cv;            /* its connection waits here (for its state, then its text) */
+    int wake_pending;             /* the scheduler wakes it once the step's bookkeeping is done */
     struct serve_job *next;       /* the queue */
 } serve_job;
 
@@ -93,16 +100,15 @@ typedef struct serve_state {
     charrnn_model_info info;
     const char *model_name;       /* the checkpoint's file name */
     int max_batch, max_queue;
+    double stream_interval;       /* seconds: a running stream's connection is woken at most this often */
     pthread_mutex_t mu;
     pthread_cond_t work;          /* the scheduler waits for work */
-    pthread_cond_t progress;      /* connections wait for characters */
     serve_job *queue_head, *queue_tail;
     int queued, active;
     int open_streams;             /* event streams not yet sent to the end (serve_http.c) */
     serve_job **slots;            /* (max_batch) the job each batch stream serves */
     int *slot_choice;
     int draining, quit;           /* stop taking; the scheduler ends every job and leaves */
-    int wake;                     /* a first character or an end: wake the connections after this step */
     serve_metrics met;
     pthread_t thread;
     charrnn_sampler *sampler;

@@ -174,7 +174,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (x->out.oom) break;
         if (x->out.len) break;
         if (x->done_sent) break;
-        pthread_cond_wait(&s->progress, &s->mu);
+        pthread_cond_wait(&j->cv, &s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     if (x->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -217,7 +217,7 @@ static enum MHD_Result completions(server *sv, struct MHD_Connection *c, const c
                           "the queue is full (--max-queue); retry after a second");
     }
     pthread_mutex_lock(&s->mu);
-    while (j->state == REQ_QUEUED || (!j->p.stream && j->state != REQ_DONE)) pthread_cond_wait(&s->progress, &s->mu);
+    while (j->state == REQ_QUEUED || (!j->p.stream && j->state != REQ_DONE)) pthread_cond_wait(&j->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (j->error[0]) { /* priming failed (no prompt character in the vocabulary) */
         enum MHD_Result r = send_error(sv, c, EP_COMPLETIONS, 400, j->error);
@@ -570,7 +570,8 @@ int serve_http_run(serve_state *s, const serve_opts *o) {
     }
     struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, &addr,
                                             MHD_OPTION_NOTIFY_COMPLETED, completed, &sv, MHD_OPTION_CONNECTION_TIMEOUT,
-                                            (unsigned)120, MHD_OPTION_END);
+                                            (unsigned)120, MHD_OPTION_THREAD_STACK_SIZE, (size_t)SERVE_THREAD_STACK,
+                                            MHD_OPTION_END);
     if (!d) cli_die(1, "cannot listen on %s port %d (in use, or not an address of this machine); try another --port, or --port 0", o->host, o->port);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = di ? di->port : o->port;

@@ -2,12 +2,14 @@
  * sampler (max_batch streams): between characters it takes queued requests into
  * free streams (lowest first, so a request alone runs as stream 0: exactly what
  * `charrnn sample` draws), lets finished and abandoned ones go, and steps every
- * running stream as one batch (charrnn_sampler_step). Connections wait on a
- * condition variable for the characters. With many streams running, waking
- * every connection after every step costs more than the step itself (a thread
- * switch, an event and a write per character), so they are woken every
- * ceil(streams / 8) steps and send that many characters in one event; a first
- * character, an end or an idle batch wakes them at once. */
+ * running stream as one batch (charrnn_sampler_step). Each connection waits on
+ * its job's own condition variable, and only its own news wakes it: waking a
+ * connection costs a thread switch, an event and a write, more than a step of a
+ * small model, so a running stream's connection is woken at most every
+ * --stream-interval (default 2 ms; with more than 8 streams running, streams / 8
+ * times that, so that the connections are woken at most 8 times per interval in
+ * all) and sends what was drawn since in one event; a first character, an end,
+ * a state change or an idle batch wakes it at once. */
 #include "serve.h"
 
 #include <stdio.h>
@@ -49,9 +51,23 @@ size_t sched_sendable(const serve_job *j, const serve_choice *c) {
     return n < c->sent ? c->sent : n;
 }
 
+/* Wakes the job's connection (the lock is held). */
+static void job_wake(serve_job *j) {
+    j->t_woken = serve_now();
+    pthread_cond_signal(&j->cv);
+}
+
+/* Marks a running job's connection to be woken after the step's bookkeeping,
+ * once the lock is let go: a thread woken while the lock is held wakes only to
+ * wait for the lock, two thread switches instead of one. */
+static void job_wake_later(serve_job *j, double now) {
+    j->t_woken = now;
+    j->wake_pending = 1;
+}
+
 static void finish_choice(serve_state *s, serve_job *j, serve_choice *c, const char *why) {
     c->finish = why;
-    s->wake = 1;
+    job_wake(j);
     if (c->slot >= 0) {
         s->slots[c->slot] = NULL;
         s->active--;
@@ -67,7 +83,7 @@ static int job_running(const serve_job *j) {
 
 static void job_done(serve_state *s, serve_job *j) {
     j->state = REQ_DONE;
-    s->wake = 1;
+    job_wake(j);
     double dt = serve_now() - j->t_start;
     static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     for (int b = 0; b < 11; b++)
@@ -81,6 +97,7 @@ static void unref(serve_job *j) {
     if (--j->refs == 0) {
         serve_completion_free(&j->p);
         for (int i = 0; i < SERVE_MAX_N; i++) jb_free(&j->ch[i].text);
+        pthread_cond_destroy(&j->cv);
         free(j);
     }
 }
@@ -120,7 +137,7 @@ static void take_char(serve_state *s, serve_job *j, serve_choice *c, uint32_t ch
     c->drawn++;
     s->met.chars++;
     if (j->t_first == 0) j->t_first = serve_now();
-    if (c->drawn == 1) s->wake = 1; /* the first character goes out at once */
+    if (c->drawn == 1) job_wake_later(j, serve_now()); /* the first character goes out at once */
     for (int i = 0; i < j->p.num_stop; i++) {
         size_t sl = j->p.stop_len[i];
         /* a stop string that ends within the bytes just added */
@@ -139,7 +156,7 @@ static void *sched_main(void *arg) {
     serve_state *s = arg;
     unsigned char *active = calloc((size_t)s->max_batch, 1);
     uint32_t *out = calloc((size_t)s->max_batch, sizeof(uint32_t));
-    int quiet = 0, runnable = 0; /* steps since the connections were last woken; streams in the last step */
+    int stepped = 0; /* a step since the batch last idled: connections may have text to take */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         /* abandoned jobs leave; queued ones join while there is room */
@@ -155,26 +172,24 @@ static void *sched_main(void *arg) {
             if (!s->queue_head) s->queue_tail = NULL;
             s->queued--;
             j->state = REQ_RUNNING;
+            job_wake(j);
             if (!j->cancelled) admit(s, j);
             else for (int i = 0; i < j->p.n; i++) j->ch[i].finish = "cancelled";
             if (!job_running(j)) { job_done(s, j); unref(j); }
         }
-        if (s->wake || s->quit || ++quiet >= (runnable + 7) / 8) {
-            pthread_cond_broadcast(&s->progress);
-            s->wake = 0;
-            quiet = 0;
-        }
         if (s->quit) break;
         /* a stream whose client has not taken its text waits (backpressure: memory stays bounded) */
-        runnable = 0;
+        int runnable = 0;
         for (int k = 0; k < s->max_batch; k++) {
             serve_job *j = s->slots[k];
             active[k] = j && !(j->p.stream && j->ch[s->slot_choice[k]].text.len - j->ch[s->slot_choice[k]].sent > SERVE_BACKLOG);
             runnable += active[k];
         }
         if (runnable == 0) {
-            if (quiet) pthread_cond_broadcast(&s->progress); /* nothing left unsent while the batch idles */
-            quiet = 0;
+            if (stepped) /* nothing left unsent while the batch idles */
+                for (int k = 0; k < s->max_batch; k++)
+                    if (s->slots[k]) job_wake(s->slots[k]);
+            stepped = 0;
             pthread_cond_wait(&s->work, &s->mu);
             continue;
         }
@@ -182,6 +197,8 @@ static void *sched_main(void *arg) {
         charrnn_error err = {0};
         int rc = charrnn_sampler_step(s->sampler, active, out, &err);
         pthread_mutex_lock(&s->mu);
+        stepped = 1;
+        double now = serve_now(), interval = s->stream_interval * (runnable > 8 ? runnable / 8.0 : 1);
         for (int k = 0; k < s->max_batch; k++) {
             serve_job *j = s->slots[k];
             if (!j || !active[k]) continue;
@@ -193,7 +210,18 @@ static void *sched_main(void *arg) {
                 take_char(s, j, c, out[k]);
             }
             if (!job_running(j)) { job_done(s, j); unref(j); }
+            else if (now - j->t_woken >= interval) job_wake_later(j, now);
         }
+        /* only this thread changes the slots, and a job in one holds its reference: safe unlocked */
+        pthread_mutex_unlock(&s->mu);
+        for (int k = 0; k < s->max_batch; k++) {
+            serve_job *j = s->slots[k];
+            if (j && j->wake_pending) {
+                j->wake_pending = 0;
+                pthread_cond_signal(&j->cv);
+            }
+        }
+        pthread_mutex_lock(&s->mu);
     }
     /* quitting: everything still running or queued ends here, as it is */
     for (int k = 0; k < s->max_batch; k++) {
@@ -211,7 +239,6 @@ static void *sched_main(void *arg) {
         unref(j);
     }
     s->queue_tail = NULL;
-    pthread_cond_broadcast(&s->progress);
     pthread_mutex_unlock(&s->mu);
     free(active);
     free(out);
@@ -229,7 +256,6 @@ int sched_start(serve_state *s, char *err, size_t errlen) {
     if (!s->slots || !s->slot_choice) { snprintf(err, errlen, "out of memory"); return -1; }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->progress, NULL);
     if (pthread_create(&s->thread, NULL, sched_main, s)) { snprintf(err, errlen, "cannot start a thread"); return -1; }
     return 0;
 }
@@ -242,6 +268,7 @@ int sched_submit(serve_state *s, serve_job *j) {
     }
     j->refs = 2;
     j->state = REQ_QUEUED;
+    pthread_cond_init(&j->cv, NULL);
     j->t_start = serve_now();
     for (int i = 0; i < j->p.n; i++) j->ch[i].slot = -1;
     j->next = NULL;

@@ -156,6 +156,26 @@ def scenario_stream():
     check(text.get(0, "") == want and finish[0] == "stop", "stop (stream) never sends the stop string", (text, want))
 
 
+def scenario_coalesce():
+    """Under a long --stream-interval a stream sends its first character at once and the rest with
+    its end: two events, whatever the timing, and the same text as the JSON answer."""
+    body = {"prompt": "床前", "max_tokens": 300, "seed": 11, "temperature": 1.0}
+    st, _, j = request("POST", "/v1/completions", body)
+    check(st == 200 and len(j["choices"][0]["text"]) == 300, "json completion", (st, j))
+    s = Stream(body)
+    text, finish, events = read_all(s)
+    s.close()
+    texts = [e for e in events if e != "[DONE]"]
+    check(events[-1:] == ["[DONE]"] and len(texts) <= 2, "at most a first event and a last one", len(texts))
+    check(text.get(0) == j["choices"][0]["text"] and finish == {0: "length"}, "coalesced text equals json text",
+          (text, finish))
+    s = Stream(dict(body, n=4, max_tokens=50))
+    text, finish, events = read_all(s)
+    s.close()
+    check(len(text) == 4 and all(len(t) == 50 for t in text.values()) and len(events) <= 9,
+          "n=4: each choice whole, at most two events each", (len(events), text))
+
+
 def scenario_errors():
     """Every class of bad input gets a JSON error with a 4xx, and the server goes on."""
     cases = [
@@ -270,6 +290,8 @@ def main():
     name, PORT = sys.argv[1], int(sys.argv[2])
     if name == "stream":
         scenario_stream()
+    elif name == "coalesce":
+        scenario_coalesce()
     elif name == "errors":
         scenario_errors()
     elif name == "auth":

@@ -276,6 +276,18 @@ static void test_serve_streams(void) {
     CHECKF(stop(&sv) == 0, "serve did not exit 0 (log %s)", sv.log);
 }
 
+/* --stream-interval: a long one coalesces a stream into its first event and its last; 0 sends every
+ * character as it comes; the texts are the same either way. */
+static void test_serve_stream_interval(void) {
+    server sv;
+    if (start(&sv, "--max-batch 8 --stream-interval 10000")) return;
+    client(&sv, "coalesce", NULL);
+    CHECKF(stop(&sv) == 0, "serve did not exit 0 (log %s)", sv.log);
+    if (start(&sv, "--max-batch 8 --stream-interval 0")) return;
+    client(&sv, "stream", NULL);
+    CHECKF(stop(&sv) == 0, "serve did not exit 0 (log %s)", sv.log);
+}
+
 static void test_serve_bad_input(void) {
     server sv;
     if (start(&sv, "--max-body 4096 --max-batch 4")) return;
@@ -345,6 +357,7 @@ void register_serve_tests(void) {
     t_register("serve_endpoints", test_serve_endpoints);
     t_register("serve_matches_sample", test_serve_matches_sample);
     t_register("serve_streams", test_serve_streams);
+    t_register("serve_stream_interval", test_serve_stream_interval);
     t_register("serve_bad_input", test_serve_bad_input);
     t_register("serve_api_key", test_serve_api_key);
     t_register("serve_queue_full", test_serve_queue_full);
