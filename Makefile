@@ -270,6 +270,10 @@ uninstall:
 $(BUILD)/gemm_rate: bench/gemm_rate.c $(BUILD)/src/backend/bf16.o
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
 
+# The batched sampling step alone, through the public library (what serve's batching can buy).
+$(BUILD)/step_rate: bench/step_rate.c $(LIB)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) $(OMPFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
+
 bench: charrnn $(BUILD)/gemm_rate
 	/usr/bin/python3 bench/run --gemm-rate $(BUILD)/gemm_rate
 
