@@ -128,7 +128,11 @@ CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
 CHARRNN_API const char *charrnn_lr_schedule_name(charrnn_lr_schedule s);
 
 /* Threads. charrnn_set_threads sets the process-wide default for BLAS and the
- * library's own OpenMP loops (n <= 0: leave it). charrnn_model_set_threads and
+ * library's own OpenMP loops: n > 0 threads; 0 the default, which leaves the
+ * counts OMP_NUM_THREADS or OPENBLAS_NUM_THREADS gave where either is set and
+ * is otherwise charrnn_default_threads(); n < 0 leaves everything as it is (a
+ * program that never calls it keeps OpenMP's and OpenBLAS's own counts).
+ * charrnn_model_set_threads and
  * charrnn_trainer_set_threads give one handle its own count instead: it applies
  * only while a call on that handle (or on a sampler, stream or evaluation of
  * that model) runs, in the calling thread, and the caller's settings are
@@ -137,6 +141,11 @@ CHARRNN_API const char *charrnn_lr_schedule_name(charrnn_lr_schedule s);
  * build the BLAS count is process-wide, so a BLAS call made by another thread
  * during a charrnn call sees charrnn's count. */
 CHARRNN_API void charrnn_set_threads(int n);
+/* The cores this process may use: the CPUs of its affinity mask (taskset),
+ * capped by its cgroup's CPU quota (v2's cpu.max, v1's cpu.cfs_quota_us over
+ * cpu.cfs_period_us, rounded up), at least 1; where OMP_NUM_THREADS or
+ * OPENBLAS_NUM_THREADS is set, the count in effect instead. */
+CHARRNN_API int charrnn_default_threads(void);
 /* Where the OpenBLAS in use took this processor for an old one (Debian 12's
  * 0.3.21 runs Pentium 4 kernels on processors newer than itself, 3x slower):
  * the OPENBLAS_CORETYPE to set before OpenBLAS loads (the charrnn command
@@ -264,7 +273,8 @@ CHARRNN_API int charrnn_bf16_supported(void);
  * (flops per second, measured once on registers, about 2 ms); 0 without bf16.
  * A property of the instruction, shown by `charrnn info`; AUTO does not use it. */
 CHARRNN_API double charrnn_bf16_speedup(void);
-/* One line about this processor as charrnn sees it: its name, the threads,
+/* One line about this processor as charrnn sees it: its name, the threads and
+ * where their number came from ("2 threads (affinity 2, cgroup quota none)"),
  * OpenBLAS's kernels, AVX512-BF16 (and its rate), and AMX where the processor has
  * it and the kernel lets a process use it (charrnn does not use AMX yet). */
 CHARRNN_API const char *charrnn_processor_info(void);
