@@ -27,7 +27,7 @@ int cmd_serve(int argc, char **argv) {
         {"max-queue", O_INT, &max_queue, "[0,100000]", "completions that may wait for the batch; more get 503 (default 64)", 0},
         {"max-body", O_LONG, &max_body, "[64,1073741824]", "largest request body in bytes; larger gets 413 (default 1048576)", 0},
         {"drain", O_DOUBLE, &drain, "[0,86400]", "on SIGTERM or Ctrl-C, seconds open requests get to finish (default 10)", 0},
-        {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the machine's)", 0},
+        {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the cores this process may use)", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {NULL, 0, NULL, 0, NULL, 0},

@@ -267,7 +267,7 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         {"init-from", O_STR, &a->init_from, 0, "start a new run from this checkpoint's weights", 0},
         {"force", O_FLAG, &a->force, 0, "start (or resume) in a checkpoint directory that holds another run", 0},
         {"on-full-disk", O_CHOICE, &a->on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
-        {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the library's)", 0},
+        {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the cores this process may use: affinity, cgroup quota)", 0},
         {"precision", O_CHOICE, &a->precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"device", O_STR, &a->device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {"skip-nonfinite", O_LONG, &o->skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
