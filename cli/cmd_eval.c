@@ -169,11 +169,12 @@ static int info_ngram(const char *path) {
 int cmd_info(int argc, char **argv) {
     int threads = 0;
     optdef opts[] = {
-        {"threads", O_INT, &threads, "[0,4096]", "accepted for symmetry; info does no numeric work", 0},
+        {"threads", O_INT, &threads, "[0,4096]", "the threads the processor line reports (default: as for train)", 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1] = {0};
     int np = cli_parse(argc, argv, "info", "info [CHECKPOINT]   (none: this processor only)", opts, pos, 1);
+    cli_set_threads(threads); /* what the other commands would take: the processor line says it */
     if (np < 1) { /* what this machine offers: which precision, kernels and devices runs get */
         out_printf("processor:      %s\n", charrnn_processor_info());
         out_printf("gpu:            %s\n", charrnn_device_info());

@@ -28,7 +28,7 @@ int cmd_serve(int argc, char **argv) {
         {"max-body", O_LONG, &max_body, "[64,1073741824]", "largest request body in bytes; larger gets 413 (default 1048576)", 0},
         {"drain", O_DOUBLE, &drain, "[0,86400]", "on SIGTERM or Ctrl-C, seconds open requests get to finish (default 10)", 0},
         {"stream-interval", O_DOUBLE, &interval_ms, "[0,10000]", "milliseconds between a stream's events, what was drawn since in one; streams/8 times that with more than 8 streams (default 2; 0: an event per character)", 0},
-        {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the machine's)", 0},
+        {"threads", O_INT, &threads, "[0,inf)", "threads for the model's products (default 0: the cores this process may use)", 0},
         {"precision", O_CHOICE, &precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"device", O_STR, &device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {NULL, 0, NULL, 0, NULL, 0},

@@ -222,7 +222,7 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
     charrnn_train_options_default(&a->o);
     charrnn_model_config *mc = &a->mc;
     charrnn_train_options *o = &a->o;
-    int cell = mc->cell, unit = o->unit, optim = o->optim, clip_mode = o->clip_mode;
+    int cell = mc->cell, unit = o->unit, optim = o->optim, clip_mode = o->clip_mode, schedule = o->lr_schedule;
     double dropout = 0;
     a->print_every = 10;
     a->sample_length = 200;
@@ -246,6 +246,10 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         {"beta2", O_DOUBLE, &o->beta2, 0, "Adam beta2 (default 0.999)", 0},
         {"learning-rate-decay", O_DOUBLE, &o->learning_rate_decay, 0, "lr multiplier per epoch (default 0.97)", 0},
         {"learning-rate-decay-after", O_DOUBLE, &o->learning_rate_decay_after, 0, "epochs before lr decay starts (default 10)", 0},
+        {"lr-schedule", O_CHOICE, &schedule, "step|cosine", "step: the decay above (default); cosine: from --learning-rate down to --min-lr over the run", 0},
+        {"min-lr", O_DOUBLE, &o->min_lr, 0, "where cosine ends (default 0)", 0},
+        {"warmup-iters", O_LONG, &o->warmup_iters, 0, "raise the learning rate linearly over the first N updates (default 0)", 0},
+        {"weight-decay", O_DOUBLE, &o->weight_decay, 0, "decoupled weight decay of the weight matrices, AdamW's (default 0)", 0},
         {"grad-clip", O_DOUBLE, &o->grad_clip, 0, "clip gradients at this value (default 5; 0 off)", 0},
         {"clip-mode", O_CHOICE, &clip_mode, "value|norm", "element-wise (default) or global L2 norm", 0},
         {"max-epochs", O_DOUBLE, &o->max_epochs, 0, "epochs to train (default 50)", 0},
@@ -263,7 +267,7 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
         {"init-from", O_STR, &a->init_from, 0, "start a new run from this checkpoint's weights", 0},
         {"force", O_FLAG, &a->force, 0, "start (or resume) in a checkpoint directory that holds another run", 0},
         {"on-full-disk", O_CHOICE, &a->on_full_disk, "stop|continue", "when a checkpoint does not fit: stop (default) or train on without saving", 0},
-        {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the library's)", 0},
+        {"threads", O_INT, &a->threads, "[0,4096]", "threads for BLAS and loops (default: the cores this process may use: affinity, cgroup quota)", 0},
         {"precision", O_CHOICE, &a->precision, CLI_PRECISION_CHOICES, CLI_PRECISION_HELP, 0},
         {"device", O_STR, &a->device, CLI_DEVICE_CHOICES, CLI_DEVICE_HELP, 0},
         {"skip-nonfinite", O_LONG, &o->skip_nonfinite, 0, "skip up to N steps whose loss or gradient is NaN/Inf (default 0: stop)", 0},
@@ -282,6 +286,14 @@ static int parse_train_args(int argc, char **argv, train_args *a) {
     o->unit = (charrnn_unit)unit;
     o->optim = (charrnn_optim)optim;
     o->clip_mode = (charrnn_clip_mode)clip_mode;
+    o->lr_schedule = (charrnn_lr_schedule)schedule;
+    if (!a->resume && schedule == CHARRNN_LR_COSINE &&
+        (opt_given(opts, &o->learning_rate_decay) || opt_given(opts, &o->learning_rate_decay_after)))
+        cli_die(2, "--learning-rate-decay and --learning-rate-decay-after are the step schedule's; --lr-schedule cosine "
+                "decays to --min-lr instead: drop one or the other");
+    if (!a->resume && schedule == CHARRNN_LR_STEP && opt_given(opts, &o->min_lr))
+        cli_die(2, "--min-lr is where --lr-schedule cosine ends; the step schedule has none: add --lr-schedule cosine or "
+                "drop --min-lr");
     if (a->resume && a->init_from) cli_die(2, "--resume and --init-from exclude each other: resume continues a run, init-from starts a new one");
     if (np && data_dir) cli_die(2, "give the corpus as FILE or as --data-dir, not both");
     if (data_dir) snprintf(a->data_path, sizeof a->data_path, "%s/input.txt", data_dir);
@@ -322,15 +334,27 @@ static void describe_run(const train_args *a, run_ctx *c, const charrnn_model_in
     SAY("corpus: %zu characters (%s), vocabulary %d, %d byte(s) each; train %zu, val %zu, test %zu\n",
             ci->num_chars, ro->unit == CHARRNN_UNIT_BYTE ? "bytes" : "code points", ci->vocab_size, ci->elem_bytes,
             ci->train_chars, ci->val_chars, ci->test_chars);
-    SAY("model: %d x %d %s, dropout %s, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %s\n",
+    char course[200] = ""; /* the learning rate's, where it is not char-rnn's step decay alone */
+    long it, total;
+    charrnn_trainer_progress(c->t, &it, &total);
+    if (ro->lr_schedule == CHARRNN_LR_COSINE)
+        snprintf(course, sizeof course, ", cosine to %s at iteration %ld", CLI_NUM(ro->min_lr), total);
+    if (ro->warmup_iters > 0)
+        snprintf(course + strlen(course), sizeof course - strlen(course), ", warm-up over %ld iterations", ro->warmup_iters);
+    if (ro->weight_decay > 0)
+        snprintf(course + strlen(course), sizeof course - strlen(course), ", weight decay %s", CLI_NUM(ro->weight_decay));
+    SAY("model: %d x %d %s, dropout %s, %zu parameters; batch %d x seq %d, %ld iterations per epoch, %s lr %s%s\n",
             info->config.num_layers, info->config.rnn_size, charrnn_cell_name(info->config.cell), CLI_NUMF(info->config.dropout),
             info->num_params, ro->batch_size, ro->seq_length, ci->iters_per_epoch, charrnn_optim_name(ro->optim),
-            CLI_NUM(ro->learning_rate));
+            CLI_NUM(ro->learning_rate), course);
     if (ro->val_max_chars > 0 && ci->val_chars > (size_t)ro->val_max_chars)
         SAY("validation: the first %ld of the validation block's %zu characters (--val-max-chars)\n",
                 ro->val_max_chars, ci->val_chars);
     if (a->resume) SAY("resuming %s at iteration %ld (epoch %.2f), writing to %s\n", a->resume, info->iteration,
                            info->epoch, a->cv);
+    if (a->resume && ro->lr_schedule == CHARRNN_LR_COSINE && (a->over.max_iters > 0 || a->over.max_epochs > 0))
+        SAY("note: the cosine schedule follows the run's new length: it now ends at iteration %ld, and the learning "
+            "rate is %s\n", total, CLI_NUM(info->learning_rate));
     if (a->max_time > 0) SAY("time budget: %.0f s of training, then a validation and a checkpoint\n", a->max_time);
 }
 

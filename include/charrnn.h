@@ -70,6 +70,12 @@ typedef enum { CHARRNN_LSTM = 0, CHARRNN_GRU = 1, CHARRNN_RNN = 2 } charrnn_cell
 typedef enum { CHARRNN_UNIT_CODEPOINT = 0, CHARRNN_UNIT_BYTE = 1 } charrnn_unit;
 typedef enum { CHARRNN_RMSPROP = 0, CHARRNN_ADAM, CHARRNN_ADAGRAD, CHARRNN_SGD } charrnn_optim;
 typedef enum { CHARRNN_CLIP_VALUE = 0, CHARRNN_CLIP_NORM = 1 } charrnn_clip_mode;
+/* How the learning rate moves over a run: STEP is char-rnn's (learning_rate_decay
+ * each epoch once learning_rate_decay_after are done); COSINE goes from
+ * learning_rate down to min_lr along half a cosine over the run's planned
+ * iterations (max_iters, or max_epochs x the iterations per epoch; after the
+ * warm-up), ignoring learning_rate_decay. */
+typedef enum { CHARRNN_LR_STEP = 0, CHARRNN_LR_COSINE = 1 } charrnn_lr_schedule;
 
 /* The shape of a network. Defaults follow char-rnn: 2 x 128 LSTM. */
 typedef struct charrnn_model_config {
@@ -101,6 +107,13 @@ typedef struct charrnn_train_options {
     long skip_nonfinite;    /* tolerate up to this many steps with NaN/Inf loss or gradient (skipped) */
     long val_max_chars;     /* validation reads at most this many characters, the start of the
                                validation block (0: all of it; default 2,000,000) */
+    charrnn_lr_schedule lr_schedule; /* default STEP (char-rnn's) */
+    double min_lr;          /* COSINE's last rate, 0 <= min_lr <= learning_rate (default 0) */
+    long warmup_iters;      /* linear warm-up, with either schedule: update k of the first N
+                               uses k/N of the schedule's rate (default 0: none) */
+    double weight_decay;    /* decoupled weight decay (AdamW's, with every optimizer): before
+                               each update the weight matrices, not the biases, are multiplied
+                               by 1 - lr x weight_decay (default 0: off) */
 } charrnn_train_options;
 
 CHARRNN_API void charrnn_model_config_default(charrnn_model_config *c);
@@ -111,9 +124,15 @@ CHARRNN_API int charrnn_check_run_settings(const charrnn_model_config *mc, const
                                            charrnn_error *err);
 CHARRNN_API const char *charrnn_cell_name(charrnn_cell c);
 CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
+/* "step", "cosine" */
+CHARRNN_API const char *charrnn_lr_schedule_name(charrnn_lr_schedule s);
 
 /* Threads. charrnn_set_threads sets the process-wide default for BLAS and the
- * library's own OpenMP loops (n <= 0: leave it). charrnn_model_set_threads and
+ * library's own OpenMP loops: n > 0 threads; 0 the default, which leaves the
+ * counts OMP_NUM_THREADS or OPENBLAS_NUM_THREADS gave where either is set and
+ * is otherwise charrnn_default_threads(); n < 0 leaves everything as it is (a
+ * program that never calls it keeps OpenMP's and OpenBLAS's own counts).
+ * charrnn_model_set_threads and
  * charrnn_trainer_set_threads give one handle its own count instead: it applies
  * only while a call on that handle (or on a sampler, stream or evaluation of
  * that model) runs, in the calling thread, and the caller's settings are
@@ -122,6 +141,11 @@ CHARRNN_API const char *charrnn_optim_name(charrnn_optim o);
  * build the BLAS count is process-wide, so a BLAS call made by another thread
  * during a charrnn call sees charrnn's count. */
 CHARRNN_API void charrnn_set_threads(int n);
+/* The cores this process may use: the CPUs of its affinity mask (taskset),
+ * capped by its cgroup's CPU quota (v2's cpu.max, v1's cpu.cfs_quota_us over
+ * cpu.cfs_period_us, rounded up), at least 1; where OMP_NUM_THREADS or
+ * OPENBLAS_NUM_THREADS is set, the count in effect instead. */
+CHARRNN_API int charrnn_default_threads(void);
 /* Where the OpenBLAS in use took this processor for an old one (Debian 12's
  * 0.3.21 runs Pentium 4 kernels on processors newer than itself, 3x slower):
  * the OPENBLAS_CORETYPE to set before OpenBLAS loads (the charrnn command
@@ -193,7 +217,7 @@ typedef struct charrnn_model_info {
     size_t num_params;
     long iteration;        /* training iterations done when it was saved */
     double epoch;
-    double learning_rate;
+    double learning_rate;  /* the rate of the next update (the schedule's) */
     double train_loss;     /* the last iteration's, nats; NaN if unknown */
     double val_loss;       /* the best validation loss, nats; NaN if none */
     int num_history;       /* validation evaluations recorded */
@@ -249,7 +273,8 @@ CHARRNN_API int charrnn_bf16_supported(void);
  * (flops per second, measured once on registers, about 2 ms); 0 without bf16.
  * A property of the instruction, shown by `charrnn info`; AUTO does not use it. */
 CHARRNN_API double charrnn_bf16_speedup(void);
-/* One line about this processor as charrnn sees it: its name, the threads,
+/* One line about this processor as charrnn sees it: its name, the threads and
+ * where their number came from ("2 threads (affinity 2, cgroup quota none)"),
  * OpenBLAS's kernels, AVX512-BF16 (and its rate), and AMX where the processor has
  * it and the kernel lets a process use it (charrnn does not use AMX yet). */
 CHARRNN_API const char *charrnn_processor_info(void);
@@ -531,7 +556,7 @@ typedef struct charrnn_step_stats {
     double epoch;         /* fractional epoch after this step */
     double loss;          /* train loss of this batch, nats */
     double grad_norm;     /* global L2 norm of the gradient before clipping */
-    double learning_rate;
+    double learning_rate; /* the rate of the next update (the schedule's, after this step) */
     int epoch_end;        /* this step finished an epoch */
     int skipped;          /* the loss or gradient was not finite: no update (--skip-nonfinite) */
     long skipped_total;   /* steps skipped so far in this run */

@@ -108,7 +108,8 @@ class _TrainOptions(ctypes.Structure):
                 ("learning_rate_decay_after", ctypes.c_double), ("grad_clip", ctypes.c_double),
                 ("clip_mode", ctypes.c_int), ("max_epochs", ctypes.c_double), ("max_iters", ctypes.c_long),
                 ("eval_val_every", ctypes.c_long), ("seed", ctypes.c_uint64), ("skip_nonfinite", ctypes.c_long),
-                ("val_max_chars", ctypes.c_long)]
+                ("val_max_chars", ctypes.c_long), ("lr_schedule", ctypes.c_int), ("min_lr", ctypes.c_double),
+                ("warmup_iters", ctypes.c_long), ("weight_decay", ctypes.c_double)]
 
 
 class _ModelInfo(ctypes.Structure):
@@ -144,6 +145,7 @@ _CELLS = {"lstm": 0, "gru": 1, "rnn": 2}
 _UNITS = {"codepoint": 0, "byte": 1}
 _OPTIMS = {"rmsprop": 0, "adam": 1, "adagrad": 2, "sgd": 3}
 _CLIPS = {"value": 0, "norm": 1}
+_SCHEDULES = {"step": 0, "cosine": 1}
 _PRECISIONS = {"auto": 0, "fp32": 1, "bf16": 2, "tf32": 3}
 
 _P = ctypes.c_void_p
@@ -705,7 +707,8 @@ _OPTION_FIELDS = {"unit": _UNITS, "batch_size": int, "seq_length": int, "train_f
                   "optim": _OPTIMS, "learning_rate": float, "decay_rate": float, "beta1": float, "beta2": float,
                   "learning_rate_decay": float, "learning_rate_decay_after": float, "grad_clip": float,
                   "clip_mode": _CLIPS, "max_epochs": float, "max_iters": int, "eval_val_every": int, "seed": int,
-                  "skip_nonfinite": int, "val_max_chars": int}
+                  "skip_nonfinite": int, "val_max_chars": int, "lr_schedule": _SCHEDULES, "min_lr": float,
+                  "warmup_iters": int, "weight_decay": float}
 
 
 def _fill(struct, fields, given):
@@ -728,7 +731,7 @@ def train(corpus, checkpoint, *, progress=None, resume=False, threads=0, precisi
     fields (unit "codepoint"/"byte", batch_size, seq_length, train_frac, val_frac, optim "rmsprop"/"adam"/
     "adagrad"/"sgd", learning_rate, decay_rate, beta1, beta2, learning_rate_decay, learning_rate_decay_after,
     grad_clip, clip_mode "value"/"norm", max_epochs, max_iters, eval_val_every, seed, skip_nonfinite,
-    val_max_chars); what is not given is the library's default (char-rnn's). resume=True continues the run saved
+    val_max_chars, lr_schedule "step"/"cosine", min_lr, warmup_iters, weight_decay); what is not given is the library's default (char-rnn's). resume=True continues the run saved
     in checkpoint (same corpus; only max_epochs, max_iters, eval_val_every and skip_nonfinite may be given).
 
     progress(stats) is called after every step with a StepStats; returning False stops the run (the checkpoint

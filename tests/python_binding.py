@@ -198,6 +198,20 @@ def part_b(tmp, corpus):
     check("without a validation block: no validation, checkpoints still written", res.val_loss is None and
           all(s.val_loss is None for s in seen) and charrnn.Model(nov).iteration == 10, res)
 
+    cos = os.path.join(tmp, "cosine.safetensors")
+    seen = []
+    charrnn.train(corpus, cos, max_iters=12, eval_val_every=1000, optim="adam", learning_rate=4e-3,
+                  lr_schedule="cosine", min_lr=4e-4, warmup_iters=4, weight_decay=0.1, progress=seen.append, **SMALL)
+    want = [4e-3 * (i + 1) / 4 if i < 4 else 4e-4 + (4e-3 - 4e-4) * (1 + math.cos(math.pi * (i - 4) / 8)) / 2
+            for i in range(1, 13)]
+    check("lr_schedule, min_lr and warmup_iters reach the trainer: its rates are the cosine's",
+          all(abs(s.learning_rate - w) <= 1e-12 for s, w in zip(seen, want)) and len(seen) == 12,
+          [s.learning_rate for s in seen])
+    raises("an unknown lr_schedule is refused", ValueError,
+           lambda: charrnn.train(corpus, cos, lr_schedule="linear", **SMALL), "lr_schedule")
+    raises("a negative weight_decay is refused by the library, in one line", charrnn.InvalidArgumentError,
+           lambda: charrnn.train(corpus, cos, weight_decay=-1.0, **SMALL), "--weight-decay -1 is out of range")
+
     byte = os.path.join(tmp, "byte.safetensors")
     charrnn.train(corpus, byte, unit="byte", max_iters=40, cell="gru", **SMALL)
     return ck, byte

@@ -327,9 +327,9 @@ static void chosen_grads(float *x, size_t n) {
 typedef struct stepped { float *params2, *params, *m1, *m2; double norm; size_t n; } stepped;
 
 /* Four steps of optimizer kind on backend bk from fixed weights and chosen gradients, clipped by
- * value (steps 1, 2, 4) or by norm (step 3); the fourth after the moments went to the host and
- * back. 1: bk does not run here. */
-static int optim_steps(const t_backend *bk, charrnn_optim kind, stepped *out) {
+ * value (steps 1, 2, 4) or by norm (step 3), with weight decay wd on the weight matrices; the
+ * fourth after the moments went to the host and back. 1: bk does not run here. */
+static int optim_steps(const t_backend *bk, charrnn_optim kind, double wd, stepped *out) {
     charrnn_model_config cfg = {.cell = CHARRNN_LSTM, .num_layers = L, .rnn_size = H};
     model m;
     charrnn_error err = {0};
@@ -342,8 +342,11 @@ static int optim_steps(const t_backend *bk, charrnn_optim kind, stepped *out) {
     charrnn_train_options opt;
     charrnn_train_options_default(&opt);
     opt.optim = kind;
+    opt.weight_decay = wd;
     optim o;
     CHECK(optim_init(&o, &opt, m.num_params, &err) == 0);
+    for (int i = 0; i < m.num_views; i++)
+        if (m.views[i].ndim == 2) CHECK(optim_decay_range(&o, m.views[i].offset, m.views[i].size) == 0);
     for (g_step = 1; g_step <= 4; g_step++) {
         if (g_step == 4) {
             model_moments_to_host(&m, &o);
@@ -374,21 +377,24 @@ static int optim_steps(const t_backend *bk, charrnn_optim kind, stepped *out) {
 }
 
 /* Every backend steps as the CPU: the same update rule (optim_rules.h) on the same numbers gives
- * the same bits, moments included; the step clipped by norm only within the norm's rounding (its
- * sum runs in another order). */
+ * the same bits, moments included, with weight decay and without; the step clipped by norm only
+ * within the norm's rounding (its sum runs in another order). */
 static void test_optimizers_step_alike(void) {
     static const charrnn_optim kinds[] = {CHARRNN_RMSPROP, CHARRNN_ADAM, CHARRNN_ADAGRAD, CHARRNN_SGD};
     for (int b = 0; b < t_num_backends; b++)
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 8; k++) {
             stepped a = {0}, c = {0};
-            if (optim_steps(&t_backends[0], kinds[k], &a) || optim_steps(&t_backends[b], kinds[k], &c)) {
+            const double wd = k < 4 ? 0 : 0.5;
+            if (optim_steps(&t_backends[0], kinds[k % 4], wd, &a) || optim_steps(&t_backends[b], kinds[k % 4], wd, &c)) {
                 free(a.params2), free(a.params), free(a.m1), free(a.m2);
                 continue;
             }
-            char what[96];
-            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 2 steps", (int)kinds[k], t_backends[b].name);
+            char what[128];
+            snprintf(what, sizeof what, "optimizer %d, weight decay %g, on %s: parameters after 2 steps", (int)kinds[k % 4],
+                     wd, t_backends[b].name);
             close_all(what, c.params2, a.params2, a.n, 0, 0);
-            snprintf(what, sizeof what, "optimizer %d on %s: parameters after 4 steps", (int)kinds[k], t_backends[b].name);
+            snprintf(what, sizeof what, "optimizer %d, weight decay %g, on %s: parameters after 4 steps", (int)kinds[k % 4],
+                     wd, t_backends[b].name);
             close_all(what, c.params, a.params, a.n, 1e-7, 1e-6);
             if (a.m1) close_all(what, c.m1, a.m1, a.n, 1e-9, 1e-6);
             if (a.m2) close_all(what, c.m2, a.m2, a.n, 1e-9, 1e-6);

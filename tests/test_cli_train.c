@@ -203,6 +203,15 @@ static void test_resume_adam(void) {
                 "--dropout 0.1 --clip-mode norm", NULL);
 }
 
+/* A warm-up across the resume and two epoch ends, step decay under it, decoupled weight decay:
+ * the schedule's running rate and settings come back from the checkpoint. */
+static void test_resume_warmup_weight_decay(void) {
+    resume_case("cv_res_wd", cat2k_corpus(),
+                "--model lstm --rnn-size 32 --num-layers 2 --batch-size 8 --seq-length 16 --optim adam "
+                "--warmup-iters 32 --weight-decay 0.5 --learning-rate-decay 0.5 --learning-rate-decay-after 1",
+                "\"learning_rate\":0.0005}"); /* decayed at iterations 15 and 30, the warm-up over by 32 */
+}
+
 /* ---- 8. the built-in corpus --------------------------------------------------------------------- */
 
 static void test_builtin_corpus(void) {
@@ -328,6 +337,7 @@ void register_cli_train_tests(void) {
     t_register("cli_resume_rmsprop_epochs", test_resume_rmsprop_epochs);
     t_register("cli_resume_dropout", test_resume_dropout);
     t_register("cli_resume_adam", test_resume_adam);
+    t_register("cli_resume_warmup_weight_decay", test_resume_warmup_weight_decay);
     t_register("cli_builtin_corpus", test_builtin_corpus);
     t_register("cli_safetensors_layout", test_safetensors_layout);
 }

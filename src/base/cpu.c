@@ -4,6 +4,7 @@
  * it and the Linux kernel lets a process use its tile registers. */
 #include "bf16.h"
 #include "charrnn.h"
+#include "threads.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -52,7 +53,7 @@ static int amx(void) {
 }
 
 const char *charrnn_processor_info(void) {
-    static char line[320];
+    static char line[448];
     char name[64], bf16[96];
     brand(name, sizeof name);
     if (bf16_supported())
@@ -63,8 +64,10 @@ const char *charrnn_processor_info(void) {
     const char *core = openblas_get_corename();
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&lock);
-    snprintf(line, sizeof line, "%s; %d thread%s; OpenBLAS %s kernels; %s; AMX %s", name, charrnn_get_threads(),
-             charrnn_get_threads() == 1 ? "" : "s", core ? core : "unknown", bf16,
+    char origin[128];
+    const int n = charrnn_get_threads();
+    snprintf(line, sizeof line, "%s; %d thread%s (%s); OpenBLAS %s kernels; %s; AMX %s", name, n, n == 1 ? "" : "s",
+             threads_origin(origin, sizeof origin), core ? core : "unknown", bf16,
              x == 2 ? "yes (not used by charrnn yet)" : x == 1 ? "present, not enabled by this kernel" : "no");
     pthread_mutex_unlock(&lock);
     return line;

@@ -41,9 +41,11 @@ void charrnn_train_options_default(charrnn_train_options *o) {
 
 static const char *const CELLS[] = {"lstm", "gru", "rnn"};
 static const char *const OPTIMS[] = {"rmsprop", "adam", "adagrad", "sgd"};
+static const char *const SCHEDULES[] = {"step", "cosine"};
 
 const char *charrnn_cell_name(charrnn_cell c) { return (unsigned)c < 3 ? CELLS[c] : "?"; }
 const char *charrnn_optim_name(charrnn_optim o) { return (unsigned)o < 4 ? OPTIMS[o] : "?"; }
+const char *charrnn_lr_schedule_name(charrnn_lr_schedule s) { return (unsigned)s < 2 ? SCHEDULES[s] : "?"; }
 const char *unit_name(charrnn_unit u) { return u == CHARRNN_UNIT_BYTE ? "byte" : "codepoint"; }
 
 static int find(const char *s, const char *const *names, int n) {
@@ -53,6 +55,7 @@ static int find(const char *s, const char *const *names, int n) {
 }
 int parse_cell(const char *s) { return find(s, CELLS, 3); }
 int parse_optim(const char *s) { return find(s, OPTIMS, 4); }
+int parse_lr_schedule(const char *s) { return find(s, SCHEDULES, 2); }
 int parse_unit(const char *s) { return find(s, (const char *const[]){"codepoint", "byte"}, 2); }
 int parse_clip_mode(const char *s) { return find(s, (const char *const[]){"value", "norm"}, 2); }
 
@@ -147,6 +150,16 @@ int check_run_settings(const charrnn_model_config *mc, const charrnn_train_optio
         return bad_long(err, file, O, "val_max_chars", o->val_max_chars, "use 0 (the whole validation block) or a positive count");
     if (o->skip_nonfinite < 0 || o->skip_nonfinite > MAX_ITERS)
         return bad_long(err, file, O, "skip_nonfinite", o->skip_nonfinite, "use 0 (stop at the first) or a count");
+    if ((unsigned)o->lr_schedule > 1) return bad(err, file, O, "lr_schedule", o->lr_schedule, "use step or cosine");
+    if (!(o->min_lr >= 0 && o->min_lr <= o->learning_rate)) {
+        char use[96], lr[CR_NUM_LEN];
+        snprintf(use, sizeof use, "use 0 up to the learning rate (%s)", charrnn_num(o->learning_rate, lr));
+        return bad(err, file, O, "min_lr", o->min_lr, use);
+    }
+    if (o->warmup_iters < 0 || o->warmup_iters > MAX_ITERS)
+        return bad_long(err, file, O, "warmup_iters", o->warmup_iters, "use 0 (none) or a count of iterations");
+    if (!(o->weight_decay >= 0 && o->weight_decay <= 1e6))
+        return bad(err, file, O, "weight_decay", o->weight_decay, "use 0 (off) or a positive value such as 0.1");
     return CHARRNN_OK;
 }
 

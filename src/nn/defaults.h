@@ -21,6 +21,7 @@ const char *unit_name(charrnn_unit u);
 /* Name to enum; -1 if the name is unknown. */
 int parse_cell(const char *s);
 int parse_optim(const char *s);
+int parse_lr_schedule(const char *s);
 int parse_unit(const char *s);
 int parse_clip_mode(const char *s);
 

@@ -37,7 +37,12 @@ typedef struct optim_coefs {
     float a, b;               /* RMSProp: alpha and 1 - alpha */
     float b1, b2;             /* Adam: beta1, beta2 */
     float step_size, sqrt_bc2;/* Adam: lr / (1 - beta1^t), sqrt(1 - beta2^t) */
+    float keep;               /* weight decay: 1 - lr weight_decay */
 } optim_coefs;
+
+/* Decoupled weight decay (PyTorch's AdamW: p *= 1 - lr wd), on the weight
+ * matrices, before the optimizer's own update of the same step */
+OPTIM_FN void decay_rule(const optim_coefs *k, float *p) { *p = OR_MUL(*p, k->keep); }
 
 /* RMSProp: m1 = a m1 + b g g; p -= lr g / (sqrt(m1) + eps) */
 OPTIM_FN void rmsprop_rule(const optim_coefs *k, float *p, float *m1, float g) {

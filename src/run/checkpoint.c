@@ -63,12 +63,14 @@ static void write_options(jbuf *b, const charrnn_train_options *o) {
         {"learning_rate_decay", o->learning_rate_decay}, {"learning_rate_decay_after", o->learning_rate_decay_after},
         {"grad_clip", o->grad_clip}, {"max_epochs", o->max_epochs}, {"max_iters", (double)o->max_iters},
         {"eval_val_every", (double)o->eval_val_every}, {"skip_nonfinite", (double)o->skip_nonfinite},
-        {"val_max_chars", (double)o->val_max_chars},
+        {"val_max_chars", (double)o->val_max_chars}, {"min_lr", o->min_lr},
+        {"warmup_iters", (double)o->warmup_iters}, {"weight_decay", o->weight_decay},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         jb_printf(b, ",\"%s\":", nums[i].k);
         jb_number(b, nums[i].v);
     }
+    jb_printf(b, ",\"lr_schedule\":\"%s\"", charrnn_lr_schedule_name(o->lr_schedule));
     jb_printf(b, ",\"seed\":\"%" PRIu64 "\"}", o->seed);
 }
 
@@ -77,6 +79,8 @@ static void write_state(jbuf *b, const charrnn_model *m, const ckpt_run *r) {
     jb_number(b, (double)r->iteration / (double)r->iters_per_epoch);
     jb_raw(b, ",\"learning_rate\":");
     jb_number(b, r->lr);
+    jb_raw(b, ",\"schedule_lr\":");
+    jb_number(b, r->schedule_lr);
     jb_printf(b, ",\"optim_step\":%ld,\"rng_dropout\":[\"%016" PRIx64 "\",\"%016" PRIx64 "\"]", r->optim_step,
               r->drop_rng.state, r->drop_rng.inc);
     jb_printf(b, ",\"skipped_nonfinite\":%ld,\"train_loss\":", r->skipped);
@@ -283,6 +287,20 @@ static int read_options(const st_file *f, const char *path, charrnn_train_option
         if (get_int(r, "val_max_chars", 0, 1e12, &v)) { rc = bad_field(err, path, "train_options", "val_max_chars"); goto done; }
         o->val_max_chars = (long)v;
     }
+    /* the schedule and weight decay: absent from checkpoints made before them (char-rnn's step, none) */
+    if (json_get(r, "warmup_iters")) {
+        if (get_int(r, "warmup_iters", 0, (double)MAX_ITERS, &v)) { rc = bad_field(err, path, "train_options", "warmup_iters"); goto done; }
+        o->warmup_iters = (long)v;
+    }
+    if (json_get(r, "min_lr") && json_get_number(r, "min_lr", &o->min_lr)) { rc = bad_field(err, path, "train_options", "min_lr"); goto done; }
+    if (json_get(r, "weight_decay") && json_get_number(r, "weight_decay", &o->weight_decay)) {
+        rc = bad_field(err, path, "train_options", "weight_decay");
+        goto done;
+    }
+    if (json_get(r, "lr_schedule")) {
+        if (json_get_string(r, "lr_schedule", &s) || (k = parse_lr_schedule(s)) < 0) { rc = bad_field(err, path, "train_options", "lr_schedule"); goto done; }
+        o->lr_schedule = (charrnn_lr_schedule)k;
+    }
     if (json_get_string(r, "unit", &s) || (k = parse_unit(s)) < 0) { rc = bad_field(err, path, "train_options", "unit"); goto done; }
     o->unit = (charrnn_unit)k;
     if (json_get_string(r, "optim", &s) || (k = parse_optim(s)) < 0) { rc = bad_field(err, path, "train_options", "optim"); goto done; }
@@ -381,7 +399,7 @@ static int read_train_state(const st_file *f, const char *path, charrnn_model *m
     const char *field = NULL;
     if (get_int(r, "iteration", 0, (double)MAX_ITERS, &it)) field = "iteration";
     else if (json_get_number(r, "epoch", &ep) || !(ep >= 0 && ep < 1e18)) field = "epoch";
-    else if (json_get_number(r, "learning_rate", &lr) || !(lr > 0 && lr < 1e3)) field = "learning_rate";
+    else if (json_get_number(r, "learning_rate", &lr) || !(lr >= 0 && lr < 1e3)) field = "learning_rate"; /* cosine may end at 0 */
     if (field) { json_free(d); return bad_field(err, path, "train_state", field); }
     if ((rc = check_history_tensor(f, path, it, err))) { json_free(d); return rc; }
     m->iteration = (long)it;
@@ -526,6 +544,13 @@ int checkpoint_restore_run(const ckpt_file *ck, const charrnn_model *m, ckpt_run
     run->skipped = (long)skipped;
     run->iteration = m->iteration;
     run->lr = m->learning_rate;
+    run->schedule_lr = m->learning_rate; /* a checkpoint from before the schedules: the same */
+    if (json_get(r, "schedule_lr") &&
+        (json_get_number(r, "schedule_lr", &run->schedule_lr) || !(run->schedule_lr > 0 && run->schedule_lr < 1e3))) {
+        rc = bad_field(err, path, "train_state", "schedule_lr");
+        goto done;
+    }
+    if (!(run->schedule_lr > 0)) { rc = bad_field(err, path, "train_state", "learning_rate"); goto done; }
     run->run_id = m->run_id;
     run->corpus_chars = (size_t)chars;
     run->corpus_checksum = sum;

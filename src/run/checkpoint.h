@@ -14,7 +14,8 @@ typedef struct ckpt_run {
     charrnn_train_options opt;
     long iteration;
     long iters_per_epoch;
-    double lr;
+    double lr;                 /* the rate of the next update (what the model's info says) */
+    double schedule_lr;        /* the step schedule's running rate (the trainer's lr) */
     long optim_step;
     float *m1, *m2;            /* optimizer moments (num_params each), NULL if the optimizer has none */
     rng drop_rng;

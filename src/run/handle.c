@@ -205,6 +205,8 @@ static const struct { const char *type, *field; size_t at; } LAYOUT_TABLE[] = {
     LAYOUT(charrnn_train_options, max_epochs), LAYOUT(charrnn_train_options, max_iters),
     LAYOUT(charrnn_train_options, eval_val_every), LAYOUT(charrnn_train_options, seed),
     LAYOUT(charrnn_train_options, skip_nonfinite), LAYOUT(charrnn_train_options, val_max_chars),
+    LAYOUT(charrnn_train_options, lr_schedule), LAYOUT(charrnn_train_options, min_lr),
+    LAYOUT(charrnn_train_options, warmup_iters), LAYOUT(charrnn_train_options, weight_decay),
     SIZE(charrnn_model_info), LAYOUT(charrnn_model_info, config), LAYOUT(charrnn_model_info, unit),
     LAYOUT(charrnn_model_info, vocab_size), LAYOUT(charrnn_model_info, num_params), LAYOUT(charrnn_model_info, iteration),
     LAYOUT(charrnn_model_info, epoch), LAYOUT(charrnn_model_info, learning_rate), LAYOUT(charrnn_model_info, train_loss),

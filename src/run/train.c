@@ -1,8 +1,9 @@
 /* train.c: the training run behind charrnn_trainer: the contiguous
  * train/val/test split, char-rnn's batching (B streams, T-step chunks, state
  * carried between batches and reset each epoch), one iteration (forward,
- * backward, clip, update, learning-rate decay), validation, and saving or
- * resuming the run through checkpoint.c. */
+ * backward, clip, update at the schedule's learning rate, char-rnn's decay at
+ * an epoch's end), validation, and saving or resuming the run through
+ * checkpoint.c. */
 #include "checkpoint.h"
 #include "common.h"
 #include "data.h"
@@ -29,7 +30,7 @@ struct charrnn_trainer {
     corpus data;
     size_t train_n, val_n, test_n; /* contiguous blocks: train, val, test */
     long iters_per_epoch, total_iters, iter;
-    double lr;
+    double lr;                 /* the step schedule's running rate (char-rnn's decay); see lr_now */
     optim opt_state;
     rng drop_rng;
     int32_t *x, *y;            /* (T, B) batch buffers */
@@ -142,6 +143,9 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
         return rc;
     }
     if ((rc = optim_init(&t->opt_state, &t->opt, net->num_params, err))) return rc;
+    for (int i = 0; i < net->num_views; i++) /* weight decay: the weight matrices, not the biases */
+        if (net->views[i].ndim == 2 && optim_decay_range(&t->opt_state, net->views[i].offset, net->views[i].size))
+            return cr_fail(err, CHARRNN_EINVAL, "too many weight matrices for weight decay");
     t->x = cr_malloc((size_t)B * T, sizeof(int32_t));
     t->y = cr_malloc((size_t)B * T, sizeof(int32_t));
     t->saved_state = cr_malloc(2 * (size_t)net->L * B * net->H, sizeof(float));
@@ -151,6 +155,11 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
     t->m->eval_seq_length = T;
     t->m->moments = &t->opt_state; /* they move with the network (charrnn_model_set_device) */
     return CHARRNN_OK;
+}
+
+/* The learning rate of the next update: the schedule's, at the iterations done. */
+static double lr_now(const charrnn_trainer *t) {
+    return optim_schedule_lr(&t->opt, t->lr, t->iter, t->total_iters);
 }
 
 /* A run's identity, so that a checkpoint directory can tell its own run from
@@ -197,7 +206,7 @@ static int trainer_open(charrnn_trainer **out, const char *corpus_path, const ch
     model_init_weights(&t->m->net, &init);
     if ((rc = trainer_alloc(t, err))) goto fail;
     rng_seed(&t->drop_rng, opt->seed, 2 + 2 * (uint64_t)t->rank); /* rank 0 (and a single process) as always */
-    t->m->learning_rate = t->lr;
+    t->m->learning_rate = lr_now(t);
     t->run_id = t->m->run_id = new_run_id();
     *out = t;
     return CHARRNN_OK;
@@ -262,7 +271,8 @@ static int trainer_resume(charrnn_trainer **out, const char *ckpt_path, const ch
     }
     t->cap_loss_history = run.iteration;
     t->iter = run.iteration;
-    t->lr = run.lr;
+    t->lr = run.schedule_lr;
+    t->m->learning_rate = lr_now(t); /* as saved, unless the run's length changed (cosine's plan) */
     t->opt_state.step = run.optim_step;
     t->drop_rng = run.drop_rng;
     if (t->rank > 0) rng_seed(&t->drop_rng, opt.seed ^ (uint64_t)run.iteration, 2 + 2 * (uint64_t)t->rank); /* rank 0's is saved */
@@ -432,7 +442,7 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     double loss, norm;
     thread_scope ts;
     threads_enter(&ts, t->threads);
-    rc = train_on_batch_dist(net, &t->opt_state, &t->opt, t->x, t->y, B, T, t->lr, &t->drop_rng, &loss, &norm,
+    rc = train_on_batch_dist(net, &t->opt_state, &t->opt, t->x, t->y, B, T, lr_now(t), &t->drop_rng, &loss, &norm,
                              (double)t->bl / (double)t->opt.batch_size);
     threads_leave(&ts);
     if (model_check(net, err)) return err->code; /* a device failed: its NaN is no numerical trouble to skip */
@@ -465,19 +475,20 @@ int charrnn_trainer_step(charrnn_trainer *t, charrnn_step_stats *st, charrnn_err
     }
     int epoch_end = t->iter % t->iters_per_epoch == 0;
     double epoch = (double)t->iter / (double)t->iters_per_epoch;
-    if (epoch_end && t->opt.learning_rate_decay < 1 && epoch >= t->opt.learning_rate_decay_after)
+    if (epoch_end && t->opt.lr_schedule == CHARRNN_LR_STEP && t->opt.learning_rate_decay < 1 &&
+        epoch >= t->opt.learning_rate_decay_after)
         t->lr *= t->opt.learning_rate_decay;
     t->m->iteration = t->iter;
     t->m->epoch = epoch;
     t->m->train_loss = loss;
-    t->m->learning_rate = t->lr;
+    t->m->learning_rate = lr_now(t);
     if (st) {
         st->iteration = t->iter;
         st->total_iters = t->total_iters;
         st->epoch = epoch;
         st->loss = loss;
         st->grad_norm = norm;
-        st->learning_rate = t->lr;
+        st->learning_rate = t->m->learning_rate;
         st->epoch_end = epoch_end;
         st->skipped = skipped;
         st->skipped_total = t->skipped;
@@ -526,7 +537,8 @@ int charrnn_trainer_validate(charrnn_trainer *t, charrnn_progress_fn progress, v
 
 static ckpt_run run_of(const charrnn_trainer *t) {
     const size_t full = (size_t)t->m->net.L * t->opt.batch_size * t->m->net.H;
-    return (ckpt_run){.opt = t->opt, .iteration = t->iter, .iters_per_epoch = t->iters_per_epoch, .lr = t->lr,
+    return (ckpt_run){.opt = t->opt, .iteration = t->iter, .iters_per_epoch = t->iters_per_epoch, .lr = lr_now(t),
+                      .schedule_lr = t->lr,
                       .optim_step = t->opt_state.step, .m1 = t->opt_state.m1, .m2 = t->opt_state.m2,
                       .drop_rng = t->drop_rng, .skipped = t->skipped, .corpus_chars = t->data.n,
                       .corpus_checksum = t->data.checksum, .loss_history = t->loss_history,

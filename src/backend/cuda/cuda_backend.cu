@@ -13,7 +13,7 @@
  * Dropout masks come from Philox (philox.h) in a kernel, the same bits the CPU
  * draws, from one key per forward.
  * The optimizer is a kernel per rule (optim_rules.h, the CPU's formulas) with
- * the moments on the device; the gradients' norm and clipping stay there too,
+ * the moments on the device, weight decay one more per range of weights; the gradients' norm and clipping stay there too,
  * and the parameters come to the host mirror only when read.
  * Three variants (cuda_table.c) differ only in their products' arithmetic:
  * float32, or TF32 or bf16 tensor cores on the same float32 memory.
@@ -371,6 +371,11 @@ __global__ void k_adagrad(float *p, float *m1, const float *g, size_t n, optim_c
 
 __global__ void k_sgd(float *p, const float *g, size_t n, optim_coefs k) {
     FOR_EACH(i, n) sgd_rule(&k, p + i, g[i]);
+}
+
+/* decoupled weight decay over one range of weights, before the rule's kernel */
+__global__ void k_decay(float *p, size_t n, optim_coefs k) {
+    FOR_EACH(i, n) decay_rule(&k, p + i);
 }
 
 /* ---- the products, row-major as the CPU's (cpu_backend.h), through column-major cuBLAS ---- */
@@ -988,6 +993,8 @@ void cuda_optim_step(model *m, optim *o, double lr) {
     cuda_state *s = st(m);
     if (s->failed || moments_for(m, o)) return;
     const optim_coefs k = optim_begin_step(o, lr);
+    for (int r = 0; o->weight_decay > 0 && r < o->num_decay; r++)
+        k_decay<<<blocks(o->decay_at[r][1]), THREADS>>>(s->d_params + o->decay_at[r][0], o->decay_at[r][1], k);
     const size_t n = m->num_params;
     const unsigned nb = blocks(n);
     switch (o->kind) {
