@@ -436,6 +436,7 @@ static void test_lanes_refused(void) {
     }
     free(ours);
     free(z.b);
+    free(text);
     /* one lane: version 1, without lane fields, read as ever */
     z = fresh_lanes_file(3000, 1, &text);
     CHECKF(le_get(z.b + OFF_VERSION, 4) == 1 && header_end(&z) + 4 + le_get(z.b + OFF_PAYLOAD, 8) == z.n,
