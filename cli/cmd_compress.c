@@ -27,13 +27,14 @@ static charrnn_model *load(const char *path) {
 static int run(int argc, char **argv, int decompress) {
     const char *cmd = decompress ? "decompress" : "compress";
     const char *out = NULL;
-    int threads = 1, adapt = 0, segment = 32, layers = 1, size = 256, cell = 0;
+    int threads = 1, adapt = 0, segment = 32, layers = 1, size = 256, cell = 0, lanes = 1;
     const char *device = "cpu";
     double lr = 1e-2, rms = 0.99, decay = 0;
     uint64_t seed = 1;
     optdef copts[] = {
         {"output", O_STR, &out, 0, "the file to write (- : standard output)", 0},
         {"o", O_STR, &out, 0, "the same as --output", 0},
+        {"lanes", O_INT, &lanes, "[1,4096]", "pieces of the input coded side by side as one batch (default 1; more keep the cores or the GPU busy, for a little size)", 0},
         {"adapt", O_FLAG, &adapt, 0, "the model keeps learning the text as it codes it (no checkpoint needed)", 0},
         {"segment", O_INT, &segment, 0, "with --adapt: characters per learning step (default 32)", 0},
         {"adapt-lr", O_DOUBLE, &lr, 0, "with --adapt: the learning rate (default 1e-2)", 0},
@@ -104,6 +105,7 @@ static int run(int argc, char **argv, int decompress) {
         o.num_layers = layers;
         o.rnn_size = size;
         o.seed = seed;
+        o.lanes = lanes;
         rc = charrnn_compress(m, data, len, &o, &res, &res_len, cli_progress, &bar, &err);
     }
     progress_clear(&bar);

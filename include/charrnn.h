@@ -620,10 +620,15 @@ CHARRNN_API const charrnn_train_options *charrnn_trainer_options(const charrnn_t
  * bytes that are not UTF-8 are escaped, so any data round-trips. With adapt,
  * the model keeps learning the text as it codes it (one RMS-normalised step per
  * segment), so it needs no training at all: pass no model and it starts from a
- * fresh byte-level one of the given shape. Exact decoding needs the same build
- * (compiler, the flags that change float results, instruction sets), kernels,
- * BLAS core and thread count; the file records them and decompression refuses
- * a file made by another build, naming both. */
+ * fresh byte-level one of the given shape. With lanes N > 1 the input is cut
+ * into N contiguous pieces of (nearly) equal characters, coded side by side as
+ * the N rows of one batch, each with its own coder (as NNCP does): one step of
+ * the network predicts the next character of every lane, so the matrix products
+ * keep the cores (or the GPU) busy; with adapt the one model learns from all the
+ * lanes. Exact decoding needs the same build (compiler, the flags that change
+ * float results, instruction sets), kernels, BLAS core and thread count; the file
+ * records them and decompression refuses a file made by another build, naming
+ * both. */
 typedef struct charrnn_compress_options {
     int adapt;               /* 0: the model as it is; 1: it learns as it codes */
     int segment;             /* characters per learning step (default 32) */
@@ -633,6 +638,8 @@ typedef struct charrnn_compress_options {
     charrnn_cell cell;       /* a fresh model (no checkpoint): shape and seed */
     int num_layers, rnn_size;
     uint64_t seed;
+    int lanes;               /* pieces of the input coded side by side, 1 to 4096 (default 1; 0 is taken as 1);
+                              * an input of fewer characters uses one lane per character */
 } charrnn_compress_options;
 CHARRNN_API void charrnn_compress_options_default(charrnn_compress_options *o);
 /* *out (free it with charrnn_free) gets the compressed bytes. m may be NULL with adapt;

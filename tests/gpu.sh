@@ -16,7 +16,7 @@
 #      bit, and the same losses; a run stopped and resumed on the GPU: the unbroken run's),
 #      eval (also --dynamic) against the CPU's loss, sample (batch 1 and --num-samples),
 #      cells and viz on the GPU, a compress / decompress round trip on the GPU (with a
-#      checkpoint, and --adapt's fresh model) whose file the CPU refuses;
+#      checkpoint, and --adapt's fresh model; one lane and 64) whose file the CPU refuses;
 #   3. compute-sanitizer --tool memcheck on the GPU's test cases (--quick leaves it out).
 #
 # Environment: LIBDIR, a folder holding the CPU's libraries where the system has none
@@ -180,6 +180,8 @@ check "compress on the GPU" "$C" compress "$M" "$W/text.txt" --device $G -o "$W/
 check "  ... decompress on the GPU gives the bytes back" sh -c "'$C' decompress '$M' '$W/z.gpu' --device $G -o '$W/back.txt' && cmp -s '$W/text.txt' '$W/back.txt'"
 check "  ... the CPU refuses it, naming the GPU" sh -c "! '$C' decompress '$M' '$W/z.gpu' --device cpu -o '$W/back2.txt' 2>'$W/refused.txt' && grep -q 'compressed on cuda' '$W/refused.txt' && [ ! -e '$W/back2.txt' ]"
 check "--adapt's fresh model on the GPU, round trip" sh -c "'$C' compress '$W/text.txt' --adapt --rnn-size 64 --device $G -o '$W/za.gpu' && '$C' decompress '$W/za.gpu' --device $G -o '$W/backa.txt' && cmp -s '$W/text.txt' '$W/backa.txt'"
+check "64 lanes on the GPU, round trip" sh -c "'$C' compress '$M' '$W/text.txt' --lanes 64 --device $G -o '$W/zl.gpu' && '$C' decompress '$M' '$W/zl.gpu' --device $G -o '$W/backl.txt' && cmp -s '$W/text.txt' '$W/backl.txt'"
+check "64 lanes adapting on the GPU, round trip" sh -c "'$C' compress '$W/text.txt' --adapt --rnn-size 64 --lanes 64 --device $G -o '$W/zla.gpu' && '$C' decompress '$W/zla.gpu' --device $G -o '$W/backla.txt' && cmp -s '$W/text.txt' '$W/backla.txt'"
 
 # 3. compute-sanitizer's memcheck on the GPU's cases
 if [ "$memcheck" = 1 ]; then

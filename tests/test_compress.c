@@ -34,7 +34,7 @@ char *compress_make_text(size_t n, unsigned seed) {
     return s;
 }
 
-static charrnn_trainer *trained(void) {
+charrnn_trainer *compress_trained(void) {
     char *text = compress_make_text(30000, 1);
     charrnn_model_config mc;
     charrnn_train_options o;
@@ -71,7 +71,7 @@ int compress_round_trip(charrnn_model *m, const void *data, size_t n, const char
 }
 
 static void test_round_trips(void) {
-    charrnn_trainer *t = trained();
+    charrnn_trainer *t = compress_trained();
     if (!t) return;
     charrnn_model *m = charrnn_trainer_model(t);
     charrnn_compress_options o;
@@ -103,7 +103,7 @@ static void test_round_trips(void) {
 /* The compressed size is the model's loss: coded bits / characters within 1% of
  * the one-stream evaluation (the header aside). */
 static void test_size_matches_loss(void) {
-    charrnn_trainer *t = trained();
+    charrnn_trainer *t = compress_trained();
     if (!t) return;
     charrnn_model *m = charrnn_trainer_model(t);
     char *text = compress_make_text(60000, 11);
@@ -128,7 +128,7 @@ static void test_size_matches_loss(void) {
 /* Every truncation fails with a message; so does a flipped byte anywhere in the
  * file, and any flipped bit of its end. */
 static void test_damage_refused(void) {
-    charrnn_trainer *t = trained();
+    charrnn_trainer *t = compress_trained();
     if (!t) return;
     charrnn_model *m = charrnn_trainer_model(t);
     char *text = compress_make_text(2000, 3);
@@ -286,7 +286,7 @@ static void test_unused_options_refused(void) {
 
 /* Text whose rare words come back: dynamic evaluation learns them as it reads. */
 static void test_dynamic_eval_gains(void) {
-    charrnn_trainer *t = trained();
+    charrnn_trainer *t = compress_trained();
     if (!t) return;
     charrnn_model *m = charrnn_trainer_model(t);
     /* held-out text of the same kind, with two new words used again and again */

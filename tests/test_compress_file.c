@@ -1,7 +1,9 @@
 /* test_compress_file.c: compressed files crafted by hand, a header edited and its CRC recomputed:
  * another build's file is named as such, naming both builds; a header claiming more than its coded
  * bits can hold (a decompression bomb) is refused as damaged before any decoding; adaptation settings
- * and fresh-model shapes out of range are "damaged", naming the file and the field. */
+ * and fresh-model shapes out of range are "damaged", naming the file and the field; so are lane
+ * counts out of range and lane tables that do not add up, and any other edit of a lane file fails
+ * cleanly. */
 #include "test.h"
 #include "charrnn.h"
 #include "defaults.h"
@@ -29,18 +31,26 @@ static uint64_t le_get(const unsigned char *p, int bytes) {
     return v;
 }
 
-/* The file's layout: magic 8, version 4, flags 4, length 8, crc 4, payload 8, model 8,
- * build length 4 (at 44) and the build string (at 48), then the fields below, then the header's CRC. */
+/* The file's layout: magic 8, version 4 (at 8), flags 4, length 8 (at 16), crc 4, payload 8 (at 28),
+ * model 8, build length 4 (at 44) and the build string (at 48), then the fields below; in version 2
+ * (lanes) the lane count 4 and each lane's length 8 and coded length 8; then the header's CRC. */
 enum { F_SEGMENT = 0, F_LR = 4, F_DECAY = 12, F_RHO = 20, F_EPS = 28, F_CELL = 36, F_LAYERS = 40, F_SIZE = 44,
-       F_SEED = 48, F_END = 56, OFF_LENGTH = 16, OFF_BUILD = 48 };
+       F_SEED = 48, F_END = 56, OFF_VERSION = 8, OFF_LENGTH = 16, OFF_PAYLOAD = 28, OFF_BUILD = 48 };
 
 typedef struct zfile { unsigned char *b; size_t n; } zfile;
 
 static size_t build_len(const zfile *z) { return (size_t)le_get(z->b + 44, 4); }
 static unsigned char *fields(const zfile *z) { return z->b + OFF_BUILD + build_len(z); }
+/* Version 2: the lane count, then lane i's length at 4 + 16 i and coded length at 12 + 16 i. */
+static unsigned char *lane_table(const zfile *z) { return fields(z) + F_END; }
+/* Where the header's CRC is (past the end of z for a lane count it cannot hold). */
+static size_t header_end(const zfile *z) {
+    size_t at = OFF_BUILD + build_len(z) + F_END;
+    return le_get(z->b + OFF_VERSION, 4) == 2 ? at + 4 + 16 * (size_t)le_get(z->b + at, 4) : at;
+}
 static void reseal(zfile *z) {
-    size_t hl = OFF_BUILD + build_len(z) + F_END;
-    le_put(z->b + hl, crc32_of(z->b, hl), 4);
+    size_t hl = header_end(z);
+    if (hl + 4 <= z->n) le_put(z->b + hl, crc32_of(z->b, hl), 4);
 }
 static zfile zcopy(const void *p, size_t n) {
     zfile z = {malloc(n), n};
@@ -59,13 +69,14 @@ static zfile with_build(const zfile *z, const char *build, size_t bl) {
     return r;
 }
 
-/* A few KB of text compressed by a fresh 1 x 16 model that learns as it codes. */
-static zfile fresh_file(size_t len, char **text_out) {
+/* A few KB of text compressed in that many lanes by a fresh 1 x 16 model that learns as it codes. */
+static zfile fresh_lanes_file(size_t len, int lanes, char **text_out) {
     char *text = compress_make_text(len, 5);
     charrnn_compress_options o;
     charrnn_compress_options_default(&o);
     o.adapt = 1;
     o.rnn_size = 16;
+    o.lanes = lanes;
     void *z = NULL;
     size_t zn = 0;
     charrnn_error err = {0};
@@ -75,6 +86,7 @@ static zfile fresh_file(size_t len, char **text_out) {
     *text_out = text;
     return f;
 }
+static zfile fresh_file(size_t len, char **text_out) { return fresh_lanes_file(len, 1, text_out); }
 
 static long most_done; /* the most a decoding reported done (-1: it never reported) */
 static int progress_fn(void *ctx, long done, long total) {
@@ -330,9 +342,114 @@ static void test_settings_refused(void) {
     free(text);
 }
 
+/* A lane file (version 2) crafted: a lane count out of range, lanes that do not add up to the
+ * header's lengths, an empty lane, a lane's coded length beyond the file, a lane claiming more than
+ * its coded bits can hold: each "damaged" before any decoding, naming the file and what is wrong (never
+ * "out of memory"). Lanes that add up but are cut elsewhere, another version, truncations and flipped
+ * bytes fail cleanly too; a file from another device is named as such; version 1 (one lane) is read. */
+static void test_lanes_refused(void) {
+    char *text;
+    zfile z = fresh_lanes_file(3000, 3, &text);
+    charrnn_error err;
+    CHECKF(le_get(z.b + OFF_VERSION, 4) == 2 && le_get(lane_table(&z), 4) == 3, "a 3-lane file is version 2");
+    CHECKF(decode(&z, "lanes.z", &err) == 0, "the file as written: %s", err.msg);
+    uint64_t len[3], pay[3];
+    for (int i = 0; i < 3; i++) {
+        len[i] = le_get(lane_table(&z) + 4 + 16 * i, 8);
+        pay[i] = le_get(lane_table(&z) + 12 + 16 * i, 8);
+    }
+    CHECKF(len[0] + len[1] + len[2] == 3000 && len[0] >= 999 && len[2] <= 1001, "lanes of %llu %llu %llu bytes",
+           (unsigned long long)len[0], (unsigned long long)len[1], (unsigned long long)len[2]);
+    /* what an edit sets: the lane count, or a lane's length or coded length (lane * 16 + 4 or + 12), the
+     * header's total length or coded length; what the refusal says; whether it is refused before decoding */
+    enum { COUNT = -1, TOTAL_LEN = -2, TOTAL_PAY = -3, VERSION = -4 };
+    struct { int at[2]; uint64_t v[2]; const char *says; int early; } edits[] = {
+        {{COUNT, 0}, {0, 0}, "lane count is 0", 1},
+        {{COUNT, 0}, {4097, 0}, "lane count is 4097", 1},
+        {{COUNT, 0}, {0xFFFFFFFFu, 0}, "lane count", 1},
+        {{COUNT, 0}, {4096, 0}, "truncated or damaged", 1},       /* in range, but its table is not there */
+        {{COUNT, 0}, {2, 0}, "trailing bytes", 1},                 /* the third lane's entry read as coded data */
+        {{4, 0}, {len[0] + 1, 0}, "3 lanes hold 3001 bytes", 1},   /* one lane longer */
+        {{4, 20}, {len[0] + len[1], 0}, "lane 2", 1},              /* an empty lane */
+        {{4, 0}, {0, 0}, "lane 1", 1},
+        {{12, 0}, {(uint64_t)1 << 40, 0}, "lane 1", 1},            /* coded length beyond the file */
+        {{44, 0}, {pay[2] + 5, 0}, "but its header says", 1},      /* the lanes' coded lengths add up to more */
+        {{44, TOTAL_PAY}, {pay[2] + 5, pay[0] + pay[1] + pay[2] + 5}, "truncated", 1},
+        {{4, TOTAL_LEN}, {(uint64_t)1 << 33, ((uint64_t)1 << 33) + len[1] + len[2]}, "lane 1 decodes to", 1}, /* a bomb */
+        {{VERSION, 0}, {3, 0}, "versions 1 to 2", 1},
+        {{4, 20}, {len[0] + 1, len[1] - 1}, "damaged", 0},          /* add up, cut elsewhere */
+        {{12, 28}, {pay[0] + 1, pay[1] - 1}, "damaged", 0},
+    };
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        zfile b = zcopy(z.b, z.n);
+        for (int k = 0; k < 2; k++) {
+            const int at = edits[e].at[k];
+            if (k == 1 && at == 0) break;
+            if (at == COUNT) le_put(lane_table(&b), edits[e].v[k], 4);
+            else if (at == TOTAL_LEN) le_put(b.b + OFF_LENGTH, edits[e].v[k], 8);
+            else if (at == TOTAL_PAY) le_put(b.b + OFF_PAYLOAD, edits[e].v[k], 8);
+            else if (at == VERSION) le_put(b.b + OFF_VERSION, edits[e].v[k], 4);
+            else le_put(lane_table(&b) + at, edits[e].v[k], 8);
+        }
+        reseal(&b);
+        int rc = decode(&b, "crafted-lanes.z", &err);
+        CHECKF(rc == CHARRNN_EFORMAT && strstr(err.msg, "crafted-lanes.z") && strstr(err.msg, edits[e].says) &&
+               clean_line(err.msg) && !strstr(err.msg, "memory") && (!edits[e].early || most_done < 0),
+               "edit %zu: %d %s (decoded %ld)", e, rc, err.msg, most_done);
+        if (e == 0) { /* at the command line: exit 1, one line, nothing written */
+            const char *path = t_path("cz_lanes0.z"), *out = t_path("cz_lanes0.out");
+            t_write_file(path, b.b, b.n);
+            char *m = NULL;
+            rc = t_cli(NULL, &m, "decompress '%s' -o '%s'", path, out);
+            CHECKF(rc == 1 && strstr(m, path) && strstr(m, "lane count") && !strchr(strchr(m, '\n') + 1, '\n') &&
+                   !t_read_file(out, NULL), "CLI: %d %s", rc, m);
+            free(m);
+        }
+        free(b.b);
+    }
+    /* every truncation, and a flipped byte anywhere */
+    int accepted = 0;
+    for (size_t k = 0; k < z.n; k++) {
+        zfile b = {z.b, k};
+        if (decode(&b, "cut.z", &err) == 0 || !err.msg[0]) accepted++;
+    }
+    CHECKF(accepted == 0, "%d of %zu truncations of a lane file were accepted", accepted, z.n);
+    accepted = 0;
+    for (size_t k = 0; k < z.n; k += 29) {
+        zfile b = zcopy(z.b, z.n);
+        b.b[k] ^= 0x10;
+        if (decode(&b, "flipped.z", &err) == 0 || !clean_line(err.msg) || !err.msg[0]) accepted++;
+        free(b.b);
+    }
+    CHECKF(accepted == 0, "%d lane files with a flipped byte decoded (or failed without a clean line)", accepted);
+    /* another device's lane file: named as such, before decoding */
+    char *ours = strndup((const char *)z.b + OFF_BUILD, build_len(&z));
+    char *dev = strstr(ours, "; device cpu; ");
+    if (CHECK(dev != NULL)) {
+        char *other = t_fmt("%.*s; device cuda NVIDIA H200 sm_90, CUDA runtime 13.0%s", (int)(dev - ours), ours,
+                            dev + strlen("; device cpu"));
+        zfile o = with_build(&z, other, strlen(other));
+        CHECKF(decode(&o, "gpu-lanes.z", &err) == CHARRNN_EMISMATCH && strstr(err.msg, "compressed on cuda") &&
+               most_done < 0, "a GPU's lane file: %s", err.msg);
+        free(o.b);
+        free(other);
+    }
+    free(ours);
+    free(z.b);
+    free(text);
+    /* one lane: version 1, without lane fields, read as ever */
+    z = fresh_lanes_file(3000, 1, &text);
+    CHECKF(le_get(z.b + OFF_VERSION, 4) == 1 && header_end(&z) + 4 + le_get(z.b + OFF_PAYLOAD, 8) == z.n,
+           "one lane is a version-1 file");
+    CHECKF(decode(&z, "one-lane.z", &err) == 0, "%s", err.msg);
+    free(z.b);
+    free(text);
+}
+
 void register_compress_file_tests(void) {
     t_register("compress_build_mismatch", test_build_mismatch);
     t_register("compress_device_mismatch", test_device_mismatch);
     t_register("compress_bomb_refused", test_bomb_refused);
     t_register("compress_settings_refused", test_settings_refused);
+    t_register("compress_lanes_refused", test_lanes_refused);
 }

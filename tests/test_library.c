@@ -394,6 +394,8 @@ static void test_struct_layout(void) {
     CHECK(charrnn_struct_layout("charrnn_eval_result", NULL) == (long)sizeof(charrnn_eval_result));
     CHECK(charrnn_struct_layout("charrnn_step_stats", "skipped_total") == (long)offsetof(charrnn_step_stats, skipped_total));
     CHECK(charrnn_struct_layout("charrnn_error", "msg") == (long)offsetof(charrnn_error, msg));
+    CHECK(charrnn_struct_layout("charrnn_compress_options", NULL) == (long)sizeof(charrnn_compress_options));
+    CHECK(charrnn_struct_layout("charrnn_compress_options", "lanes") == (long)offsetof(charrnn_compress_options, lanes));
     CHECK(charrnn_struct_layout("charrnn_sample_config", "no_such_field") == -1);
     CHECK(charrnn_struct_layout("no_such_struct", NULL) == -1);
     CHECK(charrnn_struct_layout(NULL, NULL) == -1);

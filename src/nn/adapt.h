@@ -23,23 +23,27 @@ typedef struct adapt_config {
 } adapt_config;
 
 typedef struct adapter {
-    model net;        /* its own weights; activations and gradients for (1 stream, segment steps) */
+    model net;        /* its own weights; activations and gradients for (streams, segment steps) */
     float *theta0;    /* the starting weights (NULL when decay is 0) */
     float *ms;        /* mean squared gradient per parameter */
     adapt_config cfg;
     long updates;
 } adapter;
 
-/* A copy of src's weights that will adapt, on src's device. ms0: the initial mean squared
- * gradients (num_params), e.g. RMSProp's second moment from training; NULL:
- * start from the first segment's own gradient. */
-int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_config *cfg, charrnn_error *err);
+/* A copy of src's weights that will adapt, on src's device, learning from up to
+ * `streams` texts side by side (compression's lanes; 1 for one text). ms0: the
+ * initial mean squared gradients (num_params), e.g. RMSProp's second moment from
+ * training; NULL: start from the first segment's own gradient. */
+int adapter_init(adapter *a, const model *src, const float *ms0, const adapt_config *cfg, int streams,
+                 charrnn_error *err);
 void adapter_free(adapter *a);
-/* The carried state (h and c of every layer, batch 1) the next segment starts from. */
-void adapter_set_state(adapter *a, const float *h, const float *c);
-/* One segment of t <= segment characters (x inputs, y targets) from the
- * carried state: returns its mean loss in nats with the weights before the
- * update, then updates them; the carried state moves to the segment's end. */
-double adapter_step(adapter *a, const int32_t *x, const int32_t *y, int t);
+/* The carried state the next segment of the first n streams starts from: h and c
+ * of every layer as (L, n, H) (model_set_states). */
+void adapter_set_state(adapter *a, int n, const float *h, const float *c);
+/* One segment of t <= segment characters in each of b <= streams streams (x
+ * inputs, y targets, (t, b) time-major) from the carried state: one update from
+ * them all. Returns their mean loss in nats with the weights before the update;
+ * the carried state moves to the segment's end. */
+double adapter_step(adapter *a, const int32_t *x, const int32_t *y, int b, int t);
 
 #endif

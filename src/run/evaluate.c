@@ -104,7 +104,7 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
     adapter a;
     int32_t *x = cr_malloc((size_t)o->segment, sizeof(int32_t)), *y = cr_malloc((size_t)o->segment, sizeof(int32_t));
     if (!x || !y) rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
-    else rc = adapter_init(&a, &m->net, ms, &cfg, err);
+    else rc = adapter_init(&a, &m->net, ms, &cfg, 1, err);
     if (!rc) {
         thread_scope ts;
         threads_enter(&ts, m->threads);
@@ -116,7 +116,7 @@ int charrnn_model_adapt(charrnn_model *m, const char *text, size_t len, const ch
                 x[k] = (int32_t)corpus_id(&c, pos + (size_t)k);
                 y[k] = (int32_t)corpus_id(&c, pos + (size_t)k + 1);
             }
-            double l = adapter_step(&a, x, y, t);
+            double l = adapter_step(&a, x, y, 1, t);
             if ((rc = model_check(&a.net, err))) break;
             if (!isfinite(l)) {
                 rc = cr_fail(err, CHARRNN_ENONFINITE, "the loss on %s became %g during dynamic evaluation; use a lower "

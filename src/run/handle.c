@@ -226,6 +226,11 @@ static const struct { const char *type, *field; size_t at; } LAYOUT_TABLE[] = {
     LAYOUT(charrnn_corpus_info, train_chars), LAYOUT(charrnn_corpus_info, val_chars),
     LAYOUT(charrnn_corpus_info, test_chars), LAYOUT(charrnn_corpus_info, iters_per_epoch),
     LAYOUT(charrnn_corpus_info, elem_bytes),
+    SIZE(charrnn_compress_options), LAYOUT(charrnn_compress_options, adapt), LAYOUT(charrnn_compress_options, segment),
+    LAYOUT(charrnn_compress_options, learning_rate), LAYOUT(charrnn_compress_options, rms_decay),
+    LAYOUT(charrnn_compress_options, decay), LAYOUT(charrnn_compress_options, cell),
+    LAYOUT(charrnn_compress_options, num_layers), LAYOUT(charrnn_compress_options, rnn_size),
+    LAYOUT(charrnn_compress_options, seed), LAYOUT(charrnn_compress_options, lanes),
 };
 
 long charrnn_struct_layout(const char *type, const char *field) {
