@@ -5,6 +5,7 @@
 # one-line error; a run kept from another split is refused; and, with a stand-in charrnn whose `info` names a
 # GPU (and one whose does not), the dry runs of all six recipes show the model sizes and devices they would
 # use. Prints "ok"/"FAIL" per check and ends with "N passed, N failed". Run by tests/test_recipes.c.
+# shellcheck disable=SC2016,SC2034 # a check's condition is shell code in single quotes, evaluated by check
 cd "$(dirname "$0")/.." || exit 1
 BIN=${1:-./charrnn}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
@@ -52,7 +53,7 @@ check "the table's columns" 'has "$header" "| recipe | model | device | time | i
 bad=$(printf '%s\n' "$row" | awk -F' *[|] *' '{
     if (NF != 13) { print "columns: " NF - 2; exit }
     if ($3 !~ /^1 x 16 lstm [(][0-9.]+[kM][)]$/) print "model " $3
-    if ($4 !~ /^cpu, (fp32|bf16), 1 thread/) print "device " $4
+    if ($4 !~ /^cpu, (fp32|bf16)(, 1 thread[(]s[)])?$/) print "device " $4
     if ($5 !~ /^[0-9]+ s$/) print "time " $5
     if ($6 !~ /^[0-9]+$/) print "iterations " $6
     for (i = 7; i <= 10; i++) if ($i !~ /^[0-9]+[.][0-9]+$/) print "column " i - 1 ": " $i
@@ -113,7 +114,7 @@ for r in $RECIPES; do
         baby-names) size="--num-layers 2 --rnn-size 256 --dropout 0.5" cpu_size=128 ;;
         tang-poems) size="--num-layers 2 --rnn-size 512 --dropout 0.3 --batch-size 100 --seq-length 64" cpu_size=256 ;;
     esac
-    out=$(CHARRNN="$TMP/gpu" CHARRNN_DATA="$TMP/data" RECIPE_OUT="$TMP/dry" RECIPE_DRY=1 sh recipes/$r.sh 2>&1)
+    out=$(CHARRNN="$TMP/gpu" CHARRNN_DATA="$TMP/data" RECIPE_OUT="$TMP/dry" RECIPE_DRY=1 sh "recipes/$r.sh" 2>&1)
     rc=$?
     tr=$(printf '%s\n' "$out" | grep '^charrnn train ')
     why="exit $rc: $out"
@@ -126,7 +127,7 @@ for r in $RECIPES; do
     for cmd in sample cells viz; do
         check "$r: $cmd on the GPU" 'has "$out" "^charrnn $cmd .*--device cuda"'
     done
-    out=$(CHARRNN="$TMP/cpu" CHARRNN_DATA="$TMP/data" RECIPE_OUT="$TMP/dry" RECIPE_DRY=1 RECIPE_TIME=7m sh recipes/$r.sh 2>&1)
+    out=$(CHARRNN="$TMP/cpu" CHARRNN_DATA="$TMP/data" RECIPE_OUT="$TMP/dry" RECIPE_DRY=1 RECIPE_TIME=7m sh "recipes/$r.sh" 2>&1)
     why=$out
     check "$r on the CPU (dry run): 2 x $cpu_size, --device cpu, RECIPE_TIME" \
         'has "$out" "^charrnn train .*--num-layers 2 --rnn-size $cpu_size .*--max-time 7m .*--device cpu$"'
