@@ -1,6 +1,7 @@
-/* eval.c: `charrnn eval` (the loss of a model on a text) and `charrnn info`
- * (what a checkpoint holds), for network checkpoints and for the n-gram models
- * of `charrnn ngram --save` alike. */
+/* eval.c: `charrnn eval` (the loss of a model on a text, or on one block of it
+ * cut as training cut its corpus) and `charrnn info` (what a checkpoint holds),
+ * for network checkpoints and for the n-gram models of `charrnn ngram --save`
+ * alike. */
 #include "charrnn.h"
 #include "cli.h"
 #include "options.h"
@@ -21,13 +22,18 @@ static void warn_unknown(const charrnn_eval_result *r, const char *name, charrnn
             r->unknown, name, list);
 }
 
-static void print_result(const charrnn_eval_result *r, const char *name) {
-    out_printf("%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name, r->nats,
-               r->bpc, r->predicted, r->unknown, r->streams, r->streams == 1 ? "" : "s");
+/* --split's values, in its choice order: all, then the blocks of charrnn_block */
+#define SPLIT_CHOICES "all|train|val|test"
+static const char *const SPLIT_NAMES[] = {"all", "train", "val", "test"};
+
+static void print_result(const charrnn_eval_result *r, const char *name, int split) {
+    out_printf("%s%s%s%s: %.4f nats, %.4f bpc over %ld predicted characters (%ld unknown skipped; %d stream%s)\n", name,
+               split ? " (" : "", split ? SPLIT_NAMES[split] : "", split ? " block)" : "", r->nats, r->bpc, r->predicted,
+               r->unknown, r->streams, r->streams == 1 ? "" : "s");
 }
 
 /* eval of an n-gram model: by default the whole text as one stream (exact). */
-static int eval_ngram(const char *path, const char *input, int streams) {
+static int eval_ngram(const char *path, const char *input, int streams, int split) {
     charrnn_error err = {0};
     charrnn_ngram *g;
     if (charrnn_ngram_load(&g, path, &err)) cli_die_err(&err);
@@ -39,7 +45,9 @@ static int eval_ngram(const char *path, const char *input, int streams) {
     progress bar;
     progress_init(&bar, "chars");
     bar.label = "eval";
-    int rc = charrnn_ngram_evaluate(g, text, len, name, streams, cli_progress, &bar, &r, &err);
+    int rc = split ? charrnn_ngram_evaluate_split(g, text, len, name, (charrnn_block)(split - 1), streams, cli_progress,
+                                                  &bar, &r, &err)
+                   : charrnn_ngram_evaluate(g, text, len, name, streams, cli_progress, &bar, &r, &err);
     progress_clear(&bar);
     if (rc == CHARRNN_ECANCELED) {
         fprintf(stderr, "charrnn: stopped by %s after %ld of the characters; no result\n", sig_name(sig_stop_requested()),
@@ -52,14 +60,14 @@ static int eval_ngram(const char *path, const char *input, int streams) {
     charrnn_ngram_info in;
     charrnn_ngram_get_info(g, &in);
     warn_unknown(&r, name, in.unit);
-    print_result(&r, name);
+    print_result(&r, name, split);
     free(text);
     charrnn_ngram_close(g);
     return 0;
 }
 
 int cmd_eval(int argc, char **argv) {
-    int threads = 0, streams = 0, dynamic = 0, precision = 0;
+    int threads = 0, streams = 0, dynamic = 0, precision = 0, split = 0;
     const char *device = NULL;
     charrnn_dynamic_options dyn;
     charrnn_dynamic_options_default(&dyn);
@@ -68,6 +76,9 @@ int cmd_eval(int argc, char **argv) {
         {"dynamic-segment", O_INT, &dyn.segment, "[1,10000]", "with --dynamic: characters per adaptation step (default 50)", 0},
         {"dynamic-lr", O_DOUBLE, &dyn.learning_rate, "[0,1)", "with --dynamic: the step size (default 3e-5)", 0},
         {"dynamic-decay", O_DOUBLE, &dyn.decay, "[0,1)", "with --dynamic: the pull back to the trained weights per step (default 1e-3)", 0},
+        {"split", O_CHOICE, &split, SPLIT_CHOICES, "only one block of FILE, cut as the model's training cut its corpus "
+                                        "(the train-frac and val-frac it records): val, the block it validated on; test, "
+                                        "the held-out rest (default all)", 0},
         {"streams", O_INT, &streams, "[0,100000]", "cut the text into N streams read in parallel (default: one per seq-length "
                                         "characters of the run, at most 50; 1: the whole text as one stream, exact)", 0},
         {"threads", O_INT, &threads, "[0,4096]", "threads for BLAS and loops", 0},
@@ -81,6 +92,9 @@ int cmd_eval(int argc, char **argv) {
     for (const optdef *q = opts; q->name; q++)
         if (q->given && !dynamic && !strncmp(q->name, "dynamic-", 8))
             fprintf(stderr, "note: --%s is ignored: it applies to --dynamic, which was not given\n", q->name);
+    if (dynamic && split)
+        cli_die(2, "--split and --dynamic do not go together: dynamic evaluation adapts over the whole text; evaluate "
+                "one block with --split, or all of it with --dynamic");
     if (dynamic && !streams) streams = 1; /* compared on the same footing: one stream */
     cli_set_threads(threads);
     const char *dev = cli_device(device, NULL);
@@ -94,7 +108,7 @@ int cmd_eval(int argc, char **argv) {
         if (opt_given(opts, &precision))
             fprintf(stderr, "note: --precision is ignored: %s is an n-gram model, which does no matrix products\n", pos[0]);
         if (device) fprintf(stderr, "note: --device is ignored: %s is an n-gram model, which counts on the CPU\n", pos[0]);
-        return eval_ngram(pos[0], pos[1], streams);
+        return eval_ngram(pos[0], pos[1], streams, split);
     }
     if (charrnn_model_load(&m, pos[0], &err)) cli_die_err(&err);
     /* auto decides for the evaluation's passes: about 3200 rows of streams x steps (charrnn_evaluate) */
@@ -110,7 +124,9 @@ int cmd_eval(int argc, char **argv) {
     progress bar;
     progress_init(&bar, "chars");
     bar.label = "eval";
-    int rc = charrnn_evaluate(m, text, len, name, streams, cli_progress, &bar, &r, &err);
+    int rc = split ? charrnn_evaluate_split(m, text, len, name, (charrnn_block)(split - 1), streams, cli_progress, &bar,
+                                            &r, &err)
+                   : charrnn_evaluate(m, text, len, name, streams, cli_progress, &bar, &r, &err);
     progress_clear(&bar);
     if (rc == CHARRNN_ECANCELED) {
         fprintf(stderr, "charrnn: stopped by %s after %ld of the characters; no result\n", sig_name(sig_stop_requested()),
@@ -123,7 +139,7 @@ int cmd_eval(int argc, char **argv) {
     charrnn_model_info in;
     charrnn_model_get_info(m, &in);
     warn_unknown(&r, name, in.unit);
-    print_result(&r, name);
+    print_result(&r, name, split);
     if (dynamic) {
         cli_stop_point("after the static evaluation (its result above is complete); no dynamic result");
         charrnn_eval_result d;

@@ -355,6 +355,23 @@ typedef struct charrnn_eval_result {
 CHARRNN_API int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
                      charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err);
 
+/* The contiguous blocks training cuts a corpus into: train = the first
+ * floor(n * train_frac) characters, val the next floor(n * val_frac), test the
+ * rest (never seen in training). */
+typedef enum { CHARRNN_BLOCK_TRAIN = 0, CHARRNN_BLOCK_VAL = 1, CHARRNN_BLOCK_TEST = 2 } charrnn_block;
+/* charrnn_evaluate on one block of the text, cut as the model's training run
+ * cut its corpus: with the train_frac and val_frac its checkpoint records, over
+ * the characters the model knows (the unknown ones are skipped first). Given
+ * the corpus the run trained on, CHARRNN_BLOCK_VAL is the block its validation
+ * losses were measured on (training reads at most its val_max_chars of it) and
+ * CHARRNN_BLOCK_TEST the held-out rest. The block is read as its own text, in
+ * `streams` streams as charrnn_evaluate reads a text. CHARRNN_EINVAL for a model
+ * that records no run (charrnn_model_new's); CHARRNN_EDATA when the block has
+ * fewer than 2 characters. */
+CHARRNN_API int charrnn_evaluate_split(charrnn_model *m, const char *text, size_t len, const char *name,
+                                       charrnn_block block, int streams, charrnn_progress_fn progress, void *ctx,
+                                       charrnn_eval_result *res, charrnn_error *err);
+
 /* ---- streaming: the model reading text one character at a time ---------------------- */
 /* num_streams independent readers of one model. After open or reset a stream has
  * read nothing, and its next-character distribution is uniform over the
@@ -731,9 +748,15 @@ CHARRNN_API int charrnn_ngram_evaluate(const charrnn_ngram *g, const char *text,
 /* The same on one block of the corpus the model was built from, read as its own
  * text (CHARRNN_EINVAL on a loaded model; CHARRNN_EDATA if the block has fewer
  * than 2 characters). */
-typedef enum { CHARRNN_BLOCK_TRAIN = 0, CHARRNN_BLOCK_VAL = 1, CHARRNN_BLOCK_TEST = 2 } charrnn_block;
 CHARRNN_API int charrnn_ngram_evaluate_block(const charrnn_ngram *g, charrnn_block block, charrnn_progress_fn progress,
                                              void *ctx, charrnn_eval_result *res, charrnn_error *err);
+/* charrnn_ngram_evaluate on one block of a text, cut with the fractions the
+ * model was counted with, as charrnn_evaluate_split cuts it for a network: on
+ * the corpus it was counted on, the same loss as charrnn_ngram_evaluate_block's
+ * (with streams 0 or 1). */
+CHARRNN_API int charrnn_ngram_evaluate_split(const charrnn_ngram *g, const char *text, size_t len, const char *name,
+                                             charrnn_block block, int streams, charrnn_progress_fn progress, void *ctx,
+                                             charrnn_eval_result *res, charrnn_error *err);
 /* The next-character distribution after a context of n vocabulary indices (the
  * last order-1 are used; n may be 0): vocab_size probabilities into probs. */
 CHARRNN_API int charrnn_ngram_probs(const charrnn_ngram *g, const int *context, size_t n, double *probs,

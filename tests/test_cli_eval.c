@@ -85,6 +85,113 @@ static void test_eval(void) {
     free(err);
 }
 
+/* ---- 6b. eval --split: one block, cut as training cut its corpus ---------------------------------- */
+
+/* The "nats" and "predicted" of eval's line for the block (or the whole text: block NULL); rc of the run. */
+static int eval_block(const char *ckpt, const char *file, const char *block, double *nats, long *pred) {
+    char *out, *err;
+    int rc = t_cli(&out, &err, "eval '%s' '%s' %s%s --precision fp32 --threads 1", ckpt, file, block ? "--split " : "",
+                   block ? block : "");
+    *nats = NAN;
+    *pred = -1;
+    int named = block && strcmp(block, "all"); /* a block's line names it; all's is eval's plain line */
+    const char *p = strstr(out, named ? "): " : ": ");
+    if (!p || sscanf(strchr(p, ':'), ": %lf nats, %*f bpc over %ld predicted", nats, pred) != 2)
+        CHECKF(0, "eval %s: exit %d, no result line: %s %s", block ? block : "", rc, out, err);
+    if (named) {
+        char want[64];
+        snprintf(want, sizeof want, " (%s block): ", block);
+        CHECKF(strstr(out, want), "eval --split %s should name the block (\"%s\"): %s", block, want, out);
+    }
+    free(out);
+    free(err);
+    return rc;
+}
+
+static void test_eval_split(void) {
+    /* 6000 ASCII characters (so characters are bytes): train 5400, val 300, test 300 with 0.9 / 0.05 */
+    cat_corpus();
+    const size_t N = 6000, TRAIN = 5400, VAL = 300;
+    const char *corpus = t_path("split.txt"), *val = t_path("split_val.txt"), *test = t_path("split_test.txt");
+    CHECK(t_write_file(corpus, cat_text, N) == 0 && t_write_file(val, cat_text + TRAIN, VAL) == 0 &&
+          t_write_file(test, cat_text + TRAIN + VAL, N - TRAIN - VAL) == 0);
+    /* batch 16 x seq 20: validation reads the 299 predictions of the val block in 14 streams, as eval's
+     * default does (one per seq-length, at most the batch there, at most 50 here) */
+    const char *dir = t_path("cv_split");
+    char *out, *err;
+    int rc = t_cli(&out, &err, "train '%s' --rnn-size 16 --num-layers 1 --batch-size 16 --seq-length 20 --max-iters 30 "
+                   "--eval-val-every 1000 --train-frac 0.9 --val-frac 0.05 --threads 1 --precision fp32 "
+                   "--checkpoint-dir '%s'", corpus, dir);
+    CHECKF(rc == 0, "train: exit %d: %s", rc, err);
+    double logged = last_number_after(err, "validation at 30: val_loss =");
+    const char *split = strstr(err, "corpus: ");
+    char train_split[200] = "";
+    if (split) snprintf(train_split, sizeof train_split, "%.*s", (int)strcspn(split, "\n"), split);
+    CHECKF(strstr(train_split, "train 5400, val 300, test 300"), "train's split: %s", train_split);
+    free(out);
+    free(err);
+    char *ck = t_fmt("%s/latest.safetensors", dir);
+
+    /* val: the loss training logged for this checkpoint; every block is its characters read as their own text */
+    double v, t, tr, all, v_file, t_file;
+    long pv, pt, ptr, pall, pv_file, pt_file;
+    CHECK(eval_block(ck, corpus, "val", &v, &pv) == 0);
+    CHECKF(fabs(v - logged) <= 1.5e-4, "eval --split val: %.4f nats, training logged %.4f for the same checkpoint", v,
+           logged);
+    CHECK(eval_block(ck, corpus, "test", &t, &pt) == 0 && eval_block(ck, corpus, "train", &tr, &ptr) == 0);
+    CHECK(eval_block(ck, val, NULL, &v_file, &pv_file) == 0 && eval_block(ck, test, NULL, &t_file, &pt_file) == 0);
+    CHECKF(v == v_file && pv == pv_file && t == t_file && pt == pt_file,
+           "the val and test blocks should read as the text's characters [5400, 5700) and [5700, 6000): "
+           "val %.4f (%ld) vs %.4f (%ld), test %.4f (%ld) vs %.4f (%ld)", v, pv, v_file, pv_file, t, pt, t_file, pt_file);
+    CHECKF(fabs(t - v) > 1e-4, "the test block's loss %.4f should not be the val block's %.4f", t, v);
+    CHECKF(ptr + 1 + pv + 1 + pt + 1 == (long)N, "the blocks should cover the text: %ld + %ld + %ld predictions", ptr,
+           pv, pt);
+    /* all: the plain eval */
+    CHECK(eval_block(ck, corpus, "all", &all, &pall) == 0);
+    CHECKF(pall == (long)N - 1, "--split all: %ld predictions, expected %zu", pall, N - 1);
+    rc = t_cli(&out, &err, "eval '%s' '%s' --precision fp32 --threads 1", ck, corpus);
+    CHECKF(rc == 0 && strstr(out, ": ") && fabs(last_number_after(out, ": ") - all) < 1e-9 && !strstr(out, "block"),
+           "--split all should print eval's plain line: %s", out);
+    free(out);
+    free(err);
+
+    /* the 10-gram counts the same split (its corpus line is train's), and its saved model's test block read
+     * by eval --split is the one ngram measured */
+    const char *g = t_path("split.ngram");
+    rc = t_cli(&out, &err, "ngram '%s' --order 3 --train-frac 0.9 --val-frac 0.05 --save '%s'", corpus, g);
+    CHECKF(rc == 0, "ngram: exit %d: %s", rc, err);
+    split = strstr(err, "corpus: ");
+    CHECKF(split && strstr(split, "train 5400, val 300, test 300"), "ngram's split should be train's: %s", err);
+    const char *line = strstr(out, "test: ");
+    double kn = line ? last_number_after(line, "test:") : NAN;
+    free(out);
+    free(err);
+    double kt;
+    long pkt;
+    CHECK(eval_block(g, corpus, "test", &kt, &pkt) == 0);
+    CHECKF(fabs(kt - kn) < 1e-9 && pkt == pt, "eval --split test of the saved n-gram: %.4f nats over %ld; ngram's test "
+           "line: %.4f", kt, pkt, kn);
+
+    /* errors: a bad value, a block too small (0.9 + 0.1 leave no test block), --dynamic with a block */
+    rc = t_cli(&out, &err, "eval '%s' '%s' --split tests", ck, corpus);
+    EXPECT_ERROR("eval --split tests", rc, err, "--split must be one of all|train|val|test", "'tests'");
+    free(out);
+    free(err);
+    const char *m = small_model(); /* trained with --train-frac 0.9 --val-frac 0.1 */
+    if (m) {
+        rc = t_cli(&out, &err, "eval '%s' '%s' --split test", m, cat_corpus());
+        EXPECT_ERROR("eval --split test of a run without a test block", rc, err, "the test block of", "at least 2",
+                     "train-frac 0.9 and val-frac 0.1");
+        free(out);
+        free(err);
+    }
+    rc = t_cli(&out, &err, "eval '%s' '%s' --split val --dynamic", ck, corpus);
+    EXPECT_ERROR("eval --split with --dynamic", rc, err, "--split and --dynamic");
+    free(out);
+    free(err);
+    free(ck);
+}
+
 /* ---- 7. info's parameter count ----------------------------------------------------------------- */
 
 static void test_info_params(void) {
@@ -124,5 +231,6 @@ static void test_info_params(void) {
 
 void register_cli_eval_tests(void) {
     t_register("cli_eval", test_eval);
+    t_register("cli_eval_split", test_eval_split);
     t_register("cli_info_params", test_info_params);
 }

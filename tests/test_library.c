@@ -145,6 +145,14 @@ static void test_close_any_order(void) {
         charrnn_eval_result r;
         CHECKF(charrnn_evaluate(m, "the cat sat", 11, "text", 1, NULL, NULL, &r, &err) == 0 && r.predicted > 0,
                "%s after its streams closed: %s", KIND[kind], err.msg);
+        /* one block of a text needs the run's split: a model made in memory has none */
+        int rc = charrnn_evaluate_split(m, "the cat sat", 11, "text", CHARRNN_BLOCK_TRAIN, 1, NULL, NULL, &r, &err);
+        if (kind == MADE)
+            CHECKF(rc == CHARRNN_EINVAL && strstr(err.msg, "records no training run"),
+                   "a made model's split evaluation: %d %s", rc, err.msg);
+        else
+            CHECKF(rc == 0 && r.predicted > 0 && r.predicted < 10, "%s: its training block of the text: %d %s (%ld)",
+                   KIND[kind], rc, err.msg, r.predicted);
         close_kind(kind, m, t);
         free(p1);
         free(p2);

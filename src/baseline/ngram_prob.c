@@ -200,19 +200,19 @@ static int finish_result(int rc, double nats, long predicted, const char *name, 
 
 /* The n-gram pass for score_text: the streams of charrnn_evaluate, b slices of
  * per predictions, the rest as one more. */
-static int ngram_loss(void *self, const corpus *c, const char *name, int streams, charrnn_progress_fn progress,
-                      void *ctx, charrnn_eval_result *res, charrnn_error *err) {
+static int ngram_loss(void *self, const corpus *c, size_t begin, size_t n, const char *name, int streams,
+                      charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
     const charrnn_ngram *g = self;
-    size_t targets = c->n - 1, b, per;
-    score_cut(c->n, streams, &b, &per);
+    size_t targets = n - 1, b, per;
+    score_cut(n, streams, &b, &per);
     size_t *a = cr_malloc(b + 1, sizeof *a), *m = cr_malloc(b + 1, sizeof *m);
     int rc;
     if (!a || !m) {
         rc = cr_fail(err, CHARRNN_ENOMEM, "out of memory");
     } else {
         int ns = 0;
-        for (size_t j = 0; j < b; j++, ns++) { a[ns] = j * per; m[ns] = per; }
-        if (targets > b * per) { a[ns] = b * per; m[ns] = targets - b * per; ns++; }
+        for (size_t j = 0; j < b; j++, ns++) { a[ns] = begin + j * per; m[ns] = per; }
+        if (targets > b * per) { a[ns] = begin + b * per; m[ns] = targets - b * per; ns++; }
         double nats = NAN;
         long predicted = 0;
         rc = eval_streams(g, c, a, m, ns, progress, ctx, &nats, &predicted, err);
@@ -226,7 +226,16 @@ static int ngram_loss(void *self, const corpus *c, const char *name, int streams
 
 int charrnn_ngram_evaluate(const charrnn_ngram *g, const char *text, size_t len, const char *name, int streams,
                            charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
-    return score_text(text, len, name, streams, g->unit, g->vocab, g->V, ngram_loss, (void *)g, progress, ctx, res, err);
+    return score_text(text, len, name, NULL, streams, g->unit, g->vocab, g->V, ngram_loss, (void *)g, progress, ctx, res,
+                      err);
+}
+
+int charrnn_ngram_evaluate_split(const charrnn_ngram *g, const char *text, size_t len, const char *name,
+                                 charrnn_block block, int streams, charrnn_progress_fn progress, void *ctx,
+                                 charrnn_eval_result *res, charrnn_error *err) {
+    score_block part = {block, g->train_frac, g->val_frac};
+    return score_text(text, len, name, &part, streams, g->unit, g->vocab, g->V, ngram_loss, (void *)g, progress, ctx,
+                      res, err);
 }
 
 int charrnn_ngram_evaluate_block(const charrnn_ngram *g, charrnn_block block, charrnn_progress_fn progress, void *ctx,

@@ -459,6 +459,8 @@ int checkpoint_load(const ckpt_file *ck, charrnn_model **out, charrnn_error *err
     model_weights_changed(&m->net);
     if ((rc = read_train_state(f, path, m, err))) goto done;
     m->eval_seq_length = opt.seq_length;
+    m->train_frac = opt.train_frac;
+    m->val_frac = opt.val_frac;
     copy_meta(m, f);
     m->path = strdup(path);
     keep_grad_ms(ck, m, &opt);

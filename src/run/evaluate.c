@@ -21,10 +21,9 @@
 
 /* The network's pass for score_text: the streams from a zero state, about
  * EVAL_ROWS predictions per forward call. */
-static int network_loss(void *self, const corpus *c, const char *name, int streams, charrnn_progress_fn progress,
-                        void *ctx, charrnn_eval_result *res, charrnn_error *err) {
+static int network_loss(void *self, const corpus *c, size_t begin, size_t n, const char *name, int streams,
+                        charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
     charrnn_model *m = self;
-    const size_t n = c->n;
     int rc;
     int B = streams ? streams : loss_default_streams(n, m->eval_seq_length > 0 ? m->eval_seq_length : 50, 50);
     if ((size_t)B > n - 1) B = (int)(n - 1);
@@ -42,7 +41,7 @@ static int network_loss(void *self, const corpus *c, const char *name, int strea
         int stopped;
         thread_scope ts;
         threads_enter(&ts, m->threads);
-        res->nats = corpus_loss(&run, c, 0, n, B, x, y, &cnt, progress, ctx, &stopped);
+        res->nats = corpus_loss(&run, c, begin, n, B, x, y, &cnt, progress, ctx, &stopped);
         threads_leave(&ts);
         res->predicted = cnt;
         res->streams = B;
@@ -60,8 +59,20 @@ static int network_loss(void *self, const corpus *c, const char *name, int strea
 
 int charrnn_evaluate(charrnn_model *m, const char *text, size_t len, const char *name, int streams,
                      charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res, charrnn_error *err) {
-    return score_text(text, len, name, streams, m->unit, m->vocab, m->vocab_size, network_loss, m, progress, ctx, res,
-                      err);
+    return score_text(text, len, name, NULL, streams, m->unit, m->vocab, m->vocab_size, network_loss, m, progress, ctx,
+                      res, err);
+}
+
+int charrnn_evaluate_split(charrnn_model *m, const char *text, size_t len, const char *name, charrnn_block block,
+                           int streams, charrnn_progress_fn progress, void *ctx, charrnn_eval_result *res,
+                           charrnn_error *err) {
+    memset(res, 0, sizeof *res);
+    if (!(m->train_frac > 0))
+        return cr_fail(err, CHARRNN_EINVAL, "%s records no training run, so no split to cut the text by; evaluate all "
+                       "of the text", m->path ? m->path : "this model");
+    score_block part = {block, m->train_frac, m->val_frac};
+    return score_text(text, len, name, &part, streams, m->unit, m->vocab, m->vocab_size, network_loss, m, progress,
+                      ctx, res, err);
 }
 
 /* ---- dynamic evaluation ------------------------------------------------------------------ */

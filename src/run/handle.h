@@ -31,6 +31,7 @@ struct charrnn_model {
     val_record *history;
     int num_history, cap_history;
     int eval_seq_length;       /* the run's seq_length: evaluation cuts streams this long */
+    double train_frac, val_frac; /* the run's split of its corpus (train_frac 0: no run, a model made in memory) */
     uint64_t run_id;           /* which training run wrote it (0: unknown) */
     char *path;                /* the checkpoint it was loaded from (NULL: made in memory) */
     int num_meta;

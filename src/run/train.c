@@ -153,6 +153,8 @@ static int trainer_alloc(charrnn_trainer *t, charrnn_error *err) {
     if (!t->x || !t->y || !t->saved_state || !t->full_state)
         return cr_fail(err, CHARRNN_ENOMEM, "out of memory allocating batch buffers");
     t->m->eval_seq_length = T;
+    t->m->train_frac = t->opt.train_frac;
+    t->m->val_frac = t->opt.val_frac;
     t->m->moments = &t->opt_state; /* they move with the network (charrnn_model_set_device) */
     return CHARRNN_OK;
 }
