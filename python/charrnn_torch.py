@@ -685,6 +685,17 @@ def _read_options(path, meta):
             o[k] = _get_int(r, k, 0, hi)
             if o[k] is None:
                 _bad_field(path, "train_options", k)
+    # the schedule and weight decay: absent from checkpoints made before them (char-rnn's step, none)
+    if _get(r, "warmup_iters") is not _MISSING and _get_int(r, "warmup_iters", 0, MAX_ITERS) is None:
+        _bad_field(path, "train_options", "warmup_iters")
+    for k in ("min_lr", "weight_decay"):
+        o[k] = 0.0
+        if _get(r, k) is not _MISSING:
+            o[k] = _number(_get(r, k))
+            if o[k] is None:
+                _bad_field(path, "train_options", k)
+    if _get(r, "lr_schedule") is not _MISSING and _string(_get(r, "lr_schedule")) not in ("step", "cosine"):
+        _bad_field(path, "train_options", "lr_schedule")
     for k, names in (("unit", UNITS), ("optim", ("rmsprop", "adam", "adagrad", "sgd")), ("clip_mode", ("value", "norm"))):
         if _string(_get(r, k)) not in names:
             _bad_field(path, "train_options", k)
@@ -703,7 +714,9 @@ def _read_options(path, meta):
             ("learning_rate_decay", 0 < o["learning_rate_decay"] <= 1, "use 0 < d <= 1"),
             ("learning_rate_decay_after", 0 <= o["learning_rate_decay_after"] < 1e9, "use 0 or more epochs"),
             ("grad_clip", 0 <= o["grad_clip"] < 1e30, "use 0 (off) or a positive value"),
-            ("max_epochs", 0 < o["max_epochs"] < 1e9, "use a positive number of epochs below 1e9")):
+            ("max_epochs", 0 < o["max_epochs"] < 1e9, "use a positive number of epochs below 1e9"),
+            ("min_lr", 0 <= o["min_lr"] <= o["learning_rate"], "use 0 up to the learning rate (%s)" % _num(o["learning_rate"])),
+            ("weight_decay", 0 <= o["weight_decay"] <= 1e6, "use 0 (off) or a positive value such as 0.1")):
         if ok:
             continue
         if k is None:
@@ -770,7 +783,7 @@ def _read_train_state(path, meta, tensors):
     it = _get_int(r, "iteration", 0, MAX_ITERS)
     ep, lr = _number(_get(r, "epoch")), _number(_get(r, "learning_rate"))
     for field, ok in (("iteration", it is not None), ("epoch", ep is not None and 0 <= ep < 1e18),
-                      ("learning_rate", lr is not None and 0 < lr < 1e3)):
+                      ("learning_rate", lr is not None and 0 <= lr < 1e3)):  # a cosine schedule may end at 0
         if not ok:
             _bad_field(path, "train_state", field)
     t = tensors.get("history.train_loss")
